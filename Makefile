@@ -1,0 +1,92 @@
+# husk top-level build. Each module keeps its rules in its own fragment
+# (*/module.mk); this file holds the shared flags, pattern rules and targets.
+BUILD    ?= build
+PREFIX   ?= /usr/local
+CC       ?= gcc
+CLANG    ?= clang
+PKGS     := json-c libprotobuf-c
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -Iproto/common -Iproto -I$(BUILD)/gen \
+	-Ihypervisor -Ishim/lib -Iagent -Itests/unit \
+	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CFLAGS   ?= -O2
+ALL_CFLAGS   = $(BASE_CFLAGS) $(CFLAGS) -MMD -MP
+SAN_FLAGS    = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+ASAN_CFLAGS  = $(BASE_CFLAGS) -O1 $(SAN_FLAGS) -MMD -MP
+FUZZ_CFLAGS  = $(BASE_CFLAGS) -O1 -fsanitize=fuzzer-no-link,address,undefined -DHUSK_FUZZ -MMD -MP
+FUZZ_SECONDS ?= 20
+
+COMMON_SRCS := proto/common/error.c proto/common/log.c proto/common/loop.c proto/common/cmsg.c
+
+BINS :=
+UNIT_TESTS :=
+FUZZERS :=
+GUEST :=
+GEN_HEADERS :=
+
+.PHONY: all install deps demo test unit integration fuzz check-format format clean
+all:
+
+# object trees: normal, sanitized (unit tests), fuzzing (clang)
+$(BUILD)/obj/%.o: %.c | gen
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(BUILD)/asan/%.o: %.c | gen
+	@mkdir -p $(@D)
+	$(CC) $(ASAN_CFLAGS) -c -o $@ $<
+$(BUILD)/fuzzobj/%.o: %.c | gen
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -c -o $@ $<
+
+objs      = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+asan_objs = $(patsubst %.c,$(BUILD)/asan/%.o,$(1))
+fuzz_objs = $(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(1))
+
+include $(sort $(wildcard */module.mk */*/module.mk))
+
+.PHONY: gen
+gen: $(GEN_HEADERS)
+
+# unit tests: NAME_SRCS (without the harness) and NAME_LIBS per test
+define unit_test_rule
+$(BUILD)/tests/$(1): $$(call asan_objs,$$($(1)_SRCS) tests/unit/harness.c)
+	@mkdir -p $$(@D)
+	$$(CC) $$(SAN_FLAGS) -o $$@ $$^ $$($(1)_LIBS)
+endef
+$(foreach t,$(UNIT_TESTS),$(eval $(call unit_test_rule,$(t))))
+
+# fuzz targets: NAME_SRCS (with LLVMFuzzerTestOneInput) and NAME_LIBS
+define fuzzer_rule
+$(BUILD)/fuzz/$(1): $$(call fuzz_objs,$$($(1)_SRCS))
+	@mkdir -p $$(@D)
+	$$(CLANG) -fsanitize=fuzzer,address,undefined -o $$@ $$^ $$($(1)_LIBS)
+endef
+$(foreach f,$(FUZZERS),$(eval $(call fuzzer_rule,$(f))))
+
+all: $(BINS) $(GUEST)
+
+deps:
+	scripts/install-deps
+
+unit: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
+	tests/unit/run $^
+
+fuzz: $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
+	tests/fuzz/run $(FUZZ_SECONDS) $^
+
+integration: all
+	tests/integration/run
+
+test: all unit integration
+
+check-format:
+	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

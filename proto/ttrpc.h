@@ -1,0 +1,111 @@
+/*
+ * ttrpc: containerd's RPC framing, used for the agent channel (host <-> guest)
+ * and for the containerd shim v2 API. Wire facts: 10-byte big-endian header
+ * {u32 length, u32 stream_id, u8 type (1 request, 2 response), u8 flags},
+ * at most 4 MiB of data, payload a protobuf Request/Response (proto/ttrpc.proto).
+ * Clients use odd stream ids 1, 3, 5, ...; many calls are in flight at once and
+ * responses may come back in any order.
+ *
+ * Everything is non-blocking and driven by a husk_loop. A connection owns its fd.
+ */
+#ifndef HUSK_TTRPC_H
+#define HUSK_TTRPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "loop.h"
+
+#define TTRPC_HEADER_LEN 10
+#define TTRPC_MAX_DATA   (4u << 20)
+
+enum ttrpc_type { TTRPC_TYPE_REQUEST = 1, TTRPC_TYPE_RESPONSE = 2 };
+
+/* gRPC status codes, as ttrpc and containerd's errdefs use them */
+enum ttrpc_code {
+	TTRPC_OK = 0,
+	TTRPC_CANCELED = 1,
+	TTRPC_UNKNOWN = 2,
+	TTRPC_INVALID_ARGUMENT = 3,
+	TTRPC_DEADLINE_EXCEEDED = 4,
+	TTRPC_NOT_FOUND = 5,
+	TTRPC_ALREADY_EXISTS = 6,
+	TTRPC_PERMISSION_DENIED = 7,
+	TTRPC_RESOURCE_EXHAUSTED = 8,
+	TTRPC_FAILED_PRECONDITION = 9,
+	TTRPC_UNIMPLEMENTED = 12,
+	TTRPC_INTERNAL = 13,
+	TTRPC_UNAVAILABLE = 14,
+};
+
+struct ttrpc_header {
+	uint32_t length;
+	uint32_t stream_id;
+	uint8_t type;
+	uint8_t flags;
+};
+
+void ttrpc_header_encode(const struct ttrpc_header *h, uint8_t out[TTRPC_HEADER_LEN]);
+/* Decodes and validates (type known, length <= TTRPC_MAX_DATA). Returns 0 or -1. */
+int ttrpc_header_decode(const uint8_t in[TTRPC_HEADER_LEN], struct ttrpc_header *h,
+			husk_err *err);
+
+struct ttrpc_conn;
+struct ttrpc_call; /* one incoming request awaiting its reply */
+
+/*
+ * Server side. A handler receives the request payload and must reply exactly
+ * once, now or later, with ttrpc_reply(). If the connection closes first, the
+ * cancel callback (if set) runs and the call handle is freed.
+ */
+typedef void (*ttrpc_handler)(struct ttrpc_call *call, const uint8_t *payload, size_t len,
+			      void *data);
+
+struct ttrpc_method {
+	const char *service; /* "husk.agent.v1.Agent" */
+	const char *method;  /* "Health" */
+	ttrpc_handler handler;
+};
+
+struct ttrpc_server;
+struct ttrpc_server *ttrpc_server_new(struct husk_loop *loop, const struct ttrpc_method *methods,
+				      size_t nmethods, void *data, husk_err *err);
+void ttrpc_server_free(struct ttrpc_server *srv);
+/* Serves one accepted connection; the server owns fd from here on. */
+int ttrpc_server_add_conn(struct ttrpc_server *srv, int fd, husk_err *err);
+/* Optional: called when a served connection closes (e.g. the agent's host went away). */
+void ttrpc_server_on_conn_closed(struct ttrpc_server *srv, void (*fn)(void *data), void *data);
+
+int ttrpc_reply(struct ttrpc_call *call, enum ttrpc_code code, const char *message,
+		const uint8_t *payload, size_t len);
+void ttrpc_call_set_cancel(struct ttrpc_call *call, void (*cancel)(void *data), void *data);
+/* The request's metadata value for key, or NULL. */
+const char *ttrpc_call_metadata(struct ttrpc_call *call, const char *key);
+int64_t ttrpc_call_timeout_ns(struct ttrpc_call *call);
+
+/*
+ * Client side. The callback runs once with the response, or with
+ * TTRPC_UNAVAILABLE when the connection closes or fails first.
+ */
+typedef void (*ttrpc_response_cb)(enum ttrpc_code code, const char *message,
+				  const uint8_t *payload, size_t len, void *data);
+
+struct ttrpc_conn *ttrpc_client_new(struct husk_loop *loop, int fd, husk_err *err);
+void ttrpc_client_free(struct ttrpc_conn *conn);
+int ttrpc_client_call(struct ttrpc_conn *conn, const char *service, const char *method,
+		      const uint8_t *payload, size_t len, int64_t timeout_ns, ttrpc_response_cb cb,
+		      void *data, husk_err *err);
+/*
+ * Convenience for sequential callers: issues the call and runs the loop until
+ * the response arrives or timeout_ms passes (other fds keep being served).
+ * On TTRPC_OK *resp/*resp_len get a malloc'd payload. A non-OK status becomes
+ * an error "SERVICE/METHOD: message". Returns 0 or -1.
+ */
+int ttrpc_client_call_sync(struct ttrpc_conn *conn, const char *service, const char *method,
+			   const uint8_t *payload, size_t len, int timeout_ms, uint8_t **resp,
+			   size_t *resp_len, husk_err *err);
+/* Whether the connection is still usable. */
+int ttrpc_client_alive(struct ttrpc_conn *conn);
+
+#endif
