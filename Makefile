@@ -69,6 +69,24 @@ all: $(BINS) $(GUEST)
 deps:
 	scripts/install-deps
 
+BINDIR     = $(DESTDIR)$(PREFIX)/bin
+LIBEXECDIR = $(DESTDIR)$(PREFIX)/libexec/husk
+GUESTDIR   = $(DESTDIR)$(PREFIX)/share/husk/guest
+SYSCONFDIR ?= /etc
+install: all
+	install -d $(BINDIR) $(LIBEXECDIR) $(GUESTDIR) $(DESTDIR)$(SYSCONFDIR)/husk
+	install -m 0755 $(filter build/bin/husk build/bin/containerd-shim-husk-v2,$(BINS)) $(BINDIR)/
+	install -m 0755 $(filter-out build/bin/husk build/bin/containerd-shim-husk-v2,$(BINS)) $(LIBEXECDIR)/
+	install -m 0644 build/guest/vmlinuz build/guest/initrd.img $(GUESTDIR)/
+	[ -e $(DESTDIR)$(SYSCONFDIR)/husk/husk.json ] || \
+		install -m 0644 configs/husk.json $(DESTDIR)$(SYSCONFDIR)/husk/husk.json
+
+# installs dependencies, builds, and runs a busybox container in its own VM
+demo:
+	scripts/install-deps
+	$(MAKE) all
+	scripts/demo
+
 unit: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 	tests/unit/run $^
 
