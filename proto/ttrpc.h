@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <protobuf-c/protobuf-c.h>
+
 #include "error.h"
 #include "loop.h"
 
@@ -48,19 +50,22 @@ struct ttrpc_header {
 
 void ttrpc_header_encode(const struct ttrpc_header *h, uint8_t out[TTRPC_HEADER_LEN]);
 /* Decodes and validates (type known, length <= TTRPC_MAX_DATA). Returns 0 or -1. */
-int ttrpc_header_decode(const uint8_t in[TTRPC_HEADER_LEN], struct ttrpc_header *h,
-			husk_err *err);
+int ttrpc_header_decode(const uint8_t in[TTRPC_HEADER_LEN], struct ttrpc_header *h, husk_err *err);
 
 struct ttrpc_conn;
 struct ttrpc_call; /* one incoming request awaiting its reply */
 
 /*
- * Server side. A handler receives the request payload and must reply exactly
- * once, now or later, with ttrpc_reply(). If the connection closes first, the
- * cancel callback (if set) runs and the call handle is freed.
+ * Server side. A handler receives the request payload (valid until the call is
+ * replied to or cancelled) and must reply exactly once, now or later, with
+ * ttrpc_reply(). If the connection closes first, the cancel callback (if set)
+ * runs once and the call handle is freed when it returns (a reply from inside
+ * the cancel callback is a no-op); without a cancel callback the handle stays
+ * valid and the eventual ttrpc_reply() is a harmless no-op that frees it.
+ * Do not call ttrpc_server_free() from a handler or callback: stop the loop.
  */
 typedef void (*ttrpc_handler)(struct ttrpc_call *call, const uint8_t *payload, size_t len,
-			      void *data);
+                              void *data);
 
 struct ttrpc_method {
 	const char *service; /* "husk.agent.v1.Agent" */
@@ -70,15 +75,24 @@ struct ttrpc_method {
 
 struct ttrpc_server;
 struct ttrpc_server *ttrpc_server_new(struct husk_loop *loop, const struct ttrpc_method *methods,
-				      size_t nmethods, void *data, husk_err *err);
+                                      size_t nmethods, void *data, husk_err *err);
 void ttrpc_server_free(struct ttrpc_server *srv);
 /* Serves one accepted connection; the server owns fd from here on. */
 int ttrpc_server_add_conn(struct ttrpc_server *srv, int fd, husk_err *err);
 /* Optional: called when a served connection closes (e.g. the agent's host went away). */
 void ttrpc_server_on_conn_closed(struct ttrpc_server *srv, void (*fn)(void *data), void *data);
 
+/*
+ * A non-OK code sends Status{code, message} and no payload. The call handle is
+ * freed. Returns -1 (errno set) if the reply could not be queued; a payload over
+ * the frame limit is answered with RESOURCE_EXHAUSTED instead (errno EMSGSIZE).
+ */
 int ttrpc_reply(struct ttrpc_call *call, enum ttrpc_code code, const char *message,
-		const uint8_t *payload, size_t len);
+                const uint8_t *payload, size_t len);
+/* Packs msg (NULL = empty) and replies OK. */
+int ttrpc_reply_pb(struct ttrpc_call *call, const ProtobufCMessage *msg);
+/* Replies with ttrpc_code_from_errno(err->code) and the error's message. */
+int ttrpc_reply_error(struct ttrpc_call *call, husk_err err);
 void ttrpc_call_set_cancel(struct ttrpc_call *call, void (*cancel)(void *data), void *data);
 /* The request's metadata value for key, or NULL. */
 const char *ttrpc_call_metadata(struct ttrpc_call *call, const char *key);
@@ -88,14 +102,14 @@ int64_t ttrpc_call_timeout_ns(struct ttrpc_call *call);
  * Client side. The callback runs once with the response, or with
  * TTRPC_UNAVAILABLE when the connection closes or fails first.
  */
-typedef void (*ttrpc_response_cb)(enum ttrpc_code code, const char *message,
-				  const uint8_t *payload, size_t len, void *data);
+typedef void (*ttrpc_response_cb)(enum ttrpc_code code, const char *message, const uint8_t *payload,
+                                  size_t len, void *data);
 
 struct ttrpc_conn *ttrpc_client_new(struct husk_loop *loop, int fd, husk_err *err);
 void ttrpc_client_free(struct ttrpc_conn *conn);
 int ttrpc_client_call(struct ttrpc_conn *conn, const char *service, const char *method,
-		      const uint8_t *payload, size_t len, int64_t timeout_ns, ttrpc_response_cb cb,
-		      void *data, husk_err *err);
+                      const uint8_t *payload, size_t len, int64_t timeout_ns, ttrpc_response_cb cb,
+                      void *data, husk_err *err);
 /*
  * Convenience for sequential callers: issues the call and runs the loop until
  * the response arrives or timeout_ms passes (other fds keep being served).
@@ -103,9 +117,32 @@ int ttrpc_client_call(struct ttrpc_conn *conn, const char *service, const char *
  * an error "SERVICE/METHOD: message". Returns 0 or -1.
  */
 int ttrpc_client_call_sync(struct ttrpc_conn *conn, const char *service, const char *method,
-			   const uint8_t *payload, size_t len, int timeout_ms, uint8_t **resp,
-			   size_t *resp_len, husk_err *err);
+                           const uint8_t *payload, size_t len, int timeout_ms, uint8_t **resp,
+                           size_t *resp_len, husk_err *err);
+/*
+ * ttrpc_client_call_sync on protobuf messages: packs req (NULL = empty) and
+ * unpacks the reply with resp_desc into *resp (free it with
+ * protobuf_c_message_free_unpacked). Returns 0 or -1.
+ */
+int ttrpc_client_call_pb_sync(struct ttrpc_conn *conn, const char *service, const char *method,
+                              const ProtobufCMessage *req,
+                              const ProtobufCMessageDescriptor *resp_desc, int timeout_ms,
+                              ProtobufCMessage **resp, husk_err *err);
 /* Whether the connection is still usable. */
 int ttrpc_client_alive(struct ttrpc_conn *conn);
+
+/*
+ * Status <-> errno, so errors survive a hop: the sync calls put
+ * ttrpc_code_to_errno(code) in err->code (the message stays "SERVICE/METHOD:
+ * message", without strerror), and a server can answer with
+ * ttrpc_code_from_errno(err->code). ENOENT <-> NOT_FOUND, EEXIST <->
+ * ALREADY_EXISTS, EINVAL <-> INVALID_ARGUMENT, ETIMEDOUT <-> DEADLINE_EXCEEDED,
+ * EPERM/EACCES <-> PERMISSION_DENIED, ENOSPC/ENOMEM/EMSGSIZE <-> RESOURCE_EXHAUSTED,
+ * EBUSY <-> FAILED_PRECONDITION, ENOSYS/EOPNOTSUPP <-> UNIMPLEMENTED,
+ * ECANCELED <-> CANCELED, ENOTCONN/ECONNRESET/EPIPE <-> UNAVAILABLE,
+ * 0 <-> OK, anything else <-> UNKNOWN/INTERNAL (EIO).
+ */
+enum ttrpc_code ttrpc_code_from_errno(int e);
+int ttrpc_code_to_errno(enum ttrpc_code code);
 
 #endif

@@ -1,0 +1,2 @@
+/* ttrpc framing, server and client: see ttrpc.h (implementation in progress) */
+#include "ttrpc.h"
