@@ -113,7 +113,8 @@ int ttrpc_client_call(struct ttrpc_conn *conn, const char *service, const char *
 /*
  * Convenience for sequential callers: issues the call and runs the loop until
  * the response arrives or timeout_ms passes (other fds keep being served).
- * On TTRPC_OK *resp/*resp_len get a malloc'd payload. A non-OK status becomes
+ * On TTRPC_OK *resp and *resp_len get a malloc'd payload (NULL and 0 when empty;
+ * resp may be NULL to discard it). A non-OK status becomes
  * an error "SERVICE/METHOD: message". Returns 0 or -1.
  */
 int ttrpc_client_call_sync(struct ttrpc_conn *conn, const char *service, const char *method,
