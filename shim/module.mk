@@ -1,0 +1,12 @@
+# husk: the host CLI (shim/*.c) over the sandbox manager library (shim/lib)
+SPEC_SRCS := shim/lib/spec.c
+
+UNIT_TESTS += test_spec
+test_spec_SRCS := tests/unit/test_spec.c $(SPEC_SRCS) $(COMMON_SRCS)
+test_spec_LIBS := -ljson-c
+
+FUZZERS += fuzz_spec
+fuzz_spec_SRCS := tests/fuzz/fuzz_spec.c $(SPEC_SRCS) $(COMMON_SRCS)
+fuzz_spec_LIBS := -ljson-c
+# clang's -Wformat=2 flags error.c's vasprintf wrapper; reported to the foundation's owner
+$(BUILD)/fuzzobj/proto/common/error.o: FUZZ_CFLAGS += -Wno-format-nonliteral

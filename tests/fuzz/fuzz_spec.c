@@ -1,0 +1,16 @@
+/* libFuzzer target: config.json validation must never crash or leak on any input. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "spec.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct oci_spec spec;
+	husk_err err = NULL;
+
+	if (spec_parse((const char *)data, size, &spec, &err) == 0)
+		spec_free(&spec);
+	husk_error_free(&err);
+	return 0;
+}
