@@ -14,13 +14,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cmsg.h"
 #include "error.h"
 #include "loop.h"
 #include "vring.h"
 
-#define VU_NUM_QUEUES   2 /* rx 0, tx 1; QEMU emulates the event queue itself */
-#define VU_HDR_SIZE     12
-#define VU_MAX_PAYLOAD  4096 /* larger than any message we accept */
+#define VU_NUM_QUEUES  2 /* rx 0, tx 1; QEMU emulates the event queue itself */
+#define VU_HDR_SIZE    12
+#define VU_MAX_PAYLOAD 4096 /* larger than any message we accept */
+
+/* Offered to the front-end (see docs/vsock.md). */
+#define VU_FEATURES          ((1ULL << 32) | (1ULL << 30)) /* VERSION_1 | PROTOCOL_FEATURES */
+#define VU_PROTOCOL_FEATURES 0x209ULL                      /* MQ | REPLY_ACK | CONFIG */
 
 struct vu_msg {
 	uint32_t request;
@@ -29,13 +34,22 @@ struct vu_msg {
 	uint8_t payload[VU_MAX_PAYLOAD];
 };
 
-/* What the device (vsock) layer is told. All callbacks are optional except queue_kick. */
+/*
+ * What the device (vsock) layer is told. All callbacks are optional except
+ * queue_kick. queue_kick only comes between started() and stopped(); right
+ * after started() every queue is kicked once, because the guest may have made
+ * buffers available before the rings were enabled.
+ */
 struct vu_device_ops {
-	/* The guest made buffers available in queue q (kick, or ring just enabled). */
+	/* The guest made buffers available in queue q (kick, or device just started). */
 	void (*queue_kick)(void *data, unsigned q);
 	/* Both rings became ready: the device may start moving data. */
 	void (*started)(void *data);
-	/* The device was stopped (GET_VRING_BASE, reset, or the front-end went away). */
+	/*
+	 * The device was stopped (GET_VRING_BASE, ring disabled, reset, memory
+	 * table change, or the front-end went away). Popped chains are invalid
+	 * after this returns.
+	 */
 	void (*stopped)(void *data);
 	/* The front-end disconnected. */
 	void (*disconnected)(void *data);
@@ -43,7 +57,7 @@ struct vu_device_ops {
 
 struct vu_dev {
 	struct husk_loop *loop;
-	int conn_fd; /* -1 when no front-end */
+	int conn_fd;                /* -1 when no front-end */
 	uint64_t features;          /* acked by SET_FEATURES */
 	uint64_t protocol_features; /* acked by SET_PROTOCOL_FEATURES */
 	struct guest_mem mem;
@@ -52,13 +66,24 @@ struct vu_dev {
 	bool running;      /* started() was reported and stopped() not yet */
 	const struct vu_device_ops *ops;
 	void *ops_data;
+	/* partly received message from conn_fd */
+	struct vu_msg rx;
+	size_t rx_have; /* header + payload bytes received so far */
+	int rx_fds[HUSK_MAX_FDS];
+	size_t rx_nfds;
 };
 
+/* loop may be NULL (tests, fuzzer): kick fds are then kept but not watched. */
 void vu_dev_init(struct vu_dev *dev, struct husk_loop *loop, uint64_t guest_cid,
-		 const struct vu_device_ops *ops, void *ops_data);
-/* Takes ownership of an accepted front-end connection and serves it. */
+                 const struct vu_device_ops *ops, void *ops_data);
+/*
+ * Takes ownership of an accepted front-end connection (closed on failure) and
+ * serves it from the loop. Fails with EBUSY while another one is attached.
+ * When the front-end goes away or breaks the protocol, the device is detached
+ * and disconnected() reported; a new connection may then be attached.
+ */
 int vu_dev_attach(struct vu_dev *dev, int conn_fd, husk_err *err);
-/* Stops the device, closes the connection, kick/call fds and unmaps memory. */
+/* Stops the device, closes the connection, kick/call fds and unmaps memory. Idempotent. */
 void vu_dev_detach(struct vu_dev *dev);
 
 /*
@@ -67,6 +92,6 @@ void vu_dev_detach(struct vu_dev *dev);
  * protocol violation after which the connection must be dropped.
  */
 int vu_handle_msg(struct vu_dev *dev, const struct vu_msg *msg, int *fds, size_t nfds,
-		  struct vu_msg *reply);
+                  struct vu_msg *reply);
 
 #endif

@@ -17,11 +17,46 @@
 #define VRING_MAX_NUM         32768
 #define VRING_MAX_IOV         64 /* longer chains are treated as malformed */
 
+/* Split-ring layout (virtio 1.x, little-endian fields). */
+#define VRING_DESC_F_NEXT          1
+#define VRING_DESC_F_WRITE         2
+#define VRING_DESC_F_INDIRECT      4
+#define VRING_AVAIL_F_NO_INTERRUPT 1
+
+struct vring_desc_raw {
+	uint64_t addr; /* guest physical */
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+};
+
+struct vring_avail_raw {
+	uint16_t flags;
+	uint16_t idx;
+	uint16_t ring[]; /* num entries, then le16 used_event */
+};
+
+struct vring_used_elem_raw {
+	uint32_t id;
+	uint32_t len;
+};
+
+struct vring_used_raw {
+	uint16_t flags;
+	uint16_t idx;
+	struct vring_used_elem_raw ring[]; /* num entries, then le16 avail_event */
+};
+
+/* Bytes each part occupies for a ring of num entries. */
+#define VRING_DESC_SIZE(num)  ((size_t)(num) * sizeof(struct vring_desc_raw))
+#define VRING_AVAIL_SIZE(num) (6 + (size_t)(num)*2)
+#define VRING_USED_SIZE(num)  (6 + (size_t)(num) * sizeof(struct vring_used_elem_raw))
+
 struct guest_mem_region {
-	uint64_t gpa;  /* guest physical address of the region start */
-	uint64_t size; /* bytes */
-	uint64_t uva;  /* the front-end's (QEMU's) virtual address of the region */
-	uint8_t *host; /* our mapping of gpa */
+	uint64_t gpa;   /* guest physical address of the region start */
+	uint64_t size;  /* bytes */
+	uint64_t uva;   /* the front-end's (QEMU's) virtual address of the region */
+	uint8_t *host;  /* our mapping of gpa */
 	void *map_base; /* what to munmap */
 	size_t map_len;
 };
@@ -49,7 +84,7 @@ struct vring {
 	int kick_fd;             /* -1 if none */
 	int call_fd;             /* -1 if none */
 	bool enabled;            /* SET_VRING_ENABLE */
-	bool started;            /* has a kick fd and valid addresses */
+	bool started;            /* has a kick fd (cleared by GET_VRING_BASE) */
 	bool pending_signal;     /* used entries added since the last notify */
 };
 
@@ -63,17 +98,26 @@ struct vring_chain {
 };
 
 void vring_init(struct vring *vq);
-/* Translates desc/avail/used through mem; -1 if they don't fit or are misaligned. */
+/*
+ * Translates desc/avail/used (front-end addresses) through mem and takes
+ * used_idx from the used ring; -1 (ring left unmapped) if a part does not fit
+ * in one region or is misaligned.
+ */
 int vring_map(struct vring *vq, const struct guest_mem *mem);
 /* Ready to process: mapped, started, enabled, not broken. */
 bool vring_ready(const struct vring *vq);
 /*
  * Takes the next available chain. Returns 1 with *chain filled, 0 when the
- * ring is empty, -1 when the chain is malformed (the ring is marked broken).
- * Readable descriptors must precede writable ones.
+ * ring is empty or not mapped, -1 when the chain is malformed (the ring is
+ * marked broken) or the ring is already broken. Readable descriptors must
+ * precede writable ones; zero-length descriptors are skipped.
  */
 int vring_pop(struct vring *vq, const struct guest_mem *mem, struct vring_chain *chain);
-/* Puts a popped chain back so the next pop returns it again (nothing was consumed). */
+/*
+ * Puts the most recently popped chain back so the next pop returns it again
+ * (nothing was consumed). Chains popped from a ring stay valid until the
+ * device is stopped; push or unpop each of them before that.
+ */
 void vring_unpop(struct vring *vq);
 /* Returns a chain to the driver with `written` bytes written into its in-buffers. */
 void vring_push(struct vring *vq, uint16_t head, uint32_t written);
@@ -83,6 +127,6 @@ void vring_notify(struct vring *vq);
 /* Scatter/gather copy helpers, bounded by the iovec. Return bytes copied. */
 size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t offset, void *buf, size_t len);
 size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t offset, const void *buf,
-		    size_t len);
+                    size_t len);
 
 #endif
