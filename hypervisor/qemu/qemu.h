@@ -1,0 +1,80 @@
+/*
+ * QEMU driver: argv builder (never a shell string), start via proc_spawn, and
+ * a small QMP client. QEMU's QMP listening socket is created by us and handed
+ * to QEMU as an fd, so qmp_connect() works as soon as qemu_start() returns.
+ */
+#ifndef HUSK_QEMU_H
+#define HUSK_QEMU_H
+
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "accel.h"
+#include "error.h"
+#include "proc.h"
+
+enum qemu_vsock {
+	QEMU_VSOCK_NONE,
+	QEMU_VSOCK_VHOST_USER, /* husk-vsockd listens on vsock_socket (must exist before start) */
+	QEMU_VSOCK_KERNEL,     /* /dev/vhost-vsock with guest_cid */
+};
+
+/* fd number QEMU gets its QMP listening socket on */
+#define QEMU_QMP_CHILD_FD 3
+
+struct qemu_spec {
+	const char *binary; /* "qemu-system-x86_64" (PATH) or absolute */
+	const char *kernel;
+	const char *initrd; /* NULL: none */
+	const char *cmdline;
+	unsigned vcpus;
+	unsigned memory_mib;
+	enum accel_mode accel; /* ACCEL_KVM or ACCEL_TCG (resolve auto first) */
+	enum qemu_vsock vsock;
+	const char *vsock_socket;    /* QEMU_VSOCK_VHOST_USER */
+	uint32_t guest_cid;          /* QEMU_VSOCK_KERNEL */
+	const char *virtiofs_socket; /* NULL: no virtio-fs */
+	const char *virtiofs_tag;    /* "husk" */
+	const char *console_log;     /* guest serial console goes here */
+	const char *qmp_socket;      /* path qemu_start() binds and passes as QEMU_QMP_CHILD_FD */
+};
+
+/* NULL-terminated argv; free with qemu_argv_free. */
+int qemu_build_argv(const struct qemu_spec *spec, char ***argv_out, husk_err *err);
+void qemu_argv_free(char **argv);
+/*
+ * Binds+listens spec->qmp_socket (replacing a stale one), spawns QEMU with
+ * stdout/stderr to log_fd (-1: /dev/null). The vsock/virtiofs backends must be listening.
+ */
+int qemu_start(const struct qemu_spec *spec, int log_fd, struct proc *out, husk_err *err);
+/* First line of `<binary> --version`, e.g. "QEMU emulator version 7.2.22 (...)". */
+int qemu_version(const char *binary, char *buf, size_t len, husk_err *err);
+
+/* QMP client: lines capped at QMP_MAX_LINE, every call bounded by timeout_ms. */
+#define QMP_MAX_LINE (64 * 1024)
+
+struct qmp {
+	int fd;
+	char *buf; /* QMP_MAX_LINE + 1 bytes */
+	size_t len;
+};
+
+/* Connects, reads the greeting, negotiates qmp_capabilities. */
+int qmp_connect(struct qmp *q, const char *path, int timeout_ms, husk_err *err);
+void qmp_close(struct qmp *q);
+/*
+ * Executes cmd with args (may be NULL; not consumed). *ret (if not NULL) gets the
+ * "return" value (caller json_object_put()s it). A QMP "error" reply is an error
+ * naming its desc. Asynchronous events are skipped.
+ */
+int qmp_execute(struct qmp *q, const char *cmd, json_object *args, json_object **ret,
+                int timeout_ms, husk_err *err);
+/* "running", "paused", "shutdown", ... */
+int qmp_query_status(struct qmp *q, char *status, size_t len, int timeout_ms, husk_err *err);
+int qmp_stop(struct qmp *q, int timeout_ms, husk_err *err);
+int qmp_cont(struct qmp *q, int timeout_ms, husk_err *err);
+/* Sends quit; QEMU may close the socket before answering, which counts as success. */
+int qmp_quit(struct qmp *q, int timeout_ms, husk_err *err);
+
+#endif
