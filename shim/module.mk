@@ -10,3 +10,8 @@ fuzz_spec_SRCS := tests/fuzz/fuzz_spec.c $(SPEC_SRCS) $(COMMON_SRCS)
 fuzz_spec_LIBS := -ljson-c
 # clang's -Wformat=2 flags error.c's vasprintf wrapper; reported to the foundation's owner
 $(BUILD)/fuzzobj/proto/common/error.o: FUZZ_CFLAGS += -Wno-format-nonliteral
+
+UNIT_TESTS += test_relay
+test_relay_SRCS := tests/unit/test_relay.c shim/lib/relay.c shim/lib/agent.c $(TTRPC_SRCS) \
+	$(COMMON_SRCS)
+test_relay_LIBS := $(PROTOBUF_LIBS)

@@ -1,0 +1,168 @@
+#include "statedir.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "log.h"
+
+/* Room for the longest socket name plus the hybrid vsock "_<port>" suffix. */
+#define SOCK_SUFFIX_ROOM 12
+
+static char *join(const char *dir, const char *name)
+{
+	char *p = NULL;
+	if (asprintf(&p, "%s/%s", dir, name) < 0)
+		return NULL;
+	return p;
+}
+
+static void free_paths(struct statedir *sd)
+{
+	free(sd->dir);
+	free(sd->vhost_vsock_sock);
+	free(sd->vsock_sock);
+	free(sd->virtiofsd_sock);
+	free(sd->qmp_sock);
+	free(sd->console_log);
+	free(sd->virtiofsd_log);
+	free(sd->vsockd_log);
+	free(sd->shared);
+	*sd = (struct statedir){0};
+}
+
+static int fill_paths(struct statedir *sd, const char *root, const char *id, husk_err *err)
+{
+	sd->dir = join(root, id);
+	if (!sd->dir)
+		return husk_error_set(err, ENOMEM, "state dir");
+	sd->vhost_vsock_sock = join(sd->dir, "vhost-vsock.sock");
+	sd->vsock_sock = join(sd->dir, "vsock.sock");
+	sd->virtiofsd_sock = join(sd->dir, "virtiofsd.sock");
+	sd->qmp_sock = join(sd->dir, "qmp.sock");
+	sd->console_log = join(sd->dir, "console.log");
+	sd->virtiofsd_log = join(sd->dir, "virtiofsd.log");
+	sd->vsockd_log = join(sd->dir, "vsockd.log");
+	sd->shared = join(sd->dir, "shared");
+	if (!sd->vhost_vsock_sock || !sd->vsock_sock || !sd->virtiofsd_sock || !sd->qmp_sock ||
+	    !sd->console_log || !sd->virtiofsd_log || !sd->vsockd_log || !sd->shared)
+		return husk_error_set(err, ENOMEM, "state dir");
+	if (strlen(sd->vhost_vsock_sock) + SOCK_SUFFIX_ROOM >=
+	    sizeof(((struct sockaddr_un *)0)->sun_path))
+		return husk_error_set(err, ENAMETOOLONG, "state dir %s", sd->dir);
+	return 0;
+}
+
+int statedir_create(const char *root, const char *id, struct statedir *sd, husk_err *err)
+{
+	*sd = (struct statedir){0};
+	if (fill_paths(sd, root, id, err) < 0)
+		goto fail;
+	if (mkdir(root, 0711) < 0 && errno != EEXIST) {
+		husk_error_set(err, errno, "root %s", root);
+		goto fail;
+	}
+	if (mkdir(sd->dir, 0700) < 0) {
+		if (errno == EEXIST)
+			husk_error_set(err, EEXIST, "container %s already exists", id);
+		else
+			husk_error_set(err, errno, "state dir %s", sd->dir);
+		goto fail;
+	}
+	if (mkdir(sd->shared, 0700) < 0) {
+		husk_error_set(err, errno, "%s", sd->shared);
+		rmdir(sd->dir);
+		goto fail;
+	}
+	return 0;
+fail:
+	free_paths(sd);
+	return -1;
+}
+
+/* Removes everything under dirfd that lives on device dev; mounts are left alone. */
+static void remove_children(int dirfd, dev_t dev)
+{
+	DIR *d = fdopendir(dirfd);
+	if (!d) {
+		close(dirfd);
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		struct stat st;
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != dev)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			int sub = openat(dirfd, e->d_name,
+			                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0)
+				remove_children(sub, dev);
+			if (unlinkat(dirfd, e->d_name, AT_REMOVEDIR) < 0)
+				log_warn("remove %s: %s", e->d_name, strerror(errno));
+		} else if (unlinkat(dirfd, e->d_name, 0) < 0) {
+			log_warn("remove %s: %s", e->d_name, strerror(errno));
+		}
+	}
+	closedir(d);
+}
+
+void statedir_remove(struct statedir *sd)
+{
+	struct stat st;
+	if (!sd->dir)
+		return;
+	int fd = open(sd->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &st) == 0)
+		remove_children(fd, st.st_dev);
+	else if (fd >= 0)
+		close(fd);
+	if (rmdir(sd->dir) < 0 && errno != ENOENT)
+		log_warn("remove state dir %s: %s", sd->dir, strerror(errno));
+	free_paths(sd);
+}
+
+int mount_namespace_enter(husk_err *err)
+{
+	if (unshare(CLONE_NEWNS) < 0)
+		return husk_error_set(err, errno, "unshare mount namespace");
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return husk_error_set(err, errno, "make / rslave");
+	return 0;
+}
+
+int statedir_bind_rootfs(struct statedir *sd, const char *name, const char *src, bool ro,
+                         husk_err *err)
+{
+	cleanup_free char *dst = join(sd->shared, name);
+	if (!dst)
+		return husk_error_set(err, ENOMEM, "rootfs mount point");
+	if (mkdir(dst, 0755) < 0)
+		return husk_error_set(err, errno, "%s", dst);
+	if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return husk_error_set(err, errno, "bind rootfs %s", src);
+	if (ro && mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0) {
+		int e = errno;
+		umount2(dst, MNT_DETACH);
+		return husk_error_set(err, e, "read-only rootfs %s", src);
+	}
+	return 0;
+}
+
+void statedir_unbind_rootfs(struct statedir *sd, const char *name)
+{
+	cleanup_free char *dst = join(sd->shared, name);
+	if (dst && umount2(dst, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+		log_warn("umount %s: %s", dst, strerror(errno));
+}

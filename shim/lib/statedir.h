@@ -1,0 +1,44 @@
+/*
+ * A sandbox's host state directory <root>/<id>/ and the private mount
+ * namespace its owner works in.
+ */
+#ifndef HUSK_STATEDIR_H
+#define HUSK_STATEDIR_H
+
+#include <stdbool.h>
+
+#include "error.h"
+
+struct statedir {
+	char *dir;
+	char *vhost_vsock_sock; /* husk-vsockd's vhost-user socket (QEMU connects) */
+	char *vsock_sock;       /* hybrid vsock UDS (CONNECT <port>) */
+	char *virtiofsd_sock;
+	char *qmp_sock;
+	char *console_log;
+	char *virtiofsd_log;
+	char *vsockd_log;
+	char *shared; /* shared with the guest over virtio-fs */
+};
+
+/*
+ * Creates root (0711, if missing) and root/id (0700). Fails with EEXIST and
+ * "container ID already exists" if root/id is there; fails if a socket path
+ * would not fit in sun_path.
+ */
+int statedir_create(const char *root, const char *id, struct statedir *sd, husk_err *err);
+/* Removes the directory tree (never crossing into a mount) and frees the paths. */
+void statedir_remove(struct statedir *sd);
+
+/*
+ * Moves the calling process into a new mount namespace where / is a
+ * recursive slave: host mounts propagate in, ours never leak out, and they all
+ * vanish when the last process in the namespace exits.
+ */
+int mount_namespace_enter(husk_err *err);
+/* Binds src at shared/<name> (read-only when ro). */
+int statedir_bind_rootfs(struct statedir *sd, const char *name, const char *src, bool ro,
+                         husk_err *err);
+void statedir_unbind_rootfs(struct statedir *sd, const char *name);
+
+#endif
