@@ -817,12 +817,15 @@ int ttrpc_reply(struct ttrpc_call *call, enum ttrpc_code code, const char *messa
 			call_free(call);
 		return 0;
 	}
-	uint32_t id = call->node.id;
-	table_take(&c->streams, id);
+	int ret = 0;
+	table_take(&c->streams, call->node.id);
+	/* payload may point into the request, so send before freeing the call */
+	if (!c->closed)
+		ret = conn_send_response(c, call->node.id, code, message, payload, len);
+	int e = errno;
 	call_free(call);
-	if (c->closed)
-		return 0;
-	return conn_send_response(c, id, code, message, payload, len);
+	errno = e;
+	return ret;
 }
 
 int ttrpc_reply_pb(struct ttrpc_call *call, const ProtobufCMessage *msg)
