@@ -1,0 +1,482 @@
+#include "proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+extern char **environ;
+
+/* What the child reports through the CLOEXEC pipe when it cannot reach exec. */
+enum child_stage { STAGE_SETUP, STAGE_EXEC };
+struct child_report {
+	int stage;
+	int err;
+};
+
+/* Everything the child needs, prepared before fork so the child only makes syscalls. */
+struct child_plan {
+	int src[PROC_MAX_FDS + 3]; /* -1 = /dev/null */
+	int dst[PROC_MAX_FDS + 3];
+	size_t n;
+	int max_dst;
+	pid_t parent;
+	int report_fd;
+	bool new_session;
+	const char *const *argv;
+	char *const *envp;
+};
+
+void proc_init(struct proc *p)
+{
+	p->pid = 0;
+	p->pidfd = -1;
+	p->status = 0;
+	p->reaped = false;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds left until deadline (-1 = no deadline), never below 0. */
+static int remaining_ms(int64_t deadline)
+{
+	if (deadline < 0)
+		return -1;
+	int64_t left = deadline - now_ms();
+	return left < 0 ? 0 : (int)(left > INT_MAX ? INT_MAX : left);
+}
+
+static int64_t deadline_after(int timeout_ms)
+{
+	return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+}
+
+static _Noreturn void child_fail(int report_fd, int stage)
+{
+	struct child_report r = {.stage = stage, .err = errno};
+	ssize_t ignored = write(report_fd, &r, sizeof(r));
+	(void)ignored;
+	_exit(127);
+}
+
+static void child_reset_signals(void)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL); /* handlers reset at exec anyway; this undoes SIG_IGN */
+}
+
+static bool is_target(const struct child_plan *c, int fd)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->dst[i] == fd)
+			return true;
+	return false;
+}
+
+/* Targets are 0..max_dst, the report pipe sits at max_dst + 1; everything else goes. */
+static void child_close_others(const struct child_plan *c)
+{
+	for (int fd = 3; fd <= c->max_dst; fd++)
+		if (!is_target(c, fd))
+			close(fd);
+	unsigned first = (unsigned)c->max_dst + 2;
+	if (syscall(SYS_close_range, first, ~0U, 0) == 0)
+		return;
+	struct rlimit rl;
+	int last =
+	    getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? (int)rl.rlim_cur : 65536;
+	for (int fd = (int)first; fd < last; fd++)
+		close(fd);
+}
+
+/*
+ * Moves every source fd (and the report pipe) above all targets first, so a
+ * dup2 into a target never clobbers a source still needed, and dup2 always
+ * clears CLOEXEC. The report pipe then lands at max_dst + 1.
+ */
+static int child_install_fds(struct child_plan *c)
+{
+	int floor = c->max_dst + 2;
+	int moved = fcntl(c->report_fd, F_DUPFD_CLOEXEC, floor);
+	if (moved < 0)
+		return -1;
+	c->report_fd = moved;
+	for (size_t i = 0; i < c->n; i++) {
+		int src = c->src[i] < 0 ? open("/dev/null", O_RDWR | O_CLOEXEC) : c->src[i];
+		if (src < 0)
+			return -1;
+		moved = fcntl(src, F_DUPFD_CLOEXEC, floor);
+		if (moved < 0)
+			return -1;
+		c->src[i] = moved;
+	}
+	if (dup3(c->report_fd, c->max_dst + 1, O_CLOEXEC) < 0)
+		return -1;
+	c->report_fd = c->max_dst + 1;
+	for (size_t i = 0; i < c->n; i++)
+		if (dup2(c->src[i], c->dst[i]) < 0)
+			return -1;
+	return 0;
+}
+
+static _Noreturn void child_run(struct child_plan *c)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		child_fail(c->report_fd, STAGE_SETUP);
+	if (getppid() != c->parent)
+		_exit(127); /* the parent died before PDEATHSIG was armed */
+	if (c->new_session ? setsid() < 0 : setpgid(0, 0) < 0)
+		child_fail(c->report_fd, STAGE_SETUP);
+	child_reset_signals();
+	if (child_install_fds(c) < 0)
+		child_fail(c->report_fd, STAGE_SETUP);
+	child_close_others(c);
+	execvpe(c->argv[0], (char *const *)c->argv, c->envp);
+	child_fail(c->report_fd, STAGE_EXEC);
+}
+
+static int plan_add(struct child_plan *c, int src, int dst)
+{
+	if (dst < 0 || is_target(c, dst))
+		return -1;
+	c->src[c->n] = src;
+	c->dst[c->n] = dst;
+	c->n++;
+	if (dst > c->max_dst)
+		c->max_dst = dst;
+	return 0;
+}
+
+static int plan_build(const struct proc_spec *spec, struct child_plan *c, husk_err *err)
+{
+	if (!spec->argv || !spec->argv[0] || !spec->argv[0][0])
+		return husk_error_set(err, EINVAL, "spawn: empty argv");
+	if (spec->nfds > PROC_MAX_FDS)
+		return husk_error_set(err, E2BIG, "spawn %s: more than %d fds", spec->argv[0],
+		                      PROC_MAX_FDS);
+	memset(c, 0, sizeof(*c));
+	c->max_dst = 2;
+	plan_add(c, spec->stdin_fd, 0);
+	plan_add(c, spec->stdout_fd, 1);
+	plan_add(c, spec->stderr_fd, 2);
+	for (size_t i = 0; i < spec->nfds; i++) {
+		const struct proc_fd_map *m = &spec->fds[i];
+		if (m->parent_fd < 0 || m->child_fd < 3 || plan_add(c, m->parent_fd, m->child_fd))
+			return husk_error_set(err, EINVAL, "spawn %s: bad fd mapping %d -> %d",
+			                      spec->argv[0], m->parent_fd, m->child_fd);
+	}
+	c->parent = getpid();
+	c->new_session = spec->new_session;
+	c->argv = spec->argv;
+	c->envp = spec->envp ? (char *const *)spec->envp : environ;
+	return 0;
+}
+
+/* Reads the child's report: 0 = it reached exec, -1 = setup or exec failed (err set). */
+static int read_child_report(int fd, const char *name, husk_err *err)
+{
+	struct child_report r;
+	ssize_t n;
+	do
+		n = read(fd, &r, sizeof(r));
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		return 0;
+	if (n != (ssize_t)sizeof(r))
+		return husk_error_set(err, n < 0 ? errno : EPROTO, "spawn %s: child report", name);
+	if (r.stage == STAGE_EXEC)
+		return husk_error_set(err, r.err, "exec %s", name);
+	return husk_error_set(err, r.err, "spawn %s: child setup", name);
+}
+
+int proc_spawn(const struct proc_spec *spec, struct proc *out, husk_err *err)
+{
+	struct child_plan plan;
+	int pipefd[2];
+
+	proc_init(out);
+	if (plan_build(spec, &plan, err) < 0)
+		return -1;
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return husk_error_set(err, errno, "spawn %s: pipe", spec->argv[0]);
+	cleanup_close int rd = pipefd[0];
+	cleanup_close int wr = pipefd[1];
+	plan.report_fd = wr;
+
+	pid_t pid = fork();
+	if (pid < 0)
+		return husk_error_set(err, errno, "spawn %s: fork", spec->argv[0]);
+	if (pid == 0)
+		child_run(&plan);
+
+	close(move_fd(wr));
+	out->pid = pid;
+	out->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (read_child_report(rd, spec->argv[0], err) < 0) {
+		proc_kill_and_reap(out, SIGKILL, 0);
+		return -1;
+	}
+	return 0;
+}
+
+static void mark_reaped(struct proc *p, int status)
+{
+	p->status = status;
+	p->reaped = true;
+	proc_release(p);
+}
+
+int proc_try_reap(struct proc *p, husk_err *err)
+{
+	if (p->pid <= 0 || p->reaped)
+		return 1;
+	int status;
+	pid_t r;
+	do
+		r = waitpid(p->pid, &status, WNOHANG);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return husk_error_set(err, errno, "waitpid %d", (int)p->pid);
+	if (r == 0)
+		return 0;
+	mark_reaped(p, status);
+	return 1;
+}
+
+/* Without a pidfd: wait for SIGCHLD with sigtimedwait while it is blocked. */
+static int wait_without_pidfd(struct proc *p, int64_t deadline, husk_err *err)
+{
+	sigset_t chld, old;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, &old);
+	int r;
+	while ((r = proc_try_reap(p, err)) == 0) {
+		int left = remaining_ms(deadline);
+		if (left == 0)
+			break;
+		struct timespec ts = {left / 1000, (long)(left % 1000) * 1000000};
+		if (sigtimedwait(&chld, NULL, left < 0 ? NULL : &ts) < 0 && errno != EINTR &&
+		    errno != EAGAIN) {
+			r = husk_error_set(err, errno, "sigtimedwait");
+			break;
+		}
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+static int wait_until(struct proc *p, int64_t deadline, husk_err *err)
+{
+	if (p->pid <= 0 || p->reaped)
+		return 1;
+	if (p->pidfd < 0)
+		return wait_without_pidfd(p, deadline, err);
+	for (;;) {
+		struct pollfd pfd = {.fd = p->pidfd, .events = POLLIN};
+		int n = poll(&pfd, 1, remaining_ms(deadline));
+		if (n < 0 && errno != EINTR)
+			return husk_error_set(err, errno, "poll pidfd of %d", (int)p->pid);
+		if (n > 0)
+			return proc_try_reap(p, err) == 1 ? 1 : -1;
+		if (n == 0)
+			return 0;
+	}
+}
+
+int proc_wait_status(struct proc *p, int timeout_ms, husk_err *err)
+{
+	return wait_until(p, deadline_after(timeout_ms), err);
+}
+
+static void send_signal(struct proc *p, int sig)
+{
+	kill(p->pid, sig);
+	kill(-p->pid, sig); /* its process group, if it still leads one */
+}
+
+void proc_kill_and_reap(struct proc *p, int sig, int timeout_ms)
+{
+	cleanup_error husk_err ignored = NULL;
+	if (p->pid <= 0 || p->reaped) {
+		proc_release(p);
+		return;
+	}
+	send_signal(p, sig);
+	if (sig != SIGKILL && wait_until(p, deadline_after(timeout_ms), &ignored) == 1)
+		return;
+	send_signal(p, SIGKILL);
+	husk_error_free(&ignored);
+	if (wait_until(p, -1, &ignored) != 1)
+		proc_release(p);
+}
+
+void proc_release(struct proc *p)
+{
+	if (p->pidfd >= 0)
+		close(p->pidfd);
+	p->pidfd = -1;
+}
+
+const char *proc_status_str(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(status),
+		         strsignal(WTERMSIG(status)));
+	else
+		snprintf(buf, len, "wait status 0x%x", (unsigned)status);
+	return buf;
+}
+
+static int split_path(const char *path, char *dir, size_t dirlen, const char **base, husk_err *err)
+{
+	const char *slash = strrchr(path, '/');
+	*base = slash ? slash + 1 : path;
+	if (!**base)
+		return husk_error_set(err, EINVAL, "wait for %s: no file name", path);
+	if (!slash)
+		snprintf(dir, dirlen, ".");
+	else if (slash == path)
+		snprintf(dir, dirlen, "/");
+	else if ((size_t)(slash - path) >= dirlen)
+		return husk_error_set(err, ENAMETOOLONG, "wait for %s", path);
+	else
+		snprintf(dir, dirlen, "%.*s", (int)(slash - path), path);
+	return 0;
+}
+
+/* Drains inotify events; 1 if one of them created or moved in base. */
+static int inotify_saw(int fd, const char *base)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	int seen = 0;
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (char *at = buf; at < buf + n;) {
+			struct inotify_event *ev = (struct inotify_event *)at;
+			if (ev->len && strcmp(ev->name, base) == 0)
+				seen = 1;
+			at += sizeof(*ev) + ev->len;
+		}
+	}
+	return seen;
+}
+
+/* Names how p ended without reaping it (the caller still owns it). */
+static int died_before_path(const struct proc *p, const char *path, husk_err *err)
+{
+	siginfo_t info = {0};
+	if (waitid(P_PID, (id_t)p->pid, &info, WEXITED | WNOHANG | WNOWAIT) < 0 || !info.si_pid)
+		return husk_error_set(err, ESRCH, "process %d ended before creating %s",
+		                      (int)p->pid, path);
+	if (info.si_code == CLD_EXITED)
+		return husk_error_set(err, 0, "process %d exited with status %d before creating %s",
+		                      (int)p->pid, info.si_status, path);
+	return husk_error_set(err, 0, "process %d killed by signal %d before creating %s",
+	                      (int)p->pid, info.si_status, path);
+}
+
+int proc_wait_for_path(const char *path, const struct proc *p, int timeout_ms, husk_err *err)
+{
+	char dir[PATH_MAX];
+	const char *base;
+	if (split_path(path, dir, sizeof(dir), &base, err) < 0)
+		return -1;
+	cleanup_close int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (in < 0)
+		return husk_error_set(err, errno, "inotify");
+	if (inotify_add_watch(in, dir, IN_CREATE | IN_MOVED_TO) < 0)
+		return husk_error_set(err, errno, "watch %s", dir);
+	int64_t deadline = deadline_after(timeout_ms);
+	bool watch_proc = p && p->pid > 0 && p->pidfd >= 0;
+	for (;;) {
+		if (access(path, F_OK) == 0)
+			return 0;
+		struct pollfd pfd[2] = {{.fd = in, .events = POLLIN},
+		                        {.fd = watch_proc ? p->pidfd : -1, .events = POLLIN}};
+		int n = poll(pfd, 2, remaining_ms(deadline));
+		if (n < 0 && errno != EINTR)
+			return husk_error_set(err, errno, "poll for %s", path);
+		if (n == 0)
+			return husk_error_set(err, ETIMEDOUT, "%s did not appear within %d ms",
+			                      path, timeout_ms);
+		if (pfd[0].revents && inotify_saw(in, base))
+			continue;
+		if (pfd[1].revents && access(path, F_OK) != 0)
+			return died_before_path(p, path, err);
+	}
+}
+
+static int read_line_until(int fd, int64_t deadline, char *buf, size_t len, husk_err *err)
+{
+	size_t have = 0;
+	for (;;) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int n = poll(&pfd, 1, remaining_ms(deadline));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return husk_error_set(err, errno, "poll");
+		if (n == 0)
+			return husk_error_set(err, ETIMEDOUT, "no output line in time");
+		ssize_t r = read(fd, buf + have, len - 1 - have);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return husk_error_set(err, errno, "read");
+		have += (size_t)r;
+		buf[have] = '\0';
+		char *nl = memchr(buf, '\n', have);
+		if (nl)
+			*nl = '\0';
+		if (nl || r == 0 || have == len - 1)
+			return have ? 0 : husk_error_set(err, 0, "no output");
+	}
+}
+
+int proc_first_line(const char *const *argv, int timeout_ms, char *buf, size_t len, husk_err *err)
+{
+	int pipefd[2];
+	if (len < 2)
+		return husk_error_set(err, EINVAL, "first line: buffer too small");
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return husk_error_set(err, errno, "pipe");
+	cleanup_close int rd = pipefd[0];
+	cleanup_close int wr = pipefd[1];
+	struct proc_spec spec = {.argv = argv, .stdin_fd = -1, .stdout_fd = wr, .stderr_fd = -1};
+	struct proc p;
+	if (proc_spawn(&spec, &p, err) < 0)
+		return -1;
+	close(move_fd(wr));
+	int64_t deadline = deadline_after(timeout_ms);
+	int r = read_line_until(rd, deadline, buf, len, err);
+	close(move_fd(rd));
+	if (proc_wait_status(&p, remaining_ms(deadline), NULL) != 1)
+		proc_kill_and_reap(&p, SIGKILL, 0);
+	if (r < 0)
+		return husk_error_prefix(err, "%s", argv[0]);
+	return 0;
+}
