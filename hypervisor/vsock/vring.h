@@ -75,6 +75,7 @@ void guest_mem_unmap(struct guest_mem *mem);
 struct vring {
 	unsigned num; /* 0 until SET_VRING_NUM */
 	uint64_t desc_uva, avail_uva, used_uva;
+	bool has_addr;               /* SET_VRING_ADDR received */
 	struct vring_desc_raw *desc; /* translated, NULL until addresses are set and mapped */
 	struct vring_avail_raw *avail;
 	struct vring_used_raw *used;
