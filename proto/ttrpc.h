@@ -63,6 +63,14 @@ struct ttrpc_call; /* one incoming request awaiting its reply */
  * the cancel callback is a no-op); without a cancel callback the handle stays
  * valid and the eventual ttrpc_reply() is a harmless no-op that frees it.
  * Do not call ttrpc_server_free() from a handler or callback: stop the loop.
+ *
+ * Limits: at most 1024 calls in flight per connection (more are answered
+ * RESOURCE_EXHAUSTED); an oversize request is skipped unread and answered
+ * RESOURCE_EXHAUSTED; an even stream id, a malformed envelope or a stream id
+ * already in flight get INVALID_ARGUMENT; unknown service/method get
+ * UNIMPLEMENTED "service X" / "method X"; other frame types are skipped. While
+ * more than 8 MiB of replies wait for a peer that does not read, the
+ * connection stops reading requests. Unix peers must have our euid/egid.
  */
 typedef void (*ttrpc_handler)(struct ttrpc_call *call, const uint8_t *payload, size_t len,
                               void *data);
@@ -99,8 +107,13 @@ const char *ttrpc_call_metadata(struct ttrpc_call *call, const char *key);
 int64_t ttrpc_call_timeout_ns(struct ttrpc_call *call);
 
 /*
- * Client side. The callback runs once with the response, or with
- * TTRPC_UNAVAILABLE when the connection closes or fails first.
+ * Client side. The callback runs exactly once, from the loop (never from inside
+ * ttrpc_client_call): with the response (code and message from its status;
+ * a missing status or code 0 is TTRPC_OK with the payload), with
+ * TTRPC_UNAVAILABLE "connection closed" when the connection closes, fails or is
+ * freed first, with RESOURCE_EXHAUSTED for an oversize response or INTERNAL for
+ * a malformed one. Callbacks may call ttrpc_client_free() on their connection.
+ * Stream ids are 1, 3, 5, ... A connection owns its fd (a stream socket).
  */
 typedef void (*ttrpc_response_cb)(enum ttrpc_code code, const char *message, const uint8_t *payload,
                                   size_t len, void *data);
@@ -116,6 +129,10 @@ int ttrpc_client_call(struct ttrpc_conn *conn, const char *service, const char *
  * On TTRPC_OK *resp and *resp_len get a malloc'd payload (NULL and 0 when empty;
  * resp may be NULL to discard it). A non-OK status becomes
  * an error "SERVICE/METHOD: message". Returns 0 or -1.
+ * timeout_ms < 0 waits forever; on timeout the error is "SERVICE/METHOD: timed
+ * out after N ms" (ETIMEDOUT) and a late response is dropped. Fails at once
+ * (ECANCELED) if the loop has been stopped, since a stopped loop dispatches
+ * nothing; a loop callback failing meanwhile fails this call with its error.
  */
 int ttrpc_client_call_sync(struct ttrpc_conn *conn, const char *service, const char *method,
                            const uint8_t *payload, size_t len, int timeout_ms, uint8_t **resp,
