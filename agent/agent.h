@@ -1,0 +1,65 @@
+/* State shared by the agent's parts: the sandbox's containers and their processes. */
+#ifndef HUSK_AGENT_AGENT_H
+#define HUSK_AGENT_AGENT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "loop.h"
+#include "request.h"
+
+#define AGENT_VERSION        "0.1.0"
+#define AGENT_MAX_CONTAINERS 256
+#define AGENT_MAX_EXECS      1024
+
+struct ttrpc_call;
+struct read_req;
+struct wait_req;
+
+/* One output pipe of a process; read only while a ReadStdout/ReadStderr waits (flow control). */
+struct stream {
+	int fd; /* read end, -1 once closed */
+	int eof;
+	struct read_req *reads; /* FIFO of pending reads */
+	struct husk_loop *loop;
+};
+
+struct process {
+	char exec_id[AGENT_MAX_ID + 1]; /* "" for the container's init */
+	pid_t pid;                      /* in the agent's pid namespace */
+	int exited;
+	int exit_status; /* as a shell reports it */
+	int stdin_fd;    /* write end, -1 if none or closed */
+	struct stream out, err;
+	struct wait_req *waits;
+	struct process *next;
+};
+
+struct container {
+	char id[AGENT_MAX_ID + 1];
+	struct process *init;
+	struct process *execs;
+	size_t nexecs;
+	int report_fd; /* the init's setup report pipe, until started */
+	int start_fd;  /* write end of the start sync pipe, until started */
+	int started;
+	char pidns[64]; /* readlink of /proc/<init>/ns/pid */
+	struct container *next;
+};
+
+struct agent {
+	struct husk_loop *loop;
+	struct container *containers;
+	size_t ncontainers;
+	const char *shared_dir; /* where rootfs tags live: /run/husk/shared */
+	int pid1;               /* running as the guest's init */
+	int destroying;
+};
+
+/*
+ * After DestroySandbox: stops the agent once the host has closed its
+ * connection (it got the reply) or a second has passed.
+ */
+void agent_shutdown(struct agent *ag);
+
+#endif

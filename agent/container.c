@@ -1,0 +1,257 @@
+#include "container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+extern char **environ;
+
+static void send_report(int fd, int kind, pid_t pid, const char *msg)
+{
+	struct report r = {.kind = kind, .pid = pid};
+	snprintf(r.msg, sizeof(r.msg), "%s", msg ? msg : "");
+	if (write(fd, &r, sizeof(r)) != sizeof(r))
+		_exit(126);
+}
+
+__attribute__((noreturn)) static void fail(int report_fd, husk_err *err, int status)
+{
+	send_report(report_fd, REPORT_ERROR, 0, husk_error_msg(*err));
+	_exit(status);
+}
+
+static int reset_signals(husk_err *err)
+{
+	sigset_t all;
+	sigemptyset(&all);
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	if (sigprocmask(SIG_SETMASK, &all, NULL) < 0)
+		return husk_error_set(err, errno, "sigprocmask");
+	return 0;
+}
+
+/* Everything beyond stdio is close-on-exec, whatever the agent had open. */
+static int setup_stdio(const struct child_stdio *s, husk_err *err)
+{
+	if (dup2(s->in, 0) < 0 || dup2(s->out, 1) < 0 || dup2(s->err, 2) < 0)
+		return husk_error_set(err, errno, "stdio");
+	if (syscall(SYS_close_range, 3, ~0u, CLOSE_RANGE_CLOEXEC) < 0)
+		return husk_error_set(err, errno, "close_range");
+	return 0;
+}
+
+static int mkdir_p(const char *path, husk_err *err)
+{
+	char buf[SPEC_MAX_PATH];
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *c = buf + 1;; c++) {
+		if (*c != '/' && *c != '\0')
+			continue;
+		char saved = *c;
+		*c = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return husk_error_set(err, errno, "mkdir %s", buf);
+		*c = saved;
+		if (!saved)
+			return 0;
+	}
+}
+
+/*
+ * pivot_root cannot leave the initramfs (the guest's root), so there the
+ * rootfs is moved over / and chrooted into: the initramfs stays covered and
+ * unreachable by any path. Elsewhere (--listen-unix tests) pivot_root is used.
+ */
+static int enter_rootfs(const char *rootfs, husk_err *err)
+{
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return husk_error_set(err, errno, "make mounts private");
+	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return husk_error_set(err, errno, "bind rootfs %s", rootfs);
+	if (chdir(rootfs) < 0)
+		return husk_error_set(err, errno, "chdir %s", rootfs);
+	if (syscall(SYS_pivot_root, ".", ".") == 0) {
+		if (umount2(".", MNT_DETACH) < 0)
+			return husk_error_set(err, errno, "umount old root");
+		return chdir("/") < 0 ? husk_error_set(err, errno, "chdir /") : 0;
+	}
+	if (errno != EINVAL)
+		return husk_error_set(err, errno, "pivot_root %s", rootfs);
+	if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
+		return husk_error_set(err, errno, "move rootfs %s to /", rootfs);
+	if (chroot(".") < 0 || chdir("/") < 0)
+		return husk_error_set(err, errno, "chroot %s", rootfs);
+	return 0;
+}
+
+struct device {
+	const char *name;
+	unsigned major, minor;
+};
+
+static const struct device devices[] = {
+    {"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
+    {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+};
+
+static const char *const dev_links[][2] = {
+    {"/dev/ptmx", "pts/ptmx"},          {"/dev/fd", "/proc/self/fd"},
+    {"/dev/stdin", "/proc/self/fd/0"},  {"/dev/stdout", "/proc/self/fd/1"},
+    {"/dev/stderr", "/proc/self/fd/2"},
+};
+
+static int populate_dev(husk_err *err)
+{
+	char path[64];
+	mode_t old = umask(0);
+	for (size_t i = 0; i < ARRAY_SIZE(devices); i++) {
+		snprintf(path, sizeof(path), "/dev/%s", devices[i].name);
+		if (mknod(path, S_IFCHR | 0666, makedev(devices[i].major, devices[i].minor)) < 0) {
+			umask(old);
+			return husk_error_set(err, errno, "mknod %s", path);
+		}
+	}
+	umask(old);
+	for (size_t i = 0; i < ARRAY_SIZE(dev_links); i++)
+		if (symlink(dev_links[i][1], dev_links[i][0]) < 0)
+			return husk_error_set(err, errno, "symlink %s", dev_links[i][0]);
+	return 0;
+}
+
+static int mount_one(const struct spec_mount *m, husk_err *err)
+{
+	if (mkdir_p(m->destination, err) < 0)
+		return -1;
+	if (mount(m->source, m->destination, m->type, m->flags, m->data) < 0)
+		return husk_error_set(err, errno, "%s", m->type);
+	if (strcmp(m->destination, "/dev") == 0 && strcmp(m->type, "tmpfs") == 0)
+		return populate_dev(err);
+	return 0;
+}
+
+static int setup_mounts(const struct spec *s, husk_err *err)
+{
+	for (size_t i = 0; i < s->nmounts; i++)
+		if (mount_one(&s->mounts[i], err) < 0)
+			return husk_error_prefix(err, "mount %s", s->mounts[i].destination);
+	if (s->root_readonly && mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+		return husk_error_set(err, errno, "remount / read-only");
+	return 0;
+}
+
+static int setup_container(const struct spec *s, const char *rootfs, husk_err *err)
+{
+	if (enter_rootfs(rootfs, err) < 0 || setup_mounts(s, err) < 0)
+		return -1;
+	if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
+		return husk_error_set(err, errno, "sethostname %s", s->hostname);
+	return 0;
+}
+
+static int switch_user(const struct spec_process *p, husk_err *err)
+{
+	if (setgroups(p->ngids, p->gids) < 0)
+		return husk_error_set(err, errno, "setgroups");
+	if (setgid(p->gid) < 0)
+		return husk_error_set(err, errno, "setgid %u", (unsigned)p->gid);
+	if (setuid(p->uid) < 0)
+		return husk_error_set(err, errno, "setuid %u", (unsigned)p->uid);
+	return 0;
+}
+
+/* Execs p, resolving args[0] through p's own PATH. Returns only on failure. */
+static int exec_process(const struct spec_process *p, husk_err *err)
+{
+	if (chdir(p->cwd) < 0)
+		return husk_error_set(err, errno, "chdir %s", p->cwd);
+	if (switch_user(p, err) < 0)
+		return -1;
+	if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return husk_error_set(err, errno, "no_new_privs");
+	environ = p->env;
+	execvp(p->args[0], p->args);
+	return husk_error_set(err, errno, "exec %s", p->args[0]);
+}
+
+static int wait_for_start(int start_fd)
+{
+	char c;
+	ssize_t n;
+	while ((n = read(start_fd, &c, 1)) < 0 && errno == EINTR)
+		;
+	return n == 1 ? 0 : -1;
+}
+
+void container_init_main(const struct spec *s, const char *rootfs, const struct child_stdio *stdio,
+                         int report_fd, int start_fd)
+{
+	husk_err err = NULL;
+	if (reset_signals(&err) < 0 || setup_stdio(stdio, &err) < 0 ||
+	    setup_container(s, rootfs, &err) < 0)
+		fail(report_fd, &err, 1);
+	send_report(report_fd, REPORT_READY, 0, NULL);
+	/* EOF instead of the start byte: the container was removed before starting */
+	if (wait_for_start(start_fd) < 0)
+		_exit(1);
+	exec_process(&s->process, &err);
+	fail(report_fd, &err, 127);
+}
+
+static const char *const ns_names[] = {"ipc", "uts", "cgroup", "pid", "mnt"};
+
+static int join_namespaces(pid_t init_pid, husk_err *err)
+{
+	int fds[ARRAY_SIZE(ns_names)];
+	char path[64];
+	int ret = 0;
+	size_t n = 0;
+	for (; n < ARRAY_SIZE(ns_names); n++) {
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)init_pid, ns_names[n]);
+		fds[n] = open(path, O_RDONLY | O_CLOEXEC);
+		if (fds[n] < 0) {
+			ret = husk_error_set(err, errno, "open %s", path);
+			break;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!ret && setns(fds[i], 0) < 0)
+			ret = husk_error_set(err, errno, "setns %s", ns_names[i]);
+		close(fds[i]);
+	}
+	return ret;
+}
+
+void container_exec_main(pid_t init_pid, const struct spec_process *p,
+                         const struct child_stdio *stdio, int report_fd)
+{
+	husk_err err = NULL;
+	if (reset_signals(&err) < 0 || join_namespaces(init_pid, &err) < 0)
+		fail(report_fd, &err, 1);
+	/* joining a pid namespace only applies to children */
+	pid_t pid = fork();
+	if (pid < 0) {
+		husk_error_set(&err, errno, "fork");
+		fail(report_fd, &err, 1);
+	}
+	if (pid > 0) {
+		send_report(report_fd, REPORT_PID, pid, NULL);
+		_exit(0);
+	}
+	if (setup_stdio(stdio, &err) == 0)
+		exec_process(p, &err);
+	fail(report_fd, &err, 127);
+}

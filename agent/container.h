@@ -1,0 +1,47 @@
+/*
+ * Child side of container processes: namespaces, mounts, root switch, user,
+ * exec. A child tells the agent how setup went through a report pipe; setup
+ * errors reach the host as the RPC's error message.
+ */
+#ifndef HUSK_AGENT_CONTAINER_H
+#define HUSK_AGENT_CONTAINER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "spec.h"
+
+enum report_kind { REPORT_READY = 1, REPORT_PID = 2, REPORT_ERROR = 3 };
+
+/* One record per write: smaller than PIPE_BUF, so it arrives whole. */
+struct report {
+	int32_t kind;
+	int32_t pid;
+	char msg[248];
+};
+
+/* fds a child puts on 0, 1, 2 */
+struct child_stdio {
+	int in, out, err;
+};
+
+/* The namespaces a container init creates and an exec joins, in setns order. */
+#define CONTAINER_NS_FLAGS                                                                         \
+	(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP)
+
+/*
+ * Runs in the container init right after clone(CONTAINER_NS_FLAGS): sets up
+ * the container from spec with rootfs as its root, reports READY, waits for
+ * the start byte on start_fd, then execs. Never returns.
+ */
+__attribute__((noreturn)) void container_init_main(const struct spec *s, const char *rootfs,
+                                                   const struct child_stdio *stdio, int report_fd,
+                                                   int start_fd);
+/*
+ * Runs in a forked child: joins the namespaces of init_pid, forks the exec'd
+ * process (reporting its pid) and exits. Never returns.
+ */
+__attribute__((noreturn)) void container_exec_main(pid_t init_pid, const struct spec_process *p,
+                                                   const struct child_stdio *stdio, int report_fd);
+
+#endif

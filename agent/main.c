@@ -1,0 +1,288 @@
+/*
+ * husk-agent: PID 1 of the guest. Mounts the basic filesystems, loads the
+ * kernel modules, mounts the virtio-fs share and serves the agent API on
+ * vsock port 1024. With --listen-unix PATH (and not PID 1) it skips the init
+ * duties and serves on a Unix socket, for tests and debugging.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/vm_sockets.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/reboot.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "cleanup.h"
+#include "log.h"
+#include "modload.h"
+#include "rpc.h"
+#include "sandbox.h"
+#include "ttrpc.h"
+
+#define AGENT_VSOCK_PORT 1024
+#define SHARED_DIR       "/run/husk/shared"
+#define SHUTDOWN_GRACE_S 1
+
+struct base_mount {
+	const char *target, *type;
+	unsigned long flags;
+	const char *data;
+};
+
+static const struct base_mount base_mounts[] = {
+    {"/dev", "devtmpfs", MS_NOSUID, "mode=0755"},
+    {"/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL},
+    {"/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL},
+    {"/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755"},
+    {"/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "gid=5,mode=0620,ptmxmode=0666"},
+    {"/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"},
+};
+
+static int mount_base(husk_err *err)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(base_mounts); i++) {
+		const struct base_mount *m = &base_mounts[i];
+		if (mkdir(m->target, 0755) < 0 && errno != EEXIST)
+			return husk_error_set(err, errno, "mkdir %s", m->target);
+		if (mount(m->type, m->target, m->type, m->flags, m->data) < 0)
+			return husk_error_set(err, errno, "mount %s on %s", m->type, m->target);
+	}
+	return 0;
+}
+
+/* The initramfs has no /dev/console, so the kernel gave init no stdio. */
+static void open_console(void)
+{
+	int fd = open("/dev/console", O_RDWR | O_NOCTTY);
+	if (fd < 0)
+		return;
+	for (int i = 0; i < 3; i++)
+		if (fd != i)
+			dup2(fd, i);
+	if (fd > 2)
+		close(fd);
+}
+
+static void level_from_cmdline(void)
+{
+	char buf[4096];
+	enum husk_log_level level;
+	cleanup_close int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	for (char *tok = strtok(buf, " \n"); tok; tok = strtok(NULL, " \n"))
+		if (strncmp(tok, "husk.log=", 9) == 0 && log_parse_level(tok + 9, &level) == 0)
+			log_set_level(level);
+}
+
+static int mount_shared(husk_err *err)
+{
+	if (mkdir("/run/husk", 0755) < 0 || mkdir(SHARED_DIR, 0755) < 0)
+		return husk_error_set(err, errno, "mkdir %s", SHARED_DIR);
+	if (mount("husk", SHARED_DIR, "virtiofs", MS_NOSUID | MS_NODEV, NULL) < 0)
+		return husk_error_set(err, errno, "mount virtio-fs husk on %s", SHARED_DIR);
+	return 0;
+}
+
+static int init_guest(husk_err *err)
+{
+	/* stdio may be closed: keep the first fds from landing on 0-2 before the console */
+	if (mount_base(err) < 0)
+		return -1;
+	open_console();
+	level_from_cmdline();
+	log_info("husk-agent %s starting", AGENT_VERSION);
+	if (modload_all("/husk/modules.order", err) < 0)
+		return -1;
+	return mount_shared(err);
+}
+
+static int listen_vsock(husk_err *err)
+{
+	struct sockaddr_vm addr = {
+	    .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = AGENT_VSOCK_PORT};
+	cleanup_close int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return husk_error_set(err, errno, "vsock socket");
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 16) < 0)
+		return husk_error_set(err, errno, "vsock port %d", AGENT_VSOCK_PORT);
+	return move_fd(fd);
+}
+
+static int listen_unix(const char *path, husk_err *err)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(addr.sun_path))
+		return husk_error_set(err, ENAMETOOLONG, "%s", path);
+	strcpy(addr.sun_path, path);
+	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return husk_error_set(err, errno, "socket");
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 16) < 0)
+		return husk_error_set(err, errno, "listen %s", path);
+	return move_fd(fd);
+}
+
+static int on_accept(struct husk_loop *loop, int fd, uint32_t events, void *data, husk_err *err)
+{
+	cleanup_error husk_err e = NULL;
+	int conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (conn < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			log_warn("accept: %s", strerror(errno));
+		return 0;
+	}
+	log_info("host connected");
+	if (ttrpc_server_add_conn(data, conn, &e) < 0)
+		log_warn("serve connection: %s", husk_error_msg(e));
+	return 0;
+}
+
+static int on_sigchld(struct husk_loop *loop, int fd, uint32_t events, void *data, husk_err *err)
+{
+	struct signalfd_siginfo si;
+	while (read(fd, &si, sizeof(si)) == sizeof(si))
+		;
+	sandbox_reap(data);
+	return 0;
+}
+
+static int watch_children(struct agent *ag, husk_err *err)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return husk_error_set(err, errno, "sigprocmask");
+	int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (fd < 0)
+		return husk_error_set(err, errno, "signalfd");
+	if (husk_loop_add(ag->loop, fd, EPOLLIN, on_sigchld, ag, err) < 0) {
+		close(fd);
+		return -1;
+	}
+	return 0;
+}
+
+static int on_shutdown_timer(struct husk_loop *loop, int fd, uint32_t events, void *data,
+                             husk_err *err)
+{
+	husk_loop_stop(loop, 0);
+	return 0;
+}
+
+void agent_shutdown(struct agent *ag)
+{
+	cleanup_error husk_err err = NULL;
+	struct itimerspec its = {.it_value = {.tv_sec = SHUTDOWN_GRACE_S}};
+	ag->destroying = 1;
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (fd < 0 || timerfd_settime(fd, 0, &its, NULL) < 0 ||
+	    husk_loop_add(ag->loop, fd, EPOLLIN, on_shutdown_timer, ag, &err) < 0)
+		husk_loop_stop(ag->loop, 0);
+}
+
+static void on_conn_closed(void *data)
+{
+	struct agent *ag = data;
+	log_info("host disconnected");
+	if (ag->destroying)
+		husk_loop_stop(ag->loop, 0);
+}
+
+__attribute__((noreturn)) static void power_off(void)
+{
+	sync();
+	umount2(SHARED_DIR, MNT_DETACH);
+	reboot(RB_POWER_OFF);
+	_exit(1); /* init exiting panics the kernel: with panic=-1, QEMU ends too */
+}
+
+struct options {
+	const char *listen_unix;
+	const char *shared_dir;
+};
+
+static int parse_options(int argc, char **argv, struct options *o, husk_err *err)
+{
+	o->shared_dir = SHARED_DIR;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--listen-unix") == 0 && i + 1 < argc)
+			o->listen_unix = argv[++i];
+		else if (strcmp(argv[i], "--shared-dir") == 0 && i + 1 < argc)
+			o->shared_dir = argv[++i];
+		else if (strcmp(argv[i], "--debug") == 0)
+			log_set_level(LOG_LEVEL_DEBUG);
+		else
+			return husk_error_set(err, 0,
+			                      "usage: husk-agent [--listen-unix PATH] "
+			                      "[--shared-dir DIR] [--debug]");
+	}
+	return 0;
+}
+
+static int serve(struct agent *ag, int listen_fd, husk_err *err)
+{
+	struct ttrpc_server *srv = ttrpc_server_new(ag->loop, rpc_methods, rpc_nmethods, ag, err);
+	if (!srv)
+		return -1;
+	ttrpc_server_on_conn_closed(srv, on_conn_closed, ag);
+	int ret = husk_loop_add(ag->loop, listen_fd, EPOLLIN, on_accept, srv, err);
+	if (ret == 0)
+		ret = husk_loop_run(ag->loop, err);
+	ttrpc_server_free(srv);
+	return ret;
+}
+
+static int run(struct agent *ag, const struct options *o, husk_err *err)
+{
+	if (ag->pid1 && init_guest(err) < 0)
+		return -1;
+	if (!ag->pid1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		return husk_error_set(err, errno, "PR_SET_CHILD_SUBREAPER");
+	signal(SIGPIPE, SIG_IGN);
+	if (!(ag->loop = husk_loop_new(err)) || watch_children(ag, err) < 0)
+		return -1;
+	cleanup_close int fd =
+	    o->listen_unix && !ag->pid1 ? listen_unix(o->listen_unix, err) : listen_vsock(err);
+	if (fd < 0)
+		return -1;
+	log_info("serving the agent API on %s",
+	         o->listen_unix && !ag->pid1 ? o->listen_unix : "vsock port 1024");
+	return serve(ag, fd, err);
+}
+
+int main(int argc, char **argv)
+{
+	cleanup_error husk_err err = NULL;
+	struct options o = {0};
+	struct agent ag = {.pid1 = getpid() == 1};
+
+	log_init("husk-agent");
+	log_set_level(LOG_LEVEL_WARN);
+	if (parse_options(argc, argv, &o, &err) < 0) {
+		fprintf(stderr, "husk-agent: %s\n", husk_error_msg(err));
+		return 2;
+	}
+	ag.shared_dir = o.shared_dir;
+	int ret = run(&ag, &o, &err);
+	if (ret < 0)
+		log_error("%s", husk_error_msg(err));
+	if (ag.pid1)
+		power_off();
+	husk_loop_free(ag.loop);
+	return ret < 0 ? 1 : 0;
+}

@@ -1,0 +1,266 @@
+#include "process.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent.pb-c.h"
+#include "cleanup.h"
+#include "log.h"
+#include "ttrpc.h"
+
+struct read_req {
+	struct ttrpc_call *call;
+	uint32_t max_bytes;
+	struct stream *s;
+	struct read_req *next;
+};
+
+struct wait_req {
+	struct ttrpc_call *call;
+	struct process *p;
+	struct wait_req *next;
+};
+
+static void stream_init(struct stream *s, struct husk_loop *loop)
+{
+	s->fd = -1;
+	s->loop = loop;
+}
+
+struct process *process_new(const char *exec_id, struct husk_loop *loop, husk_err *err)
+{
+	struct process *p = calloc(1, sizeof(*p));
+	if (!p) {
+		husk_error_set(err, ENOMEM, "process %s", exec_id);
+		return NULL;
+	}
+	snprintf(p->exec_id, sizeof(p->exec_id), "%s", exec_id);
+	p->stdin_fd = -1;
+	stream_init(&p->out, loop);
+	stream_init(&p->err, loop);
+	return p;
+}
+
+static void set_nonblock(int fd)
+{
+	if (fd >= 0)
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+void process_set_stdio(struct process *p, int stdin_fd, int out_fd, int err_fd)
+{
+	p->stdin_fd = stdin_fd;
+	p->out.fd = out_fd;
+	p->err.fd = err_fd;
+	set_nonblock(stdin_fd);
+	set_nonblock(out_fd);
+	set_nonblock(err_fd);
+}
+
+static void unlink_read(struct read_req *r)
+{
+	struct read_req **pp = &r->s->reads;
+	while (*pp && *pp != r)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = r->next;
+	if (!r->s->reads && r->s->fd >= 0)
+		husk_loop_del(r->s->loop, r->s->fd);
+}
+
+static void cancel_read(void *data)
+{
+	struct read_req *r = data;
+	unlink_read(r);
+	free(r);
+}
+
+static void reply_read(struct read_req *r, const uint8_t *data, size_t len, int eof)
+{
+	Husk__Agent__V1__ReadStreamResponse resp = HUSK__AGENT__V1__READ_STREAM_RESPONSE__INIT;
+	resp.data.data = (uint8_t *)data;
+	resp.data.len = len;
+	resp.eof = eof;
+	unlink_read(r);
+	ttrpc_call_set_cancel(r->call, NULL, NULL);
+	ttrpc_reply_pb(r->call, &resp.base);
+	free(r);
+}
+
+static void stream_close(struct stream *s)
+{
+	if (s->fd >= 0) {
+		husk_loop_del(s->loop, s->fd);
+		close(s->fd);
+	}
+	s->fd = -1;
+	s->eof = 1;
+}
+
+static void stream_hit_eof(struct stream *s)
+{
+	stream_close(s);
+	while (s->reads)
+		reply_read(s->reads, NULL, 0, 1);
+}
+
+static int on_stream_readable(struct husk_loop *loop, int fd, uint32_t events, void *data,
+                              husk_err *err)
+{
+	struct stream *s = data;
+	struct read_req *r = s->reads;
+	if (!r)
+		return 0;
+	cleanup_free uint8_t *buf = malloc(r->max_bytes);
+	if (!buf) {
+		log_warn("stream read: out of memory");
+		return 0;
+	}
+	ssize_t n = read(fd, buf, r->max_bytes);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n < 0)
+		log_warn("stream read: %s", strerror(errno));
+	if (n <= 0)
+		stream_hit_eof(s);
+	else
+		reply_read(r, buf, (size_t)n, 0);
+	return 0;
+}
+
+void stream_read(struct stream *s, struct ttrpc_call *call, uint32_t max_bytes)
+{
+	cleanup_error husk_err err = NULL;
+	if (s->eof || s->fd < 0) {
+		Husk__Agent__V1__ReadStreamResponse resp =
+		    HUSK__AGENT__V1__READ_STREAM_RESPONSE__INIT;
+		resp.eof = 1;
+		ttrpc_reply_pb(call, &resp.base);
+		return;
+	}
+	struct read_req *r = calloc(1, sizeof(*r));
+	if (!r) {
+		ttrpc_reply(call, TTRPC_RESOURCE_EXHAUSTED, "read: out of memory", NULL, 0);
+		return;
+	}
+	*r = (struct read_req){
+	    .call = call, .max_bytes = max_bytes ? max_bytes : AGENT_DEFAULT_IO, .s = s};
+	struct read_req **pp = &s->reads;
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = r;
+	ttrpc_call_set_cancel(call, cancel_read, r);
+	if (s->reads == r && husk_loop_add(s->loop, s->fd, EPOLLIN, on_stream_readable, s, &err)) {
+		log_warn("stream read: %s", husk_error_msg(err));
+		stream_hit_eof(s);
+	}
+}
+
+static void reply_wait(struct ttrpc_call *call, int status)
+{
+	Husk__Agent__V1__WaitProcessResponse resp = HUSK__AGENT__V1__WAIT_PROCESS_RESPONSE__INIT;
+	resp.exit_status = status;
+	ttrpc_reply_pb(call, &resp.base);
+}
+
+static void cancel_wait(void *data)
+{
+	struct wait_req *w = data;
+	struct wait_req **pp = &w->p->waits;
+	while (*pp && *pp != w)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = w->next;
+	free(w);
+}
+
+void process_wait(struct process *p, struct ttrpc_call *call)
+{
+	if (p->exited) {
+		reply_wait(call, p->exit_status);
+		return;
+	}
+	struct wait_req *w = calloc(1, sizeof(*w));
+	if (!w) {
+		ttrpc_reply(call, TTRPC_RESOURCE_EXHAUSTED, "wait: out of memory", NULL, 0);
+		return;
+	}
+	*w = (struct wait_req){.call = call, .p = p, .next = p->waits};
+	p->waits = w;
+	ttrpc_call_set_cancel(call, cancel_wait, w);
+}
+
+int exit_status_of(int wstatus)
+{
+	if (WIFSIGNALED(wstatus))
+		return 128 + WTERMSIG(wstatus);
+	return WEXITSTATUS(wstatus);
+}
+
+void process_exited(struct process *p, int wstatus)
+{
+	p->exited = 1;
+	p->exit_status = exit_status_of(wstatus);
+	log_info("process %d (%s) exited with status %d", p->pid,
+	         p->exec_id[0] ? p->exec_id : "init", p->exit_status);
+	while (p->waits) {
+		struct wait_req *w = p->waits;
+		p->waits = w->next;
+		ttrpc_call_set_cancel(w->call, NULL, NULL);
+		reply_wait(w->call, p->exit_status);
+		free(w);
+	}
+}
+
+int process_write_stdin(struct process *p, const uint8_t *data, size_t len, uint32_t *written,
+                        husk_err *err)
+{
+	if (p->stdin_fd < 0)
+		return husk_error_set(err, 0, "stdin is not open");
+	ssize_t n = len ? write(p->stdin_fd, data, len) : 0;
+	if (n < 0 && errno != EAGAIN)
+		return husk_error_set(err, errno, "write stdin");
+	*written = n < 0 ? 0 : (uint32_t)n;
+	return 0;
+}
+
+void process_close_stdin(struct process *p)
+{
+	if (p->stdin_fd >= 0)
+		close(p->stdin_fd);
+	p->stdin_fd = -1;
+}
+
+static void fail_reads(struct stream *s, const char *why)
+{
+	while (s->reads) {
+		struct read_req *r = s->reads;
+		unlink_read(r);
+		ttrpc_call_set_cancel(r->call, NULL, NULL);
+		ttrpc_reply(r->call, TTRPC_NOT_FOUND, why, NULL, 0);
+		free(r);
+	}
+	stream_close(s);
+}
+
+void process_free(struct process *p, const char *why)
+{
+	if (!p)
+		return;
+	fail_reads(&p->out, why);
+	fail_reads(&p->err, why);
+	while (p->waits) {
+		struct wait_req *w = p->waits;
+		p->waits = w->next;
+		ttrpc_call_set_cancel(w->call, NULL, NULL);
+		ttrpc_reply(w->call, TTRPC_NOT_FOUND, why, NULL, 0);
+		free(w);
+	}
+	process_close_stdin(p);
+	free(p);
+}

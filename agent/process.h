@@ -1,0 +1,29 @@
+/* Processes of a container: stdio streams with long-poll reads, exit waiters, reaping. */
+#ifndef HUSK_AGENT_PROCESS_H
+#define HUSK_AGENT_PROCESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent.h"
+#include "error.h"
+
+struct ttrpc_call;
+
+struct process *process_new(const char *exec_id, struct husk_loop *loop, husk_err *err);
+/* Takes ownership of the fds (stdin_fd may be -1). */
+void process_set_stdio(struct process *p, int stdin_fd, int out_fd, int err_fd);
+/* Replies (now or when data or EOF arrives) to a ReadStdout/ReadStderr call. */
+void stream_read(struct stream *s, struct ttrpc_call *call, uint32_t max_bytes);
+/* Replies to a WaitProcess call once p has exited. */
+void process_wait(struct process *p, struct ttrpc_call *call);
+/* Records an exit (status from waitpid) and answers every waiter. */
+void process_exited(struct process *p, int wstatus);
+int process_write_stdin(struct process *p, const uint8_t *data, size_t len, uint32_t *written,
+                        husk_err *err);
+void process_close_stdin(struct process *p);
+/* Closes everything; pending calls get NOT_FOUND naming why. */
+void process_free(struct process *p, const char *why);
+int exit_status_of(int wstatus);
+
+#endif

@@ -1,0 +1,161 @@
+#include "request.h"
+
+#include <string.h>
+
+#include "agent.pb-c.h"
+#include "cleanup.h"
+#include "spec.h"
+
+int request_valid_id(const char *id)
+{
+	size_t n = strlen(id);
+	if (n == 0 || n > AGENT_MAX_ID || strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
+		return 0;
+	return strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
+}
+
+static int check_container(const char *id, husk_err *err)
+{
+	if (!request_valid_id(id))
+		return husk_error_set(err, 0, "invalid container id \"%.80s\"", id);
+	return 0;
+}
+
+/* exec_id "" names the container's init process */
+static int check_process(const char *cid, const char *eid, husk_err *err)
+{
+	if (check_container(cid, err) < 0)
+		return -1;
+	if (eid[0] && !request_valid_id(eid))
+		return husk_error_set(err, 0, "invalid exec id \"%.80s\"", eid);
+	return 0;
+}
+
+static int check_none(const ProtobufCMessage *m, husk_err *err)
+{
+	return 0;
+}
+
+static int check_create(const ProtobufCMessage *m, husk_err *err)
+{
+	const Husk__Agent__V1__CreateContainerRequest *r = (const void *)m;
+	struct spec s;
+	if (check_container(r->container_id, err) < 0)
+		return -1;
+	if (!request_valid_id(r->rootfs_tag))
+		return husk_error_set(err, 0, "invalid rootfs tag \"%.80s\"", r->rootfs_tag);
+	if (spec_parse((const char *)r->oci_spec_json.data, r->oci_spec_json.len, &s, err) < 0)
+		return husk_error_prefix(err, "spec");
+	spec_free(&s);
+	return 0;
+}
+
+static int check_container_req(const ProtobufCMessage *m, husk_err *err)
+{
+	return check_container(((const Husk__Agent__V1__ContainerRequest *)m)->container_id, err);
+}
+
+static int check_exec(const ProtobufCMessage *m, husk_err *err)
+{
+	const Husk__Agent__V1__ExecProcessRequest *r = (const void *)m;
+	struct spec_process p;
+	if (check_process(r->container_id, r->exec_id, err) < 0)
+		return -1;
+	if (!r->exec_id[0])
+		return husk_error_set(err, 0, "exec id missing");
+	if (spec_parse_process((const char *)r->process_json.data, r->process_json.len, &p, err))
+		return husk_error_prefix(err, "process");
+	spec_process_free(&p);
+	return 0;
+}
+
+static int check_process_req(const ProtobufCMessage *m, husk_err *err)
+{
+	const Husk__Agent__V1__ProcessRequest *r = (const void *)m;
+	return check_process(r->container_id, r->exec_id, err);
+}
+
+static int check_signal(const ProtobufCMessage *m, husk_err *err)
+{
+	const Husk__Agent__V1__SignalProcessRequest *r = (const void *)m;
+	if (r->signal < 1 || r->signal > 64)
+		return husk_error_set(err, 0, "invalid signal %u", r->signal);
+	return check_process(r->container_id, r->exec_id, err);
+}
+
+static int check_write(const ProtobufCMessage *m, husk_err *err)
+{
+	const Husk__Agent__V1__WriteStdinRequest *r = (const void *)m;
+	if (r->data.len > AGENT_MAX_IO)
+		return husk_error_set(err, 0, "stdin write of %zu bytes: more than 1 MiB",
+		                      r->data.len);
+	return check_process(r->container_id, r->exec_id, err);
+}
+
+static int check_read(const ProtobufCMessage *m, husk_err *err)
+{
+	const Husk__Agent__V1__ReadStreamRequest *r = (const void *)m;
+	if (r->max_bytes > AGENT_MAX_IO)
+		return husk_error_set(err, 0, "read of %u bytes: more than 1 MiB", r->max_bytes);
+	return check_process(r->container_id, r->exec_id, err);
+}
+
+struct request_type {
+	const char *method;
+	const ProtobufCMessageDescriptor *desc;
+	int (*check)(const ProtobufCMessage *m, husk_err *err);
+};
+
+static const struct request_type request_types[] = {
+    {"Health", &husk__agent__v1__health_request__descriptor, check_none},
+    {"CreateContainer", &husk__agent__v1__create_container_request__descriptor, check_create},
+    {"StartContainer", &husk__agent__v1__container_request__descriptor, check_container_req},
+    {"ExecProcess", &husk__agent__v1__exec_process_request__descriptor, check_exec},
+    {"SignalProcess", &husk__agent__v1__signal_process_request__descriptor, check_signal},
+    {"WaitProcess", &husk__agent__v1__process_request__descriptor, check_process_req},
+    {"WriteStdin", &husk__agent__v1__write_stdin_request__descriptor, check_write},
+    {"CloseStdin", &husk__agent__v1__process_request__descriptor, check_process_req},
+    {"ReadStdout", &husk__agent__v1__read_stream_request__descriptor, check_read},
+    {"ReadStderr", &husk__agent__v1__read_stream_request__descriptor, check_read},
+    {"RemoveContainer", &husk__agent__v1__container_request__descriptor, check_container_req},
+    {"DestroySandbox", &husk__agent__v1__empty__descriptor, check_none},
+};
+
+static const struct request_type *find_type(const char *method)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(request_types); i++)
+		if (strcmp(request_types[i].method, method) == 0)
+			return &request_types[i];
+	return NULL;
+}
+
+const ProtobufCMessageDescriptor *request_descriptor(const char *method)
+{
+	const struct request_type *t = find_type(method);
+	return t ? t->desc : NULL;
+}
+
+ProtobufCMessage *request_decode(const char *method, const uint8_t *payload, size_t len,
+                                 husk_err *err)
+{
+	const struct request_type *t = find_type(method);
+	if (!t) {
+		husk_error_set(err, 0, "unknown method %.64s", method);
+		return NULL;
+	}
+	if (len > AGENT_MAX_SPEC + 4096) {
+		husk_error_set(err, 0, "%s: request of %zu bytes is too large", method, len);
+		return NULL;
+	}
+	ProtobufCMessage *m = protobuf_c_message_unpack(t->desc, NULL, len, payload);
+	if (!m) {
+		husk_error_set(err, 0, "%s: malformed request", method);
+		return NULL;
+	}
+	if (t->check(m, err) < 0) {
+		protobuf_c_message_free_unpacked(m, NULL);
+		husk_error_prefix(err, "%s", method);
+		return NULL;
+	}
+	return m;
+}

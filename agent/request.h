@@ -1,0 +1,32 @@
+/*
+ * Decoding of agent API requests: protobuf-c unpack plus validation of every
+ * field the host controls (ids, lengths, signals, specs). Shared by the RPC
+ * handlers and the fuzz target.
+ */
+#ifndef HUSK_AGENT_REQUEST_H
+#define HUSK_AGENT_REQUEST_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define AGENT_SERVICE    "husk.agent.v1.Agent"
+#define AGENT_MAX_ID     64
+#define AGENT_MAX_IO     (1u << 20)
+#define AGENT_DEFAULT_IO (64u << 10)
+#define AGENT_MAX_SPEC   (1u << 20)
+
+/* The request message type of an agent method, or NULL if there is none. */
+const ProtobufCMessageDescriptor *request_descriptor(const char *method);
+/*
+ * Unpacks payload as method's request and validates it. Returns the message
+ * (free with protobuf_c_message_free_unpacked(msg, NULL)) or NULL with *err set.
+ */
+ProtobufCMessage *request_decode(const char *method, const uint8_t *payload, size_t len,
+                                 husk_err *err);
+/* Container and exec ids, and rootfs tags: 1..64 of [A-Za-z0-9_.-], not "." or "..". */
+int request_valid_id(const char *id);
+
+#endif

@@ -1,0 +1,312 @@
+#include "rpc.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "agent.pb-c.h"
+#include "cleanup.h"
+#include "log.h"
+#include "process.h"
+#include "request.h"
+#include "sandbox.h"
+
+static void free_msg_fn(void *p)
+{
+	ProtobufCMessage **m = p;
+	if (*m)
+		protobuf_c_message_free_unpacked(*m, NULL);
+}
+#define cleanup_msg __attribute__((cleanup(free_msg_fn)))
+
+static void reply_empty(struct ttrpc_call *call)
+{
+	ttrpc_reply_pb(call, NULL);
+}
+
+__attribute__((format(printf, 3, 4))) static void
+reply_error(struct ttrpc_call *call, enum ttrpc_code code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_info("reply %d: %s", code, msg);
+	ttrpc_reply(call, code, msg, NULL, 0);
+}
+
+static void *decode(struct ttrpc_call *call, const char *method, const uint8_t *payload, size_t len)
+{
+	cleanup_error husk_err err = NULL;
+	ProtobufCMessage *m = request_decode(method, payload, len, &err);
+	if (!m)
+		reply_error(call, TTRPC_INVALID_ARGUMENT, "%s", husk_error_msg(err));
+	return m;
+}
+
+static struct container *find_container(struct ttrpc_call *call, struct agent *ag, const char *what,
+                                        const char *id)
+{
+	struct container *c = sandbox_find(ag, id);
+	if (!c)
+		reply_error(call, TTRPC_NOT_FOUND, "%s %s: container not found", what, id);
+	return c;
+}
+
+static struct process *find_process(struct ttrpc_call *call, struct agent *ag, const char *what,
+                                    const char *cid, const char *eid)
+{
+	struct container *c = find_container(call, ag, what, cid);
+	struct process *p = c ? sandbox_process(c, eid) : NULL;
+	if (c && !p)
+		reply_error(call, TTRPC_NOT_FOUND, "%s %s: exec %s not found", what, cid, eid);
+	return p;
+}
+
+static void read_line(const char *path, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	cleanup_fclose FILE *f = fopen(path, "re");
+	if (f && fgets(buf, (int)size, f))
+		buf[strcspn(buf, "\n")] = '\0';
+}
+
+static void on_health(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *data)
+{
+	cleanup_msg Husk__Agent__V1__HealthRequest *req = decode(call, "Health", payload, len);
+	Husk__Agent__V1__HealthResponse resp = HUSK__AGENT__V1__HEALTH_RESPONSE__INIT;
+	struct utsname u;
+	char boot_id[64];
+	if (!req)
+		return;
+	uname(&u);
+	read_line("/proc/sys/kernel/random/boot_id", boot_id, sizeof(boot_id));
+	resp.agent_version = AGENT_VERSION;
+	resp.kernel_release = u.release;
+	resp.boot_id = boot_id;
+	ttrpc_reply_pb(call, &resp.base);
+}
+
+static void on_create(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *data)
+{
+	cleanup_msg Husk__Agent__V1__CreateContainerRequest *req =
+	    decode(call, "CreateContainer", payload, len);
+	cleanup_error husk_err err = NULL;
+	struct agent *ag = data;
+	struct spec s;
+	if (!req)
+		return;
+	if (sandbox_find(ag, req->container_id)) {
+		reply_error(call, TTRPC_ALREADY_EXISTS, "create %s: container already exists",
+		            req->container_id);
+		return;
+	}
+	if (ag->ncontainers >= AGENT_MAX_CONTAINERS) {
+		reply_error(call, TTRPC_RESOURCE_EXHAUSTED, "create %s: too many containers",
+		            req->container_id);
+		return;
+	}
+	if (spec_parse((const char *)req->oci_spec_json.data, req->oci_spec_json.len, &s, &err)) {
+		reply_error(call, TTRPC_INVALID_ARGUMENT, "create %s: spec: %s", req->container_id,
+		            husk_error_msg(err));
+		return;
+	}
+	int ret = sandbox_create(ag, req->container_id, &s, req->rootfs_tag, req->stdin, &err);
+	spec_free(&s);
+	if (ret < 0) {
+		reply_error(call, TTRPC_UNKNOWN, "create %s: %s", req->container_id,
+		            husk_error_msg(err));
+		return;
+	}
+	reply_empty(call);
+}
+
+static void on_start(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *data)
+{
+	cleanup_msg Husk__Agent__V1__ContainerRequest *req =
+	    decode(call, "StartContainer", payload, len);
+	Husk__Agent__V1__StartContainerResponse resp =
+	    HUSK__AGENT__V1__START_CONTAINER_RESPONSE__INIT;
+	cleanup_error husk_err err = NULL;
+	struct container *c = req ? find_container(call, data, "start", req->container_id) : NULL;
+	if (!c)
+		return;
+	if (c->started) {
+		reply_error(call, TTRPC_FAILED_PRECONDITION, "start %s: container already started",
+		            c->id);
+		return;
+	}
+	if (sandbox_start(c, &err) < 0) {
+		reply_error(call, TTRPC_UNKNOWN, "start %s: %s", c->id, husk_error_msg(err));
+		return;
+	}
+	resp.pid = (uint32_t)c->init->pid;
+	ttrpc_reply_pb(call, &resp.base);
+}
+
+static void on_exec(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *data)
+{
+	cleanup_msg Husk__Agent__V1__ExecProcessRequest *req =
+	    decode(call, "ExecProcess", payload, len);
+	Husk__Agent__V1__ExecProcessResponse resp = HUSK__AGENT__V1__EXEC_PROCESS_RESPONSE__INIT;
+	cleanup_error husk_err err = NULL;
+	struct agent *ag = data;
+	struct spec_process p;
+	struct container *c = req ? find_container(call, ag, "exec", req->container_id) : NULL;
+	if (!c)
+		return;
+	if (sandbox_process(c, req->exec_id)) {
+		reply_error(call, TTRPC_ALREADY_EXISTS, "exec %s in %s: already exists",
+		            req->exec_id, c->id);
+		return;
+	}
+	if (!c->started || c->init->exited) {
+		reply_error(call, TTRPC_FAILED_PRECONDITION,
+		            "exec %s in %s: container is not running", req->exec_id, c->id);
+		return;
+	}
+	if (spec_parse_process((const char *)req->process_json.data, req->process_json.len, &p,
+	                       &err) < 0) {
+		reply_error(call, TTRPC_INVALID_ARGUMENT, "exec %s in %s: process: %s",
+		            req->exec_id, c->id, husk_error_msg(err));
+		return;
+	}
+	int ret = sandbox_exec(c, req->exec_id, &p, req->stdin, ag->loop, &err);
+	spec_process_free(&p);
+	if (ret < 0) {
+		reply_error(call, TTRPC_UNKNOWN, "exec %s in %s: %s", req->exec_id, c->id,
+		            husk_error_msg(err));
+		return;
+	}
+	resp.pid = (uint32_t)sandbox_process(c, req->exec_id)->pid;
+	ttrpc_reply_pb(call, &resp.base);
+}
+
+static void on_signal(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *data)
+{
+	cleanup_msg Husk__Agent__V1__SignalProcessRequest *req =
+	    decode(call, "SignalProcess", payload, len);
+	cleanup_error husk_err err = NULL;
+	struct process *p =
+	    req ? find_process(call, data, "signal", req->container_id, req->exec_id) : NULL;
+	if (!p)
+		return;
+	if (p->exited && !req->all) {
+		reply_error(call, TTRPC_NOT_FOUND, "signal %s: process already exited",
+		            req->container_id);
+		return;
+	}
+	struct container *c = sandbox_find(data, req->container_id);
+	if (sandbox_signal(c, p, (int)req->signal, req->all, &err) < 0) {
+		reply_error(call, TTRPC_UNKNOWN, "signal %s: %s", req->container_id,
+		            husk_error_msg(err));
+		return;
+	}
+	reply_empty(call);
+}
+
+static void on_wait(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *data)
+{
+	cleanup_msg Husk__Agent__V1__ProcessRequest *req =
+	    decode(call, "WaitProcess", payload, len);
+	struct process *p =
+	    req ? find_process(call, data, "wait", req->container_id, req->exec_id) : NULL;
+	if (p)
+		process_wait(p, call);
+}
+
+static void on_write_stdin(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *data)
+{
+	cleanup_msg Husk__Agent__V1__WriteStdinRequest *req =
+	    decode(call, "WriteStdin", payload, len);
+	Husk__Agent__V1__WriteStdinResponse resp = HUSK__AGENT__V1__WRITE_STDIN_RESPONSE__INIT;
+	cleanup_error husk_err err = NULL;
+	struct process *p =
+	    req ? find_process(call, data, "write stdin", req->container_id, req->exec_id) : NULL;
+	if (!p)
+		return;
+	if (process_write_stdin(p, req->data.data, req->data.len, &resp.written, &err) < 0) {
+		reply_error(call, TTRPC_FAILED_PRECONDITION, "write stdin %s: %s",
+		            req->container_id, husk_error_msg(err));
+		return;
+	}
+	ttrpc_reply_pb(call, &resp.base);
+}
+
+static void on_close_stdin(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *data)
+{
+	cleanup_msg Husk__Agent__V1__ProcessRequest *req = decode(call, "CloseStdin", payload, len);
+	struct process *p =
+	    req ? find_process(call, data, "close stdin", req->container_id, req->exec_id) : NULL;
+	if (!p)
+		return;
+	process_close_stdin(p);
+	reply_empty(call);
+}
+
+static void read_stream(struct ttrpc_call *call, const char *method, const uint8_t *payload,
+                        size_t len, struct agent *ag)
+{
+	int is_out = strcmp(method, "ReadStdout") == 0;
+	cleanup_msg Husk__Agent__V1__ReadStreamRequest *req = decode(call, method, payload, len);
+	struct process *p = req ? find_process(call, ag, is_out ? "read stdout" : "read stderr",
+	                                       req->container_id, req->exec_id)
+	                        : NULL;
+	if (p)
+		stream_read(is_out ? &p->out : &p->err, call, req->max_bytes);
+}
+
+static void on_read_stdout(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *data)
+{
+	read_stream(call, "ReadStdout", payload, len, data);
+}
+
+static void on_read_stderr(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *data)
+{
+	read_stream(call, "ReadStderr", payload, len, data);
+}
+
+static void on_remove(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *data)
+{
+	cleanup_msg Husk__Agent__V1__ContainerRequest *req =
+	    decode(call, "RemoveContainer", payload, len);
+	cleanup_error husk_err err = NULL;
+	struct container *c = req ? find_container(call, data, "remove", req->container_id) : NULL;
+	if (!c)
+		return;
+	if (sandbox_remove(data, c, &err) < 0) {
+		reply_error(call, TTRPC_FAILED_PRECONDITION, "remove %s: %s", req->container_id,
+		            husk_error_msg(err));
+		return;
+	}
+	reply_empty(call);
+}
+
+static void on_destroy(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *data)
+{
+	cleanup_msg Husk__Agent__V1__Empty *req = decode(call, "DestroySandbox", payload, len);
+	struct agent *ag = data;
+	if (!req)
+		return;
+	log_info("destroying the sandbox");
+	sandbox_kill_all(ag);
+	reply_empty(call);
+	agent_shutdown(ag);
+}
+
+const struct ttrpc_method rpc_methods[] = {
+    {AGENT_SERVICE, "Health", on_health},          {AGENT_SERVICE, "CreateContainer", on_create},
+    {AGENT_SERVICE, "StartContainer", on_start},   {AGENT_SERVICE, "ExecProcess", on_exec},
+    {AGENT_SERVICE, "SignalProcess", on_signal},   {AGENT_SERVICE, "WaitProcess", on_wait},
+    {AGENT_SERVICE, "WriteStdin", on_write_stdin}, {AGENT_SERVICE, "CloseStdin", on_close_stdin},
+    {AGENT_SERVICE, "ReadStdout", on_read_stdout}, {AGENT_SERVICE, "ReadStderr", on_read_stderr},
+    {AGENT_SERVICE, "RemoveContainer", on_remove}, {AGENT_SERVICE, "DestroySandbox", on_destroy},
+};
+const size_t rpc_nmethods = ARRAY_SIZE(rpc_methods);

@@ -1,0 +1,56 @@
+/*
+ * The subset of an OCI runtime spec (config.json) the agent honours, parsed
+ * from host-supplied JSON with every count and length bounded.
+ */
+#ifndef HUSK_AGENT_SPEC_H
+#define HUSK_AGENT_SPEC_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+#define SPEC_MAX_JSON   (1u << 20)
+#define SPEC_MAX_STRING 32768
+#define SPEC_MAX_ARGS   1024
+#define SPEC_MAX_ENV    1024
+#define SPEC_MAX_GIDS   64
+#define SPEC_MAX_MOUNTS 64
+#define SPEC_MAX_PATH   4096
+#define SPEC_MAX_HOST   64
+
+struct spec_process {
+	char **args; /* NULL-terminated, at least one entry */
+	char **env;  /* NULL-terminated */
+	char *cwd;   /* absolute */
+	uid_t uid;
+	gid_t gid;
+	gid_t gids[SPEC_MAX_GIDS];
+	size_t ngids;
+	int no_new_privs;
+};
+
+struct spec_mount {
+	char *destination; /* absolute, no ".." component */
+	char *type;        /* a filesystem type the agent can mount (see spec.c) */
+	char *source;
+	unsigned long flags;
+	char *data; /* options that are not mount flags, comma-joined, or NULL */
+};
+
+struct spec {
+	struct spec_process process;
+	char *hostname; /* or NULL */
+	int root_readonly;
+	struct spec_mount *mounts;
+	size_t nmounts;
+};
+
+/* Parses a whole config.json. On error *out is left empty (spec_free is safe). */
+int spec_parse(const char *json, size_t len, struct spec *out, husk_err *err);
+/* Parses a bare OCI "process" object (ExecProcess). */
+int spec_parse_process(const char *json, size_t len, struct spec_process *out, husk_err *err);
+void spec_free(struct spec *s);
+void spec_process_free(struct spec_process *p);
+
+#endif
