@@ -1,17 +1,24 @@
 # husk: the host CLI (shim/*.c) over the sandbox manager library (shim/lib)
 SPEC_SRCS := shim/lib/spec.c
+SHIM_LIB_SRCS := $(SPEC_SRCS) shim/lib/agent.c shim/lib/relay.c shim/lib/statedir.c \
+	shim/lib/sandbox.c
+HUSK_SRCS := shim/main.c shim/run.c shim/check.c $(SHIM_LIB_SRCS) $(QEMU_SRCS) $(TTRPC_SRCS) \
+	$(VSOCK_DIAL_SRCS) $(COMMON_SRCS)
 
-UNIT_TESTS += test_spec
+BINS += build/bin/husk
+build/bin/husk: $(call objs,$(HUSK_SRCS))
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(QEMU_LIBS) $(PROTOBUF_LIBS)
+
+UNIT_TESTS += test_spec test_relay
 test_spec_SRCS := tests/unit/test_spec.c $(SPEC_SRCS) $(COMMON_SRCS)
 test_spec_LIBS := -ljson-c
+test_relay_SRCS := tests/unit/test_relay.c shim/lib/relay.c shim/lib/agent.c $(TTRPC_SRCS) \
+	$(COMMON_SRCS)
+test_relay_LIBS := $(PROTOBUF_LIBS)
 
 FUZZERS += fuzz_spec
 fuzz_spec_SRCS := tests/fuzz/fuzz_spec.c $(SPEC_SRCS) $(COMMON_SRCS)
 fuzz_spec_LIBS := -ljson-c
 # clang's -Wformat=2 flags error.c's vasprintf wrapper; reported to the foundation's owner
 $(BUILD)/fuzzobj/proto/common/error.o: FUZZ_CFLAGS += -Wno-format-nonliteral
-
-UNIT_TESTS += test_relay
-test_relay_SRCS := tests/unit/test_relay.c shim/lib/relay.c shim/lib/agent.c $(TTRPC_SRCS) \
-	$(COMMON_SRCS)
-test_relay_LIBS := $(PROTOBUF_LIBS)

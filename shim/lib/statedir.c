@@ -34,6 +34,7 @@ static void free_paths(struct statedir *sd)
 	free(sd->virtiofsd_sock);
 	free(sd->qmp_sock);
 	free(sd->console_log);
+	free(sd->qemu_log);
 	free(sd->virtiofsd_log);
 	free(sd->vsockd_log);
 	free(sd->shared);
@@ -50,11 +51,13 @@ static int fill_paths(struct statedir *sd, const char *root, const char *id, hus
 	sd->virtiofsd_sock = join(sd->dir, "virtiofsd.sock");
 	sd->qmp_sock = join(sd->dir, "qmp.sock");
 	sd->console_log = join(sd->dir, "console.log");
+	sd->qemu_log = join(sd->dir, "qemu.log");
 	sd->virtiofsd_log = join(sd->dir, "virtiofsd.log");
 	sd->vsockd_log = join(sd->dir, "vsockd.log");
 	sd->shared = join(sd->dir, "shared");
 	if (!sd->vhost_vsock_sock || !sd->vsock_sock || !sd->virtiofsd_sock || !sd->qmp_sock ||
-	    !sd->console_log || !sd->virtiofsd_log || !sd->vsockd_log || !sd->shared)
+	    !sd->console_log || !sd->qemu_log || !sd->virtiofsd_log || !sd->vsockd_log ||
+	    !sd->shared)
 		return husk_error_set(err, ENOMEM, "state dir");
 	if (strlen(sd->vhost_vsock_sock) + SOCK_SUFFIX_ROOM >=
 	    sizeof(((struct sockaddr_un *)0)->sun_path))

@@ -16,6 +16,7 @@ struct statedir {
 	char *virtiofsd_sock;
 	char *qmp_sock;
 	char *console_log;
+	char *qemu_log; /* QEMU's own stdout/stderr */
 	char *virtiofsd_log;
 	char *vsockd_log;
 	char *shared; /* shared with the guest over virtio-fs */

@@ -1,0 +1,101 @@
+/* husk check: what this host offers (acceleration, vsock, QEMU, virtiofsd, guest image). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "config.h"
+#include "husk.h"
+#include "qemu/accel.h"
+#include "qemu/qemu.h"
+#include "qemu/virtiofsd.h"
+#include "vsock/dial.h"
+
+/* Prints one "name: detail" line; returns 1 if the item is missing and required. */
+static int report(const char *name, bool ok, bool required, const char *detail)
+{
+	printf("%-13s %s%s\n", name, ok ? "" : (required ? "MISSING: " : "no: "), detail);
+	return !ok && required;
+}
+
+static int report_file(const char *name, const char *path)
+{
+	char detail[512];
+	bool ok = access(path, R_OK) == 0;
+	snprintf(detail, sizeof(detail), "%s%s%s", path, ok ? "" : ": ", ok ? "" : strerror(errno));
+	return report(name, ok, true, detail);
+}
+
+static int report_version(const char *name, const char *binary,
+                          int (*version)(const char *, char *, size_t, husk_err *))
+{
+	char buf[256], detail[600];
+	cleanup_error husk_err err = NULL;
+	bool ok = version(binary, buf, sizeof(buf), &err) == 0;
+	snprintf(detail, sizeof(detail), "%s", ok ? buf : husk_error_msg(err));
+	return report(name, ok, true, detail);
+}
+
+static int report_accel(const struct husk_config *cfg)
+{
+	struct accel_choice c;
+	cleanup_error husk_err err = NULL;
+	char detail[300];
+	if (accel_detect(cfg->accel, &c, &err) < 0)
+		return report("kvm", false, true, husk_error_msg(err));
+	if (c.accel == ACCEL_KVM)
+		return report("kvm", true, false, "usable");
+	snprintf(detail, sizeof(detail), "%s; guests run under TCG",
+	         c.reason[0] ? c.reason : "disabled by configuration");
+	return report("kvm", false, false, detail);
+}
+
+static int report_vsock(const struct husk_config *cfg)
+{
+	bool vhost = vsock_transport_detect() == VSOCK_VHOST;
+	int missing = report("vhost-vsock", vhost, cfg->vsock == CONFIG_VSOCK_VHOST,
+	                     vhost ? "/dev/vhost-vsock" : "/dev/vhost-vsock absent");
+	if (cfg->vsock != CONFIG_VSOCK_VHOST && !vhost)
+		missing |= report_file("husk-vsockd", cfg->vsockd);
+	return missing;
+}
+
+int cmd_check(const struct husk_globals *g, int argc, char **argv, husk_err *err)
+{
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *config = NULL;
+	struct husk_config cfg = {0};
+	int c, missing = 0;
+
+	while ((c = getopt_long(argc, argv, "+c:", opts, NULL)) != -1) {
+		if (c != 'c') {
+			fprintf(stderr, "usage: husk check [--config FILE]\n");
+			return 2;
+		}
+		config = optarg;
+	}
+	if (config_load(config, &cfg, err) < 0) {
+		husk_error_prefix(err, "check");
+		return 1;
+	}
+	printf("%-13s %s\n", "config", cfg.source);
+	missing += report_accel(&cfg);
+	missing += report_vsock(&cfg);
+	missing += report_version("qemu", cfg.qemu, qemu_version);
+	missing += report_version("virtiofsd", cfg.virtiofsd, virtiofsd_version);
+	missing += report_file("guest kernel", cfg.kernel);
+	missing += report_file("guest initrd", cfg.initrd);
+	config_free(&cfg);
+	if (missing) {
+		husk_error_set(err, 0, "check: %d required component%s missing", missing,
+		               missing > 1 ? "s" : "");
+		return 1;
+	}
+	return 0;
+}

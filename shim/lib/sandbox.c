@@ -1,0 +1,646 @@
+#include "sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mount.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "log.h"
+#include "qemu/qemu.h"
+#include "qemu/virtiofsd.h"
+#include "vsock/dial.h"
+
+#define DIAL_INTERVAL_MS 50
+/* one dial attempt (vsock_dial retries inside it) blocks the loop at most this long */
+#define DIAL_ATTEMPT_MS 500
+#define TAIL_BYTES      4096
+#define TAIL_SHOWN      300
+
+struct helper {
+	struct sandbox *sb;
+	const char *name;
+	const char *log; /* where its complaints go, for the error message */
+	struct proc proc;
+	bool watched;
+};
+
+struct sandbox {
+	struct husk_loop *loop;
+	char *id;
+	const struct husk_config *cfg;
+	struct statedir sd;
+	bool shared_mounted;
+	char **rootfs; /* container ids bound under shared/ */
+	size_t nrootfs;
+	struct helper vsockd, virtiofsd, qemu;
+	int ready_fd;
+	bool vsockd_ready;
+	int boot_timer, dial_timer;
+	enum vsock_transport transport;
+	struct agent *agent;
+	bool stopping;
+	struct timespec boot_start;
+};
+
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) * 1e3 + (double)(now.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* The last lines of a log, flattened to one printable line. */
+static void log_tail(const char *path, char *out, size_t len)
+{
+	char buf[TAIL_BYTES + 1];
+	out[0] = '\0';
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;
+	off_t end = lseek(fd, 0, SEEK_END);
+	off_t start = end > TAIL_BYTES ? end - TAIL_BYTES : 0;
+	ssize_t n = pread(fd, buf, TAIL_BYTES, start);
+	if (n <= 0)
+		return;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+		n--;
+	buf[n] = '\0';
+	/* the last two lines */
+	char *from = buf;
+	for (int lines = 0, i = (int)n - 1; i >= 0; i--) {
+		if (buf[i] == '\n' && ++lines == 2) {
+			from = buf + i + 1;
+			break;
+		}
+	}
+	size_t o = 0;
+	for (char *c = from; *c && o + 4 < len && o < TAIL_SHOWN; c++) {
+		if (*c == '\n') {
+			memcpy(out + o, " | ", 3);
+			o += 3;
+		} else if ((unsigned char)*c >= 0x20 && *c != 0x7f) {
+			out[o++] = *c;
+		}
+	}
+	out[o] = '\0';
+}
+
+/* "; see /run/husk/abc/console.log: last lines" (empty if the log is empty) */
+static void log_hint(const char *path, char *out, size_t len)
+{
+	char tail[TAIL_SHOWN + 8];
+	log_tail(path, tail, sizeof(tail));
+	if (tail[0])
+		snprintf(out, len, "; %s: %s", path, tail);
+	else
+		out[0] = '\0';
+}
+
+static void qemu_hint(struct sandbox *sb, char *out, size_t len)
+{
+	log_hint(sb->sd.qemu_log, out, len);
+	if (!out[0])
+		log_hint(sb->sd.console_log, out, len);
+}
+
+static int helper_failed(struct helper *h, husk_err *err)
+{
+	char status[96], hint[TAIL_SHOWN + 256];
+	proc_status_str(h->proc.status, status, sizeof(status));
+	if (h == &h->sb->qemu)
+		qemu_hint(h->sb, hint, sizeof(hint));
+	else
+		log_hint(h->log, hint, sizeof(hint));
+	return husk_error_set(err, 0, "%s exited unexpectedly (%s)%s", h->name, status, hint);
+}
+
+static int on_helper_exit(struct husk_loop *loop, int fd, uint32_t events, void *data,
+                          husk_err *err)
+{
+	struct helper *h = data;
+	husk_err ignored = NULL;
+	if (proc_try_reap(&h->proc, &ignored) == 0)
+		return 0;
+	husk_error_free(&ignored);
+	husk_loop_del(loop, fd);
+	h->watched = false;
+	if (h->sb->stopping)
+		return 0;
+	return helper_failed(h, err);
+}
+
+static int watch_helper(struct sandbox *sb, struct helper *h, husk_err *err)
+{
+	if (h->proc.pidfd < 0)
+		return 0;
+	if (husk_loop_add(sb->loop, h->proc.pidfd, EPOLLIN, on_helper_exit, h, err) < 0)
+		return -1;
+	h->watched = true;
+	return 0;
+}
+
+static void stop_helper(struct sandbox *sb, struct helper *h, int sig, int timeout_ms)
+{
+	if (h->watched)
+		husk_loop_del(sb->loop, h->proc.pidfd);
+	h->watched = false;
+	proc_kill_and_reap(&h->proc, sig, timeout_ms);
+}
+
+static void helper_init(struct sandbox *sb, struct helper *h, const char *name, const char *log)
+{
+	h->sb = sb;
+	h->name = name;
+	h->log = log;
+	proc_init(&h->proc);
+}
+
+static int share_dir(struct sandbox *sb, husk_err *err)
+{
+	const char *dir = sb->sd.shared;
+	if (mount(dir, dir, NULL, MS_BIND, NULL) < 0)
+		return husk_error_set(err, errno, "bind %s", dir);
+	sb->shared_mounted = true;
+	if (mount(NULL, dir, NULL, MS_SHARED, NULL) < 0)
+		return husk_error_set(err, errno, "make %s shared", dir);
+	return 0;
+}
+
+static int enter_namespace_once(husk_err *err)
+{
+	static bool entered;
+	if (entered)
+		return 0;
+	if (mount_namespace_enter(err) < 0)
+		return -1;
+	entered = true;
+	return 0;
+}
+
+struct sandbox *sandbox_create(struct husk_loop *loop, const char *root, const char *id,
+                               const struct husk_config *cfg, husk_err *err)
+{
+	if (container_id_check(id, err) < 0)
+		return NULL;
+	struct sandbox *sb = calloc(1, sizeof(*sb));
+	if (!sb || !(sb->id = strdup(id))) {
+		free(sb);
+		husk_error_set(err, ENOMEM, "sandbox");
+		return NULL;
+	}
+	sb->loop = loop;
+	sb->cfg = cfg;
+	sb->ready_fd = sb->boot_timer = sb->dial_timer = -1;
+	helper_init(sb, &sb->vsockd, "husk-vsockd", NULL);
+	helper_init(sb, &sb->virtiofsd, "virtiofsd", NULL);
+	helper_init(sb, &sb->qemu, "qemu", NULL);
+	if (statedir_create(root, id, &sb->sd, err) < 0) {
+		free(sb->id);
+		free(sb);
+		return NULL;
+	}
+	sb->vsockd.log = sb->sd.vsockd_log;
+	sb->virtiofsd.log = sb->sd.virtiofsd_log;
+	sb->qemu.log = sb->sd.console_log;
+	if (enter_namespace_once(err) < 0 || share_dir(sb, err) < 0) {
+		sandbox_destroy(sb);
+		return NULL;
+	}
+	return sb;
+}
+
+int sandbox_add_rootfs(struct sandbox *sb, const char *container_id, const char *rootfs, bool ro,
+                       husk_err *err)
+{
+	char **grown = realloc(sb->rootfs, (sb->nrootfs + 1) * sizeof(*grown));
+	if (!grown)
+		return husk_error_set(err, ENOMEM, "rootfs list");
+	sb->rootfs = grown;
+	char *name = strdup(container_id);
+	if (!name)
+		return husk_error_set(err, ENOMEM, "rootfs list");
+	if (statedir_bind_rootfs(&sb->sd, container_id, rootfs, ro, err) < 0) {
+		free(name);
+		return -1;
+	}
+	sb->rootfs[sb->nrootfs++] = name;
+	return 0;
+}
+
+/* --- boot ------------------------------------------------------------------------------- */
+
+static int open_log(const char *path, husk_err *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return husk_error_set(err, errno, "%s", path);
+	return fd;
+}
+
+/* Runs the loop until *flag is set; helper deaths, the boot timer and signals end it early. */
+static int wait_for(struct sandbox *sb, const bool *flag, husk_err *err)
+{
+	while (!*flag)
+		if (husk_loop_run_once(sb->loop, -1, err) < 0)
+			return -1;
+	return 0;
+}
+
+static int on_vsockd_ready(struct husk_loop *loop, int fd, uint32_t events, void *data,
+                           husk_err *err)
+{
+	struct sandbox *sb = data;
+	char buf[16];
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	husk_loop_del(loop, fd);
+	if (n >= 6 && !memcmp(buf, "READY\n", 6)) {
+		sb->vsockd_ready = true;
+		return 0;
+	}
+	char hint[TAIL_SHOWN + 256];
+	log_hint(sb->sd.vsockd_log, hint, sizeof(hint));
+	return husk_error_set(err, 0, "husk-vsockd did not become ready%s", hint);
+}
+
+static int start_vsockd(struct sandbox *sb, husk_err *err)
+{
+	char cid[16], ready_fd[8];
+	int pipefd[2];
+	cleanup_close int log_fd = open_log(sb->sd.vsockd_log, err);
+	if (log_fd < 0)
+		return -1;
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return husk_error_set(err, errno, "pipe");
+	sb->ready_fd = pipefd[0];
+	cleanup_close int write_end = pipefd[1];
+	snprintf(cid, sizeof(cid), "%u", sb->cfg->guest_cid);
+	snprintf(ready_fd, sizeof(ready_fd), "%d", 3);
+	const char *level = log_get_level() >= LOG_LEVEL_DEBUG ? "debug" : "warn";
+	const char *argv[] = {sb->cfg->vsockd,
+	                      "--socket",
+	                      sb->sd.vhost_vsock_sock,
+	                      "--uds-path",
+	                      sb->sd.vsock_sock,
+	                      "--guest-cid",
+	                      cid,
+	                      "--ready-fd",
+	                      ready_fd,
+	                      "--log-level",
+	                      level,
+	                      NULL};
+	struct proc_fd_map fds[] = {{write_end, 3}};
+	struct proc_spec spec = {.argv = argv,
+	                         .fds = fds,
+	                         .nfds = 1,
+	                         .stdin_fd = -1,
+	                         .stdout_fd = log_fd,
+	                         .stderr_fd = log_fd};
+	if (proc_spawn(&spec, &sb->vsockd.proc, err) < 0)
+		return -1;
+	if (watch_helper(sb, &sb->vsockd, err) < 0 ||
+	    husk_loop_add(sb->loop, sb->ready_fd, EPOLLIN, on_vsockd_ready, sb, err) < 0)
+		return -1;
+	close(move_fd(write_end));
+	if (wait_for(sb, &sb->vsockd_ready, err) < 0)
+		return husk_error_prefix(err, "start husk-vsockd");
+	log_debug("boot: husk-vsockd ready (+%.0f ms)", ms_since(&sb->boot_start));
+	return 0;
+}
+
+static int start_virtiofsd(struct sandbox *sb, husk_err *err)
+{
+	struct virtiofsd_spec spec = {.binary = sb->cfg->virtiofsd,
+	                              .socket_path = sb->sd.virtiofsd_sock,
+	                              .shared_dir = sb->sd.shared,
+	                              .cache = sb->cfg->virtiofs_cache,
+	                              .log_path = sb->sd.virtiofsd_log,
+	                              .debug = log_get_level() >= LOG_LEVEL_DEBUG,
+	                              .timeout_ms = (int)sb->cfg->timeouts.boot_ms};
+	if (virtiofsd_start(&spec, &sb->virtiofsd.proc, err) < 0 ||
+	    watch_helper(sb, &sb->virtiofsd, err) < 0)
+		return -1;
+	log_debug("boot: virtiofsd ready (+%.0f ms)", ms_since(&sb->boot_start));
+	return 0;
+}
+
+static void log_argv(char **argv)
+{
+	char line[4096];
+	size_t o = 0;
+	for (char **a = argv; *a && o < sizeof(line) - 1; a++)
+		o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%s", o ? " " : "", *a);
+	log_debug("qemu: %s", line);
+}
+
+static int start_qemu(struct sandbox *sb, const struct accel_choice *accel, husk_err *err)
+{
+	const struct husk_config *cfg = sb->cfg;
+	char cmdline[128];
+	enum husk_log_level level =
+	    log_get_level() > cfg->log_level ? log_get_level() : cfg->log_level;
+	snprintf(cmdline, sizeof(cmdline), "console=ttyS0 panic=-1 quiet husk.log=%s",
+	         level_names[level]);
+	struct qemu_spec spec = {
+	    .binary = cfg->qemu,
+	    .kernel = cfg->kernel,
+	    .initrd = cfg->initrd,
+	    .cmdline = cmdline,
+	    .vcpus = cfg->vcpus,
+	    .memory_mib = cfg->memory_mib,
+	    .accel = accel->accel,
+	    .vsock = sb->transport == VSOCK_HYBRID ? QEMU_VSOCK_VHOST_USER : QEMU_VSOCK_KERNEL,
+	    .vsock_socket = sb->sd.vhost_vsock_sock,
+	    .guest_cid = cfg->guest_cid,
+	    .virtiofs_socket = sb->sd.virtiofsd_sock,
+	    .virtiofs_tag = "husk",
+	    .console_log = sb->sd.console_log,
+	    .qmp_socket = sb->sd.qmp_sock,
+	};
+	if (log_get_level() >= LOG_LEVEL_DEBUG) {
+		char **argv = NULL;
+		if (qemu_build_argv(&spec, &argv, err) < 0)
+			return -1;
+		log_argv(argv);
+		qemu_argv_free(argv);
+	}
+	cleanup_close int log_fd = open_log(sb->sd.qemu_log, err);
+	if (log_fd < 0 || qemu_start(&spec, log_fd, &sb->qemu.proc, err) < 0 ||
+	    watch_helper(sb, &sb->qemu, err) < 0)
+		return -1;
+	log_debug("boot: qemu started (+%.0f ms)", ms_since(&sb->boot_start));
+	return 0;
+}
+
+static int timer_arm(int fd, unsigned first_ms, unsigned interval_ms, husk_err *err)
+{
+	struct itimerspec its = {
+	    .it_value = {first_ms / 1000, (long)(first_ms % 1000) * 1000000},
+	    .it_interval = {interval_ms / 1000, (long)(interval_ms % 1000) * 1000000},
+	};
+	if (timerfd_settime(fd, 0, &its, NULL) < 0)
+		return husk_error_set(err, errno, "timerfd_settime");
+	return 0;
+}
+
+static int timer_add(struct sandbox *sb, int *fd, unsigned first_ms, unsigned interval_ms,
+                     husk_loop_cb cb, husk_err *err)
+{
+	*fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (*fd < 0)
+		return husk_error_set(err, errno, "timerfd_create");
+	if (timer_arm(*fd, first_ms, interval_ms, err) < 0)
+		return -1;
+	return husk_loop_add(sb->loop, *fd, EPOLLIN, cb, sb, err);
+}
+
+static void timer_close(struct sandbox *sb, int *fd)
+{
+	if (*fd < 0)
+		return;
+	husk_loop_del(sb->loop, *fd);
+	close(*fd);
+	*fd = -1;
+}
+
+static int on_boot_timeout(struct husk_loop *loop, int fd, uint32_t events, void *data,
+                           husk_err *err)
+{
+	struct sandbox *sb = data;
+	char hint[TAIL_SHOWN + 256];
+	log_hint(sb->sd.console_log, hint, sizeof(hint));
+	return husk_error_set(err, ETIMEDOUT, "agent not reachable within %u ms%s",
+	                      sb->cfg->timeouts.boot_ms, hint);
+}
+
+static int on_dial_tick(struct husk_loop *loop, int fd, uint32_t events, void *data, husk_err *err)
+{
+	struct sandbox *sb = data;
+	uint64_t ticks;
+	husk_err dial_err = NULL;
+	if (read(fd, &ticks, sizeof(ticks)) < 0 && errno == EAGAIN)
+		return 0;
+	int conn = vsock_dial(sb->transport, sb->cfg->guest_cid, sb->sd.vsock_sock, AGENT_PORT,
+	                      DIAL_ATTEMPT_MS, &dial_err);
+	if (conn < 0) {
+		husk_error_free(&dial_err);
+		return 0;
+	}
+	timer_close(sb, &sb->dial_timer);
+	sb->agent = agent_new(loop, conn, err);
+	return sb->agent ? 0 : -1;
+}
+
+static int connect_agent(struct sandbox *sb, husk_err *err)
+{
+	if (timer_add(sb, &sb->dial_timer, 1, DIAL_INTERVAL_MS, on_dial_tick, err) < 0)
+		return -1;
+	while (!sb->agent)
+		if (husk_loop_run_once(sb->loop, -1, err) < 0)
+			return -1;
+	Husk__Agent__V1__HealthRequest req = HUSK__AGENT__V1__HEALTH_REQUEST__INIT;
+	Husk__Agent__V1__HealthResponse *resp = NULL;
+	if (agent_call_sync(
+	        sb->agent, "Health", &req.base, &husk__agent__v1__health_response__descriptor,
+	        (int)sb->cfg->timeouts.agent_call_ms, (ProtobufCMessage **)&resp, err) < 0)
+		return -1;
+	log_debug(
+	    "boot: agent reachable (+%.0f ms): agent %.64s, guest kernel %.64s, boot id %.64s",
+	    ms_since(&sb->boot_start), resp->agent_version, resp->kernel_release, resp->boot_id);
+	protobuf_c_message_free_unpacked(&resp->base, NULL);
+	return 0;
+}
+
+static int check_guest_image(const struct husk_config *cfg, husk_err *err)
+{
+	if (access(cfg->kernel, R_OK) < 0)
+		return husk_error_set(err, errno, "guest kernel %s", cfg->kernel);
+	if (cfg->initrd && access(cfg->initrd, R_OK) < 0)
+		return husk_error_set(err, errno, "guest initrd %s", cfg->initrd);
+	return 0;
+}
+
+static enum vsock_transport pick_transport(enum config_vsock v)
+{
+	switch (v) {
+	case CONFIG_VSOCK_VHOST:
+		return VSOCK_VHOST;
+	case CONFIG_VSOCK_HYBRID:
+		return VSOCK_HYBRID;
+	default:
+		return vsock_transport_detect();
+	}
+}
+
+int sandbox_boot(struct sandbox *sb, husk_err *err)
+{
+	struct accel_choice accel;
+	clock_gettime(CLOCK_MONOTONIC, &sb->boot_start);
+	if (check_guest_image(sb->cfg, err) < 0 || accel_detect(sb->cfg->accel, &accel, err) < 0)
+		return -1;
+	if (accel.warn)
+		log_info("%s; using TCG", accel.reason);
+	sb->transport = pick_transport(sb->cfg->vsock);
+	if (timer_add(sb, &sb->boot_timer, sb->cfg->timeouts.boot_ms, 0, on_boot_timeout, err) < 0)
+		return -1;
+	if (sb->transport == VSOCK_HYBRID && start_vsockd(sb, err) < 0)
+		return -1;
+	if (start_virtiofsd(sb, err) < 0 || start_qemu(sb, &accel, err) < 0 ||
+	    connect_agent(sb, err) < 0)
+		return -1;
+	timer_close(sb, &sb->boot_timer);
+	return 0;
+}
+
+/* --- containers ------------------------------------------------------------------------- */
+
+int sandbox_create_container(struct sandbox *sb, const char *container_id,
+                             const struct oci_spec *spec, bool with_stdin, husk_err *err)
+{
+	Husk__Agent__V1__CreateContainerRequest req =
+	    HUSK__AGENT__V1__CREATE_CONTAINER_REQUEST__INIT;
+	ProtobufCMessage *resp = NULL;
+	req.container_id = (char *)container_id;
+	req.oci_spec_json.data = (uint8_t *)spec->json;
+	req.oci_spec_json.len = spec->json_len;
+	req.rootfs_tag = (char *)container_id;
+	req.stdin = with_stdin;
+	if (agent_call_sync(sb->agent, "CreateContainer", &req.base,
+	                    &husk__agent__v1__empty__descriptor,
+	                    (int)sb->cfg->timeouts.agent_call_ms, &resp, err) < 0)
+		return -1;
+	protobuf_c_message_free_unpacked(resp, NULL);
+	return 0;
+}
+
+int sandbox_start_container(struct sandbox *sb, const char *container_id, uint32_t *pid,
+                            husk_err *err)
+{
+	Husk__Agent__V1__ContainerRequest req = HUSK__AGENT__V1__CONTAINER_REQUEST__INIT;
+	Husk__Agent__V1__StartContainerResponse *resp = NULL;
+	req.container_id = (char *)container_id;
+	if (agent_call_sync(sb->agent, "StartContainer", &req.base,
+	                    &husk__agent__v1__start_container_response__descriptor,
+	                    (int)sb->cfg->timeouts.agent_call_ms, (ProtobufCMessage **)&resp,
+	                    err) < 0)
+		return -1;
+	*pid = resp->pid;
+	protobuf_c_message_free_unpacked(&resp->base, NULL);
+	log_debug("container %s started, guest pid %u (+%.0f ms since boot)", container_id, *pid,
+	          ms_since(&sb->boot_start));
+	return 0;
+}
+
+static void on_signalled(ProtobufCMessage *resp, husk_err error, void *data)
+{
+	if (!resp)
+		log_warn("forwarding signal: %s", husk_error_msg(error));
+}
+
+void sandbox_signal(struct sandbox *sb, const char *container_id, const char *exec_id, int sig)
+{
+	Husk__Agent__V1__SignalProcessRequest req = HUSK__AGENT__V1__SIGNAL_PROCESS_REQUEST__INIT;
+	cleanup_error husk_err err = NULL;
+	req.container_id = (char *)container_id;
+	req.exec_id = (char *)exec_id;
+	req.signal = (uint32_t)sig;
+	log_debug("forwarding signal %d (%s) to %s", sig, strsignal(sig), container_id);
+	if (agent_call(sb->agent, "SignalProcess", &req.base, &husk__agent__v1__empty__descriptor,
+	               (int)sb->cfg->timeouts.agent_call_ms, on_signalled, sb, &err) < 0)
+		log_warn("forwarding signal %d: %s", sig, husk_error_msg(err));
+}
+
+struct agent *sandbox_agent(struct sandbox *sb)
+{
+	return sb->agent;
+}
+
+const struct statedir *sandbox_state(struct sandbox *sb)
+{
+	return &sb->sd;
+}
+
+/* --- teardown --------------------------------------------------------------------------- */
+
+static bool qemu_running(struct sandbox *sb)
+{
+	return sb->qemu.proc.pid > 0 && !sb->qemu.proc.reaped;
+}
+
+/* Asks the agent to power the guest off; true if it acknowledged. */
+static bool agent_power_off(struct sandbox *sb)
+{
+	cleanup_error husk_err err = NULL;
+	Husk__Agent__V1__Empty req = HUSK__AGENT__V1__EMPTY__INIT;
+	ProtobufCMessage *resp = NULL;
+	if (!sb->agent || !agent_alive(sb->agent) || !qemu_running(sb))
+		return false;
+	if (agent_call_sync(sb->agent, "DestroySandbox", &req.base,
+	                    &husk__agent__v1__empty__descriptor,
+	                    (int)sb->cfg->timeouts.agent_call_ms, &resp, &err) < 0) {
+		log_debug("DestroySandbox: %s", husk_error_msg(err));
+		return false;
+	}
+	protobuf_c_message_free_unpacked(resp, NULL);
+	return true;
+}
+
+static void power_off(struct sandbox *sb)
+{
+	cleanup_error husk_err err = NULL;
+	bool acked = agent_power_off(sb);
+	agent_free(sb->agent);
+	sb->agent = NULL;
+	if (!qemu_running(sb))
+		return;
+	if (acked &&
+	    proc_wait_status(&sb->qemu.proc, (int)sb->cfg->timeouts.shutdown_ms, &err) == 1)
+		return;
+	husk_error_free(&err);
+	struct qmp qmp;
+	if (qmp_connect(&qmp, sb->sd.qmp_sock, 1000, &err) < 0) {
+		log_debug("qmp: %s", husk_error_msg(err));
+		return;
+	}
+	if (qmp_quit(&qmp, 1000, &err) < 0)
+		log_debug("qmp quit: %s", husk_error_msg(err));
+	qmp_close(&qmp);
+}
+
+void sandbox_destroy(struct sandbox *sb)
+{
+	if (!sb)
+		return;
+	sb->stopping = true;
+	timer_close(sb, &sb->boot_timer);
+	timer_close(sb, &sb->dial_timer);
+	if (sb->ready_fd >= 0) {
+		husk_loop_del(sb->loop, sb->ready_fd);
+		close(sb->ready_fd);
+	}
+	power_off(sb);
+	stop_helper(sb, &sb->qemu, SIGTERM, 1000);
+	stop_helper(sb, &sb->virtiofsd, SIGTERM, 1000);
+	stop_helper(sb, &sb->vsockd, SIGTERM, 1000);
+	for (size_t i = 0; i < sb->nrootfs; i++) {
+		statedir_unbind_rootfs(&sb->sd, sb->rootfs[i]);
+		free(sb->rootfs[i]);
+	}
+	free(sb->rootfs);
+	if (sb->shared_mounted && umount2(sb->sd.shared, MNT_DETACH) < 0)
+		log_warn("umount %s: %s", sb->sd.shared, strerror(errno));
+	statedir_remove(&sb->sd);
+	free(sb->id);
+	free(sb);
+}

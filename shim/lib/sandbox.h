@@ -1,0 +1,54 @@
+/*
+ * The sandbox owner: one VM (QEMU + virtiofsd + husk-vsockd) and the agent
+ * connection, driven by the caller's husk_loop. `husk run` owns a sandbox in
+ * the foreground; later fronts (husk create/start, containerd-shim-husk-v2)
+ * use the same calls.
+ *
+ * Helper deaths and the boot deadline surface as errors from whatever runs the
+ * loop (husk_loop_run_once returns -1 naming the cause). sandbox_destroy()
+ * tears everything down on every path and is safe to call at any stage.
+ */
+#ifndef HUSK_SANDBOX_H
+#define HUSK_SANDBOX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent.h"
+#include "config.h"
+#include "error.h"
+#include "loop.h"
+#include "spec.h"
+#include "statedir.h"
+
+struct sandbox;
+
+/*
+ * Creates <root>/<id>/ and moves the calling process into a private mount
+ * namespace (see mount_namespace_enter) where <state>/shared is a shared
+ * mount, so rootfs binds added later also reach virtiofsd.
+ * cfg must outlive the sandbox.
+ */
+struct sandbox *sandbox_create(struct husk_loop *loop, const char *root, const char *id,
+                               const struct husk_config *cfg, husk_err *err);
+/* Binds a container's rootfs at <state>/shared/<container_id>. */
+int sandbox_add_rootfs(struct sandbox *sb, const char *container_id, const char *rootfs, bool ro,
+                       husk_err *err);
+/* Starts husk-vsockd, virtiofsd and QEMU, then waits for the agent (Health). */
+int sandbox_boot(struct sandbox *sb, husk_err *err);
+int sandbox_create_container(struct sandbox *sb, const char *container_id,
+                             const struct oci_spec *spec, bool with_stdin, husk_err *err);
+int sandbox_start_container(struct sandbox *sb, const char *container_id, uint32_t *pid,
+                            husk_err *err);
+/* Fire-and-forget SignalProcess; a failure is logged, not fatal. */
+void sandbox_signal(struct sandbox *sb, const char *container_id, const char *exec_id, int sig);
+struct agent *sandbox_agent(struct sandbox *sb);
+const struct statedir *sandbox_state(struct sandbox *sb);
+/*
+ * Powers the guest off (DestroySandbox, then QMP quit, then SIGKILL), stops
+ * the helpers, unmounts and removes the state directory, frees sb.
+ * NULL is a no-op.
+ */
+void sandbox_destroy(struct sandbox *sb);
+
+#endif

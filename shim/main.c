@@ -1,0 +1,119 @@
+/* husk: global flags (runc-compatible) and the command table. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "husk.h"
+#include "log.h"
+
+struct command {
+	const char *name;
+	husk_command fn;
+	const char *summary;
+};
+
+static const struct command commands[] = {
+    {"run", cmd_run, "run a container in its own VM, in the foreground"},
+    {"check", cmd_check, "report what this host offers husk"},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: husk [--root DIR] [--debug] [--log FILE] [--log-format text|json] "
+	           "COMMAND [ARGS]\n       husk --version\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+}
+
+static int open_log(const char *path, bool json)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		fprintf(stderr, "husk: log %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	log_set_output(fd, json);
+	return fd;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"root", required_argument, NULL, 'r'},
+	    {"debug", no_argument, NULL, 'd'},
+	    {"log", required_argument, NULL, 'l'},
+	    {"log-format", required_argument, NULL, 'f'},
+	    {"version", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct husk_globals g = {.root = HUSK_DEFAULT_ROOT};
+	const char *log_path = NULL, *log_format = "text";
+	int c;
+
+	log_init("husk");
+	while ((c = getopt_long(argc, argv, "+hv", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			g.root = optarg;
+			break;
+		case 'd':
+			g.debug = true;
+			break;
+		case 'l':
+			log_path = optarg;
+			break;
+		case 'f':
+			log_format = optarg;
+			break;
+		case 'v':
+			printf("husk version %s\nspec: %s\n", HUSK_VERSION, HUSK_OCI_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (strcmp(log_format, "text") && strcmp(log_format, "json")) {
+		fprintf(stderr, "husk: --log-format %s: must be text or json\n", log_format);
+		return 2;
+	}
+	if (!g.root[0]) {
+		fprintf(stderr, "husk: --root must not be empty\n");
+		return 2;
+	}
+	if (g.debug)
+		log_set_level(LOG_LEVEL_DEBUG);
+	int log_fd = -1;
+	if (log_path && (log_fd = open_log(log_path, !strcmp(log_format, "json"))) < 0)
+		return 1;
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	int verb = optind;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[verb], commands[i].name))
+			continue;
+		husk_err err = NULL;
+		optind = 0; /* reinitialise getopt: each verb parses its own flags */
+		int status = commands[i].fn(&g, argc - verb, argv + verb, &err);
+		if (err) {
+			fprintf(stderr, "husk: %s\n", husk_error_msg(err));
+			if (log_fd >= 0)
+				log_error("%s", husk_error_msg(err));
+			husk_error_free(&err);
+		}
+		return status;
+	}
+	fprintf(stderr, "husk: unknown command \"%s\"\n", argv[verb]);
+	usage(stderr);
+	return 2;
+}
