@@ -3,5 +3,7 @@
 # VRING_SRCS is only usable there in deferred contexts (recursive variables, recipes).
 VRING_SRCS := hypervisor/vsock/vring.c hypervisor/vsock/vhost_user.c
 
-UNIT_TESTS += test_vring
+UNIT_TESTS += test_vring test_vhost_user
 test_vring_SRCS := tests/unit/test_vring.c $(VRING_SRCS) $(COMMON_SRCS)
+test_vhost_user_SRCS := tests/unit/test_vhost_user.c $(VRING_SRCS) $(COMMON_SRCS)
+
