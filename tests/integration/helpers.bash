@@ -1,0 +1,121 @@
+# Shared by the husk CLI tests: busybox bundles, a private --root, a husk.json
+# written per test, and checks that nothing of a sandbox is left behind.
+# Every test gets its own temp dir $T (removed by husk_teardown).
+
+HUSK_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+HUSK_BUILD=${BUILD:-$HUSK_SRC/build}
+HUSK=$HUSK_BUILD/bin/husk
+
+husk_setup() {
+	local f
+	for f in "$HUSK" "$HUSK_BUILD/bin/husk-vsockd" "$HUSK_BUILD/guest/vmlinuz" \
+		"$HUSK_BUILD/guest/initrd.img"; do
+		[ -e "$f" ] || { echo "missing $f (run: make all)" >&2; return 1; }
+	done
+	# short: the state dir holds Unix sockets (sun_path is 108 bytes)
+	T=$(mktemp -d /tmp/husk-t.XXXXXX)
+	ROOT=$T/root
+	ID=t$$-${BATS_TEST_NUMBER:-0}
+	CONFIG=$T/husk.json
+	write_config
+}
+
+# Kills whatever a failed test left (scoped to this test's state dir), then removes $T.
+husk_teardown() {
+	[ -n "${T:-}" ] || return 0
+	pkill -KILL -f -- "$ROOT/" 2>/dev/null || true
+	rm -rf "$T"
+}
+
+# write_config [KEY=JSON ...]: husk.json with the built guest image and TCG, plus overrides
+# given as top-level "key": value pairs (value is raw JSON), e.g. qemu='"/bin/false"'.
+write_config() {
+	local extra="" kv
+	for kv in "$@"; do
+		extra="$extra, \"${kv%%=*}\": ${kv#*=}"
+	done
+	cat >"$CONFIG" <<JSON
+{
+	"kernel": "$HUSK_BUILD/guest/vmlinuz",
+	"initrd": "$HUSK_BUILD/guest/initrd.img",
+	"vsockd": "$HUSK_BUILD/bin/husk-vsockd",
+	"accel": "tcg"$extra
+}
+JSON
+}
+
+# make_bundle DIR: a rootfs with a static busybox and the applets the tests use.
+make_bundle() {
+	local dir=$1 a
+	mkdir -p "$dir/rootfs/bin" "$dir/rootfs/proc" "$dir/rootfs/dev" "$dir/rootfs/tmp" \
+		"$dir/rootfs/work"
+	cp /bin/busybox "$dir/rootfs/bin/busybox"
+	for a in sh echo cat env pwd id hostname uname sleep true false kill printf; do
+		ln -s busybox "$dir/rootfs/bin/$a"
+	done
+	chmod 1777 "$dir/rootfs/tmp"
+}
+
+# write_spec DIR ARGS_JSON [PROCESS_EXTRA_JSON]: config.json running ARGS_JSON (a JSON array).
+write_spec() {
+	local dir=$1 args=$2 extra=${3:-}
+	cat >"$dir/config.json" <<JSON
+{
+	"ociVersion": "1.0.2",
+	"process": {
+		"terminal": false,
+		"user": { "uid": 0, "gid": 0 },
+		"args": $args,
+		"env": [ "PATH=/bin", "HOME=/" ],
+		"cwd": "/"${extra:+, $extra}
+	},
+	"root": { "path": "rootfs", "readonly": false },
+	"hostname": "husk",
+	"mounts": [ { "destination": "/proc", "type": "proc", "source": "proc" } ],
+	"linux": { "namespaces": [ { "type": "pid" }, { "type": "uts" }, { "type": "mount" } ] }
+}
+JSON
+}
+
+# bundle_with ARGS_JSON [PROCESS_EXTRA_JSON]: $T/bundle ready to run.
+bundle_with() {
+	[ -d "$T/bundle/rootfs" ] || make_bundle "$T/bundle"
+	write_spec "$T/bundle" "$@"
+}
+
+# husk_run [husk run flags...]: runs the container $ID from $T/bundle with $CONFIG.
+# Sets $status; stdout in $T/out, stderr in $T/err.
+husk_run() {
+	status=0
+	"$HUSK" --root "$ROOT" run --config "$CONFIG" --bundle "$T/bundle" "$@" "$ID" \
+		>"$T/out" 2>"$T/err" </dev/null || status=$?
+}
+
+# Fails, showing what is left, if any process, mount or state of sandbox $ID remains.
+assert_clean() {
+	local left
+	left=$(pgrep -af -- "$ROOT/$ID" || true)
+	if [ -n "$left" ]; then
+		echo "processes left behind: $left" >&2
+		return 1
+	fi
+	if [ -e "$ROOT/$ID" ]; then
+		echo "state dir left behind: $(ls -la "$ROOT/$ID")" >&2
+		return 1
+	fi
+	if grep -F -- "$ID" /proc/self/mountinfo >&2; then
+		echo "mounts left behind" >&2
+		return 1
+	fi
+}
+
+# assert_one_error_line PATTERN: stderr is exactly one line, "husk: run ID: ..." matching PATTERN.
+assert_one_error_line() {
+	local lines
+	lines=$(wc -l <"$T/err")
+	if [ "$lines" -ne 1 ] || ! grep -qE -- "^husk: run $ID: .*$1" "$T/err"; then
+		echo "expected one error line matching '$1', got:" >&2
+		cat "$T/err" >&2
+		return 1
+	fi
+}

@@ -1,0 +1,250 @@
+#!/usr/bin/env bats
+# husk run / check / --version end to end: real QEMU (TCG), virtiofsd, husk-vsockd, agent.
+
+load helpers
+
+setup() {
+	husk_setup
+}
+
+teardown() {
+	husk_teardown
+}
+
+# Starts husk run in the background with stdout on fd 3 (a FIFO) and stderr in $T/err.
+# Sets HUSK_PID.
+husk_run_bg() {
+	mkfifo "$T/out.fifo"
+	"$HUSK" --root "$ROOT" "$@" run --config "$CONFIG" --bundle "$T/bundle" "$ID" \
+		>"$T/out.fifo" 2>"$T/err" </dev/null &
+	HUSK_PID=$!
+	exec 3<"$T/out.fifo"
+}
+
+# Waits (bounded) for the container to print the line "ready".
+wait_ready() {
+	local line
+	read -r -t 120 -u 3 line
+	[ "$line" = ready ]
+}
+
+# Reaps husk run; sets $status.
+husk_wait() {
+	status=0
+	wait "$HUSK_PID" || status=$?
+	exec 3<&-
+}
+
+@test "husk --version names the version and the OCI spec" {
+	run "$HUSK" --version
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" =~ ^husk\ version\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+	[[ "${lines[1]}" =~ ^spec:\ 1\. ]]
+}
+
+@test "husk check reports KVM, vsock, QEMU, virtiofsd and the guest image" {
+	run "$HUSK" check --config "$CONFIG"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"kvm"* ]]
+	[[ "$output" == *"vhost-vsock"* ]]
+	[[ "$output" =~ qemu\ +QEMU\ emulator\ version ]]
+	[[ "$output" =~ virtiofsd\ +.*[0-9] ]]
+	[[ "$output" == *"guest kernel  $HUSK_BUILD/guest/vmlinuz"* ]]
+}
+
+@test "husk check fails naming a missing guest kernel" {
+	write_config kernel="\"$T/nope/vmlinuz\""
+	run "$HUSK" check --config "$CONFIG"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"guest kernel  MISSING: $T/nope/vmlinuz: No such file or directory"* ]]
+}
+
+@test "run: stdout and stderr stay separate, exit status 3 comes back" {
+	bundle_with '["sh", "-c", "echo out; echo err >&2; exit 3"]'
+	husk_run
+	cat "$T/err"
+	[ "$status" -eq 3 ]
+	[ "$(cat "$T/out")" = out ]
+	[ "$(cat "$T/err")" = err ]
+	assert_clean
+}
+
+@test "run: exit statuses 0, 1 and 42" {
+	local code
+	for code in 0 1 42; do
+		bundle_with "[\"sh\", \"-c\", \"exit $code\"]"
+		husk_run
+		[ "$status" -eq "$code" ] || { cat "$T/err"; false; }
+		[ ! -s "$T/err" ]
+		assert_clean
+	done
+}
+
+@test "run: stdin and its EOF reach the process" {
+	bundle_with '["cat"]'
+	status=0
+	printf 'a\nb\n' | "$HUSK" --root "$ROOT" run --config "$CONFIG" --bundle "$T/bundle" "$ID" \
+		>"$T/out" 2>"$T/err" || status=$?
+	cat "$T/err"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$T/out")" = "$(printf 'a\nb')" ]
+	assert_clean
+}
+
+@test "run: a large output arrives whole through a slow reader" {
+	bundle_with '["sh", "-c", "i=0; while [ $i -lt 4000 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done"]'
+	status=0
+	"$HUSK" --root "$ROOT" run --config "$CONFIG" --bundle "$T/bundle" "$ID" </dev/null \
+		2>"$T/err" | (read -r first; cat) | wc -l >"$T/count" || status=$?
+	cat "$T/err"
+	[ "$(cat "$T/count")" -eq 3999 ]
+	assert_clean
+}
+
+@test "run: env, cwd, user, hostname from the spec; the guest kernel is not the host's" {
+	bundle_with '["sh", "-c", "echo $FOO; pwd; id -u; id -g; hostname; uname -r"]' \
+		'"user": {"uid": 1000, "gid": 1000}, "cwd": "/work", "env": ["PATH=/bin", "FOO=bar baz"]'
+	husk_run
+	cat "$T/err"
+	[ "$status" -eq 0 ]
+	mapfile -t got <"$T/out"
+	[ "${got[0]}" = "bar baz" ]
+	[ "${got[1]}" = /work ]
+	[ "${got[2]}" = 1000 ]
+	[ "${got[3]}" = 1000 ]
+	[ "${got[4]}" = husk ]
+	[ -n "${got[5]}" ]
+	[ "${got[5]}" != "$(uname -r)" ]
+	assert_clean
+}
+
+@test "run: SIGTERM to husk run is forwarded to the container (143)" {
+	bundle_with '["sh", "-c", "trap \"exit 143\" TERM; echo ready; sleep 60 & wait"]'
+	husk_run_bg
+	wait_ready
+	kill -TERM "$HUSK_PID"
+	husk_wait
+	cat "$T/err"
+	[ "$status" -eq 143 ]
+	assert_clean
+}
+
+@test "run: an id that is already in use is refused and left alone" {
+	mkdir -p "$ROOT/$ID"
+	bundle_with '["true"]'
+	husk_run
+	[ "$status" -eq 1 ]
+	assert_one_error_line "container $ID already exists"
+	[ -d "$ROOT/$ID" ]
+	rmdir "$ROOT/$ID"
+	assert_clean
+}
+
+@test "run fails cleanly: missing bundle" {
+	status=0
+	"$HUSK" --root "$ROOT" run --config "$CONFIG" --bundle "$T/nope" "$ID" 2>"$T/err" || status=$?
+	[ "$status" -eq 1 ]
+	assert_one_error_line "bundle $T/nope: No such file or directory$"
+	assert_clean
+}
+
+@test "run fails cleanly: bundle without config.json" {
+	mkdir -p "$T/bundle"
+	husk_run
+	[ "$status" -eq 1 ]
+	assert_one_error_line "bundle $T/bundle: config.json: No such file or directory$"
+	assert_clean
+}
+
+@test "run fails cleanly: malformed config.json and a bad field" {
+	make_bundle "$T/bundle"
+	echo '{"ociVersion": "1.0.2", "process": ' >"$T/bundle/config.json"
+	husk_run
+	[ "$status" -eq 1 ]
+	assert_one_error_line "config.json: malformed JSON"
+	assert_clean
+	bundle_with '[]'
+	husk_run
+	[ "$status" -eq 1 ]
+	assert_one_error_line "config.json: process.args: must not be empty$"
+	assert_clean
+}
+
+@test "run fails cleanly: bad value in husk.json" {
+	bundle_with '["true"]'
+	write_config vcpus='"many"'
+	husk_run
+	[ "$status" -eq 1 ]
+	assert_one_error_line "vcpus"
+	assert_clean
+}
+
+@test "run fails cleanly: missing guest kernel" {
+	bundle_with '["true"]'
+	write_config kernel="\"$T/nope/vmlinuz\""
+	husk_run
+	[ "$status" -eq 1 ]
+	assert_one_error_line "guest kernel $T/nope/vmlinuz: No such file or directory$"
+	assert_clean
+}
+
+@test "run fails cleanly: QEMU exits at once or does not exist" {
+	bundle_with '["true"]'
+	write_config qemu='"/bin/false"'
+	husk_run
+	[ "$status" -eq 1 ]
+	assert_one_error_line "qemu exited unexpectedly \(exited with status 1\)"
+	assert_clean
+	write_config qemu="\"$T/no-such-qemu\""
+	husk_run
+	[ "$status" -eq 1 ]
+	assert_one_error_line "no-such-qemu: No such file or directory"
+	assert_clean
+}
+
+@test "run fails cleanly: the agent never answers" {
+	# a guest whose /init just sleeps: the VM boots, nobody listens on port 1024
+	mkdir -p "$T/initrd/bin"
+	cp /bin/busybox "$T/initrd/bin/busybox"
+	printf '#!/bin/busybox sh\nexec /bin/busybox sleep 1000\n' >"$T/initrd/init"
+	chmod +x "$T/initrd/init"
+	(cd "$T/initrd" && find . | cpio -o -H newc --quiet) >"$T/sleep-initrd.img"
+	bundle_with '["true"]'
+	write_config initrd="\"$T/sleep-initrd.img\"" timeouts='{"boot_ms": 4000}'
+	husk_run
+	[ "$status" -eq 1 ]
+	assert_one_error_line "agent not reachable within 4000 ms"
+	assert_clean
+}
+
+@test "run fails cleanly: virtiofsd dies while the container runs" {
+	bundle_with '["sh", "-c", "echo ready; sleep 60 & wait"]'
+	husk_run_bg
+	wait_ready
+	pkill -KILL -f -- "$ROOT/$ID/virtiofsd.sock"
+	husk_wait
+	[ "$status" -eq 1 ]
+	assert_one_error_line "virtiofsd exited unexpectedly \(killed by signal 9"
+	assert_clean
+}
+
+@test "run: SIGINT while the VM boots aborts and cleans up" {
+	bundle_with '["true"]'
+	mkfifo "$T/err.fifo"
+	"$HUSK" --root "$ROOT" --debug run --config "$CONFIG" --bundle "$T/bundle" "$ID" \
+		>"$T/out" 2>"$T/err.fifo" </dev/null &
+	HUSK_PID=$!
+	exec 4<"$T/err.fifo"
+	local line
+	while read -r -t 120 -u 4 line; do
+		[[ "$line" == *"boot: qemu started"* ]] && break
+	done
+	kill -INT "$HUSK_PID"
+	cat <&4 >"$T/err"
+	exec 4<&-
+	husk_wait
+	[ "$status" -eq 130 ]
+	grep -q "^husk: run $ID: .*interrupted by SIGINT" "$T/err"
+	assert_clean
+}
