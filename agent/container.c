@@ -159,7 +159,8 @@ static int setup_container(const struct spec *s, const char *rootfs, husk_err *e
 		return -1;
 	if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
 		return husk_error_set(err, errno, "sethostname %s", s->hostname);
-	return 0;
+	/* like runc: a missing working directory is created */
+	return mkdir_p(s->process.cwd, err);
 }
 
 static int switch_user(const struct spec_process *p, husk_err *err)

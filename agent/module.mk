@@ -20,3 +20,10 @@ FUZZERS += fuzz_agent_request
 fuzz_agent_request_SRCS = tests/fuzz/fuzz_agent_request.c $(AGENT_LIB_SRCS) $(PROTO_SRCS) \
 	$(COMMON_SRCS)
 fuzz_agent_request_LIBS = $(PROTOBUF_LIBS) -ljson-c
+
+# host-side test driver for the agent (tests/integration/agent.bats)
+$(BUILD)/tests/bin/agent-client: $(call objs,tests/integration/helpers/agent-client.c \
+		proto/ttrpc.c hypervisor/vsock/dial.c $(BUILD)/gen/agent.pb-c.c \
+		$(BUILD)/gen/ttrpc.pb-c.c $(COMMON_SRCS))
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(PROTOBUF_LIBS)
