@@ -22,3 +22,7 @@ $(BUILD)/tests/bin/vsock-peer: $(call objs,$(VSOCK_PEER_SRCS))
 
 .PHONY: vsock-test-image
 vsock-test-image: $(BUILD)/tests/vsock-initrd.img $(GUEST_DIR)/vmlinuz $(BUILD)/tests/bin/vsock-peer
+
+# built by `make all` so that `make integration` finds them
+BINS += $(BUILD)/tests/bin/vsock-peer
+GUEST += $(BUILD)/tests/vsock-initrd.img

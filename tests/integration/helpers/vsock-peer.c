@@ -599,7 +599,9 @@ static void close_clients(struct peer *p, struct conn *clients, unsigned n)
 static void report(const struct peer *p, double elapsed)
 {
 	const struct opts *o = p->o;
-	double payload = (double)o->bytes * o->conns * o->repeat;
+	bool data =
+	    o->mode == M_ECHO || o->mode == M_SINK || o->mode == M_SOURCE || o->mode == M_PUSH;
+	double payload = data ? (double)o->bytes * o->conns * o->repeat : 0;
 
 	if (o->mode == M_READY) {
 		printf("%s\n", p->ready_line);
