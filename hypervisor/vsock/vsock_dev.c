@@ -484,6 +484,9 @@ static uint32_t put_rw(struct vsock_dev *d, struct vring_chain *ch, struct vsock
 	while (got < 0 && errno == EINTR);
 	if (got > 0) {
 		c->tx_cnt += (uint32_t)got;
+		if (conn_peer_credit(c) == 0)
+			c->pending |=
+			    PEND_CREDIT_REQUEST; /* resumed by the guest's CREDIT_UPDATE */
 		conn_watch(d, c);
 		return put_hdr(d, ch, c->local_port, c->peer_port, VSOCK_OP_RW, 0, (uint32_t)got,
 		               c);
