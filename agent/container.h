@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "spec.h"
+#include "ocispec.h"
 
 enum report_kind { REPORT_READY = 1, REPORT_PID = 2, REPORT_ERROR = 3 };
 

@@ -1,4 +1,4 @@
-#include "spec.h"
+#include "ocispec.h"
 
 #include <errno.h>
 #include <json-c/json.h>

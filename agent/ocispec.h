@@ -2,8 +2,8 @@
  * The subset of an OCI runtime spec (config.json) the agent honours, parsed
  * from host-supplied JSON with every count and length bounded.
  */
-#ifndef HUSK_AGENT_SPEC_H
-#define HUSK_AGENT_SPEC_H
+#ifndef HUSK_AGENT_OCISPEC_H
+#define HUSK_AGENT_OCISPEC_H
 
 #include <stddef.h>
 #include <sys/types.h>

@@ -4,7 +4,7 @@
 
 #include "agent.pb-c.h"
 #include "cleanup.h"
-#include "spec.h"
+#include "ocispec.h"
 
 int request_valid_id(const char *id)
 {

@@ -4,7 +4,7 @@
 
 #include "agent.h"
 #include "error.h"
-#include "spec.h"
+#include "ocispec.h"
 
 struct container *sandbox_find(struct agent *ag, const char *id);
 /* The process exec_id ("" = init) of c, or NULL. */

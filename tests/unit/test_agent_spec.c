@@ -1,0 +1,267 @@
+#include "test.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+
+#include "error.h"
+#include "request.h"
+#include "ocispec.h"
+#include "agent.pb-c.h"
+
+static int parse(const char *json, struct spec *s, husk_err *err)
+{
+	return spec_parse(json, strlen(json), s, err);
+}
+
+static int parse_fails_with(const char *json, const char *needle)
+{
+	husk_err err = NULL;
+	struct spec s;
+	int ok = parse(json, &s, &err) == -1 && strstr(husk_error_msg(err), needle);
+	if (!ok)
+		fprintf(stderr, "  got: %s\n", husk_error_msg(err));
+	husk_error_free(&err);
+	spec_free(&s);
+	return ok;
+}
+
+TEST(spec_full_subset_parses)
+{
+	cleanup_error husk_err err = NULL;
+	struct spec s;
+	const char *json =
+	    "{\"process\":{\"args\":[\"sh\",\"-c\",\"x\"],\"env\":[\"PATH=/bin\"],"
+	    "\"cwd\":\"/w\",\"user\":{\"uid\":1000,\"gid\":100,\"additionalGids\":[5,6]},"
+	    "\"noNewPrivileges\":true},\"hostname\":\"h1\",\"root\":{\"readonly\":true},"
+	    "\"mounts\":[{\"destination\":\"/dev\",\"type\":\"tmpfs\",\"source\":\"tmpfs\","
+	    "\"options\":[\"nosuid\",\"strictatime\",\"mode=755\",\"size=65536k\"]},"
+	    "{\"destination\":\"/sys/fs/cgroup\",\"type\":\"cgroup\",\"options\":[\"ro\"]}]}";
+	CHECK_INT(parse(json, &s, &err), ==, 0);
+	CHECK_STR(s.process.args[0], "sh");
+	CHECK_STR(s.process.args[2], "x");
+	CHECK(s.process.args[3] == NULL);
+	CHECK_STR(s.process.env[0], "PATH=/bin");
+	CHECK_STR(s.process.cwd, "/w");
+	CHECK_INT(s.process.uid, ==, 1000);
+	CHECK_INT(s.process.gid, ==, 100);
+	CHECK_INT(s.process.ngids, ==, 2);
+	CHECK_INT(s.process.gids[1], ==, 6);
+	CHECK_INT(s.process.no_new_privs, ==, 1);
+	CHECK_STR(s.hostname, "h1");
+	CHECK_INT(s.root_readonly, ==, 1);
+	CHECK_INT(s.nmounts, ==, 2);
+	CHECK_INT(s.mounts[0].flags, ==, MS_NOSUID | MS_STRICTATIME);
+	CHECK_STR(s.mounts[0].data, "mode=755,size=65536k");
+	CHECK_STR(s.mounts[1].type, "cgroup2");
+	CHECK_INT(s.mounts[1].flags, ==, MS_RDONLY);
+	CHECK_STR(s.mounts[1].source, "none");
+	spec_free(&s);
+}
+
+TEST(spec_defaults)
+{
+	cleanup_error husk_err err = NULL;
+	struct spec s;
+	CHECK_INT(parse("{\"process\":{\"args\":[\"true\"]}}", &s, &err), ==, 0);
+	CHECK_STR(s.process.cwd, "/");
+	CHECK(s.process.env && s.process.env[0] == NULL);
+	CHECK_INT(s.process.uid, ==, 0);
+	CHECK(s.hostname == NULL);
+	CHECK_INT(s.nmounts, ==, 0);
+	spec_free(&s);
+}
+
+TEST(spec_rejects_malformed)
+{
+	CHECK(parse_fails_with("", "invalid JSON"));
+	CHECK(parse_fails_with("{\"process\":", "invalid JSON"));
+	CHECK(parse_fails_with("{} trailing", "trailing"));
+	CHECK(parse_fails_with("[1]", "not a JSON object"));
+	CHECK(parse_fails_with("{}", "process: missing"));
+	CHECK(parse_fails_with("{\"process\":{\"args\":[]}}", "process.args: empty"));
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"\"]}}", "process.args: empty"));
+	CHECK(parse_fails_with("{\"process\":{\"args\":[1]}}", "not a string"));
+	CHECK(parse_fails_with("{\"process\":{\"args\":\"sh\"}}", "not an array"));
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\\u0000b\"]}}", "NUL"));
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"],\"cwd\":\"rel\"}}", "absolute"));
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"],\"cwd\":\"/a/../b\"}}", ". or .."));
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"],\"user\":{\"uid\":-1}}}",
+	                       "out of range"));
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"],\"user\":{\"uid\":4294967295}}}",
+	                       "out of range"));
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"],\"user\":{\"gid\":\"0\"}}}",
+	                       "not an integer"));
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"],\"terminal\":true}}",
+	                       "terminal not supported yet"));
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"]},\"hostname\":\"a/b\"}",
+	                       "contains /"));
+}
+
+TEST(spec_rejects_mounts_it_cannot_honour)
+{
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"]},\"mounts\":[{\"destination\":"
+	                       "\"/etc/hosts\",\"type\":\"bind\",\"source\":\"/h\",\"options\":"
+	                       "[\"rbind\"]}]}",
+	                       "mounts[0]: mount /etc/hosts: bind mounts not supported yet"));
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"]},\"mounts\":[{\"destination\":"
+	                       "\"/x\",\"type\":\"tmpfs\",\"options\":[\"bind\"]}]}",
+	                       "mount /x: bind mounts not supported yet"));
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"]},\"mounts\":[{\"destination\":"
+	                       "\"/x\",\"type\":\"nfs\"}]}",
+	                       "mount /x: type nfs not supported"));
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"]},\"mounts\":[{\"destination\":"
+	                       "\"x\",\"type\":\"proc\"}]}",
+	                       "absolute"));
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"]},\"mounts\":[{\"destination\":"
+	                       "\"/proc/../..\",\"type\":\"proc\"}]}",
+	                       ". or .."));
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"]},\"mounts\":[{\"destination\":"
+	                       "\"/\",\"type\":\"tmpfs\"}]}",
+	                       "cannot mount over the root"));
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"]},\"mounts\":[{\"destination\":"
+	                       "\"/x\",\"type\":\"tmpfs\",\"options\":[\"a,b\"]}]}",
+	                       "comma"));
+}
+
+/* a JSON array of n short strings under key in process */
+static char *spec_with_array(const char *key, size_t n)
+{
+	size_t cap = 64 + n * 5;
+	char *buf = malloc(cap);
+	size_t off = (size_t)snprintf(buf, cap, "{\"process\":{\"args\":[\"a\"],\"%s\":[", key);
+	for (size_t i = 0; i < n; i++)
+		off += (size_t)snprintf(buf + off, cap - off, "%s\"x\"", i ? "," : "");
+	snprintf(buf + off, cap - off, "]}}");
+	return buf;
+}
+
+TEST(spec_counts_and_lengths_are_bounded)
+{
+	char *ok = spec_with_array("env", SPEC_MAX_ENV);
+	char *big = spec_with_array("env", SPEC_MAX_ENV + 1);
+	struct spec s;
+	husk_err err = NULL;
+	CHECK_INT(parse(ok, &s, &err), ==, 0);
+	spec_free(&s);
+	CHECK(parse_fails_with(big, "more than 1024 entries"));
+	free(ok);
+	free(big);
+
+	size_t len = SPEC_MAX_STRING + 64;
+	char *longstr = malloc(len + 64);
+	int off = snprintf(longstr, len + 64, "{\"process\":{\"args\":[\"");
+	memset(longstr + off, 'a', SPEC_MAX_STRING + 1);
+	strcpy(longstr + off + SPEC_MAX_STRING + 1, "\"]}}");
+	CHECK(parse_fails_with(longstr, "longer than"));
+	free(longstr);
+
+	char deep[200] = "{\"process\":{\"args\":[\"a\"]},\"x\":";
+	size_t d = strlen(deep);
+	for (int i = 0; i < 40; i++)
+		deep[d++] = '[';
+	deep[d] = '\0';
+	CHECK(parse_fails_with(deep, "invalid JSON"));
+	CHECK_INT(spec_parse("{}", SPEC_MAX_JSON + 1, &s, &err), ==, -1);
+	husk_error_free(&err);
+}
+
+TEST(process_object_parses_alone)
+{
+	cleanup_error husk_err err = NULL;
+	struct spec_process p;
+	const char *json = "{\"args\":[\"ls\",\"-l\"],\"cwd\":\"/tmp\"}";
+	CHECK_INT(spec_parse_process(json, strlen(json), &p, &err), ==, 0);
+	CHECK_STR(p.args[1], "-l");
+	CHECK_STR(p.cwd, "/tmp");
+	spec_process_free(&p);
+	CHECK_INT(spec_parse_process("{\"args\":[]}", 11, &p, &err), ==, -1);
+}
+
+TEST(ids_are_single_bounded_components)
+{
+	char id65[66];
+	memset(id65, 'a', 65);
+	id65[65] = '\0';
+	CHECK(request_valid_id("abc-1_2.3"));
+	CHECK(request_valid_id(id65 + 1));
+	CHECK(!request_valid_id(id65));
+	CHECK(!request_valid_id(""));
+	CHECK(!request_valid_id("."));
+	CHECK(!request_valid_id(".."));
+	CHECK(!request_valid_id("a/b"));
+	CHECK(!request_valid_id("a b"));
+	CHECK(request_valid_id("..."));
+}
+
+static int decode_fails_with(const char *method, const ProtobufCMessage *m, const char *needle)
+{
+	uint8_t buf[4096];
+	husk_err err = NULL;
+	size_t len = protobuf_c_message_pack(m, buf);
+	ProtobufCMessage *got = request_decode(method, buf, len, &err);
+	int ok = !got && strstr(husk_error_msg(err), needle);
+	if (!ok)
+		fprintf(stderr, "  got: %s\n", got ? "success" : husk_error_msg(err));
+	if (got)
+		protobuf_c_message_free_unpacked(got, NULL);
+	husk_error_free(&err);
+	return ok;
+}
+
+TEST(requests_are_validated)
+{
+	Husk__Agent__V1__ReadStreamRequest rd = HUSK__AGENT__V1__READ_STREAM_REQUEST__INIT;
+	rd.container_id = "c1";
+	rd.exec_id = "";
+	rd.max_bytes = AGENT_MAX_IO + 1;
+	CHECK(decode_fails_with("ReadStdout", &rd.base, "more than 1 MiB"));
+	rd.max_bytes = 0;
+	rd.exec_id = "../x";
+	CHECK(decode_fails_with("ReadStderr", &rd.base, "invalid exec id"));
+
+	Husk__Agent__V1__SignalProcessRequest sig = HUSK__AGENT__V1__SIGNAL_PROCESS_REQUEST__INIT;
+	sig.container_id = "c1";
+	sig.exec_id = "";
+	sig.signal = 65;
+	CHECK(decode_fails_with("SignalProcess", &sig.base, "invalid signal 65"));
+
+	Husk__Agent__V1__CreateContainerRequest cr =
+	    HUSK__AGENT__V1__CREATE_CONTAINER_REQUEST__INIT;
+	cr.container_id = "c1";
+	cr.rootfs_tag = "..";
+	CHECK(decode_fails_with("CreateContainer", &cr.base, "invalid rootfs tag"));
+	cr.rootfs_tag = "c1";
+	cr.oci_spec_json.data = (uint8_t *)"{}";
+	cr.oci_spec_json.len = 2;
+	CHECK(decode_fails_with("CreateContainer", &cr.base, "CreateContainer: spec: process"));
+
+	Husk__Agent__V1__ExecProcessRequest ex = HUSK__AGENT__V1__EXEC_PROCESS_REQUEST__INIT;
+	ex.container_id = "c1";
+	ex.exec_id = "";
+	CHECK(decode_fails_with("ExecProcess", &ex.base, "exec id missing"));
+	CHECK(decode_fails_with("Nope", &ex.base, "unknown method"));
+
+	uint8_t junk[] = {0xff, 0xff, 0xff};
+	husk_err err = NULL;
+	CHECK(request_decode("Health", junk, sizeof(junk), &err) == NULL);
+	husk_error_free(&err);
+}
+
+TEST(valid_request_decodes)
+{
+	Husk__Agent__V1__WriteStdinRequest w = HUSK__AGENT__V1__WRITE_STDIN_REQUEST__INIT;
+	uint8_t buf[256];
+	cleanup_error husk_err err = NULL;
+	w.container_id = "c1";
+	w.exec_id = "e1";
+	w.data.data = (uint8_t *)"hi";
+	w.data.len = 2;
+	size_t len = protobuf_c_message_pack(&w.base, buf);
+	Husk__Agent__V1__WriteStdinRequest *got =
+	    (void *)request_decode("WriteStdin", buf, len, &err);
+	CHECK(got != NULL);
+	CHECK_STR(got->exec_id, "e1");
+	CHECK_INT(got->data.len, ==, 2);
+	protobuf_c_message_free_unpacked(&got->base, NULL);
+}
