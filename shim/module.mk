@@ -5,8 +5,8 @@ SHIM_LIB_SRCS := $(SPEC_SRCS) shim/lib/agent.c shim/lib/relay.c shim/lib/statedi
 HUSK_SRCS := shim/main.c shim/run.c shim/check.c $(SHIM_LIB_SRCS) $(QEMU_SRCS) $(TTRPC_SRCS) \
 	$(VSOCK_DIAL_SRCS) $(COMMON_SRCS)
 
-BINS += build/bin/husk
-build/bin/husk: $(call objs,$(HUSK_SRCS))
+BINS += $(BUILD)/bin/husk
+$(BUILD)/bin/husk: $(call objs,$(HUSK_SRCS))
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(QEMU_LIBS) $(PROTOBUF_LIBS)
 
