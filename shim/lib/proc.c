@@ -55,8 +55,7 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Milliseconds left until deadline (-1 = no deadline), never below 0. */
-static int remaining_ms(int64_t deadline)
+int deadline_left(int64_t deadline)
 {
 	if (deadline < 0)
 		return -1;
@@ -64,7 +63,7 @@ static int remaining_ms(int64_t deadline)
 	return left < 0 ? 0 : (int)(left > INT_MAX ? INT_MAX : left);
 }
 
-static int64_t deadline_after(int timeout_ms)
+int64_t deadline_after(int timeout_ms)
 {
 	return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 }
@@ -273,7 +272,7 @@ static int wait_without_pidfd(struct proc *p, int64_t deadline, husk_err *err)
 	sigprocmask(SIG_BLOCK, &chld, &old);
 	int r;
 	while ((r = proc_try_reap(p, err)) == 0) {
-		int left = remaining_ms(deadline);
+		int left = deadline_left(deadline);
 		if (left == 0)
 			break;
 		struct timespec ts = {left / 1000, (long)(left % 1000) * 1000000};
@@ -295,7 +294,7 @@ static int wait_until(struct proc *p, int64_t deadline, husk_err *err)
 		return wait_without_pidfd(p, deadline, err);
 	for (;;) {
 		struct pollfd pfd = {.fd = p->pidfd, .events = POLLIN};
-		int n = poll(&pfd, 1, remaining_ms(deadline));
+		int n = poll(&pfd, 1, deadline_left(deadline));
 		if (n < 0 && errno != EINTR)
 			return husk_error_set(err, errno, "poll pidfd of %d", (int)p->pid);
 		if (n > 0)
@@ -417,7 +416,7 @@ int proc_wait_for_path(const char *path, const struct proc *p, int timeout_ms, h
 			return 0;
 		struct pollfd pfd[2] = {{.fd = in, .events = POLLIN},
 		                        {.fd = watch_proc ? p->pidfd : -1, .events = POLLIN}};
-		int n = poll(pfd, 2, remaining_ms(deadline));
+		int n = poll(pfd, 2, deadline_left(deadline));
 		if (n < 0 && errno != EINTR)
 			return husk_error_set(err, errno, "poll for %s", path);
 		if (n == 0)
@@ -435,7 +434,7 @@ static int read_line_until(int fd, int64_t deadline, char *buf, size_t len, husk
 	size_t have = 0;
 	for (;;) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		int n = poll(&pfd, 1, remaining_ms(deadline));
+		int n = poll(&pfd, 1, deadline_left(deadline));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -474,7 +473,7 @@ int proc_first_line(const char *const *argv, int timeout_ms, char *buf, size_t l
 	int64_t deadline = deadline_after(timeout_ms);
 	int r = read_line_until(rd, deadline, buf, len, err);
 	close(move_fd(rd));
-	if (proc_wait_status(&p, remaining_ms(deadline), NULL) != 1)
+	if (proc_wait_status(&p, deadline_left(deadline), NULL) != 1)
 		proc_kill_and_reap(&p, SIGKILL, 0);
 	if (r < 0)
 		return husk_error_prefix(err, "%s", argv[0]);

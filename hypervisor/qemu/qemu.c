@@ -1,0 +1,252 @@
+#include "qemu.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+#define QEMU_MAX_ARGS 64
+
+struct argv_buf {
+	char *v[QEMU_MAX_ARGS + 1];
+	size_t n;
+	int failed;
+};
+
+static void add(struct argv_buf *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(struct argv_buf *a, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	if (a->failed)
+		return;
+	va_start(ap, fmt);
+	int r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (r < 0 || a->n == QEMU_MAX_ARGS) {
+		free(r < 0 ? NULL : s);
+		a->failed = 1;
+		return;
+	}
+	a->v[a->n++] = s;
+}
+
+/* QEMU option values separate with ','; a literal comma is written ",,". */
+static char *opt_escape(const char *s)
+{
+	size_t n = strlen(s), commas = 0;
+	for (size_t i = 0; i < n; i++)
+		commas += s[i] == ',';
+	char *out = malloc(n + commas + 1), *o = out;
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		*o++ = s[i];
+		if (s[i] == ',')
+			*o++ = ',';
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Adds "<prefix><escaped path><suffix>". */
+static void add_path_opt(struct argv_buf *a, const char *prefix, const char *path,
+                         const char *suffix)
+{
+	cleanup_free char *esc = opt_escape(path);
+	if (!esc) {
+		a->failed = 1;
+		return;
+	}
+	add(a, "%s%s%s", prefix, esc, suffix);
+}
+
+static int tag_ok(const char *tag)
+{
+	size_t n = strlen(tag);
+	if (n == 0 || n > 36) /* virtio-fs tags are at most 36 bytes */
+		return 0;
+	return strspn(tag, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
+}
+
+static int check_spec(const struct qemu_spec *s, husk_err *err)
+{
+	if (!s->binary || !s->kernel || !s->cmdline || !s->console_log)
+		return husk_error_set(err, EINVAL,
+		                      "qemu: binary, kernel, cmdline and console "
+		                      "log are required");
+	if (s->vcpus < 1 || s->vcpus > 64)
+		return husk_error_set(err, EINVAL, "qemu: vcpus %u not in 1..64", s->vcpus);
+	if (s->memory_mib < 64 || s->memory_mib > 65536)
+		return husk_error_set(err, EINVAL, "qemu: memory %u MiB not in 64..65536",
+		                      s->memory_mib);
+	if (s->accel != ACCEL_KVM && s->accel != ACCEL_TCG)
+		return husk_error_set(err, EINVAL, "qemu: accel must be resolved to kvm or tcg");
+	if (s->vsock == QEMU_VSOCK_VHOST_USER && !s->vsock_socket)
+		return husk_error_set(err, EINVAL, "qemu: vhost-user vsock needs a socket path");
+	if (s->vsock == QEMU_VSOCK_KERNEL && (s->guest_cid < 3 || s->guest_cid == UINT32_MAX))
+		return husk_error_set(err, EINVAL, "qemu: guest cid %u is reserved", s->guest_cid);
+	if (s->virtiofs_socket && (!s->virtiofs_tag || !tag_ok(s->virtiofs_tag)))
+		return husk_error_set(err, EINVAL, "qemu: bad virtio-fs tag");
+	return 0;
+}
+
+static void add_machine(struct argv_buf *a, const struct qemu_spec *s)
+{
+	add(a, "-nodefaults");
+	add(a, "-no-user-config");
+	add(a, "-display");
+	add(a, "none");
+	add(a, "-machine");
+	add(a, "pc,memory-backend=mem");
+	add(a, "-accel");
+	add(a, s->accel == ACCEL_KVM ? "kvm" : "tcg,tb-size=64");
+	add(a, "-cpu");
+	add(a, s->accel == ACCEL_KVM ? "host" : "max");
+	add(a, "-smp");
+	add(a, "%u", s->vcpus);
+	add(a, "-m");
+	add(a, "%uM", s->memory_mib);
+	/* vhost-user backends map guest RAM, so it must be a shared fd */
+	add(a, "-object");
+	add(a, "memory-backend-memfd,id=mem,size=%uM,share=on", s->memory_mib);
+	add(a, "-no-reboot");
+}
+
+static void add_chardevs(struct argv_buf *a, const struct qemu_spec *s)
+{
+	add(a, "-chardev");
+	add_path_opt(a, "file,id=console,path=", s->console_log, "");
+	add(a, "-serial");
+	add(a, "chardev:console");
+	add(a, "-chardev");
+	add(a, "socket,id=qmp,fd=%d,server=on,wait=off", QEMU_QMP_CHILD_FD);
+	add(a, "-mon");
+	add(a, "chardev=qmp,mode=control");
+}
+
+static void add_devices(struct argv_buf *a, const struct qemu_spec *s)
+{
+	if (s->vsock == QEMU_VSOCK_VHOST_USER) {
+		/* no reconnect=: it breaks vhost-user-vsock realize on QEMU 7.2 */
+		add(a, "-chardev");
+		add_path_opt(a, "socket,id=vsock,path=", s->vsock_socket, "");
+		add(a, "-device");
+		add(a, "vhost-user-vsock-pci,chardev=vsock");
+	} else if (s->vsock == QEMU_VSOCK_KERNEL) {
+		add(a, "-device");
+		add(a, "vhost-vsock-pci,guest-cid=%u", s->guest_cid);
+	}
+	if (s->virtiofs_socket) {
+		add(a, "-chardev");
+		add_path_opt(a, "socket,id=fs0,path=", s->virtiofs_socket, "");
+		add(a, "-device");
+		add(a, "vhost-user-fs-pci,chardev=fs0,tag=%s", s->virtiofs_tag);
+	}
+}
+
+static void add_boot(struct argv_buf *a, const struct qemu_spec *s)
+{
+	add(a, "-kernel");
+	add(a, "%s", s->kernel);
+	if (s->initrd) {
+		add(a, "-initrd");
+		add(a, "%s", s->initrd);
+	}
+	add(a, "-append");
+	add(a, "%s", s->cmdline);
+}
+
+int qemu_build_argv(const struct qemu_spec *spec, char ***argv_out, husk_err *err)
+{
+	struct argv_buf a = {0};
+	if (check_spec(spec, err) < 0)
+		return -1;
+	add(&a, "%s", spec->binary);
+	add_machine(&a, spec);
+	add_chardevs(&a, spec);
+	add_devices(&a, spec);
+	add_boot(&a, spec);
+	char **v = a.failed ? NULL : calloc(a.n + 1, sizeof(*v));
+	if (!v) {
+		for (size_t i = 0; i < a.n; i++)
+			free(a.v[i]);
+		return husk_error_set(err, ENOMEM, "qemu: command line");
+	}
+	memcpy(v, a.v, a.n * sizeof(*v));
+	*argv_out = v;
+	return 0;
+}
+
+void qemu_argv_free(char **argv)
+{
+	if (!argv)
+		return;
+	for (char **p = argv; *p; p++)
+		free(*p);
+	free(argv);
+}
+
+/* Binds a fresh listening socket at path; a stale socket file there is replaced. */
+static int listen_unix(const char *path, husk_err *err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return husk_error_set(err, ENAMETOOLONG, "socket %s", path);
+	strcpy(sa.sun_path, path);
+	struct stat st;
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return husk_error_set(err, EEXIST, "socket %s: exists and is not a socket",
+			                      path);
+		unlink(path);
+	}
+	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return husk_error_set(err, errno, "socket %s", path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return husk_error_set(err, errno, "bind %s", path);
+	if (listen(fd, 4) < 0)
+		return husk_error_set(err, errno, "listen %s", path);
+	return move_fd(fd);
+}
+
+int qemu_start(const struct qemu_spec *spec, int log_fd, struct proc *out, husk_err *err)
+{
+	char **argv = NULL;
+	proc_init(out);
+	if (!spec->qmp_socket)
+		return husk_error_set(err, EINVAL, "qemu: QMP socket path required");
+	if (qemu_build_argv(spec, &argv, err) < 0)
+		return -1;
+	cleanup_close int qmp = listen_unix(spec->qmp_socket, err);
+	if (qmp < 0) {
+		qemu_argv_free(argv);
+		return husk_error_prefix(err, "qemu");
+	}
+	struct proc_fd_map fds[] = {{qmp, QEMU_QMP_CHILD_FD}};
+	struct proc_spec ps = {.argv = (const char *const *)argv,
+	                       .fds = fds,
+	                       .nfds = ARRAY_SIZE(fds),
+	                       .stdin_fd = -1,
+	                       .stdout_fd = log_fd,
+	                       .stderr_fd = log_fd};
+	int r = proc_spawn(&ps, out, err);
+	qemu_argv_free(argv);
+	if (r < 0)
+		unlink(spec->qmp_socket);
+	return r;
+}
+
+int qemu_version(const char *binary, char *buf, size_t len, husk_err *err)
+{
+	const char *argv[] = {binary, "--version", NULL};
+	return proc_first_line(argv, 5000, buf, len, err);
+}

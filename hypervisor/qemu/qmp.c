@@ -1,0 +1,257 @@
+/* Minimal QMP client: one command at a time, every wait bounded by poll. */
+#include "qemu.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+#define QMP_MAX_DEPTH 32
+
+static int wait_fd(int fd, short events, int64_t deadline, husk_err *err)
+{
+	for (;;) {
+		struct pollfd pfd = {.fd = fd, .events = events};
+		int n = poll(&pfd, 1, deadline_left(deadline));
+		if (n > 0)
+			return 0;
+		if (n == 0)
+			return husk_error_set(err, ETIMEDOUT, "QMP");
+		if (errno != EINTR)
+			return husk_error_set(err, errno, "QMP poll");
+	}
+}
+
+static int send_all(struct qmp *q, const char *s, int64_t deadline, husk_err *err)
+{
+	size_t len = strlen(s), off = 0;
+	while (off < len) {
+		ssize_t n = send(q->fd, s + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n >= 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return husk_error_set(err, errno, "QMP send");
+		if (wait_fd(q->fd, POLLOUT, deadline, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Next '\n'-terminated line into *line (points into q->buf, valid until the next read). */
+static int read_line(struct qmp *q, char **line, size_t *linelen, int64_t deadline, husk_err *err)
+{
+	for (;;) {
+		char *nl = memchr(q->buf, '\n', q->len);
+		if (nl) {
+			*nl = '\0';
+			*line = q->buf;
+			*linelen = (size_t)(nl - q->buf);
+			return 0;
+		}
+		if (q->len == QMP_MAX_LINE)
+			return husk_error_set(err, EMSGSIZE, "QMP line longer than %d bytes",
+			                      QMP_MAX_LINE);
+		if (wait_fd(q->fd, POLLIN, deadline, err) < 0)
+			return -1;
+		ssize_t n = recv(q->fd, q->buf + q->len, QMP_MAX_LINE - q->len, MSG_DONTWAIT);
+		if (n == 0)
+			return husk_error_set(err, ECONNRESET, "QMP connection closed");
+		if (n < 0 && errno != EINTR && errno != EAGAIN)
+			return husk_error_set(err, errno, "QMP recv");
+		if (n > 0)
+			q->len += (size_t)n;
+	}
+}
+
+/* Drops the line returned by the last read_line from the buffer. */
+static void consume_line(struct qmp *q, size_t linelen)
+{
+	size_t used = linelen + 1;
+	memmove(q->buf, q->buf + used, q->len - used);
+	q->len -= used;
+}
+
+static json_object *parse_object(const char *text, size_t len)
+{
+	json_tokener *tok = json_tokener_new_ex(QMP_MAX_DEPTH);
+	if (!tok)
+		return NULL;
+	json_object *obj = json_tokener_parse_ex(tok, text, (int)len);
+	if (obj && (json_tokener_get_error(tok) != json_tokener_success ||
+	            !json_object_is_type(obj, json_type_object))) {
+		json_object_put(obj);
+		obj = NULL;
+	}
+	json_tokener_free(tok);
+	return obj;
+}
+
+/* Reads lines until one that is not an asynchronous event. */
+static int read_reply(struct qmp *q, json_object **out, int64_t deadline, husk_err *err)
+{
+	for (;;) {
+		char *line;
+		size_t len;
+		if (read_line(q, &line, &len, deadline, err) < 0)
+			return -1;
+		json_object *obj = parse_object(line, len);
+		consume_line(q, len);
+		if (!obj)
+			return husk_error_set(err, EPROTO, "QMP: malformed reply");
+		if (json_object_object_get_ex(obj, "event", NULL)) {
+			json_object_put(obj);
+			continue;
+		}
+		*out = obj;
+		return 0;
+	}
+}
+
+static int reply_error(json_object *reply, const char *cmd, husk_err *err)
+{
+	json_object *e, *desc;
+	if (!json_object_object_get_ex(reply, "error", &e))
+		return husk_error_set(err, EPROTO, "QMP %s: reply has neither return nor error",
+		                      cmd);
+	const char *text = json_object_object_get_ex(e, "desc", &desc) &&
+	                           json_object_is_type(desc, json_type_string)
+	                       ? json_object_get_string(desc)
+	                       : "unknown error";
+	return husk_error_set(err, 0, "QMP %s: %.200s", cmd, text);
+}
+
+static int execute_until(struct qmp *q, const char *cmd, json_object *args, json_object **ret,
+                         int64_t deadline, husk_err *err)
+{
+	json_object *req = json_object_new_object();
+	if (!req)
+		return husk_error_set(err, ENOMEM, "QMP %s", cmd);
+	json_object_object_add(req, "execute", json_object_new_string(cmd));
+	if (args)
+		json_object_object_add(req, "arguments", json_object_get(args));
+	cleanup_free char *line = NULL;
+	int r =
+	    asprintf(&line, "%s\n", json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
+	json_object_put(req);
+	if (r < 0)
+		return husk_error_set(err, ENOMEM, "QMP %s", cmd);
+	if (send_all(q, line, deadline, err) < 0)
+		return husk_error_prefix(err, "%s", cmd);
+	json_object *reply = NULL;
+	if (read_reply(q, &reply, deadline, err) < 0)
+		return husk_error_prefix(err, "%s", cmd);
+	json_object *val;
+	if (!json_object_object_get_ex(reply, "return", &val)) {
+		reply_error(reply, cmd, err);
+		json_object_put(reply);
+		return -1;
+	}
+	if (ret)
+		*ret = json_object_get(val);
+	json_object_put(reply);
+	return 0;
+}
+
+int qmp_execute(struct qmp *q, const char *cmd, json_object *args, json_object **ret,
+                int timeout_ms, husk_err *err)
+{
+	return execute_until(q, cmd, args, ret, deadline_after(timeout_ms), err);
+}
+
+static int connect_unix(const char *path, husk_err *err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return husk_error_set(err, ENAMETOOLONG, "QMP socket %s", path);
+	strcpy(sa.sun_path, path);
+	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return husk_error_set(err, errno, "QMP socket");
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return husk_error_set(err, errno, "connect %s", path);
+	return move_fd(fd);
+}
+
+int qmp_connect(struct qmp *q, const char *path, int timeout_ms, husk_err *err)
+{
+	int64_t deadline = deadline_after(timeout_ms);
+	q->len = 0;
+	q->buf = malloc(QMP_MAX_LINE + 1);
+	q->fd = q->buf ? connect_unix(path, err) : husk_error_set(err, ENOMEM, "QMP buffer");
+	if (q->fd < 0)
+		goto fail;
+	json_object *greeting = NULL;
+	if (read_reply(q, &greeting, deadline, err) < 0) {
+		husk_error_prefix(err, "greeting");
+		goto fail;
+	}
+	int is_qmp = json_object_object_get_ex(greeting, "QMP", NULL);
+	json_object_put(greeting);
+	if (!is_qmp) {
+		husk_error_set(err, EPROTO, "QMP %s: greeting is not QMP", path);
+		goto fail;
+	}
+	if (execute_until(q, "qmp_capabilities", NULL, NULL, deadline, err) < 0)
+		goto fail;
+	return 0;
+fail:
+	qmp_close(q);
+	return -1;
+}
+
+void qmp_close(struct qmp *q)
+{
+	if (q->fd >= 0)
+		close(q->fd);
+	q->fd = -1;
+	free(q->buf);
+	q->buf = NULL;
+	q->len = 0;
+}
+
+int qmp_query_status(struct qmp *q, char *status, size_t len, int timeout_ms, husk_err *err)
+{
+	json_object *ret = NULL, *st;
+	if (qmp_execute(q, "query-status", NULL, &ret, timeout_ms, err) < 0)
+		return -1;
+	int ok = json_object_object_get_ex(ret, "status", &st) &&
+	         json_object_is_type(st, json_type_string);
+	if (ok)
+		snprintf(status, len, "%s", json_object_get_string(st));
+	json_object_put(ret);
+	return ok ? 0 : husk_error_set(err, EPROTO, "QMP query-status: no status");
+}
+
+int qmp_stop(struct qmp *q, int timeout_ms, husk_err *err)
+{
+	return qmp_execute(q, "stop", NULL, NULL, timeout_ms, err);
+}
+
+int qmp_cont(struct qmp *q, int timeout_ms, husk_err *err)
+{
+	return qmp_execute(q, "cont", NULL, NULL, timeout_ms, err);
+}
+
+int qmp_quit(struct qmp *q, int timeout_ms, husk_err *err)
+{
+	cleanup_error husk_err e = NULL;
+	if (qmp_execute(q, "quit", NULL, NULL, timeout_ms, &e) == 0)
+		return 0;
+	if (e->code == ECONNRESET || e->code == EPIPE)
+		return 0; /* QEMU went away before answering: that is what quit means */
+	if (err) {
+		husk_error_free(err);
+		*err = move_ptr(e);
+	}
+	return -1;
+}
