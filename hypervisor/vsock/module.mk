@@ -15,7 +15,7 @@ build/bin/husk-vsockd: $(call objs,hypervisor/vsock/main.c $(VSOCK_DEV_SRCS) $(V
 UNIT_TESTS += test_vsock_conn test_vsock_dev test_dial
 test_vsock_conn_SRCS = tests/unit/test_vsock_conn.c $(VSOCK_DEV_SRCS) $(VRING_SRCS) $(COMMON_SRCS)
 test_vsock_dev_SRCS = tests/unit/test_vsock_dev.c $(VSOCK_DEV_SRCS) $(VRING_SRCS) $(COMMON_SRCS)
-test_dial_SRCS = tests/unit/test_dial.c $(VSOCK_DIAL_SRCS) $(VSOCK_DEV_SRCS) $(VRING_SRCS) \
+test_dial_SRCS = tests/unit/test_dial.c $(VSOCK_DIAL_SRCS) hypervisor/vsock/hybrid.c \
 	$(COMMON_SRCS)
 
 FUZZERS += fuzz_vsock_tx fuzz_hybrid_connect_line
