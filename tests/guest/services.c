@@ -102,7 +102,7 @@ int service_source(int fd, husk_err *err)
 	return 0;
 }
 
-int service_sink(int fd, husk_err *err)
+int service_sink(int fd, int checksum, husk_err *err)
 {
 	static char buf[SERVICE_CHUNK];
 	uint64_t count = 0, fnv = FNV_INIT;
@@ -118,10 +118,14 @@ int service_sink(int fd, husk_err *err)
 			return husk_error_set(err, errno, "sink: read");
 		if (r == 0)
 			break;
-		fnv = fnv_update(fnv, buf, (size_t)r);
+		if (checksum)
+			fnv = fnv_update(fnv, buf, (size_t)r);
 		count += (uint64_t)r;
 	}
-	n = snprintf(reply, sizeof(reply), "%" PRIu64 " %016" PRIx64 "\n", count, fnv);
+	if (checksum)
+		n = snprintf(reply, sizeof(reply), "%" PRIu64 " %016" PRIx64 "\n", count, fnv);
+	else
+		n = snprintf(reply, sizeof(reply), "%" PRIu64 "\n", count);
 	if (write_all(fd, reply, (size_t)n, err) < 0)
 		return husk_error_prefix(err, "sink");
 	return 0;
@@ -135,7 +139,9 @@ int service_run(unsigned port, int fd, husk_err *err)
 	case PORT_SOURCE:
 		return service_source(fd, err);
 	case PORT_SINK:
-		return service_sink(fd, err);
+		return service_sink(fd, 1, err);
+	case PORT_DISCARD:
+		return service_sink(fd, 0, err);
 	default:
 		return husk_error_set(err, 0, "no service on port %u", port);
 	}

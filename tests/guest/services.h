@@ -19,6 +19,7 @@ enum {
 	PORT_REBOOT = 5003,   /* reboots the guest */
 	PORT_POWEROFF = 5004, /* powers the guest off */
 	PORT_PUSH = 5005,     /* reads "HOST_PORT CONNS BYTES SEED\n", streams to the host */
+	PORT_DISCARD = 5006,  /* reads to EOF, replies "COUNT\n" (no checksum: benchmarks) */
 	HOST_PORT_STREAM = 6000,
 	HOST_PORT_READY = 6001, /* the guest sends "READY <boot id>\n" once per boot */
 };
@@ -36,8 +37,9 @@ int write_pattern(int fd, uint64_t seed, uint64_t len, uint64_t *fnv, husk_err *
 
 int service_echo(int fd, husk_err *err);
 int service_source(int fd, husk_err *err);
-int service_sink(int fd, husk_err *err);
-/* Runs the echo, source or sink service for port; other ports fail. */
+/* With checksum, replies "COUNT FNV", else "COUNT". */
+int service_sink(int fd, int checksum, husk_err *err);
+/* Runs the echo, source, sink or discard service for port; other ports fail. */
 int service_run(unsigned port, int fd, husk_err *err);
 
 #endif

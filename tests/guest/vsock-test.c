@@ -32,8 +32,8 @@
 #define READY_RETRY_MS 100
 #define READY_ATTEMPTS 1200
 
-static const unsigned listen_ports[] = {PORT_ECHO,   PORT_SOURCE,   PORT_SINK,
-                                        PORT_REBOOT, PORT_POWEROFF, PORT_PUSH};
+static const unsigned listen_ports[] = {PORT_ECHO,     PORT_SOURCE, PORT_SINK,   PORT_REBOOT,
+                                        PORT_POWEROFF, PORT_PUSH,   PORT_DISCARD};
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)

@@ -25,6 +25,8 @@ guest_clean() {
 	run peer echo --bytes 16777216 --seed 12
 	echo "$output"
 	[ "$status" -eq 0 ]
+	run peer discard --bytes 16777216
+	[ "$status" -eq 0 ]
 	guest_clean
 }
 

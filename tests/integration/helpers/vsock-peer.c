@@ -6,6 +6,7 @@
  *   vsock-peer MODE --uds PATH [options]
  *   echo      K connections each send BYTES and check the echo, concurrently
  *   sink      K connections each send BYTES; the guest's "COUNT FNV" must match
+ *   discard   like sink, but the guest only counts (benchmarks the transport)
  *   source    K connections each receive BYTES of a known stream from the guest
  *   push      listen on PATH_<port>, ask the guest (port 5005) for K streams of BYTES
  *   refused   CONNECT to a port nobody listens on: must be closed before OK
@@ -40,12 +41,13 @@
 #include "pattern.h"
 #include "services.h"
 
-enum mode { M_ECHO, M_SINK, M_SOURCE, M_PUSH, M_REFUSED, M_READY, M_REBOOT, M_POWEROFF };
-static const char *const mode_names[] = {"echo",    "sink",  "source", "push",
-                                         "refused", "ready", "reboot", "poweroff"};
+/* The data modes come first, up to M_PUSH; --baseline serves those before M_PUSH. */
+enum mode { M_ECHO, M_SINK, M_DISCARD, M_SOURCE, M_PUSH, M_REFUSED, M_READY, M_REBOOT, M_POWEROFF };
+static const char *const mode_names[] = {"echo",    "sink",  "discard", "source",  "push",
+                                         "refused", "ready", "reboot",  "poweroff"};
 
 /* What a connection expects after its pattern bytes, before EOF. */
-enum reply { R_NONE, R_SUM, R_PUSH_OK };
+enum reply { R_NONE, R_SUM, R_COUNT, R_PUSH_OK };
 /* Where a connection is: awaiting "OK", awaiting a header line (accepted), streaming. */
 enum phase { P_HANDSHAKE, P_HEADER, P_STREAM };
 
@@ -262,6 +264,8 @@ static int check_reply(struct conn *c, husk_err *err)
 
 	if (c->reply == R_SUM)
 		snprintf(expect, sizeof(expect), "%" PRIu64 " %016" PRIx64, c->tx_len, c->tx_fnv);
+	else if (c->reply == R_COUNT)
+		snprintf(expect, sizeof(expect), "%" PRIu64, c->tx_len);
 	else
 		snprintf(expect, sizeof(expect), "OK %u", c->peer->o->conns);
 	if (strcmp(c->line, expect) != 0)
@@ -412,9 +416,10 @@ static void client_plan(const struct opts *o, struct conn *c)
 		c->tx_seed = c->rx_seed = seed;
 		break;
 	case M_SINK:
+	case M_DISCARD:
 		c->tx_len = o->bytes;
 		c->tx_seed = seed;
-		c->reply = R_SUM;
+		c->reply = o->mode == M_SINK ? R_SUM : R_COUNT;
 		break;
 	case M_SOURCE:
 		c->req_len = (size_t)snprintf(c->req, sizeof(c->req), "%" PRIu64 " %" PRIu64 "\n",
@@ -543,7 +548,9 @@ static unsigned client_count(const struct opts *o)
 	switch (o->mode) {
 	case M_ECHO:
 	case M_SINK:
+	case M_DISCARD:
 	case M_SOURCE:
+	case M_REFUSED:
 		return o->conns;
 	case M_READY:
 		return 0;
@@ -599,8 +606,7 @@ static void close_clients(struct peer *p, struct conn *clients, unsigned n)
 static void report(const struct peer *p, double elapsed)
 {
 	const struct opts *o = p->o;
-	bool data =
-	    o->mode == M_ECHO || o->mode == M_SINK || o->mode == M_SOURCE || o->mode == M_PUSH;
+	bool data = o->mode <= M_PUSH;
 	double payload = data ? (double)o->bytes * o->conns * o->repeat : 0;
 
 	if (o->mode == M_READY) {
@@ -729,6 +735,8 @@ static unsigned default_port(enum mode m)
 	switch (m) {
 	case M_SINK:
 		return PORT_SINK;
+	case M_DISCARD:
+		return PORT_DISCARD;
 	case M_SOURCE:
 		return PORT_SOURCE;
 	case M_PUSH:
@@ -761,9 +769,10 @@ static int parse_args(int argc, char **argv, struct opts *o, husk_err *err)
 	                   .seed = 1,
 	                   .timeout_ms = 60000};
 	if (argc < 2 || parse_mode(argv[1], &o->mode) < 0)
-		return husk_error_set(err, 0,
-		                      "usage: vsock-peer echo|sink|source|push|refused|ready"
-		                      "|reboot|poweroff --uds PATH [options]");
+		return husk_error_set(
+		    err, 0,
+		    "usage: vsock-peer echo|sink|discard|source|push|refused|ready"
+		    "|reboot|poweroff --uds PATH [options]");
 	o->port = default_port(o->mode);
 	optind = 2;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -797,8 +806,8 @@ static int parse_args(int argc, char **argv, struct opts *o, husk_err *err)
 	}
 	if (!o->uds && !o->baseline)
 		return husk_error_set(err, 0, "--uds PATH is required");
-	if (o->baseline && o->mode != M_ECHO && o->mode != M_SINK && o->mode != M_SOURCE)
-		return husk_error_set(err, 0, "--baseline supports echo, sink and source");
+	if (o->baseline && o->mode > M_SOURCE)
+		return husk_error_set(err, 0, "--baseline supports echo, sink, discard and source");
 	return 0;
 }
 
