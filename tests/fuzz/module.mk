@@ -7,3 +7,6 @@ UNIT_TESTS += test_vring test_vhost_user
 test_vring_SRCS := tests/unit/test_vring.c $(VRING_SRCS) $(COMMON_SRCS)
 test_vhost_user_SRCS := tests/unit/test_vhost_user.c $(VRING_SRCS) $(COMMON_SRCS)
 
+
+FUZZERS += fuzz_vhost_user
+fuzz_vhost_user_SRCS := tests/fuzz/fuzz_vhost_user.c $(VRING_SRCS) $(COMMON_SRCS)
