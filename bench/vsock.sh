@@ -47,7 +47,7 @@ measure() { # measure PEER_ARGS...: one table column's five numbers
 
 trap vsock_teardown EXIT
 vsock_setup
-vsock_boot
+vsock_boot no-reboot
 read -r v_discard v_sink v_source v_push v_lat <<<"$(measure --uds "$UDS")"
 read -r b_discard b_sink b_source b_push b_lat <<<"$(measure --baseline)"
 

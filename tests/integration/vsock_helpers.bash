@@ -40,7 +40,7 @@ vsock_start_daemon() {
 	fi
 }
 
-# vsock_start_qemu [reboot]: boots the test initrd; "reboot" lets the guest reboot.
+# vsock_start_qemu [reboot|no-reboot]: boots the test initrd; "reboot" lets the guest reboot.
 vsock_start_qemu() {
 	local noreboot=-no-reboot
 	[ "${1:-}" = reboot ] && noreboot=
@@ -57,7 +57,7 @@ vsock_start_qemu() {
 # Prints the guest's boot id once its services listen (it dials the host's port 6001).
 vsock_wait_ready() {
 	local line
-	line=$("$VSOCK_PEER" ready --uds "$UDS" --timeout-ms "${1:-90000}") || return 1
+	line=$("$VSOCK_PEER" ready --uds "$UDS" --timeout-ms 90000) || return 1
 	echo "${line#READY }"
 }
 
