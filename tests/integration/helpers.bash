@@ -71,7 +71,10 @@ write_spec() {
 	},
 	"root": { "path": "rootfs", "readonly": false },
 	"hostname": "husk",
-	"mounts": [ { "destination": "/proc", "type": "proc", "source": "proc" } ],
+	"mounts": [
+		{ "destination": "/proc", "type": "proc", "source": "proc" },
+		{ "destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755"] }
+	],
 	"linux": { "namespaces": [ { "type": "pid" }, { "type": "uts" }, { "type": "mount" } ] }
 }
 JSON

@@ -11,20 +11,20 @@ teardown() {
 	husk_teardown
 }
 
-# Starts husk run in the background with stdout on fd 3 (a FIFO) and stderr in $T/err.
+# Starts husk run in the background with stdout on fd 7 (a FIFO; bats owns fd 3) and stderr in $T/err.
 # Sets HUSK_PID.
 husk_run_bg() {
 	mkfifo "$T/out.fifo"
 	"$HUSK" --root "$ROOT" "$@" run --config "$CONFIG" --bundle "$T/bundle" "$ID" \
 		>"$T/out.fifo" 2>"$T/err" </dev/null &
 	HUSK_PID=$!
-	exec 3<"$T/out.fifo"
+	exec 7<"$T/out.fifo"
 }
 
 # Waits (bounded) for the container to print the line "ready".
 wait_ready() {
 	local line
-	read -r -t 120 -u 3 line
+	read -r -t 120 -u 7 line
 	[ "$line" = ready ]
 }
 
@@ -32,7 +32,7 @@ wait_ready() {
 husk_wait() {
 	status=0
 	wait "$HUSK_PID" || status=$?
-	exec 3<&-
+	exec 7<&-
 }
 
 @test "husk --version names the version and the OCI spec" {
@@ -120,13 +120,18 @@ husk_wait() {
 }
 
 @test "run: SIGTERM to husk run is forwarded to the container (143)" {
-	bundle_with '["sh", "-c", "trap \"exit 143\" TERM; echo ready; sleep 60 & wait"]'
+	bundle_with '["sh", "-c", "trap \"echo got-TERM; exit 143\" TERM; echo ready; sleep 60 & wait"]'
 	husk_run_bg
 	wait_ready
 	kill -TERM "$HUSK_PID"
+	local line
+	read -r -t 60 -u 7 line
 	husk_wait
 	cat "$T/err"
+	# the trap's line proves the container got it (husk itself dying would also say 143)
+	[ "$line" = got-TERM ]
 	[ "$status" -eq 143 ]
+	[ ! -s "$T/err" ]
 	assert_clean
 }
 
@@ -235,14 +240,14 @@ husk_wait() {
 	"$HUSK" --root "$ROOT" --debug run --config "$CONFIG" --bundle "$T/bundle" "$ID" \
 		>"$T/out" 2>"$T/err.fifo" </dev/null &
 	HUSK_PID=$!
-	exec 4<"$T/err.fifo"
+	exec 8<"$T/err.fifo"
 	local line
-	while read -r -t 120 -u 4 line; do
+	while read -r -t 120 -u 8 line; do
 		[[ "$line" == *"boot: qemu started"* ]] && break
 	done
 	kill -INT "$HUSK_PID"
-	cat <&4 >"$T/err"
-	exec 4<&-
+	cat <&8 >"$T/err"
+	exec 8<&-
 	husk_wait
 	[ "$status" -eq 130 ]
 	grep -q "^husk: run $ID: .*interrupted by SIGINT" "$T/err"
