@@ -26,3 +26,7 @@ vsock-test-image: $(BUILD)/tests/vsock-initrd.img $(GUEST_DIR)/vmlinuz $(BUILD)/
 # built by `make all` so that `make integration` finds them
 BINS += $(BUILD)/tests/bin/vsock-peer
 GUEST += $(BUILD)/tests/vsock-initrd.img
+
+UNIT_TESTS += test_guest_helpers
+test_guest_helpers_SRCS := tests/guest/test_guest_helpers.c agent/modload.c tests/guest/pattern.c \
+	proto/common/error.c
