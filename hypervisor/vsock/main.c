@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -208,6 +209,18 @@ static int add_ticker(struct daemon *dm, husk_err *err)
 	return fd;
 }
 
+/* Every connection holds a host socket: make room for the connection cap. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	rlim_t want = 2 * VSOCK_MAX_CONNS + 64;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_warn("raising the open-file limit: %s", strerror(errno));
+}
+
 static int signal_ready(int fd, husk_err *err)
 {
 	if (fd < 0)
@@ -271,6 +284,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(o.log_level);
+	raise_fd_limit();
 	static struct daemon dm = {
 	    .vu_listen_fd = -1, .hybrid = {.listen_fd = -1}, .dev = {.resume_fd = -1}};
 	dm.vu.conn_fd = -1;

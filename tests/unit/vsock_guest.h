@@ -58,17 +58,12 @@ static inline uint64_t tg_slot_gpa(unsigned s)
 	return TG_DATA_OFF + (uint64_t)s * TG_SLOT;
 }
 
-static inline int tg_init(struct test_guest *g)
+/* Empties both rings (the device must be stopped or not yet started). */
+static inline int tg_reset(struct test_guest *g)
 {
-	memset(g, 0, sizeof(*g));
-	g->mem = calloc(1, TG_MEM_SIZE);
-	if (!g->mem)
-		return -1;
-	g->rx_buf_len = 4096;
-	g->vu.conn_fd = -1;
-	g->vu.mem.nregions = 1;
-	g->vu.mem.regions[0] =
-	    (struct guest_mem_region){.gpa = 0, .size = TG_MEM_SIZE, .uva = TG_UVA, .host = g->mem};
+	memset(g->mem, 0, TG_DATA_OFF);
+	memset(g->avail_idx, 0, sizeof(g->avail_idx));
+	memset(g->used_seen, 0, sizeof(g->used_seen));
 	for (unsigned q = 0; q < 2; q++) {
 		struct vring *vq = &g->vu.vq[q];
 		vring_init(vq);
@@ -81,6 +76,26 @@ static inline int tg_init(struct test_guest *g)
 			return -1;
 	}
 	return 0;
+}
+
+static inline int tg_init(struct test_guest *g)
+{
+	memset(g, 0, sizeof(*g));
+	g->mem = calloc(1, TG_MEM_SIZE);
+	if (!g->mem)
+		return -1;
+	g->rx_buf_len = 4096;
+	g->vu.conn_fd = -1;
+	g->vu.mem.nregions = 1;
+	g->vu.mem.regions[0] =
+	    (struct guest_mem_region){.gpa = 0, .size = TG_MEM_SIZE, .uva = TG_UVA, .host = g->mem};
+	return tg_reset(g);
+}
+
+/* rx buffers the guest has made available and the device has not used yet */
+static inline unsigned tg_rx_outstanding(struct test_guest *g)
+{
+	return (uint16_t)(g->avail_idx[0] - le16toh(tg_used(g, 0)->idx));
 }
 
 static inline void tg_fini(struct test_guest *g)
