@@ -308,13 +308,13 @@ static int start_vsockd(struct sandbox *sb, husk_err *err)
 	                         .stdout_fd = log_fd,
 	                         .stderr_fd = log_fd};
 	if (proc_spawn(&spec, &sb->vsockd.proc, err) < 0)
-		return -1;
+		return husk_error_prefix(err, "husk-vsockd");
 	if (watch_helper(sb, &sb->vsockd, err) < 0 ||
 	    husk_loop_add(sb->loop, sb->ready_fd, EPOLLIN, on_vsockd_ready, sb, err) < 0)
 		return -1;
 	close(move_fd(write_end));
 	if (wait_for(sb, &sb->vsockd_ready, err) < 0)
-		return husk_error_prefix(err, "start husk-vsockd");
+		return -1;
 	log_debug("boot: husk-vsockd ready (+%.0f ms)", ms_since(&sb->boot_start));
 	return 0;
 }
@@ -376,8 +376,11 @@ static int start_qemu(struct sandbox *sb, const struct accel_choice *accel, husk
 		qemu_argv_free(argv);
 	}
 	cleanup_close int log_fd = open_log(sb->sd.qemu_log, err);
-	if (log_fd < 0 || qemu_start(&spec, log_fd, &sb->qemu.proc, err) < 0 ||
-	    watch_helper(sb, &sb->qemu, err) < 0)
+	if (log_fd < 0)
+		return -1;
+	if (qemu_start(&spec, log_fd, &sb->qemu.proc, err) < 0)
+		return husk_error_prefix(err, "qemu");
+	if (watch_helper(sb, &sb->qemu, err) < 0)
 		return -1;
 	log_debug("boot: qemu started (+%.0f ms)", ms_since(&sb->boot_start));
 	return 0;
@@ -420,7 +423,7 @@ static int on_boot_timeout(struct husk_loop *loop, int fd, uint32_t events, void
 	struct sandbox *sb = data;
 	char hint[TAIL_SHOWN + 256];
 	log_hint(sb->sd.console_log, hint, sizeof(hint));
-	return husk_error_set(err, ETIMEDOUT, "agent not reachable within %u ms%s",
+	return husk_error_set(err, 0, "agent not reachable within %u ms%s",
 	                      sb->cfg->timeouts.boot_ms, hint);
 }
 

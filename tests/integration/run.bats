@@ -92,14 +92,26 @@ husk_wait() {
 	assert_clean
 }
 
-@test "run: a large output arrives whole through a slow reader" {
-	bundle_with '["sh", "-c", "i=0; while [ $i -lt 4000 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done"]'
-	status=0
-	"$HUSK" --root "$ROOT" run --config "$CONFIG" --bundle "$T/bundle" "$ID" </dev/null \
-		2>"$T/err" | (read -r first; cat) | wc -l >"$T/count" || status=$?
+@test "run: a large output arrives whole and in order" {
+	bundle_with '["sh", "-c", "i=0; while [ $i -lt 5000 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done"]'
+	husk_run
 	cat "$T/err"
-	[ "$(cat "$T/count")" -eq 3999 ]
+	[ "$status" -eq 0 ]
+	for ((i = 0; i < 5000; i++)); do
+		echo "line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	done >"$T/expected"
+	cmp "$T/expected" "$T/out"
 	assert_clean
+}
+
+@test "run: errors also go to --log as JSON lines" {
+	status=0
+	"$HUSK" --root "$ROOT" --log "$T/log.json" --log-format json run --bundle "$T/nope" "$ID" \
+		2>"$T/err" || status=$?
+	[ "$status" -eq 1 ]
+	assert_one_error_line "bundle $T/nope: No such file or directory$"
+	grep -q '^{"level":"error","msg":"run '"$ID"': bundle .*No such file or directory","time":"' \
+		"$T/log.json"
 }
 
 @test "run: env, cwd, user, hostname from the spec; the guest kernel is not the host's" {
