@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -172,10 +173,15 @@ TEST(pdeathsig_kills_orphans)
 	int status;
 	CHECK_INT(waitpid(mid, &status, 0), ==, mid);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	/* reparented to us (subreaper): blocking wait ends only if PDEATHSIG fired */
-	CHECK_INT(waitpid(sleeper, &status, 0), ==, sleeper);
-	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	/* reparented to us (subreaper), so it is ours to reap once PDEATHSIG fired */
+	struct proc orphan = {.pid = sleeper, .pidfd = (int)syscall(SYS_pidfd_open, sleeper, 0)};
+	int died = proc_wait_status(&orphan, 10000, NULL);
+	if (died != 1)
+		proc_kill_and_reap(&orphan, SIGKILL, 0);
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
+	CHECK_INT(died, ==, 1);
+	status = orphan.status;
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 }
 
 TEST(wait_for_path_sees_creation)
