@@ -10,12 +10,13 @@ $(BUILD)/bin/husk: $(call objs,$(HUSK_SRCS))
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(QEMU_LIBS) $(PROTOBUF_LIBS)
 
-UNIT_TESTS += test_spec test_relay
+UNIT_TESTS += test_spec test_relay test_statedir
 test_spec_SRCS := tests/unit/test_spec.c $(SPEC_SRCS) $(COMMON_SRCS)
 test_spec_LIBS := -ljson-c
 test_relay_SRCS := tests/unit/test_relay.c shim/lib/relay.c shim/lib/agent.c $(TTRPC_SRCS) \
 	$(COMMON_SRCS)
 test_relay_LIBS := $(PROTOBUF_LIBS)
+test_statedir_SRCS := tests/unit/test_statedir.c shim/lib/statedir.c $(COMMON_SRCS)
 
 FUZZERS += fuzz_spec
 fuzz_spec_SRCS := tests/fuzz/fuzz_spec.c $(SPEC_SRCS) $(COMMON_SRCS)

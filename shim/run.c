@@ -262,6 +262,9 @@ int cmd_run(const struct husk_globals *g, int argc, char **argv, husk_err *err)
 	else if (r.signal_before_start)
 		status = 128 + r.signal_before_start;
 out:
+	/* Teardown is not interruptible: the signals stay blocked and are dropped. */
+	if (r.loop && sigfd >= 0)
+		husk_loop_del(r.loop, sigfd);
 	stdio_relay_free(r.relay);
 	sandbox_destroy(r.sb);
 	husk_error_free(&r.failure);

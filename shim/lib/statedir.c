@@ -75,10 +75,13 @@ int statedir_create(const char *root, const char *id, struct statedir *sd, husk_
 		goto fail;
 	}
 	if (mkdir(sd->dir, 0700) < 0) {
-		if (errno == EEXIST)
-			husk_error_set(err, EEXIST, "container %s already exists", id);
-		else
+		if (errno == EEXIST) {
+			husk_error_set(err, 0, "container %s already exists", id);
+			if (*err)
+				(*err)->code = EEXIST;
+		} else {
 			husk_error_set(err, errno, "state dir %s", sd->dir);
+		}
 		goto fail;
 	}
 	if (mkdir(sd->shared, 0700) < 0) {

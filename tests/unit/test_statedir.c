@@ -1,0 +1,111 @@
+#include "test.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "error.h"
+#include "statedir.h"
+
+static void touch(const char *dir, const char *name)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	int fd = open(path, O_WRONLY | O_CREAT, 0600);
+	if (fd >= 0)
+		close(fd);
+}
+
+TEST(statedir_create_refuses_an_existing_id_and_removes_everything)
+{
+	char root[] = "/tmp/test_statedir.XXXXXX";
+	struct statedir sd, again;
+	cleanup_error husk_err err = NULL;
+	struct stat st;
+
+	CHECK(mkdtemp(root));
+	CHECK_INT(statedir_create(root, "abc", &sd, &err), ==, 0);
+	CHECK_INT(stat(sd.dir, &st), ==, 0);
+	CHECK_INT(st.st_mode & 0777, ==, 0700);
+	CHECK_INT(stat(sd.shared, &st), ==, 0);
+
+	CHECK_INT(statedir_create(root, "abc", &again, &err), ==, -1);
+	CHECK_STR(husk_error_msg(err), "container abc already exists");
+	CHECK_INT(err->code, ==, EEXIST);
+
+	touch(sd.dir, "console.log");
+	touch(sd.shared, "file");
+	char sub[512];
+	snprintf(sub, sizeof(sub), "%s/abc", sd.shared);
+	CHECK_INT(mkdir(sub, 0755), ==, 0);
+	touch(sub, "deep");
+	char dir[512];
+	snprintf(dir, sizeof(dir), "%s", sd.dir);
+	statedir_remove(&sd);
+	CHECK_INT(stat(dir, &st), ==, -1);
+	CHECK(sd.dir == NULL);
+	CHECK_INT(rmdir(root), ==, 0);
+}
+
+TEST(statedir_rejects_socket_paths_that_do_not_fit)
+{
+	char root[200];
+	struct statedir sd;
+	cleanup_error husk_err err = NULL;
+	memset(root, 'r', sizeof(root) - 1);
+	root[0] = '/';
+	root[sizeof(root) - 1] = '\0';
+	CHECK_INT(statedir_create(root, "abc", &sd, &err), ==, -1);
+	CHECK_INT(err->code, ==, ENAMETOOLONG);
+}
+
+/* In a child (the namespace is process-wide): bind, check, and see it is private. */
+static int bind_in_child(const char *root, const char *src)
+{
+	struct statedir sd;
+	husk_err err = NULL;
+	char probe[512];
+	if (mount_namespace_enter(&err) < 0 || statedir_create(root, "c1", &sd, &err) < 0 ||
+	    statedir_bind_rootfs(&sd, "c1", src, true, &err) < 0) {
+		fprintf(stderr, "%s\n", husk_error_msg(err));
+		return 1;
+	}
+	snprintf(probe, sizeof(probe), "%s/c1/marker", sd.shared);
+	if (access(probe, F_OK) < 0)
+		return 2;
+	/* read-only bind */
+	snprintf(probe, sizeof(probe), "%s/c1/new", sd.shared);
+	if (open(probe, O_WRONLY | O_CREAT, 0600) >= 0 || errno != EROFS)
+		return 3;
+	statedir_unbind_rootfs(&sd, "c1");
+	statedir_remove(&sd);
+	return 0;
+}
+
+TEST(statedir_binds_rootfs_read_only_in_a_private_namespace)
+{
+	char root[] = "/tmp/test_statedir.XXXXXX", src[] = "/tmp/test_statedir_src.XXXXXX";
+	int status;
+	CHECK(mkdtemp(root));
+	CHECK(mkdtemp(src));
+	touch(src, "marker");
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0)
+		_exit(bind_in_child(root, src));
+	CHECK_INT(waitpid(pid, &status, 0), ==, pid);
+	CHECK(WIFEXITED(status));
+	CHECK_INT(WEXITSTATUS(status), ==, 0);
+	char path[512];
+	snprintf(path, sizeof(path), "%s/new", src);
+	CHECK_INT(access(path, F_OK), ==, -1);
+	snprintf(path, sizeof(path), "%s/marker", src);
+	unlink(path);
+	CHECK_INT(rmdir(src), ==, 0);
+	CHECK_INT(rmdir(root), ==, 0);
+}
