@@ -654,7 +654,8 @@ static int on_frontend(struct husk_loop *loop, int fd, uint32_t events, void *da
 {
 	struct vu_dev *dev = data;
 
-	while (dev->conn_fd == fd) {
+	/* bounded, so that a chatty front-end cannot starve the rings; epoll wakes us again */
+	for (int i = 0; i < 64 && dev->conn_fd == fd; i++) {
 		const char *why = NULL;
 		int r = recv_msg(dev, &why);
 		if (r == 0)

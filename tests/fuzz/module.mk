@@ -10,3 +10,6 @@ test_vhost_user_SRCS := tests/unit/test_vhost_user.c $(VRING_SRCS) $(COMMON_SRCS
 
 FUZZERS += fuzz_vhost_user
 fuzz_vhost_user_SRCS := tests/fuzz/fuzz_vhost_user.c $(VRING_SRCS) $(COMMON_SRCS)
+
+FUZZERS += fuzz_vring
+fuzz_vring_SRCS := tests/fuzz/fuzz_vring.c hypervisor/vsock/vring.c $(COMMON_SRCS)
