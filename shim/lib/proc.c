@@ -239,13 +239,6 @@ int proc_spawn(const struct proc_spec *spec, struct proc *out, husk_err *err)
 	return 0;
 }
 
-static void mark_reaped(struct proc *p, int status)
-{
-	p->status = status;
-	p->reaped = true;
-	proc_release(p);
-}
-
 int proc_try_reap(struct proc *p, husk_err *err)
 {
 	if (p->pid <= 0 || p->reaped)
@@ -259,7 +252,8 @@ int proc_try_reap(struct proc *p, husk_err *err)
 		return husk_error_set(err, errno, "waitpid %d", (int)p->pid);
 	if (r == 0)
 		return 0;
-	mark_reaped(p, status);
+	p->status = status;
+	p->reaped = true;
 	return 1;
 }
 
@@ -318,17 +312,14 @@ static void send_signal(struct proc *p, int sig)
 void proc_kill_and_reap(struct proc *p, int sig, int timeout_ms)
 {
 	cleanup_error husk_err ignored = NULL;
-	if (p->pid <= 0 || p->reaped) {
-		proc_release(p);
-		return;
+	if (p->pid > 0 && !p->reaped) {
+		send_signal(p, sig);
+		if (sig == SIGKILL || wait_until(p, deadline_after(timeout_ms), &ignored) != 1) {
+			send_signal(p, SIGKILL);
+			wait_until(p, -1, &ignored);
+		}
 	}
-	send_signal(p, sig);
-	if (sig != SIGKILL && wait_until(p, deadline_after(timeout_ms), &ignored) == 1)
-		return;
-	send_signal(p, SIGKILL);
-	husk_error_free(&ignored);
-	if (wait_until(p, -1, &ignored) != 1)
-		proc_release(p);
+	proc_release(p);
 }
 
 void proc_release(struct proc *p)
@@ -473,7 +464,9 @@ int proc_first_line(const char *const *argv, int timeout_ms, char *buf, size_t l
 	int64_t deadline = deadline_after(timeout_ms);
 	int r = read_line_until(rd, deadline, buf, len, err);
 	close(move_fd(rd));
-	if (proc_wait_status(&p, deadline_left(deadline), NULL) != 1)
+	if (proc_wait_status(&p, deadline_left(deadline), NULL) == 1)
+		proc_release(&p);
+	else
 		proc_kill_and_reap(&p, SIGKILL, 0);
 	if (r < 0)
 		return husk_error_prefix(err, "%s", argv[0]);

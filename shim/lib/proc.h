@@ -43,7 +43,11 @@ struct proc {
 /* Initialises *p to "no process" so proc_release/kill on it are no-ops. */
 void proc_init(struct proc *p);
 int proc_spawn(const struct proc_spec *spec, struct proc *out, husk_err *err);
-/* Non-blocking reap (call when pidfd is readable). 1 = reaped, 0 = still running, -1 = error. */
+/*
+ * Non-blocking reap (call when pidfd is readable). 1 = reaped, 0 = still running, -1 = error.
+ * Reaping leaves the pidfd open, so an event loop can still remove it: close it with
+ * proc_release() or proc_kill_and_reap().
+ */
 int proc_try_reap(struct proc *p, husk_err *err);
 /* Waits up to timeout_ms (-1 = forever) for exit. 1 = reaped, 0 = timed out, -1 = error. */
 int proc_wait_status(struct proc *p, int timeout_ms, husk_err *err);

@@ -88,6 +88,7 @@ TEST(only_passed_fds_reach_the_child)
 	read_all(out[0], buf, sizeof(buf));
 	close(out[0]);
 	CHECK_INT(proc_wait_status(&p, 5000, &err), ==, 1);
+	proc_release(&p);
 	CHECK(WIFEXITED(p.status) && WEXITSTATUS(p.status) == 0);
 	/* the glob itself holds the directory open on the lowest free fd */
 	int dirfd = second == 3 ? 4 : 3;
@@ -217,6 +218,7 @@ TEST(wait_for_path_fails_when_process_dies)
 	CHECK_INT(proc_wait_for_path("/tmp/husk-test-never-created", &p, 5000, &err), ==, -1);
 	CHECK(strstr(husk_error_msg(err), "exited with status 3 before creating"));
 	CHECK_INT(proc_wait_status(&p, 1000, &err), ==, 1); /* still ours to reap */
+	proc_release(&p);
 	CHECK(WIFEXITED(p.status) && WEXITSTATUS(p.status) == 3);
 }
 
@@ -237,4 +239,24 @@ TEST(first_line_of_output)
 	const char *silent[] = {"true", NULL};
 	CHECK_INT(proc_first_line(silent, 5000, buf, sizeof(buf), &err), ==, -1);
 	CHECK_STR(husk_error_msg(err), "true: no output");
+}
+
+/* An event loop must be able to remove the pidfd after the reap, so reaping keeps it open. */
+TEST(reaped_proc_keeps_pidfd_until_release)
+{
+	cleanup_error husk_err err = NULL;
+	const char *argv[] = {"true", NULL};
+	struct proc_spec spec = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
+	struct proc p;
+	CHECK_INT(proc_spawn(&spec, &p, &err), ==, 0);
+	int fd = p.pidfd;
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	CHECK_INT(poll(&pfd, 1, 5000), ==, 1);
+	CHECK_INT(proc_try_reap(&p, &err), ==, 1);
+	CHECK_INT(p.pidfd, ==, fd);
+	CHECK(fcntl(fd, F_GETFD) >= 0);
+	proc_kill_and_reap(&p, SIGKILL, 0); /* no signal to a reaped pid; closes the pidfd */
+	CHECK_INT(p.pidfd, ==, -1);
+	CHECK(fcntl(fd, F_GETFD) < 0);
+	CHECK(WIFEXITED(p.status) && WEXITSTATUS(p.status) == 0);
 }
