@@ -100,8 +100,8 @@ static json_object *parse_object(const char *text, size_t len)
 static int read_reply(struct qmp *q, json_object **out, int64_t deadline, husk_err *err)
 {
 	for (;;) {
-		char *line;
-		size_t len;
+		char *line = NULL;
+		size_t len = 0;
 		if (read_line(q, &line, &len, deadline, err) < 0)
 			return -1;
 		json_object *obj = parse_object(line, len);
