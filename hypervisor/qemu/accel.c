@@ -95,8 +95,6 @@ int accel_detect_at(enum accel_mode want, const char *kvm_dev, const char *cpuin
 			return husk_error_set(err, 0, "accel=kvm: %s", out->reason);
 		out->accel = ACCEL_TCG;
 		out->warn = true;
-		snprintf(out->reason + strlen(out->reason),
-		         sizeof(out->reason) - strlen(out->reason), "; using TCG (slow)");
 		return 0;
 	}
 	out->accel = ACCEL_KVM;
