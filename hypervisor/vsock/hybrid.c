@@ -137,6 +137,25 @@ int uds_listen(const char *path, husk_err *err)
 	return move_fd(fd);
 }
 
+static int on_listener_readable(struct husk_loop *loop, int fd, uint32_t events, void *data,
+                                husk_err *err);
+
+/* At the client cap further clients wait in the listen backlog until a slot frees. */
+static void listener_pause(struct hybrid *h, bool pause)
+{
+	if (pause == h->paused || h->listen_fd < 0)
+		return;
+	cleanup_error husk_err err = NULL;
+	if (pause) {
+		husk_loop_del(h->loop, h->listen_fd);
+	} else if (husk_loop_add(h->loop, h->listen_fd, EPOLLIN, on_listener_readable, h, &err) <
+	           0) {
+		log_error("hybrid listener: %s", husk_error_msg(err));
+		return;
+	}
+	h->paused = pause;
+}
+
 static void client_free(struct hybrid *h, struct hybrid_client *cl, bool close_fd)
 {
 	struct hybrid_client **pp = &h->clients;
@@ -149,6 +168,7 @@ static void client_free(struct hybrid *h, struct hybrid_client *cl, bool close_f
 	if (close_fd)
 		close(cl->fd);
 	free(cl);
+	listener_pause(h, false);
 }
 
 /* Reads one byte at a time so that stream bytes after the '\n' stay in the socket. */
@@ -187,7 +207,7 @@ static int on_listener_readable(struct husk_loop *loop, int fd, uint32_t events,
                                 husk_err *err)
 {
 	struct hybrid *h = data;
-	for (;;) {
+	while (h->nclients < HYBRID_MAX_CLIENTS) {
 		cleanup_close int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
@@ -195,10 +215,6 @@ static int on_listener_readable(struct husk_loop *loop, int fd, uint32_t events,
 			if (errno != EAGAIN)
 				log_warn("accept on %s: %s", h->path, strerror(errno));
 			return 0;
-		}
-		if (h->nclients >= HYBRID_MAX_CLIENTS) {
-			log_warn("too many hybrid clients still connecting; refusing one");
-			continue;
 		}
 		struct hybrid_client *cl = calloc(1, sizeof(*cl));
 		if (!cl)
@@ -217,6 +233,8 @@ static int on_listener_readable(struct husk_loop *loop, int fd, uint32_t events,
 		h->clients = cl;
 		h->nclients++;
 	}
+	listener_pause(h, true);
+	return 0;
 }
 
 int hybrid_init(struct hybrid *h, struct husk_loop *loop, const char *path, hybrid_connect_cb cb,
@@ -247,7 +265,8 @@ void hybrid_fini(struct hybrid *h)
 	while (h->clients)
 		client_free(h, h->clients, true);
 	if (h->listen_fd >= 0) {
-		husk_loop_del(h->loop, h->listen_fd);
+		if (!h->paused)
+			husk_loop_del(h->loop, h->listen_fd);
 		close(h->listen_fd);
 		unlink(h->path);
 		h->listen_fd = -1;

@@ -18,7 +18,7 @@
 
 #define CONNECT_LINE_MAX   32   /* "CONNECT 4294967295\n" is 19 bytes */
 #define CONNECT_TIMEOUT_MS 5000 /* to complete the line */
-#define HYBRID_MAX_CLIENTS 64   /* clients still writing their CONNECT line */
+#define HYBRID_MAX_CLIENTS 128  /* clients still writing their CONNECT line; more wait */
 #define UDS_PATH_MAX       (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 /* Longest --uds-path for which every "<path>_<u32>" still fits sun_path. */
 #define HYBRID_UDS_PATH_MAX (UDS_PATH_MAX - 11)
@@ -58,6 +58,7 @@ struct hybrid {
 	void *cb_data;
 	struct hybrid_client *clients;
 	unsigned nclients;
+	bool paused; /* listener out of the loop while at HYBRID_MAX_CLIENTS */
 };
 
 int hybrid_init(struct hybrid *h, struct husk_loop *loop, const char *path, hybrid_connect_cb cb,
