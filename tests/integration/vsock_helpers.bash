@@ -89,13 +89,24 @@ wait_pid() {
 	fi
 }
 
+# Safe under set -e: nothing here may stop the cleanup half-way.
 vsock_teardown() {
-	[ -n "${QEMU_PID:-}" ] && kill -KILL "$QEMU_PID" 2>/dev/null && wait "$QEMU_PID" 2>/dev/null
-	[ -n "${VSOCKD_PID:-}" ] && kill -TERM "$VSOCKD_PID" 2>/dev/null && wait_pid "$VSOCKD_PID" 5
+	local f
+	if [ -n "${QEMU_PID:-}" ]; then
+		kill -KILL "$QEMU_PID" 2>/dev/null || true
+		wait "$QEMU_PID" 2>/dev/null || true
+	fi
+	if [ -n "${VSOCKD_PID:-}" ]; then
+		kill -TERM "$VSOCKD_PID" 2>/dev/null || true
+		wait_pid "$VSOCKD_PID" 5
+	fi
 	if [ -n "${VT:-}" ] && [ -d "$VT" ]; then
 		if [ -z "${BATS_TEST_COMPLETED:-}" ] && [ -n "${BATS_TEST_NAME:-}" ]; then
 			for f in console.log vsockd.log qemu.log; do
-				[ -s "$VT/$f" ] && { echo "--- $f"; tail -n 40 "$VT/$f"; }
+				if [ -s "$VT/$f" ]; then
+					echo "--- $f"
+					tail -n 40 "$VT/$f"
+				fi
 			done
 		fi
 		rm -rf "$VT"
