@@ -802,3 +802,65 @@ TEST(ttrpc_server_refuses_other_users)
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	fixture_teardown(&f);
 }
+
+/* Reads whatever the raw peer has into got (capacity cap), serving the loop once. */
+static size_t raw_collect(struct fixture *f, uint8_t *got, size_t have, size_t cap)
+{
+	husk_loop_run_once(f->loop, 1, NULL);
+	ssize_t n;
+	while (have < cap && (n = read(f->raw, got + have, cap - have)) > 0)
+		have += (size_t)n;
+	return have;
+}
+
+TEST(ttrpc_server_stops_reading_while_its_peer_does_not)
+{
+	enum { N = 12, PLEN = 1 << 20, FRAME_MAX = PLEN + 64 };
+	struct fixture f;
+	cleanup_free char *payload = malloc(PLEN + 1);
+	cleanup_free uint8_t *reqs = malloc((size_t)N * FRAME_MAX);
+	cleanup_free uint8_t *got = malloc((size_t)N * FRAME_MAX);
+	size_t total = 0, off = 0, have = 0;
+	CHECK(payload && reqs && got);
+	memset(payload, 'p', PLEN);
+	payload[PLEN] = 0;
+	for (int i = 0; i < N; i++)
+		total += request_frame(reqs + total, 2 * i + 1, "Echo", payload);
+	CHECK(fixture_setup(&f, 1) == 0);
+
+	/* 12 MiB of replies exceed the high-water mark: the server must stop taking requests */
+	for (int stuck = 0; off < total && stuck < 50;) {
+		ssize_t w = write(f.raw, reqs + off, total - off);
+		stuck = w > 0 ? 0 : stuck + 1;
+		off += w > 0 ? (size_t)w : 0;
+		husk_loop_run_once(f.loop, 0, NULL);
+	}
+	CHECK(off < total);
+
+	/* reading again lets everything through, in order and intact */
+	int64_t end = now_ms() + 4 * WAIT_MS;
+	/* each reply: header, then tag, 3-byte varint length and the payload */
+	const size_t want = (size_t)N * (TTRPC_HEADER_LEN + 4 + PLEN);
+	while ((off < total || have < want) && now_ms() < end) {
+		ssize_t w = off < total ? write(f.raw, reqs + off, total - off) : 0;
+		off += w > 0 ? (size_t)w : 0;
+		have = raw_collect(&f, got, have, (size_t)N * FRAME_MAX);
+	}
+	size_t pos = 0;
+	for (int i = 0; i < N; i++) {
+		struct ttrpc_header h;
+		CHECK(pos + TTRPC_HEADER_LEN <= have);
+		CHECK_INT(ttrpc_header_decode(got + pos, &h, NULL), ==, 0);
+		CHECK_INT(h.stream_id, ==, 2 * i + 1);
+		CHECK(pos + TTRPC_HEADER_LEN + h.length <= have);
+		Ttrpc__Response *r =
+		    ttrpc__response__unpack(NULL, h.length, got + pos + TTRPC_HEADER_LEN);
+		CHECK(r);
+		size_t len = r->payload.len;
+		ttrpc__response__free_unpacked(r, NULL);
+		CHECK_INT(len, ==, PLEN);
+		pos += TTRPC_HEADER_LEN + h.length;
+	}
+	CHECK_INT(pos, ==, have);
+	fixture_teardown(&f);
+}
