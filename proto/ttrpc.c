@@ -984,6 +984,7 @@ static int sync_wait(struct ttrpc_conn *c, uint32_t id, struct sync_result *r, i
 	int64_t deadline = monotonic_ms() + timeout_ms;
 	int ret = 0;
 
+	conn_hold(c); /* a callback may free the connection meanwhile */
 	while (!r->done && ret == 0) {
 		int64_t left = timeout_ms < 0 ? -1 : deadline - monotonic_ms();
 		if (timeout_ms >= 0 && left <= 0)
@@ -998,6 +999,7 @@ static int sync_wait(struct ttrpc_conn *c, uint32_t id, struct sync_result *r, i
 	/* Not done means the connection is still open: closing it completes every call. */
 	if (!r->done)
 		free(table_take(&c->streams, id));
+	conn_release(c);
 	return ret;
 }
 

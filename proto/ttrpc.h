@@ -7,6 +7,7 @@
  * responses may come back in any order.
  *
  * Everything is non-blocking and driven by a husk_loop. A connection owns its fd.
+ * Free servers and client connections before their loop.
  */
 #ifndef HUSK_TTRPC_H
 #define HUSK_TTRPC_H

@@ -864,3 +864,34 @@ TEST(ttrpc_server_stops_reading_while_its_peer_does_not)
 	CHECK_INT(pos, ==, have);
 	fixture_teardown(&f);
 }
+
+static int free_client_on_timer(struct husk_loop *loop, int fd, uint32_t events, void *data,
+                                husk_err *err)
+{
+	struct fixture *f = data;
+	husk_loop_del(loop, fd);
+	ttrpc_client_free(f->cli);
+	f->cli = NULL;
+	return 0;
+}
+
+TEST(ttrpc_client_freed_during_its_sync_call)
+{
+	struct fixture f;
+	cleanup_error husk_err err = NULL;
+	struct itimerspec its = {.it_value.tv_nsec = 20 * 1000000};
+	CHECK(fixture_setup(&f, 0) == 0);
+	CHECK(timerfd_settime(seen.timer_fd, 0, &its, NULL) == 0);
+	CHECK(husk_loop_add(f.loop, seen.timer_fd, EPOLLIN, free_client_on_timer, &f, NULL) == 0);
+	int64_t start = now_ms();
+	CHECK_INT(ttrpc_client_call_sync(f.cli, SVC, "Hold", NULL, 0, WAIT_MS, NULL, NULL, &err),
+	          ==, -1);
+	CHECK_INT(now_ms() - start, <, WAIT_MS);
+	CHECK_STR(husk_error_msg(err), "test.Echo/Hold: connection closed");
+	CHECK_INT(err->code, ==, ENOTCONN);
+	CHECK(f.cli == NULL);
+	CHECK(run_until(&f, &seen.conns_closed, 1) == 0);
+	for (int i = 0; i < seen.nheld; i++)
+		ttrpc_reply(seen.held[i], TTRPC_OK, NULL, NULL, 0);
+	fixture_teardown(&f);
+}
