@@ -32,20 +32,25 @@ struct client {
 	int failed;
 };
 
+/* Retries while the agent is not listening yet, up to TIMEOUT_MS. */
 static int dial_unix(const char *path, husk_err *err)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof(addr.sun_path))
 		return husk_error_set(err, ENAMETOOLONG, "%s", path);
 	strcpy(addr.sun_path, path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+	for (int waited_ms = 0;; waited_ms += 10) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return husk_error_set(err, errno, "socket");
+		if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0)
+			return fd;
 		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		return husk_error_set(err, e, "connect %s", path);
+		close(fd);
+		if ((e != ENOENT && e != ECONNREFUSED) || waited_ms >= TIMEOUT_MS)
+			return husk_error_set(err, e, "connect %s", path);
+		usleep(10000);
 	}
-	return fd;
 }
 
 static int call(struct client *c, const char *method, const ProtobufCMessage *req,
