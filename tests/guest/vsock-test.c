@@ -137,7 +137,8 @@ static int vsock_listen(unsigned port, husk_err *err)
 
 	if (fd < 0)
 		return husk_error_set(err, errno, "vsock socket");
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 64) < 0)
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+	    listen(fd, SERVICE_MAX_CONNS) < 0)
 		return husk_error_set(err, errno, "vsock listen on port %u", port);
 	return move_fd(fd);
 }

@@ -89,6 +89,13 @@ guest_clean() {
 	vsock_boot
 	run peer echo --bytes 65536
 	[ "$status" -eq 0 ]
+	# four transfers far too long to finish are in flight at the kill
+	mkfifo "$VT/peer.out"
+	peer echo --bytes 4294967296 --conns 4 --timeout-ms 60000 --notify >"$VT/peer.out" \
+		2>"$VT/peer.err" 3>&- &
+	peer_pid=$!
+	read -r -t 30 line <"$VT/peer.out"
+	[ "$line" = CONNECTED ]
 	kill -KILL "$QEMU_PID"
 	wait "$QEMU_PID" || true
 	QEMU_PID=
@@ -96,6 +103,10 @@ guest_clean() {
 	VSOCKD_PID=
 	echo "husk-vsockd exit status $WAIT_STATUS"
 	[ "$WAIT_STATUS" -eq 0 ]
+	# the host side of the cut connections is closed, not left hanging
+	wait_pid "$peer_pid" 20
+	cat "$VT/peer.err"
+	[ "$WAIT_STATUS" -eq 1 ]
 	[ ! -e "$VHOST" ]
 	[ ! -e "$UDS" ]
 }

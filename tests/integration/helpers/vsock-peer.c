@@ -14,7 +14,8 @@
  *   reboot    ask the guest to reboot (port 5003); poweroff: power off (port 5004)
  * Options: --port P, --bytes N, --conns K, --repeat R (run the set R times, in
  * sequence: connect latency), --seed S, --timeout-ms T (whole run deadline),
- * --baseline (serve echo/sink/source on a private plain Unix socket instead).
+ * --baseline (serve echo/sink/source on a private plain Unix socket instead),
+ * --notify (print "CONNECTED" as soon as every connection of the first round got its OK).
  * Prints one "MODE: key=value ..." line; any failure is one line on stderr, exit 1.
  */
 #include <errno.h>
@@ -61,6 +62,7 @@ struct opts {
 	uint64_t seed;
 	int timeout_ms;
 	bool baseline;
+	bool notify;
 };
 
 struct peer;
@@ -88,7 +90,7 @@ struct peer {
 	const struct opts *o;
 	struct husk_loop *loop;
 	struct conn *conns;
-	unsigned nconns, remaining, accepted;
+	unsigned nconns, remaining, accepted, nclients;
 	int listen_fd;
 	char listen_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	double connect_sum, connect_max;
@@ -201,6 +203,10 @@ static int on_ok_line(struct conn *c, husk_err *err)
 	if (ms > p->connect_max)
 		p->connect_max = ms;
 	c->phase = P_STREAM;
+	if (p->o->notify && p->connect_count == p->nclients) {
+		printf("CONNECTED\n");
+		fflush(stdout);
+	}
 	return conn_want(c, err);
 }
 
@@ -625,8 +631,8 @@ static void report(const struct peer *p, double elapsed)
 
 static int run(const struct opts *o, husk_err *err)
 {
-	struct peer p = {.o = o, .listen_fd = -1};
 	unsigned n = client_count(o);
+	struct peer p = {.o = o, .listen_fd = -1, .nclients = n};
 	cleanup_free struct conn *clients = calloc(n ? n : 1, sizeof(*clients));
 	double start = now_ms(), deadline = start + o->timeout_ms;
 	int r = 0;
@@ -750,15 +756,12 @@ static unsigned default_port(enum mode m)
 
 static int parse_args(int argc, char **argv, struct opts *o, husk_err *err)
 {
-	static const struct option longopts[] = {{"uds", required_argument, NULL, 'u'},
-	                                         {"port", required_argument, NULL, 'p'},
-	                                         {"bytes", required_argument, NULL, 'b'},
-	                                         {"conns", required_argument, NULL, 'c'},
-	                                         {"repeat", required_argument, NULL, 'r'},
-	                                         {"seed", required_argument, NULL, 's'},
-	                                         {"timeout-ms", required_argument, NULL, 't'},
-	                                         {"baseline", no_argument, NULL, 'B'},
-	                                         {0}};
+	static const struct option longopts[] = {
+	    {"uds", required_argument, NULL, 'u'},        {"port", required_argument, NULL, 'p'},
+	    {"bytes", required_argument, NULL, 'b'},      {"conns", required_argument, NULL, 'c'},
+	    {"repeat", required_argument, NULL, 'r'},     {"seed", required_argument, NULL, 's'},
+	    {"timeout-ms", required_argument, NULL, 't'}, {"baseline", no_argument, NULL, 'B'},
+	    {"notify", no_argument, NULL, 'n'},           {0}};
 	uint64_t v;
 	int ch;
 
@@ -780,8 +783,8 @@ static int parse_args(int argc, char **argv, struct opts *o, husk_err *err)
 			o->uds = optarg;
 			continue;
 		}
-		if (ch == 'B') {
-			o->baseline = true;
+		if (ch == 'B' || ch == 'n') {
+			*(ch == 'B' ? &o->baseline : &o->notify) = true;
 			continue;
 		}
 		if (ch == '?' || parse_u64(optarg, SERVICE_MAX_BYTES, &v) < 0)
