@@ -322,8 +322,9 @@ static int kill_pidns(struct container *c, int sig, husk_err *err)
 
 int sandbox_signal(struct container *c, struct process *p, int sig, int all, husk_err *err)
 {
+	/* a dead init took its pid namespace along, and the ns inode number may be reused */
 	if (all)
-		return kill_pidns(c, sig, err);
+		return c->init->exited ? 0 : kill_pidns(c, sig, err);
 	if (kill(p->pid, sig) < 0)
 		return husk_error_set(err, errno, "kill %d", (int)p->pid);
 	return 0;

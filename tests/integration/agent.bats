@@ -3,6 +3,7 @@
 # file, driven over hybrid vsock by tests/integration/helpers/agent-client.
 
 load agent_helpers
+load agent_cases
 
 setup_file() {
 	agent_setup
@@ -21,76 +22,19 @@ teardown_file() {
 }
 
 @test "a container runs in its namespaces with the spec's mounts, hostname and exit code" {
-	write_spec "$AT/s1.json" '["sh","-c","echo out; echo err >&2; hostname; ls /dev | tr \"\\n\" \" \"; echo; grep NSpid /proc/self/status; grep -c \" /sys sysfs ro\" /proc/mounts; exit 3"]'
-	run client run ns1 c1 "$AT/s1.json"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	[[ "$output" == *"out"* ]]
-	[[ "$output" == *"err"* ]]
-	[[ "$output" == *$'\nctr\n'* ]]
-	[[ "$output" == *"full mqueue null ptmx pts random shm stderr stdin stdout tty urandom zero"* ]]
-	[[ "$output" =~ NSpid:.[0-9]+.[0-9]+ ]]
-	[[ "$output" == *$'\n1\n'* ]]
-	[ "${lines[-1]}" = "exit 3" ]
-	client remove ns1
+	case_namespaces
 }
 
 @test "stdin reaches the init, exec joins its namespaces, SIGKILL gives 137" {
-	write_spec "$AT/s2.json" '["sh","-c","read l; echo got:$l; exec sleep 1000"]'
-	echo '{"args":["sh","-c","echo exec:$(hostname):$(id -u); cat /proc/1/comm"],"env":["PATH=/bin"],"cwd":"/"}' >"$AT/p1.json"
-	client create io c1 "$AT/s2.json" --stdin
-	client start io
-	run client write io "" $'hello\n'
-	[ "$output" = "written 6" ]
-	run client exec io e1 "$AT/p1.json"
-	[[ "$output" =~ ^pid\ [0-9]+$ ]]
-	run client output io e1
-	echo "$output"
-	[ "${lines[0]}" = "exec:ctr:0" ]
-	[ "${lines[1]}" = sleep ] # PID 1 of the container's pid namespace
-	[ "${lines[2]}" = "exit 0" ]
-	client signal io "" 9
-	run client output io ""
-	echo "$output"
-	[ "${lines[0]}" = "got:hello" ]
-	[ "${lines[1]}" = "exit 137" ]
-	client remove io
+	case_stdin_exec_signal
 }
 
 @test "errors name the container and the cause" {
-	write_spec "$AT/s3.json" '["sleep","1000"]'
-	client create dup c1 "$AT/s3.json"
-	run client create dup c1 "$AT/s3.json"
-	[ "$status" -eq 1 ]
-	[[ "$output" == *"create dup: container already exists [EEXIST]"* ]]
-	run client remove dup
-	[ "$status" -eq 0 ]
-	run client start nosuch
-	[[ "$output" == *"start nosuch: container not found [ENOENT]"* ]]
-	run client create bad ../c1 "$AT/s3.json"
-	[[ "$output" == *"invalid rootfs tag"*"[EINVAL]"* ]]
-	run client create bad missing "$AT/s3.json"
-	[[ "$output" == *"create bad: rootfs /run/husk/shared/missing: No such file or directory"* ]]
-	echo '{"process":{"args":["true"]},"mounts":[{"destination":"/etc/hosts","type":"bind","source":"/etc/hosts","options":["rbind"]}]}' >"$AT/s4.json"
-	run client create bad c1 "$AT/s4.json"
-	[[ "$output" == *"mount /etc/hosts: bind mounts not supported yet [EINVAL]"* ]]
-	write_spec "$AT/s5.json" '["/bin/nonexistent"]'
-	client create noexec c1 "$AT/s5.json"
-	run client start noexec
-	[[ "$output" == *"start noexec: exec /bin/nonexistent: No such file or directory"* ]]
-	run client wait noexec
-	[ "$output" = "exit 127" ]
-	client remove noexec
+	case_errors
 }
 
 @test "SignalProcess --all ends every process of the container; the status is 128+N" {
-	write_spec "$AT/s6.json" '["sh","-c","trap \"\" TERM; sleep 1000 & sleep 1000 & wait"]'
-	client create all c1 "$AT/s6.json"
-	client start all
-	client signal all "" 9 --all
-	run client wait all
-	[ "$output" = "exit 137" ]
-	client remove all
+	case_kill_all
 }
 
 @test "DestroySandbox powers the guest off" {

@@ -98,7 +98,9 @@ agent_start_unix() {
 	AGENT_OPT=-u AGENT_PATH=$AT/agent.sock
 	"$AGENT_BIN" --listen-unix "$AT/agent.sock" --shared-dir "$AT/shared" --debug \
 		2>"$AT/agent.log" 3>&- &
-	AGENT_PIDS="$AGENT_PIDS $!"
+	AGENT_PID=$!
+	AGENT_PIDS="$AGENT_PIDS $AGENT_PID"
+	export AGENT_PID
 }
 
 # agent_wait_exit SECONDS: waits until QEMU has exited (the guest powered off)

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.pb-c.h"
@@ -270,6 +271,13 @@ static void issue_read(struct pump *p)
 	}
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Copies stdout and stderr of (id, eid) until both end, then waits for its exit. */
 static int pump_and_wait(struct client *c, char *id, char *eid, int *status, husk_err *err)
 {
@@ -277,9 +285,14 @@ static int pump_and_wait(struct client *c, char *id, char *eid, int *status, hus
 	c->open_streams = 2;
 	issue_read(&out);
 	issue_read(&errp);
-	while (c->open_streams > 0 && ttrpc_client_alive(c->conn))
-		if (husk_loop_run_once(c->loop, -1, err) < 0)
+	int64_t deadline = now_ms() + TIMEOUT_MS;
+	while (c->open_streams > 0 && ttrpc_client_alive(c->conn)) {
+		int64_t left = deadline - now_ms();
+		if (left <= 0)
+			return husk_error_set(err, ETIMEDOUT, "output of %s not finished", id);
+		if (husk_loop_run_once(c->loop, (int)left, err) < 0)
 			return -1;
+	}
 	if (c->failed)
 		return husk_error_set(err, 0, "reading output failed");
 	return do_wait(c, id, eid, status, err);

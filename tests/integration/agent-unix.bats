@@ -1,0 +1,42 @@
+#!/usr/bin/env bats
+# husk-agent's container logic on the host: the agent binary with --listen-unix (not PID 1,
+# so no init duties; pivot_root instead of the initramfs move) over a Unix socket.
+
+load agent_helpers
+load agent_cases
+
+setup_file() {
+	agent_setup
+	agent_start_unix
+}
+
+teardown_file() {
+	agent_teardown
+}
+
+@test "a container runs in its namespaces with the spec's mounts, hostname and exit code" {
+	case_namespaces
+}
+
+@test "stdin reaches the init, exec joins its namespaces, SIGKILL gives 137" {
+	case_stdin_exec_signal
+}
+
+@test "errors name the container and the cause" {
+	case_errors
+}
+
+@test "SignalProcess --all ends every process of the container; the status is 128+N" {
+	case_kill_all
+}
+
+@test "DestroySandbox ends every container and the agent" {
+	write_spec "$AT/s7.json" '["sleep","1000"]'
+	client create last c1 "$AT/s7.json"
+	run client start last
+	pid=${output#pid }
+	run client destroy
+	[ "$status" -eq 0 ]
+	timeout 20 tail --pid="$AGENT_PID" -f /dev/null
+	timeout 20 tail --pid="$pid" -f /dev/null # the container init was killed too
+}
