@@ -20,6 +20,8 @@
 #define READS_PER_EVENT 8
 /* A server stops reading requests while this much output waits for its peer. */
 #define OUT_HIGH_WATER (2 * (size_t)TTRPC_MAX_DATA)
+/* A client refuses new calls while this much waits for a peer that does not read. */
+#define OUT_CLIENT_MAX (4 * (size_t)TTRPC_MAX_DATA)
 /* Drained output buffers larger than this are released rather than kept. */
 #define OUT_KEEP_MAX  (256u << 10)
 #define MAX_INFLIGHT  1024
@@ -910,6 +912,8 @@ static int client_start_call(struct ttrpc_conn *c, const char *service, const ch
 
 	if (!ttrpc_client_alive(c))
 		return error_with_code(err, ENOTCONN, "%s/%s: connection closed", service, method);
+	if (conn_out_pending(c) > OUT_CLIENT_MAX)
+		return husk_error_set(err, ENOBUFS, "%s/%s: peer is not reading", service, method);
 	struct pending_call *p = calloc(1, sizeof(*p));
 	if (!p)
 		return husk_error_set(err, ENOMEM, "%s/%s", service, method);

@@ -115,6 +115,8 @@ int64_t ttrpc_call_timeout_ns(struct ttrpc_call *call);
  * freed first, with RESOURCE_EXHAUSTED for an oversize response or INTERNAL for
  * a malformed one. Callbacks may call ttrpc_client_free() on their connection.
  * Stream ids are 1, 3, 5, ... A connection owns its fd (a stream socket).
+ * ttrpc_client_call fails with ENOBUFS while more than 16 MiB of requests wait
+ * for a peer that does not read, and with ENOTCONN once the connection is gone.
  */
 typedef void (*ttrpc_response_cb)(enum ttrpc_code code, const char *message, const uint8_t *payload,
                                   size_t len, void *data);

@@ -898,3 +898,31 @@ TEST(ttrpc_client_freed_during_its_sync_call)
 		ttrpc_reply(seen.held[i], TTRPC_OK, NULL, NULL, 0);
 	fixture_teardown(&f);
 }
+
+TEST(ttrpc_client_queue_is_bounded_when_the_peer_does_not_read)
+{
+	struct husk_loop *loop = husk_loop_new(NULL);
+	cleanup_free uint8_t *big = calloc(1, 1 << 20);
+	cleanup_error husk_err err = NULL;
+	struct async_result r[64];
+	int sv[2], n = 0;
+	memset(r, 0, sizeof(r));
+	CHECK(loop && big);
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	struct ttrpc_conn *c = ttrpc_client_new(loop, sv[0], NULL);
+	CHECK(c);
+	while (n < 64 &&
+	       ttrpc_client_call(c, SVC, "Echo", big, 1 << 20, 0, record, &r[n], &err) == 0)
+		n++;
+	CHECK_INT(n, <, 64);
+	CHECK_INT(n, >=, 16);
+	CHECK_INT(err->code, ==, ENOBUFS);
+	ttrpc_client_free(c);
+	for (int i = 0; i < n; i++) {
+		CHECK_INT(r[i].calls, ==, 1);
+		CHECK_INT(r[i].code, ==, TTRPC_UNAVAILABLE);
+	}
+	CHECK_INT(r[n].calls, ==, 0);
+	close(sv[1]);
+	husk_loop_free(loop);
+}
