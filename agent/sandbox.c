@@ -271,10 +271,29 @@ static int spawn_exec(struct container *c, const struct spec_process *p, struct 
 	return ret;
 }
 
+/* There is no API to delete an exec: when the table is full, forget the finished, unwatched ones.
+ */
+static void prune_execs(struct container *c)
+{
+	struct process **pp = &c->execs;
+	while (*pp) {
+		struct process *p = *pp;
+		if (p->exited && !p->waits && !p->out.reads && !p->err.reads) {
+			*pp = p->next;
+			process_free(p, NULL);
+			c->nexecs--;
+		} else {
+			pp = &p->next;
+		}
+	}
+}
+
 int sandbox_exec(struct container *c, const char *exec_id, const struct spec_process *p,
                  int want_stdin, struct husk_loop *loop, husk_err *err)
 {
 	struct stdio_pipes pipes;
+	if (c->nexecs >= AGENT_MAX_EXECS)
+		prune_execs(c);
 	if (c->nexecs >= AGENT_MAX_EXECS)
 		return husk_error_set(err, 0, "too many processes");
 	struct process *proc = process_new(exec_id, loop, err);

@@ -26,6 +26,10 @@ teardown_file() {
 	case_errors
 }
 
+@test "output beyond the pipe buffer arrives complete and in order" {
+	case_bulk_output
+}
+
 @test "SignalProcess --all ends every process of the container; the status is 128+N" {
 	case_kill_all
 }

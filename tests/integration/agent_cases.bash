@@ -77,3 +77,14 @@ case_kill_all() {
 	[ "$output" = "exit 137" ]
 	client remove all
 }
+
+# output far beyond the pipe buffer arrives complete and in order through the long-poll reads
+case_bulk_output() {
+	write_spec "$AT/s8.json" '["sh","-c","seq 1 200000; seq 1 50000 >&2"]'
+	client run bulk c1 "$AT/s8.json" >"$AT/bulk.out" 2>"$AT/bulk.err"
+	[[ "$(head -n 1 "$AT/bulk.out")" =~ ^pid\ [0-9]+$ ]]
+	[ "$(sed -n '2,200001p' "$AT/bulk.out" | md5sum)" = "$(seq 1 200000 | md5sum)" ]
+	[ "$(tail -n 1 "$AT/bulk.out")" = "exit 0" ]
+	[ "$(md5sum <"$AT/bulk.err")" = "$(seq 1 50000 | md5sum)" ]
+	client remove bulk
+}

@@ -27,7 +27,7 @@ make_rootfs() {
 	local a
 	mkdir -p "$1/bin"
 	cp /bin/busybox "$1/bin/busybox"
-	for a in sh echo cat ls sleep hostname id env pwd true false ps mount grep wc head tr; do
+	for a in sh echo cat ls sleep hostname id env pwd true false ps mount grep wc head tr seq; do
 		ln -s busybox "$1/bin/$a"
 	done
 }
