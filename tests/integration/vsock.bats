@@ -70,9 +70,20 @@ guest_clean() {
 	first=$BOOT_ID
 	run peer echo --bytes 1048576 --seed 51
 	[ "$status" -eq 0 ]
+	# connections in flight at the reboot are cut, not left hanging
+	mkfifo "$VT/peer.out"
+	peer echo --bytes 4294967296 --conns 4 --timeout-ms 60000 --notify >"$VT/peer.out" \
+		2>"$VT/peer.err" 3>&- &
+	PEER_PID=$!
+	read -r -t 30 line <"$VT/peer.out"
+	[ "$line" = CONNECTED ]
 	run peer reboot --timeout-ms 10000
 	echo "$output"
 	[ "$status" -eq 0 ]
+	wait_pid "$PEER_PID" 30
+	PEER_PID=
+	cat "$VT/peer.err"
+	[ "$WAIT_STATUS" -eq 1 ]
 	second=$(vsock_wait_ready)
 	echo "boot ids: $first then $second"
 	[ -n "$second" ]
@@ -93,7 +104,7 @@ guest_clean() {
 	mkfifo "$VT/peer.out"
 	peer echo --bytes 4294967296 --conns 4 --timeout-ms 60000 --notify >"$VT/peer.out" \
 		2>"$VT/peer.err" 3>&- &
-	peer_pid=$!
+	PEER_PID=$!
 	read -r -t 30 line <"$VT/peer.out"
 	[ "$line" = CONNECTED ]
 	kill -KILL "$QEMU_PID"
@@ -104,7 +115,8 @@ guest_clean() {
 	echo "husk-vsockd exit status $WAIT_STATUS"
 	[ "$WAIT_STATUS" -eq 0 ]
 	# the host side of the cut connections is closed, not left hanging
-	wait_pid "$peer_pid" 20
+	wait_pid "$PEER_PID" 20
+	PEER_PID=
 	cat "$VT/peer.err"
 	[ "$WAIT_STATUS" -eq 1 ]
 	[ ! -e "$VHOST" ]

@@ -24,6 +24,7 @@ vsock_setup() {
 	VHOST=$VT/vhost-vsock.sock
 	VSOCKD_PID=
 	QEMU_PID=
+	PEER_PID= # a vsock-peer a test runs in the background
 }
 
 # Starts husk-vsockd and returns once it wrote READY on its --ready-fd.
@@ -92,6 +93,10 @@ wait_pid() {
 # Safe under set -e: nothing here may stop the cleanup half-way.
 vsock_teardown() {
 	local f
+	if [ -n "${PEER_PID:-}" ]; then
+		kill -KILL "$PEER_PID" 2>/dev/null || true
+		wait "$PEER_PID" 2>/dev/null || true
+	fi
 	if [ -n "${QEMU_PID:-}" ]; then
 		kill -KILL "$QEMU_PID" 2>/dev/null || true
 		wait "$QEMU_PID" 2>/dev/null || true
@@ -111,6 +116,7 @@ vsock_teardown() {
 		fi
 		rm -rf "$VT"
 	fi
+	PEER_PID=
 	QEMU_PID=
 	VSOCKD_PID=
 	VT=
