@@ -83,7 +83,7 @@ struct conn {
 	uint64_t tx_len, tx_done, tx_seed, tx_fnv;
 	uint64_t rx_len, rx_done, rx_seed, rx_fnv;
 	bool tx_shut;
-	double t_start, t_ok;
+	double t_start;
 };
 
 struct peer {
@@ -161,9 +161,14 @@ static void conn_close(struct conn *c)
 	c->peer->remaining--;
 }
 
+static unsigned client_port(const struct opts *o);
+
 static int conn_fail(struct conn *c, husk_err *err)
 {
-	return husk_error_prefix(err, "connection %u (port %u)", c->index, c->peer->o->port);
+	const struct opts *o = c->peer->o;
+
+	return husk_error_prefix(err, "%s %u (port %u)", c->accepted ? "stream" : "connection",
+	                         c->index, c->accepted ? o->port : client_port(o));
 }
 
 static int conn_want(struct conn *c, husk_err *err)
@@ -196,8 +201,7 @@ static int on_ok_line(struct conn *c, husk_err *err)
 		return husk_error_set(err, 0, "handshake answered '%.40s'", c->line);
 	if (p->o->mode == M_REFUSED)
 		return husk_error_set(err, 0, "port with no listener accepted the connection");
-	c->t_ok = now_ms();
-	ms = c->t_ok - c->t_start;
+	ms = now_ms() - c->t_start;
 	p->connect_sum += ms;
 	p->connect_count++;
 	if (ms > p->connect_max)
