@@ -777,7 +777,7 @@ void ttrpc_server_on_conn_closed(struct ttrpc_server *srv, void (*fn)(void *data
 /* containerd's rule: a Unix peer must run as our user; vsock peers are the guest. */
 static int check_peer(int fd, husk_err *err)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = {0};
 	socklen_t sl = sizeof(ss);
 	struct ucred cr;
 	socklen_t cl = sizeof(cr);
@@ -1013,7 +1013,7 @@ int ttrpc_client_call_sync(struct ttrpc_conn *conn, const char *service, const c
 {
 	struct sync_result r = {0};
 	int64_t timeout_ns = timeout_ms > 0 ? (int64_t)timeout_ms * 1000000 : 0;
-	uint32_t id;
+	uint32_t id = 0;
 
 	if (client_start_call(conn, service, method, payload, len, timeout_ns, sync_result_store,
 	                      &r, &id, err) < 0)
