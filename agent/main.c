@@ -256,13 +256,15 @@ static int run(struct agent *ag, const struct options *o, husk_err *err)
 	signal(SIGPIPE, SIG_IGN);
 	if (!(ag->loop = husk_loop_new(err)) || watch_children(ag, err) < 0)
 		return -1;
-	cleanup_close int fd =
-	    o->listen_unix && !ag->pid1 ? listen_unix(o->listen_unix, err) : listen_vsock(err);
+	int unix_mode = o->listen_unix && !ag->pid1;
+	cleanup_close int fd = unix_mode ? listen_unix(o->listen_unix, err) : listen_vsock(err);
 	if (fd < 0)
 		return -1;
-	log_info("serving the agent API on %s",
-	         o->listen_unix && !ag->pid1 ? o->listen_unix : "vsock port 1024");
-	return serve(ag, fd, err);
+	log_info("serving the agent API on %s", unix_mode ? o->listen_unix : "vsock port 1024");
+	int ret = serve(ag, fd, err);
+	if (unix_mode)
+		unlink(o->listen_unix);
+	return ret;
 }
 
 int main(int argc, char **argv)

@@ -350,7 +350,7 @@ static json_object *parse_json(const char *json, size_t len, husk_err *err)
 	}
 	json_object *o = json_tokener_parse_ex(tok, json, (int)len);
 	enum json_tokener_error e = json_tokener_get_error(tok);
-	if (!o || e != json_tokener_success || tok->char_offset != (int)len) {
+	if (!o || e != json_tokener_success || json_tokener_get_parse_end(tok) != len) {
 		husk_error_set(err, 0, "invalid JSON: %s",
 		               e == json_tokener_success ? "trailing data"
 		                                         : json_tokener_error_desc(e));
