@@ -243,6 +243,7 @@ static int serve(struct agent *ag, int listen_fd, husk_err *err)
 	int ret = husk_loop_add(ag->loop, listen_fd, EPOLLIN, on_accept, srv, err);
 	if (ret == 0)
 		ret = husk_loop_run(ag->loop, err);
+	sandbox_free(ag);
 	ttrpc_server_free(srv);
 	return ret;
 }

@@ -27,3 +27,8 @@ $(BUILD)/tests/bin/agent-client: $(call objs,tests/integration/helpers/agent-cli
 		$(BUILD)/gen/ttrpc.pb-c.c $(COMMON_SRCS))
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(PROTOBUF_LIBS)
+
+# the agent with ASan+UBSan (dynamic), for the --listen-unix integration tests
+$(BUILD)/tests/bin/husk-agent-asan: $(call asan_objs,$(AGENT_SRCS))
+	@mkdir -p $(@D)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(PROTOBUF_LIBS) -ljson-c

@@ -197,6 +197,16 @@ static void container_free(struct container *c)
 	free(c);
 }
 
+void sandbox_free(struct agent *ag)
+{
+	while (ag->containers) {
+		struct container *c = ag->containers;
+		ag->containers = c->next;
+		container_free(c);
+	}
+	ag->ncontainers = 0;
+}
+
 static int rootfs_path(struct agent *ag, const char *tag, char *buf, size_t size, husk_err *err)
 {
 	struct stat st;

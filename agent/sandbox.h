@@ -22,6 +22,8 @@ int sandbox_signal(struct container *c, struct process *p, int sig, int all, hus
 int sandbox_remove(struct agent *ag, struct container *c, husk_err *err);
 /* Reaps every exited child (PID 1 duty) and records the exits of known processes. */
 void sandbox_reap(struct agent *ag);
+/* Forgets every container (their pending calls get NOT_FOUND), killing nothing. */
+void sandbox_free(struct agent *ag);
 /* SIGKILLs every container process (everything but the agent when PID 1). */
 void sandbox_kill_all(struct agent *ag);
 

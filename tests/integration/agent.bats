@@ -37,6 +37,10 @@ teardown_file() {
 	case_bulk_output
 }
 
+@test "a host that hangs up with reads pending leaves the agent serving" {
+	case_host_gone_mid_read
+}
+
 @test "SignalProcess --all ends every process of the container; the status is 128+N" {
 	case_kill_all
 }

@@ -88,3 +88,18 @@ case_bulk_output() {
 	[ "$(md5sum <"$AT/bulk.err")" = "$(seq 1 50000 | md5sum)" ]
 	client remove bulk
 }
+
+# a host that hangs up with reads pending leaves the agent serving, the process untouched
+case_host_gone_mid_read() {
+	write_spec "$AT/s9.json" '["sh","-c","read l; echo late:$l"]'
+	client create gone c1 "$AT/s9.json" --stdin
+	client start gone
+	client abandon gone ""
+	client abandon gone ""
+	client write gone "" $'x\n'
+	run client output gone ""
+	echo "$output"
+	[ "${lines[0]}" = "late:x" ]
+	[ "${lines[1]}" = "exit 0" ]
+	client remove gone
+}

@@ -5,6 +5,7 @@
 AGENT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 AGENT_BUILD=${BUILD:-$AGENT_ROOT/build}
 AGENT_BIN=$AGENT_BUILD/bin/husk-agent
+AGENT_ASAN=$AGENT_BUILD/tests/bin/husk-agent-asan
 AGENT_CLIENT=$AGENT_BUILD/tests/bin/agent-client
 AGENT_KERNEL=$AGENT_BUILD/guest/vmlinuz
 AGENT_INITRD=$AGENT_BUILD/guest/initrd.img
@@ -13,7 +14,7 @@ VIRTIOFSD=${VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
 AGENT_MEM=256M
 
 agent_setup() {
-	make -s -C "$AGENT_ROOT" BUILD="$AGENT_BUILD" "$AGENT_CLIENT" "$AGENT_BIN" >&2 || return 1
+	make -s -C "$AGENT_ROOT" BUILD="$AGENT_BUILD" "$AGENT_CLIENT" "$AGENT_BIN" "$AGENT_ASAN" >&2 || return 1
 	# short path: Unix socket names are limited to 107 bytes
 	AT=$(mktemp -d /tmp/husk-agent.XXXXXX)
 	mkdir -p "$AT/shared"
@@ -94,9 +95,10 @@ agent_boot_vm() {
 	start_virtiofsd && start_vsockd && start_qemu
 }
 
+# The sanitized build: agent_teardown fails on any ASan/UBSan/LSan report in its log.
 agent_start_unix() {
 	AGENT_OPT=-u AGENT_PATH=$AT/agent.sock
-	"$AGENT_BIN" --listen-unix "$AT/agent.sock" --shared-dir "$AT/shared" --debug \
+	"$AGENT_ASAN" --listen-unix "$AT/agent.sock" --shared-dir "$AT/shared" --debug \
 		2>"$AT/agent.log" 3>&- &
 	AGENT_PID=$!
 	AGENT_PIDS="$AGENT_PIDS $AGENT_PID"
@@ -113,11 +115,14 @@ client() {
 }
 
 agent_teardown() {
-	local p f
+	local p f ret=0
 	for p in $AGENT_PIDS; do
 		kill -KILL "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
+	if [ -n "${AT:-}" ] && [ -s "$AT/agent.log" ] && grep -E "Sanitizer|runtime error" "$AT/agent.log"; then
+		ret=1
+	fi
 	if [ -n "${AT:-}" ] && [ -d "$AT" ]; then
 		for f in console.log agent.log vsockd.log virtiofsd.log qemu.log; do
 			[ -s "$AT/$f" ] && { echo "--- $f"; tail -n 40 "$AT/$f"; }
@@ -126,4 +131,5 @@ agent_teardown() {
 	fi
 	AGENT_PIDS=
 	AT=
+	return $ret
 }

@@ -26,7 +26,17 @@
 #define TIMEOUT_MS 60000
 #define MAX_FILE   (1 << 20)
 
+/* One output stream copied to a local fd by chained long-poll reads. */
+struct pump {
+	struct client *c;
+	const char *method;
+	char *id, *eid;
+	int out_fd;
+};
+
 struct client {
+	struct pump
+	    pumps[2]; /* stdout, stderr: they outlive the command (callbacks run at hangup) */
 	struct husk_loop *loop;
 	struct ttrpc_conn *conn;
 	int open_streams;
@@ -224,14 +234,6 @@ static int cmd_destroy(struct client *c, char **argv, husk_err *err)
 	return call(c, "DestroySandbox", &req.base, &husk__agent__v1__empty__descriptor, NULL, err);
 }
 
-/* One output stream copied to a local fd by chained long-poll reads. */
-struct pump {
-	struct client *c;
-	const char *method;
-	char *id, *eid;
-	int out_fd;
-};
-
 static void issue_read(struct pump *p);
 
 static void on_read(enum ttrpc_code code, const char *msg, const uint8_t *payload, size_t len,
@@ -271,6 +273,15 @@ static void issue_read(struct pump *p)
 	}
 }
 
+static void start_pumps(struct client *c, char *id, char *eid)
+{
+	c->pumps[0] = (struct pump){c, "ReadStdout", id, eid, 1};
+	c->pumps[1] = (struct pump){c, "ReadStderr", id, eid, 2};
+	c->open_streams = 2;
+	issue_read(&c->pumps[0]);
+	issue_read(&c->pumps[1]);
+}
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -281,10 +292,7 @@ static int64_t now_ms(void)
 /* Copies stdout and stderr of (id, eid) until both end, then waits for its exit. */
 static int pump_and_wait(struct client *c, char *id, char *eid, int *status, husk_err *err)
 {
-	struct pump out = {c, "ReadStdout", id, eid, 1}, errp = {c, "ReadStderr", id, eid, 2};
-	c->open_streams = 2;
-	issue_read(&out);
-	issue_read(&errp);
+	start_pumps(c, id, eid);
 	int64_t deadline = now_ms() + TIMEOUT_MS;
 	while (c->open_streams > 0 && ttrpc_client_alive(c->conn)) {
 		int64_t left = deadline - now_ms();
@@ -319,6 +327,16 @@ static int cmd_output(struct client *c, char **argv, husk_err *err)
 	return 0;
 }
 
+/*
+ * Leaves ReadStdout and ReadStderr pending and hangs up: the Health reply
+ * proves the agent has taken both reads (it serves a connection in order).
+ */
+static int cmd_abandon(struct client *c, char **argv, husk_err *err)
+{
+	start_pumps(c, argv[0], argv[1]);
+	return cmd_health(c, argv, err);
+}
+
 struct command {
 	const char *name;
 	int min_args;
@@ -326,12 +344,13 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"health", 0, cmd_health}, {"create", 3, cmd_create},
-    {"start", 1, cmd_start},   {"exec", 3, cmd_exec},
-    {"signal", 3, cmd_signal}, {"wait", 1, cmd_wait},
-    {"write", 3, cmd_write},   {"close-stdin", 2, cmd_close_stdin},
-    {"remove", 1, cmd_remove}, {"destroy", 0, cmd_destroy},
-    {"run", 3, cmd_run},       {"output", 2, cmd_output},
+    {"health", 0, cmd_health},   {"create", 3, cmd_create},
+    {"start", 1, cmd_start},     {"exec", 3, cmd_exec},
+    {"signal", 3, cmd_signal},   {"wait", 1, cmd_wait},
+    {"write", 3, cmd_write},     {"close-stdin", 2, cmd_close_stdin},
+    {"remove", 1, cmd_remove},   {"destroy", 0, cmd_destroy},
+    {"run", 3, cmd_run},         {"output", 2, cmd_output},
+    {"abandon", 2, cmd_abandon},
 };
 
 static int connect_agent(const char *opt, const char *path, husk_err *err)
