@@ -3,7 +3,8 @@
 TEST_PATTERN_SRCS := tests/guest/pattern.c tests/guest/services.c
 VSOCK_TEST_SRCS := tests/guest/vsock-test.c agent/modload.c $(TEST_PATTERN_SRCS) \
 	proto/common/error.c
-VSOCK_PEER_SRCS := tests/integration/helpers/vsock-peer.c $(TEST_PATTERN_SRCS) $(COMMON_SRCS)
+VSOCK_PEER_SRCS := tests/integration/helpers/vsock-peer.c hypervisor/vsock/dial.c \
+	$(TEST_PATTERN_SRCS) $(COMMON_SRCS)
 
 $(call objs,tests/guest/vsock-test.c tests/integration/helpers/vsock-peer.c $(TEST_PATTERN_SRCS)): \
 	ALL_CFLAGS += -Itests/guest

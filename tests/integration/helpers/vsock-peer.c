@@ -1,7 +1,8 @@
 /*
  * Host side of the vsock tests and benchmark. Talks to the guest test program
- * (tests/guest/vsock-test.c) through husk-vsockd's hybrid Unix socket:
- * "CONNECT <port>\n" -> "OK <n>\n", then raw bytes.
+ * (tests/guest/vsock-test.c) through husk-vsockd's hybrid Unix socket
+ * ("CONNECT <port>\n" -> "OK <n>\n", then raw bytes), dialing with the
+ * project's vsock_dial() like the shim does.
  *
  *   vsock-peer MODE --uds PATH [options]
  *   echo      K connections each send BYTES and check the echo, concurrently
@@ -41,6 +42,7 @@
 #include "loop.h"
 #include "pattern.h"
 #include "services.h"
+#include "vsock/dial.h"
 
 /* The data modes come first, up to M_PUSH; --baseline serves those before M_PUSH. */
 enum mode { M_ECHO, M_SINK, M_DISCARD, M_SOURCE, M_PUSH, M_REFUSED, M_READY, M_REBOOT, M_POWEROFF };
@@ -131,7 +133,7 @@ static int unix_listen(const char *path, husk_err *err)
 	return move_fd(fd);
 }
 
-/* Connects to the hybrid socket and sends the CONNECT line; the OK is read by the loop. */
+/* Connects to the hybrid socket and sends the CONNECT line; the answer is read by the loop. */
 static int hybrid_start(const char *uds, unsigned port, husk_err *err)
 {
 	struct sockaddr_un sa;
@@ -192,16 +194,17 @@ static int line_byte(struct conn *c, char ch, husk_err *err)
 	return 0;
 }
 
-static int on_ok_line(struct conn *c, husk_err *err)
+/* Only the refused mode reads the handshake itself: any answer line means it was accepted. */
+static int on_refused_answer(struct conn *c, husk_err *err)
+{
+	return husk_error_set(err, 0, "port with no listener answered '%.40s'", c->line);
+}
+
+static void on_connected(struct conn *c)
 {
 	struct peer *p = c->peer;
-	double ms;
+	double ms = now_ms() - c->t_start;
 
-	if (strncmp(c->line, "OK ", 3) != 0)
-		return husk_error_set(err, 0, "handshake answered '%.40s'", c->line);
-	if (p->o->mode == M_REFUSED)
-		return husk_error_set(err, 0, "port with no listener accepted the connection");
-	ms = now_ms() - c->t_start;
 	p->connect_sum += ms;
 	p->connect_count++;
 	if (ms > p->connect_max)
@@ -211,7 +214,6 @@ static int on_ok_line(struct conn *c, husk_err *err)
 		printf("CONNECTED\n");
 		fflush(stdout);
 	}
-	return conn_want(c, err);
 }
 
 /* Accepted connections start with a header line: "READY <id>" or "STREAM <index>". */
@@ -263,7 +265,7 @@ static int read_line_phase(struct conn *c, husk_err *err)
 		if (r < 0)
 			return -1;
 		if (r == 1)
-			return c->phase == P_HANDSHAKE ? on_ok_line(c, err)
+			return c->phase == P_HANDSHAKE ? on_refused_answer(c, err)
 			                               : on_header_line(c, err);
 	}
 }
@@ -463,14 +465,32 @@ static unsigned client_port(const struct opts *o)
 	}
 }
 
-static int start_client(struct peer *p, struct conn *c, husk_err *err)
+/*
+ * Data clients dial with the project's vsock_dial (retrying while the guest
+ * port is not listening yet); the refused mode speaks the handshake itself
+ * because it must see the refusal rather than have it retried.
+ */
+static int start_client(struct peer *p, struct conn *c, double deadline, husk_err *err)
 {
+	int left = (int)(deadline - now_ms());
+	uint32_t events = EPOLLIN;
+
 	c->t_start = now_ms();
-	c->fd = hybrid_start(p->o->uds, client_port(p->o), err);
+	if (p->o->mode == M_REFUSED)
+		c->fd = hybrid_start(p->o->uds, client_port(p->o), err);
+	else
+		c->fd = vsock_dial(VSOCK_HYBRID, 0, p->o->uds, client_port(p->o),
+		                   left > 0 ? left : 1, err);
 	if (c->fd < 0)
 		return conn_fail(c, err);
 	p->remaining++;
-	return husk_loop_add(p->loop, c->fd, EPOLLIN, on_conn_event, c, err);
+	if (p->o->mode != M_REFUSED) {
+		if (fcntl(c->fd, F_SETFL, O_NONBLOCK) < 0)
+			return husk_error_set(err, errno, "fcntl");
+		on_connected(c);
+		events |= EPOLLOUT;
+	}
+	return husk_loop_add(p->loop, c->fd, events, on_conn_event, c, err);
 }
 
 static int on_accept(struct husk_loop *loop, int fd, uint32_t events, void *data, husk_err *err)
@@ -579,7 +599,7 @@ static int run_round(struct peer *p, struct conn *clients, unsigned n, double de
 	for (unsigned i = 0; i < n; i++) {
 		conn_init(p, &clients[i], i);
 		client_plan(p->o, &clients[i]);
-		if (start_client(p, &clients[i], err) < 0)
+		if (start_client(p, &clients[i], deadline, err) < 0)
 			return -1;
 	}
 	return run_until_done(p, deadline, clients, n, err);
