@@ -2,7 +2,7 @@
  * /init of the vsock test initramfs. Mounts /proc /sys /dev, loads the
  * modules in /husk/modules.order and acts on husk.test= from the kernel
  * command line:
- *   boot   print "husk-test: boot ok" and power off
+ *   boot   print "husk-test: boot ok, <n> modules in /proc/modules", power off
  *   vsock  serve the ports of services.h, announce "READY <boot id>" to the
  *          host's port 6001 (retrying until the host listens) and run until
  *          asked to reboot or power off.
@@ -109,6 +109,18 @@ static int read_small_file(const char *path, char *buf, size_t size, husk_err *e
 	buf[n] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
 	return 0;
+}
+
+static int count_lines(const char *path)
+{
+	cleanup_fclose FILE *f = fopen(path, "re");
+	int n = 0, c;
+
+	if (!f)
+		return -1;
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	return n;
 }
 
 /* Copies the value of husk.test= from /proc/cmdline into mode ("" if absent). */
@@ -324,7 +336,7 @@ int main(void)
 	if (test_mode(mode, sizeof(mode), &err) < 0)
 		fail(&err);
 	if (strcmp(mode, "boot") == 0) {
-		say("boot ok");
+		say("boot ok, %d modules in /proc/modules", count_lines("/proc/modules"));
 		power(RB_POWER_OFF);
 	}
 	if (strcmp(mode, "vsock") != 0) {

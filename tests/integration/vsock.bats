@@ -17,6 +17,15 @@ guest_clean() {
 	! grep -E 'husk-test: (FAIL|port |push stream)' "$VT/console.log"
 }
 
+@test "guest image: the kernel boots the test initrd and loads every listed module" {
+	vsock_start_qemu bare
+	wait_pid "$QEMU_PID" 60
+	QEMU_PID=
+	[ "$WAIT_STATUS" -eq 0 ]
+	want=$(wc -l <"$VSOCK_BUILD/guest/modules.order")
+	grep "husk-test: boot ok, $want modules in /proc/modules" "$VT/console.log"
+}
+
 @test "vsock: host->guest 16 MiB arrives intact (guest checksum, echo compare)" {
 	vsock_boot
 	run peer sink --bytes 16777216 --seed 11

@@ -41,16 +41,20 @@ vsock_start_daemon() {
 	fi
 }
 
-# vsock_start_qemu [reboot|no-reboot]: boots the test initrd; "reboot" lets the guest reboot.
+# vsock_start_qemu [reboot|no-reboot|bare]: boots the test initrd. "reboot" lets
+# the guest reboot; "bare" has no vsock device and runs the guest's boot check.
 vsock_start_qemu() {
-	local noreboot=-no-reboot
-	[ "${1:-}" = reboot ] && noreboot=
+	local noreboot=-no-reboot mode=vsock
+	local -a dev=(-chardev "socket,id=c0,path=$VHOST" -device "vhost-user-vsock-pci,chardev=c0")
+	case ${1:-} in
+	reboot) noreboot= ;;
+	bare) dev=() mode=boot ;;
+	esac
 	qemu-system-x86_64 -accel tcg,tb-size=64 -m "$VSOCK_MEM" \
 		-object memory-backend-memfd,id=mem,size="$VSOCK_MEM",share=on -numa node,memdev=mem \
-		-chardev socket,id=c0,path="$VHOST" -device vhost-user-vsock-pci,chardev=c0 \
-		-nodefaults -display none $noreboot -serial file:"$VT/console.log" \
+		"${dev[@]}" -nodefaults -display none $noreboot -serial file:"$VT/console.log" \
 		-kernel "$VSOCK_KERNEL" -initrd "$VSOCK_INITRD" \
-		-append "console=ttyS0 panic=-1 quiet husk.log=info husk.test=vsock" \
+		-append "console=ttyS0 panic=-1 quiet husk.log=info husk.test=$mode" \
 		</dev/null >"$VT/qemu.log" 2>&1 3>&- &
 	QEMU_PID=$!
 }
