@@ -16,6 +16,7 @@
 static void conn_destroy(struct vsock_dev *d, struct vsock_conn *c);
 static void conn_reset(struct vsock_dev *d, struct vsock_conn *c);
 static void conn_watch(struct vsock_dev *d, struct vsock_conn *c);
+static void fill_rx(struct vsock_dev *d);
 
 /* out[] gets the part [off, off+len) of iov; returns the number of entries. */
 static unsigned iov_slice(const struct iovec *iov, unsigned n, size_t off, size_t len,
@@ -181,7 +182,7 @@ static int on_host_fd(struct husk_loop *loop, int fd, uint32_t events, void *dat
 		host_hung_up(d, c);
 	}
 out:
-	vsock_dev_fill_rx(d);
+	fill_rx(d);
 	return 0;
 }
 
@@ -385,7 +386,7 @@ static void guest_packet(struct vsock_dev *d, const struct vsock_hdr *h,
 	conn_watch(d, c); /* the new credit may let us read again */
 }
 
-void vsock_dev_handle_tx_chain(struct vsock_dev *d, const struct vring_chain *chain)
+static void handle_tx_chain(struct vsock_dev *d, const struct vring_chain *chain)
 {
 	uint8_t raw[VSOCK_PKT_HDR_SIZE];
 	size_t got = iov_to_buf(chain->out, chain->n_out, 0, raw, sizeof(raw));
@@ -414,14 +415,14 @@ static void process_tx(struct vsock_dev *d)
 	while (done < VSOCK_TX_BUDGET) {
 		if (vring_pop(vq, &d->vu->mem, &d->tx_chain) <= 0)
 			break;
-		vsock_dev_handle_tx_chain(d, &d->tx_chain);
+		handle_tx_chain(d, &d->tx_chain);
 		vring_push(vq, d->tx_chain.head, 0);
 		done++;
 	}
 	vring_notify(vq);
 	if (done == VSOCK_TX_BUDGET)
 		eventfd_write(d->resume_fd, 1);
-	vsock_dev_fill_rx(d);
+	fill_rx(d);
 }
 
 /* ---- packets to the guest (rx) ---- */
@@ -562,7 +563,7 @@ static uint32_t put_next_packet(struct vsock_dev *d, struct vring_chain *ch)
 	return n;
 }
 
-void vsock_dev_fill_rx(struct vsock_dev *d)
+static void fill_rx(struct vsock_dev *d)
 {
 	struct vring *vq = &d->vu->vq[VSOCK_RX_QUEUE];
 	if (!d->running || !vring_ready(vq))
@@ -607,7 +608,7 @@ void vsock_dev_connect_host(void *dev, int fd, uint32_t port)
 	c->state = CONN_LOCAL_INIT;
 	c->deadline_ms = monotonic_ms() + VSOCK_REQUEST_TIMEOUT_MS;
 	owe(d, c, PEND_REQUEST);
-	vsock_dev_fill_rx(d);
+	fill_rx(d);
 }
 
 static void expire_conn(struct vsock_conn *c, void *data)
@@ -622,7 +623,7 @@ static void expire_conn(struct vsock_conn *c, void *data)
 void vsock_dev_expire(struct vsock_dev *d, int64_t now_ms)
 {
 	conn_for_each(&d->conns, expire_conn, &now_ms);
-	vsock_dev_fill_rx(d);
+	fill_rx(d);
 }
 
 static void destroy_conn(struct vsock_conn *c, void *data)
@@ -667,7 +668,7 @@ static void on_queue_kick(void *data, unsigned q)
 	if (q == VSOCK_TX_QUEUE)
 		process_tx(d);
 	else if (q == VSOCK_RX_QUEUE)
-		vsock_dev_fill_rx(d);
+		fill_rx(d);
 }
 
 const struct vu_device_ops vsock_dev_ops = {

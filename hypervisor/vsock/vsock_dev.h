@@ -55,9 +55,5 @@ void vsock_dev_fini(struct vsock_dev *d);
 void vsock_dev_connect_host(void *dev, int fd, uint32_t port);
 /* Handles request and close timeouts. */
 void vsock_dev_expire(struct vsock_dev *d, int64_t now_ms);
-/* Handles one tx chain (exported for the fuzzer; the chain's buffers are not retained). */
-void vsock_dev_handle_tx_chain(struct vsock_dev *d, const struct vring_chain *chain);
-/* Fills the rx queue from pending work (exported for tests). */
-void vsock_dev_fill_rx(struct vsock_dev *d);
 
 #endif
