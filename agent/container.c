@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -44,12 +43,20 @@ static int reset_signals(husk_err *err)
 	return 0;
 }
 
-/* Everything beyond stdio is close-on-exec, whatever the agent had open. */
-static int setup_stdio(const struct child_stdio *s, husk_err *err)
+/*
+ * Puts stdio on 0-2 and closes every other fd but keep_a and keep_b (the
+ * report and start pipes): an fd of another container's pipe held here until
+ * exec would, for example, keep that container's stdin from ever seeing EOF.
+ */
+static int setup_stdio(const struct child_stdio *s, int keep_a, int keep_b, husk_err *err)
 {
 	if (dup2(s->in, 0) < 0 || dup2(s->out, 1) < 0 || dup2(s->err, 2) < 0)
 		return husk_error_set(err, errno, "stdio");
-	if (syscall(SYS_close_range, 3, ~0u, CLOSE_RANGE_CLOEXEC) < 0)
+	unsigned lo = (unsigned)(keep_a < keep_b ? keep_a : keep_b);
+	unsigned hi = (unsigned)(keep_a < keep_b ? keep_b : keep_a);
+	if ((lo > 3 && syscall(SYS_close_range, 3, lo - 1, 0) < 0) ||
+	    (hi > lo + 1 && syscall(SYS_close_range, lo + 1, hi - 1, 0) < 0) ||
+	    syscall(SYS_close_range, hi + 1, ~0u, 0) < 0)
 		return husk_error_set(err, errno, "close_range");
 	return 0;
 }
@@ -201,7 +208,7 @@ void container_init_main(const struct spec *s, const char *rootfs, const struct 
                          int report_fd, int start_fd)
 {
 	husk_err err = NULL;
-	if (reset_signals(&err) < 0 || setup_stdio(stdio, &err) < 0 ||
+	if (reset_signals(&err) < 0 || setup_stdio(stdio, report_fd, start_fd, &err) < 0 ||
 	    setup_container(s, rootfs, &err) < 0)
 		fail(report_fd, &err, 1);
 	send_report(report_fd, REPORT_READY, 0, NULL);
@@ -252,7 +259,7 @@ void container_exec_main(pid_t init_pid, const struct spec_process *p,
 		send_report(report_fd, REPORT_PID, pid, NULL);
 		_exit(0);
 	}
-	if (setup_stdio(stdio, &err) == 0)
+	if (setup_stdio(stdio, report_fd, report_fd, &err) == 0)
 		exec_process(p, &err);
 	fail(report_fd, &err, 127);
 }

@@ -34,6 +34,10 @@ teardown_file() {
 	case_host_gone_mid_read
 }
 
+@test "closing stdin ends a container even beside one created after it" {
+	case_stdin_eof_beside_created
+}
+
 @test "SignalProcess --all ends every process of the container; the status is 128+N" {
 	case_kill_all
 }

@@ -103,3 +103,20 @@ case_host_gone_mid_read() {
 	[ "${lines[1]}" = "exit 0" ]
 	client remove gone
 }
+
+# a container set up later holds no fd of an earlier one: closing stdin still ends its cat
+case_stdin_eof_beside_created() {
+	write_spec "$AT/s10.json" '["cat"]'
+	write_spec "$AT/s11.json" '["true"]'
+	client create cat c1 "$AT/s10.json" --stdin
+	client start cat
+	client create idle c1 "$AT/s11.json"
+	client write cat "" $'through\n'
+	client close-stdin cat ""
+	run client output cat ""
+	echo "$output"
+	[ "${lines[0]}" = "through" ]
+	[ "${lines[1]}" = "exit 0" ]
+	client remove cat
+	client remove idle
+}
