@@ -92,6 +92,7 @@ start_qemu() {
 # Boots the guest; the first Health call waits (bounded) until the agent listens.
 agent_boot_vm() {
 	AGENT_OPT=-H AGENT_PATH=$AT/vsock.sock
+	make -s -C "$AGENT_ROOT" BUILD="$AGENT_BUILD" "$AGENT_INITRD" >&2 || return 1
 	start_virtiofsd && start_vsockd && start_qemu
 }
 
