@@ -73,10 +73,13 @@ BINDIR     = $(DESTDIR)$(PREFIX)/bin
 LIBEXECDIR = $(DESTDIR)$(PREFIX)/libexec/husk
 GUESTDIR   = $(DESTDIR)$(PREFIX)/share/husk/guest
 SYSCONFDIR ?= /etc
+# what users run, and the helpers husk starts itself (test programs stay in build/)
+INSTALL_BINS    := build/bin/husk
+INSTALL_LIBEXEC := build/bin/husk-vsockd build/bin/husk-agent
 install: all
 	install -d $(BINDIR) $(LIBEXECDIR) $(GUESTDIR) $(DESTDIR)$(SYSCONFDIR)/husk
-	install -m 0755 $(filter build/bin/husk build/bin/containerd-shim-husk-v2,$(BINS)) $(BINDIR)/
-	install -m 0755 $(filter-out build/bin/husk build/bin/containerd-shim-husk-v2,$(BINS)) $(LIBEXECDIR)/
+	install -m 0755 $(INSTALL_BINS) $(BINDIR)/
+	install -m 0755 $(INSTALL_LIBEXEC) $(LIBEXECDIR)/
 	install -m 0644 build/guest/vmlinuz build/guest/initrd.img $(GUESTDIR)/
 	[ -e $(DESTDIR)$(SYSCONFDIR)/husk/husk.json ] || \
 		install -m 0644 configs/husk.json $(DESTDIR)$(SYSCONFDIR)/husk/husk.json
