@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -186,6 +187,13 @@ static int exec_process(const struct spec_process *p, husk_err *err)
 {
 	if (chdir(p->cwd) < 0)
 		return husk_error_set(err, errno, "chdir %s", p->cwd);
+	for (size_t i = 0; i < p->nrlimits; i++) {
+		struct rlimit rl = {p->rlimits[i].soft, p->rlimits[i].hard};
+		if (setrlimit(p->rlimits[i].resource, &rl) < 0)
+			return husk_error_set(err, errno, "setrlimit %d", p->rlimits[i].resource);
+	}
+	if (p->umask >= 0)
+		umask((mode_t)p->umask);
 	if (switch_user(p, err) < 0)
 		return -1;
 	if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

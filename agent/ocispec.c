@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 
 #include "cleanup.h"
 
@@ -87,6 +88,17 @@ static int get_id(json_object *o, uint32_t *out, const char *what, husk_err *err
 	return 0;
 }
 
+static int parse_umask(json_object *o, struct spec_process *p, husk_err *err)
+{
+	uint32_t v;
+	if (get_id(o, &v, "process.user.umask", err) < 0)
+		return -1;
+	if (v > 0777)
+		return husk_error_set(err, 0, "process.user.umask: out of range");
+	p->umask = (int)v;
+	return 0;
+}
+
 static int parse_user(json_object *user, struct spec_process *p, husk_err *err)
 {
 	json_object *v;
@@ -97,6 +109,8 @@ static int parse_user(json_object *user, struct spec_process *p, husk_err *err)
 	if ((v = member(user, "uid")) && get_id(v, &p->uid, "process.user.uid", err) < 0)
 		return -1;
 	if ((v = member(user, "gid")) && get_id(v, &p->gid, "process.user.gid", err) < 0)
+		return -1;
+	if ((v = member(user, "umask")) && parse_umask(v, p, err) < 0)
 		return -1;
 	v = member(user, "additionalGids");
 	if (!v)
@@ -112,6 +126,76 @@ static int parse_user(json_object *user, struct spec_process *p, husk_err *err)
 		           "process.user.additionalGids", err) < 0)
 			return -1;
 	p->ngids = n;
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int resource;
+} rlimit_names[] = {
+    {"RLIMIT_AS", RLIMIT_AS},
+    {"RLIMIT_CORE", RLIMIT_CORE},
+    {"RLIMIT_CPU", RLIMIT_CPU},
+    {"RLIMIT_DATA", RLIMIT_DATA},
+    {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+    {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+    {"RLIMIT_NICE", RLIMIT_NICE},
+    {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},
+    {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+    {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_STACK", RLIMIT_STACK},
+};
+
+static int get_u64(json_object *o, unsigned long long *out, const char *what, husk_err *err)
+{
+	if (!o || !json_object_is_type(o, json_type_int))
+		return husk_error_set(err, 0, "%s: not an integer", what);
+	if (json_object_get_int64(o) < 0)
+		return husk_error_set(err, 0, "%s: out of range", what);
+	*out = json_object_get_uint64(o);
+	return 0;
+}
+
+static int parse_rlimit(json_object *o, struct spec_rlimit *r, husk_err *err)
+{
+	json_object *type = member(o, "type");
+	if (!json_object_is_type(o, json_type_object) || !type ||
+	    !json_object_is_type(type, json_type_string))
+		return husk_error_set(err, 0, "process.rlimits: entry without a type");
+	const char *name = json_object_get_string(type);
+	size_t i = 0;
+	while (i < ARRAY_SIZE(rlimit_names) && strcmp(rlimit_names[i].name, name) != 0)
+		i++;
+	if (i == ARRAY_SIZE(rlimit_names))
+		return husk_error_set(err, 0, "process.rlimits: unknown type %.32s", name);
+	r->resource = rlimit_names[i].resource;
+	if (get_u64(member(o, "soft"), &r->soft, "process.rlimits soft", err) < 0 ||
+	    get_u64(member(o, "hard"), &r->hard, "process.rlimits hard", err) < 0)
+		return -1;
+	if (r->soft > r->hard)
+		return husk_error_set(err, 0, "process.rlimits %s: soft above hard", name);
+	return 0;
+}
+
+static int parse_rlimits(json_object *arr, struct spec_process *p, husk_err *err)
+{
+	if (!arr)
+		return 0;
+	if (!json_object_is_type(arr, json_type_array))
+		return husk_error_set(err, 0, "process.rlimits: not an array");
+	size_t n = json_object_array_length(arr);
+	if (n > SPEC_MAX_RLIMITS)
+		return husk_error_set(err, 0, "process.rlimits: more than %d entries",
+		                      SPEC_MAX_RLIMITS);
+	for (size_t i = 0; i < n; i++)
+		if (parse_rlimit(json_object_array_get_idx(arr, i), &p->rlimits[i], err) < 0)
+			return -1;
+	p->nrlimits = n;
 	return 0;
 }
 
@@ -148,6 +232,7 @@ static int parse_process_object(json_object *proc, struct spec_process *p, husk_
 	int terminal = 0;
 	json_object *v;
 
+	p->umask = -1;
 	if (!json_object_is_type(proc, json_type_object))
 		return husk_error_set(err, 0, "process: not an object");
 	if (parse_bool(member(proc, "terminal"), &terminal, "process.terminal", err) < 0)
@@ -171,6 +256,8 @@ static int parse_process_object(json_object *proc, struct spec_process *p, husk_
 		return -1;
 	if (parse_bool(member(proc, "noNewPrivileges"), &p->no_new_privs, "process.noNewPrivileges",
 	               err) < 0)
+		return -1;
+	if (parse_rlimits(member(proc, "rlimits"), p, err) < 0)
 		return -1;
 	return parse_user(member(proc, "user"), p, err);
 }

@@ -10,14 +10,20 @@
 
 #include "error.h"
 
-#define SPEC_MAX_JSON   (1u << 20)
-#define SPEC_MAX_STRING 32768
-#define SPEC_MAX_ARGS   1024
-#define SPEC_MAX_ENV    1024
-#define SPEC_MAX_GIDS   64
-#define SPEC_MAX_MOUNTS 64
-#define SPEC_MAX_PATH   4096
-#define SPEC_MAX_HOST   64
+#define SPEC_MAX_JSON    (1u << 20)
+#define SPEC_MAX_STRING  32768
+#define SPEC_MAX_ARGS    1024
+#define SPEC_MAX_ENV     1024
+#define SPEC_MAX_GIDS    64
+#define SPEC_MAX_MOUNTS  64
+#define SPEC_MAX_PATH    4096
+#define SPEC_MAX_HOST    64
+#define SPEC_MAX_RLIMITS 16
+
+struct spec_rlimit {
+	int resource; /* RLIMIT_* */
+	unsigned long long soft, hard;
+};
 
 struct spec_process {
 	char **args; /* NULL-terminated, at least one entry */
@@ -28,6 +34,9 @@ struct spec_process {
 	gid_t gids[SPEC_MAX_GIDS];
 	size_t ngids;
 	int no_new_privs;
+	int umask; /* -1: keep the agent's (022) */
+	struct spec_rlimit rlimits[SPEC_MAX_RLIMITS];
+	size_t nrlimits;
 };
 
 struct spec_mount {

@@ -45,6 +45,10 @@ teardown_file() {
 	case_stdin_eof_beside_created
 }
 
+@test "rlimits, user, umask and cwd apply to the container's process" {
+	case_process_settings
+}
+
 @test "SignalProcess --all ends every process of the container; the status is 128+N" {
 	case_kill_all
 }

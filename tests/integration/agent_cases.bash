@@ -120,3 +120,19 @@ case_stdin_eof_beside_created() {
 	client remove cat
 	client remove idle
 }
+
+# process.rlimits, user (uid, gid, additionalGids, umask) and cwd apply to the container's process
+case_process_settings() {
+	cat >"$AT/s12.json" <<-'JSON'
+	{"process":{"args":["sh","-c","echo $(ulimit -n) $(ulimit -Hn) $(umask) $(id -u):$(id -g):$(id -G) $PWD"],
+	 "env":["PATH=/bin"],"cwd":"/work/dir",
+	 "user":{"uid":1000,"gid":1001,"additionalGids":[5,7],"umask":63},
+	 "rlimits":[{"type":"RLIMIT_NOFILE","soft":123,"hard":456}]},
+	 "mounts":[{"destination":"/proc","type":"proc","source":"proc"}]}
+	JSON
+	run client run settings c1 "$AT/s12.json"
+	echo "$output"
+	[ "${lines[1]}" = "123 456 0077 1000:1001:1001 5 7 /work/dir" ]
+	[ "${lines[2]}" = "exit 0" ]
+	client remove settings
+}

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 
 #include "error.h"
 #include "request.h"
@@ -264,4 +265,40 @@ TEST(valid_request_decodes)
 	CHECK_STR(got->exec_id, "e1");
 	CHECK_INT(got->data.len, ==, 2);
 	protobuf_c_message_free_unpacked(&got->base, NULL);
+}
+
+TEST(spec_rlimits_and_umask)
+{
+	cleanup_error husk_err err = NULL;
+	struct spec_process p;
+	const char *json = "{\"args\":[\"a\"],\"user\":{\"umask\":63},\"rlimits\":["
+	                   "{\"type\":\"RLIMIT_NOFILE\",\"soft\":1024,\"hard\":4096},"
+	                   "{\"type\":\"RLIMIT_CORE\",\"soft\":0,"
+	                   "\"hard\":18446744073709551615}]}";
+	CHECK_INT(spec_parse_process(json, strlen(json), &p, &err), ==, 0);
+	CHECK_INT(p.umask, ==, 077);
+	CHECK_INT(p.nrlimits, ==, 2);
+	CHECK_INT(p.rlimits[0].resource, ==, RLIMIT_NOFILE);
+	CHECK_INT(p.rlimits[0].soft, ==, 1024);
+	CHECK_INT(p.rlimits[0].hard, ==, 4096);
+	CHECK(p.rlimits[1].hard == 18446744073709551615ull);
+	spec_process_free(&p);
+	json = "{\"args\":[\"a\"]}";
+	CHECK_INT(spec_parse_process(json, strlen(json), &p, &err), ==, 0);
+	CHECK_INT(p.umask, ==, -1);
+	spec_process_free(&p);
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"],\"rlimits\":[{\"type\":"
+	                       "\"RLIMIT_FOO\",\"soft\":1,\"hard\":1}]}}",
+	                       "unknown type RLIMIT_FOO"));
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"],\"rlimits\":[{\"type\":"
+	                       "\"RLIMIT_NOFILE\",\"soft\":2,\"hard\":1}]}}",
+	                       "soft above hard"));
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"],\"rlimits\":[{\"type\":"
+	                       "\"RLIMIT_NOFILE\",\"soft\":-1,\"hard\":1}]}}",
+	                       "out of range"));
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"],\"rlimits\":[{\"type\":"
+	                       "\"RLIMIT_NOFILE\"}]}}",
+	                       "not an integer"));
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"],\"user\":{\"umask\":512}}}",
+	                       "umask: out of range"));
 }
