@@ -1,10 +1,10 @@
 #include "dial.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
 #include <linux/vm_sockets.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -16,7 +16,8 @@
 
 #define DIAL_BACKOFF_MIN_MS 10
 #define DIAL_BACKOFF_MAX_MS 250
-#define DIAL_LINE_MAX       32
+
+enum { PHASE_CONNECTING, PHASE_READ_OK };
 
 enum vsock_transport vsock_transport_detect(void)
 {
@@ -27,11 +28,12 @@ enum vsock_transport vsock_transport_detect(void)
 	return VSOCK_VHOST;
 }
 
+static const char *const transport_names[] = {"auto", "vhost", "hybrid"};
+
 int vsock_transport_parse(const char *s, enum vsock_transport *out)
 {
-	static const char *const names[] = {"auto", "vhost", "hybrid"};
-	for (int i = 0; i < 3; i++) {
-		if (strcmp(s, names[i]) == 0) {
+	for (size_t i = 0; i < ARRAY_SIZE(transport_names); i++) {
+		if (strcmp(s, transport_names[i]) == 0) {
 			*out = (enum vsock_transport)i;
 			return 0;
 		}
@@ -41,15 +43,109 @@ int vsock_transport_parse(const char *s, enum vsock_transport *out)
 
 const char *vsock_transport_name(enum vsock_transport t)
 {
-	switch (t) {
-	case VSOCK_AUTO:
-		return "auto";
-	case VSOCK_VHOST:
-		return "vhost";
-	case VSOCK_HYBRID:
-		return "hybrid";
+	return (unsigned)t < ARRAY_SIZE(transport_names) ? transport_names[t] : "unknown";
+}
+
+static int dial_fail(struct vsock_dial_state *st, int code, husk_err *err)
+{
+	vsock_dial_abort(st);
+	if (code == EPROTO)
+		return husk_error_set(err, code, "unexpected reply to CONNECT");
+	return husk_error_set(err, code, "connect");
+}
+
+void vsock_dial_abort(struct vsock_dial_state *st)
+{
+	if (st->fd >= 0)
+		close(st->fd);
+	st->fd = -1;
+}
+
+static int send_connect_line(struct vsock_dial_state *st, husk_err *err)
+{
+	char req[32];
+	int n = snprintf(req, sizeof(req), "CONNECT %u\n", st->port);
+	/* a fresh socket's buffer takes these few bytes at once */
+	if (send(st->fd, req, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) != n)
+		return dial_fail(st, errno ? errno : EIO, err);
+	st->phase = PHASE_READ_OK;
+	st->events = POLLIN;
+	return 0;
+}
+
+int vsock_dial_begin(struct vsock_dial_state *st, enum vsock_transport t, uint32_t cid,
+                     const char *uds_path, uint32_t port, husk_err *err)
+{
+	memset(st, 0, sizeof(*st));
+	st->fd = -1;
+	st->port = port;
+	st->transport = t == VSOCK_AUTO ? vsock_transport_detect() : t;
+	struct sockaddr_un su = {.sun_family = AF_UNIX};
+	struct sockaddr_vm sv = {.svm_family = AF_VSOCK, .svm_cid = cid, .svm_port = port};
+	struct sockaddr *sa = (struct sockaddr *)&sv;
+	socklen_t salen = sizeof(sv);
+	if (st->transport == VSOCK_HYBRID) {
+		size_t plen = uds_path ? strlen(uds_path) : 0;
+		if (plen == 0 || plen >= sizeof(su.sun_path))
+			return husk_error_set(err, EINVAL, "bad hybrid vsock socket path");
+		memcpy(su.sun_path, uds_path, plen);
+		sa = (struct sockaddr *)&su;
+		salen = sizeof(su);
 	}
-	return "unknown";
+	st->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (st->fd < 0)
+		return husk_error_set(err, errno, "socket");
+	/* done or in progress alike, the first step finds out */
+	st->phase = PHASE_CONNECTING;
+	st->events = POLLOUT;
+	if (connect(st->fd, sa, salen) < 0 && errno != EINPROGRESS)
+		return dial_fail(st, errno, err);
+	return 0;
+}
+
+/* Reads the reply byte by byte: the stream starts right after its '\n'. */
+static int read_ok_line(struct vsock_dial_state *st, husk_err *err)
+{
+	for (;;) {
+		char ch;
+		ssize_t n = read(st->fd, &ch, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n < 0)
+			return dial_fail(st, errno, err);
+		if (n == 0) /* the guest answered RST: nothing listens there yet */
+			return dial_fail(st, ECONNREFUSED, err);
+		if (ch == '\n')
+			break;
+		if (st->line_len == sizeof(st->line))
+			return dial_fail(st, EPROTO, err);
+		st->line[st->line_len++] = ch;
+	}
+	if (st->line_len < 2 || memcmp(st->line, "OK", 2) != 0)
+		return dial_fail(st, EPROTO, err);
+	return 1;
+}
+
+int vsock_dial_step(struct vsock_dial_state *st, husk_err *err)
+{
+	if (st->fd < 0)
+		return husk_error_set(err, EINVAL, "no dial in progress");
+	if (st->phase == PHASE_READ_OK)
+		return read_ok_line(st, err);
+	int soerr = 0;
+	socklen_t sl = sizeof(soerr);
+	if (getsockopt(st->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+		return dial_fail(st, errno, err);
+	if (soerr)
+		return dial_fail(st, soerr, err);
+	struct pollfd p = {.fd = st->fd, .events = POLLOUT};
+	if (poll(&p, 1, 0) == 0)
+		return 0; /* still connecting */
+	if (st->transport == VSOCK_VHOST)
+		return 1;
+	return send_connect_line(st, err);
 }
 
 static int64_t now_ms(void)
@@ -65,118 +161,33 @@ static int remaining_ms(int64_t deadline)
 	return left < 0 ? 0 : (int)left;
 }
 
-/* Waits for events on fd until the deadline: 1 ready, 0 timed out, -1 error. */
-static int wait_fd(int fd, short events, int64_t deadline)
+/* Runs one attempt to its end within the deadline: the fd, or -1 with errno. */
+static int dial_once(enum vsock_transport t, uint32_t cid, const char *uds_path, uint32_t port,
+                     int64_t deadline)
 {
+	struct vsock_dial_state st;
+	cleanup_error husk_err err = NULL;
+	if (vsock_dial_begin(&st, t, cid, uds_path, port, &err) < 0) {
+		errno = err->code;
+		return -1;
+	}
 	for (;;) {
-		struct pollfd p = {.fd = fd, .events = events};
-		int r = poll(&p, 1, remaining_ms(deadline));
-		if (r < 0 && errno == EINTR)
-			continue;
-		return r;
-	}
-}
-
-static int set_blocking(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-}
-
-/* Non-blocking connect finished within the deadline: 0, or -1 with errno. */
-static int connect_within(int fd, const struct sockaddr *sa, socklen_t len, int64_t deadline)
-{
-	if (connect(fd, sa, len) == 0)
-		return 0;
-	if (errno != EINPROGRESS)
-		return -1;
-	int r = wait_fd(fd, POLLOUT, deadline);
-	if (r <= 0) {
-		errno = r == 0 ? ETIMEDOUT : errno;
-		return -1;
-	}
-	int soerr = 0;
-	socklen_t sl = sizeof(soerr);
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
-		return -1;
-	if (soerr) {
-		errno = soerr;
-		return -1;
-	}
-	return 0;
-}
-
-static int dial_vhost_once(uint32_t cid, uint32_t port, int64_t deadline)
-{
-	cleanup_close int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	struct sockaddr_vm sa = {.svm_family = AF_VSOCK, .svm_cid = cid, .svm_port = port};
-	if (connect_within(fd, (struct sockaddr *)&sa, sizeof(sa), deadline) < 0)
-		return -1;
-	return move_fd(fd);
-}
-
-/*
- * Reads the reply line one byte at a time: the stream starts right after '\n'.
- * EOF means the guest refused (nothing listens yet): ECONNREFUSED.
- */
-static int read_ok_line(int fd, int64_t deadline)
-{
-	char line[DIAL_LINE_MAX];
-	size_t len = 0;
-	for (;;) {
-		int r = wait_fd(fd, POLLIN, deadline);
-		if (r <= 0) {
-			errno = r == 0 ? ETIMEDOUT : errno;
+		int r = vsock_dial_step(&st, &err);
+		if (r == 1)
+			return st.fd;
+		if (r < 0) {
+			errno = err->code;
 			return -1;
 		}
-		char ch;
-		ssize_t n = read(fd, &ch, 1);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0) {
-			errno = ECONNREFUSED;
+		struct pollfd p = {.fd = st.fd, .events = st.events};
+		int n = poll(&p, 1, remaining_ms(deadline));
+		if (n == 0 || (n < 0 && errno != EINTR)) {
+			int e = n == 0 ? ETIMEDOUT : errno;
+			vsock_dial_abort(&st);
+			errno = e;
 			return -1;
 		}
-		if (ch == '\n')
-			break;
-		if (len == sizeof(line)) {
-			errno = EPROTO;
-			return -1;
-		}
-		line[len++] = ch;
 	}
-	if (len < 2 || memcmp(line, "OK", 2) != 0) {
-		errno = EPROTO;
-		return -1;
-	}
-	return 0;
-}
-
-static int dial_hybrid_once(const char *uds_path, uint32_t port, int64_t deadline)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	size_t plen = strlen(uds_path);
-	if (plen == 0 || plen >= sizeof(sa.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(sa.sun_path, uds_path, plen);
-	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect_within(fd, (struct sockaddr *)&sa, sizeof(sa), deadline) < 0)
-		return -1;
-	char req[32];
-	int n = snprintf(req, sizeof(req), "CONNECT %u\n", port);
-	if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n)
-		return -1;
-	if (read_ok_line(fd, deadline) < 0)
-		return -1;
-	return move_fd(fd);
 }
 
 /* Not listening yet, or the daemon is not up yet: worth another try. */
@@ -184,6 +195,12 @@ static bool retryable(int e)
 {
 	return e == ECONNREFUSED || e == ECONNRESET || e == ENOENT || e == EAGAIN || e == EPIPE ||
 	       e == ENODEV || e == EHOSTUNREACH;
+}
+
+static int set_blocking(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 }
 
 int vsock_dial(enum vsock_transport t, uint32_t cid, const char *uds_path, uint32_t port,
@@ -195,27 +212,25 @@ int vsock_dial(enum vsock_transport t, uint32_t cid, const char *uds_path, uint3
 		return husk_error_set(err, EINVAL, "hybrid vsock dial needs a socket path");
 	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	int backoff = DIAL_BACKOFF_MIN_MS;
+	int e;
 	for (;;) {
-		int fd = t == VSOCK_VHOST ? dial_vhost_once(cid, port, deadline)
-		                          : dial_hybrid_once(uds_path, port, deadline);
+		int fd = dial_once(t, cid, uds_path, port, deadline);
 		if (fd >= 0) {
-			if (set_blocking(fd) < 0) {
-				int e = errno;
-				close(fd);
-				errno = e;
-				break;
-			}
-			return fd;
+			if (set_blocking(fd) == 0)
+				return fd;
+			e = errno;
+			close(fd);
+			break;
 		}
+		e = errno;
 		int left = remaining_ms(deadline);
-		if (!retryable(errno) || left == 0)
+		if (!retryable(e) || left == 0)
 			break;
 		struct timespec ts = {.tv_nsec =
 		                          (long)(backoff < left ? backoff : left) * 1000000L};
 		nanosleep(&ts, NULL);
 		backoff = backoff * 2 > DIAL_BACKOFF_MAX_MS ? DIAL_BACKOFF_MAX_MS : backoff * 2;
 	}
-	int e = errno;
 	if (retryable(e) && remaining_ms(deadline) == 0)
 		e = ETIMEDOUT;
 	if (t == VSOCK_VHOST)

@@ -14,6 +14,8 @@
 
 #include <stdint.h>
 
+#include <stddef.h>
+
 #include "error.h"
 
 enum vsock_transport { VSOCK_AUTO, VSOCK_VHOST, VSOCK_HYBRID };
@@ -34,6 +36,36 @@ const char *vsock_transport_name(enum vsock_transport t);
  * *err set (code ETIMEDOUT when the guest never accepted in time).
  */
 int vsock_dial(enum vsock_transport t, uint32_t cid, const char *uds_path, uint32_t port,
-	       int timeout_ms, husk_err *err);
+               int timeout_ms, husk_err *err);
+
+/*
+ * One non-blocking dial attempt, for callers that wait in their own event
+ * loop: vsock_dial_begin(), then whenever st->fd is ready for st->events
+ * (POLLIN/POLLOUT, the same bits as EPOLLIN/EPOLLOUT) call vsock_dial_step().
+ * Nothing retries here: after a failure whose code is ECONNREFUSED,
+ * ECONNRESET, ENOENT or EAGAIN (the guest or the daemon is not listening
+ * yet), begin again later.
+ */
+struct vsock_dial_state {
+	enum vsock_transport transport; /* VSOCK_VHOST or VSOCK_HYBRID once begun */
+	int fd;                         /* -1 when no attempt is in progress */
+	short events;
+	int phase;
+	uint32_t port;
+	size_t line_len;
+	char line[32];
+};
+
+/* Starts an attempt (VSOCK_AUTO is detected). 0: wait for st->fd; -1: failed (*err). */
+int vsock_dial_begin(struct vsock_dial_state *st, enum vsock_transport t, uint32_t cid,
+                     const char *uds_path, uint32_t port, husk_err *err);
+/*
+ * Advances the attempt. 1: connected, st->fd is the stream (NON-blocking,
+ * O_CLOEXEC) and now belongs to the caller; 0: wait for st->events on st->fd
+ * again; -1: failed, fd closed, *err set.
+ */
+int vsock_dial_step(struct vsock_dial_state *st, husk_err *err);
+/* Abandons an attempt in progress. */
+void vsock_dial_abort(struct vsock_dial_state *st);
 
 #endif

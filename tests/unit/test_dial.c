@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -183,4 +184,44 @@ TEST(transport_names_and_detection)
 	CHECK_INT(vsock_dial(VSOCK_HYBRID, 3, NULL, 1, 10, &err), ==, -1);
 	CHECK_INT(err->code, ==, EINVAL);
 	husk_error_free(&err);
+}
+
+/* Drives a non-blocking attempt with poll(), as an event loop would. */
+static int step_until_done(struct vsock_dial_state *st, husk_err *err)
+{
+	for (;;) {
+		int r = vsock_dial_step(st, err);
+		if (r != 0)
+			return r;
+		struct pollfd p = {.fd = st->fd, .events = st->events};
+		if (poll(&p, 1, 5000) != 1)
+			return -2;
+	}
+}
+
+TEST(non_blocking_dial_reports_refusal_then_connects)
+{
+	struct sock_dir s;
+	int l = listen_tmp(&s);
+	CHECK(l >= 0);
+	static const char *const replies[] = {NULL, "OK 9\nX"};
+	pid_t pid = serve(l, replies, 2);
+	husk_err err = NULL;
+	struct vsock_dial_state st;
+	CHECK_INT(vsock_dial_begin(&st, VSOCK_HYBRID, 3, s.path, 1024, &err), ==, 0);
+	CHECK_INT(step_until_done(&st, &err), ==, -1);
+	CHECK_INT(err->code, ==, ECONNREFUSED);
+	CHECK_INT(st.fd, ==, -1);
+	husk_error_free(&err);
+	CHECK_INT(vsock_dial_begin(&st, VSOCK_HYBRID, 3, s.path, 1024, &err), ==, 0);
+	CHECK_INT(step_until_done(&st, &err), ==, 1);
+	CHECK(fcntl(st.fd, F_GETFL) & O_NONBLOCK);
+	struct pollfd p = {.fd = st.fd, .events = POLLIN};
+	CHECK_INT(poll(&p, 1, 5000), ==, 1);
+	char c = 0;
+	CHECK_INT(read(st.fd, &c, 1), ==, 1);
+	CHECK_INT(c, ==, 'X');
+	close(st.fd);
+	CHECK_INT(wait_child(pid), ==, 0);
+	cleanup_tmp(&s, l);
 }
