@@ -40,6 +40,25 @@ static int open_log(const char *path, bool json)
 	return fd;
 }
 
+/*
+ * A closed fd 0, 1 or 2 would be reused by the next open() (an epoll fd
+ * taken for stdin, a log written into a socket): point them at /dev/null.
+ */
+static int ensure_stdio(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0)
+			continue;
+		int null = open("/dev/null", O_RDWR);
+		if (null != fd) {
+			if (null >= 0)
+				close(null);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -56,6 +75,8 @@ int main(int argc, char **argv)
 	int c;
 
 	log_init("husk");
+	if (ensure_stdio() < 0)
+		return 1;
 	while ((c = getopt_long(argc, argv, "+hv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':

@@ -140,7 +140,8 @@ static int explain_failure(struct run *r, husk_err *err)
 	return -1;
 }
 
-static int watch_process(struct run *r, int in_fd, husk_err *err)
+/* main() made sure fd 0 is open: a closed stdin reads as /dev/null (EOF at once). */
+static int watch_process(struct run *r, husk_err *err)
 {
 	cleanup_close int drain_timer = -1;
 	struct agent *agent = sandbox_agent(r->sb);
@@ -148,8 +149,8 @@ static int watch_process(struct run *r, int in_fd, husk_err *err)
 	req.container_id = (char *)r->id;
 	req.exec_id = "";
 
-	r->relay = stdio_relay_new(r->loop, agent, r->id, "", in_fd, STDOUT_FILENO, STDERR_FILENO,
-	                           on_relay_event, r, err);
+	r->relay = stdio_relay_new(r->loop, agent, r->id, "", STDIN_FILENO, STDOUT_FILENO,
+	                           STDERR_FILENO, on_relay_event, r, err);
 	if (!r->relay || stdio_relay_start(r->relay, err) < 0 ||
 	    agent_call(agent, "WaitProcess", &req.base,
 	               &husk__agent__v1__wait_process_response__descriptor, 0, on_wait, r, err) < 0)
@@ -173,19 +174,12 @@ static int watch_process(struct run *r, int in_fd, husk_err *err)
 	return 0;
 }
 
-/* fd 0 as the process's stdin, or -1 if we have none. */
-static int stdin_fd(void)
-{
-	return fcntl(STDIN_FILENO, F_GETFD) < 0 ? -1 : STDIN_FILENO;
-}
-
 static int run_container(struct run *r, const struct husk_globals *g, const char *bundle,
                          const struct husk_config *cfg, husk_err *err)
 {
 	struct oci_spec spec = {0};
 	cleanup_free char *rootfs = NULL;
 	uint32_t pid;
-	int in_fd = stdin_fd();
 	int ret = -1;
 
 	if (spec_load(bundle, &spec, &rootfs, err) < 0)
@@ -198,11 +192,11 @@ static int run_container(struct run *r, const struct husk_globals *g, const char
 	r->sb = sandbox_create(r->loop, g->root, r->id, cfg, err);
 	if (!r->sb || sandbox_add_rootfs(r->sb, r->id, rootfs, spec.root_readonly, err) < 0 ||
 	    sandbox_boot(r->sb, err) < 0 ||
-	    sandbox_create_container(r->sb, r->id, &spec, in_fd >= 0, err) < 0 ||
+	    sandbox_create_container(r->sb, r->id, &spec, true, err) < 0 ||
 	    sandbox_start_container(r->sb, r->id, &pid, err) < 0)
 		goto out;
 	r->started = true;
-	ret = watch_process(r, in_fd, err);
+	ret = watch_process(r, err);
 out:
 	spec_free(&spec);
 	return ret;

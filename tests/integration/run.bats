@@ -90,6 +90,15 @@ husk_wait() {
 	[ "$status" -eq 0 ]
 	[ "$(cat "$T/out")" = "$(printf 'a\nb')" ]
 	assert_clean
+	# a closed stdin reads as empty, it must not hang nor steal one of husk's own fds
+	bundle_with '["sh", "-c", "cat; echo done"]'
+	status=0
+	"$HUSK" --root "$ROOT" run --config "$CONFIG" --bundle "$T/bundle" "$ID" \
+		>"$T/out" 2>"$T/err" <&- || status=$?
+	cat "$T/err"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$T/out")" = done ]
+	assert_clean
 }
 
 @test "run: a large output arrives whole and in order" {
