@@ -8,7 +8,7 @@ HUSK_SRCS := shim/main.c shim/run.c shim/check.c $(SHIM_LIB_SRCS) $(QEMU_SRCS) $
 BINS += $(BUILD)/bin/husk
 $(BUILD)/bin/husk: $(call objs,$(HUSK_SRCS))
 	@mkdir -p $(@D)
-	$(CC) -o $@ $^ $(QEMU_LIBS) $(PROTOBUF_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(QEMU_LIBS) $(PROTOBUF_LIBS)
 
 UNIT_TESTS += test_spec test_relay test_statedir
 test_spec_SRCS := tests/unit/test_spec.c $(SPEC_SRCS) $(COMMON_SRCS)
