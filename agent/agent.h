@@ -32,7 +32,17 @@ struct process {
 	int stdin_fd;    /* write end, -1 if none or closed */
 	struct stream out, err;
 	struct wait_req *waits;
+	int report_fd;              /* an exec's setup report pipe, until it exec'd */
+	struct ttrpc_call *pending; /* the ExecProcess call awaiting that */
+	struct container *ctr;
 	struct process *next;
+};
+
+enum container_state {
+	CONTAINER_CREATING, /* the init sets up; CreateContainer awaits READY */
+	CONTAINER_CREATED,  /* the init waits for the start byte */
+	CONTAINER_STARTING, /* StartContainer awaits the exec */
+	CONTAINER_STARTED,
 };
 
 struct container {
@@ -40,10 +50,12 @@ struct container {
 	struct process *init;
 	struct process *execs;
 	size_t nexecs;
-	int report_fd; /* the init's setup report pipe, until started */
-	int start_fd;  /* write end of the start sync pipe, until started */
-	int started;
-	char pidns[64]; /* readlink of /proc/<init>/ns/pid */
+	enum container_state state;
+	int report_fd;              /* the init's setup report pipe, until started */
+	int start_fd;               /* write end of the start sync pipe, until started */
+	struct ttrpc_call *pending; /* the Create/StartContainer call awaiting the init */
+	char pidns[64];             /* readlink of /proc/<init>/ns/pid */
+	struct agent *ag;
 	struct container *next;
 };
 

@@ -3,7 +3,7 @@ AGENT_LIB_SRCS := agent/ocispec.c agent/request.c
 # proto/module.mk and proto/ttrpc/module.mk are read after this file, so the
 # link rule (expanded now) spells out their sources; the test variables below
 # are expanded late and use theirs.
-AGENT_SRCS := agent/main.c agent/rpc.c agent/sandbox.c agent/process.c agent/container.c \
+AGENT_SRCS := agent/main.c agent/rpc.c agent/sandbox.c agent/spawn.c agent/process.c agent/container.c \
 	agent/modload.c $(AGENT_LIB_SRCS) proto/ttrpc.c $(BUILD)/gen/agent.pb-c.c \
 	$(BUILD)/gen/ttrpc.pb-c.c $(COMMON_SRCS)
 

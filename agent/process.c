@@ -41,6 +41,7 @@ struct process *process_new(const char *exec_id, struct husk_loop *loop, husk_er
 	}
 	snprintf(p->exec_id, sizeof(p->exec_id), "%s", exec_id);
 	p->stdin_fd = -1;
+	p->report_fd = -1;
 	stream_init(&p->out, loop);
 	stream_init(&p->err, loop);
 	return p;
@@ -248,10 +249,38 @@ static void fail_reads(struct stream *s, const char *why)
 	stream_close(s);
 }
 
+static void forget_call(void *data)
+{
+	*(struct ttrpc_call **)data = NULL;
+}
+
+void call_hold(struct ttrpc_call **slot, struct ttrpc_call *call)
+{
+	*slot = call;
+	ttrpc_call_set_cancel(call, forget_call, slot);
+}
+
+struct ttrpc_call *call_take(struct ttrpc_call **slot)
+{
+	struct ttrpc_call *call = *slot;
+	*slot = NULL;
+	if (call)
+		ttrpc_call_set_cancel(call, NULL, NULL);
+	return call;
+}
+
 void process_free(struct process *p, const char *why)
 {
 	if (!p)
 		return;
+	why = why ? why : "process removed";
+	struct ttrpc_call *call = call_take(&p->pending);
+	if (call)
+		ttrpc_reply(call, TTRPC_NOT_FOUND, why, NULL, 0);
+	if (p->report_fd >= 0) {
+		husk_loop_del(p->out.loop, p->report_fd);
+		close(p->report_fd);
+	}
 	fail_reads(&p->out, why);
 	fail_reads(&p->err, why);
 	while (p->waits) {

@@ -25,5 +25,9 @@ void process_close_stdin(struct process *p);
 /* Closes everything; pending calls get NOT_FOUND naming why. */
 void process_free(struct process *p, const char *why);
 int exit_status_of(int wstatus);
+/* Keeps call in *slot until call_take(); a host hang-up empties the slot. */
+void call_hold(struct ttrpc_call **slot, struct ttrpc_call *call);
+/* The held call (now the caller's to reply to), or NULL if the host hung up. */
+struct ttrpc_call *call_take(struct ttrpc_call **slot);
 
 #endif

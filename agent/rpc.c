@@ -30,8 +30,7 @@ static void reply_empty(struct ttrpc_call *call)
 	ttrpc_reply_pb(call, NULL);
 }
 
-__attribute__((format(printf, 3, 4))) static void
-reply_error(struct ttrpc_call *call, enum ttrpc_code code, const char *fmt, ...)
+void rpc_reply_error(struct ttrpc_call *call, enum ttrpc_code code, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -47,7 +46,7 @@ static void *decode(struct ttrpc_call *call, const char *method, const uint8_t *
 	cleanup_error husk_err err = NULL;
 	ProtobufCMessage *m = request_decode(method, payload, len, &err);
 	if (!m)
-		reply_error(call, TTRPC_INVALID_ARGUMENT, "%s", husk_error_msg(err));
+		rpc_reply_error(call, TTRPC_INVALID_ARGUMENT, "%s", husk_error_msg(err));
 	return m;
 }
 
@@ -56,7 +55,7 @@ static struct container *find_container(struct ttrpc_call *call, struct agent *a
 {
 	struct container *c = sandbox_find(ag, id);
 	if (!c)
-		reply_error(call, TTRPC_NOT_FOUND, "%s %s: container not found", what, id);
+		rpc_reply_error(call, TTRPC_NOT_FOUND, "%s %s: container not found", what, id);
 	return c;
 }
 
@@ -66,7 +65,7 @@ static struct process *find_process(struct ttrpc_call *call, struct agent *ag, c
 	struct container *c = find_container(call, ag, what, cid);
 	struct process *p = c ? sandbox_process(c, eid) : NULL;
 	if (c && !p)
-		reply_error(call, TTRPC_NOT_FOUND, "%s %s: exec %s not found", what, cid, eid);
+		rpc_reply_error(call, TTRPC_NOT_FOUND, "%s %s: exec %s not found", what, cid, eid);
 	return p;
 }
 
@@ -104,58 +103,50 @@ static void on_create(struct ttrpc_call *call, const uint8_t *payload, size_t le
 	if (!req)
 		return;
 	if (sandbox_find(ag, req->container_id)) {
-		reply_error(call, TTRPC_ALREADY_EXISTS, "create %s: container already exists",
-		            req->container_id);
+		rpc_reply_error(call, TTRPC_ALREADY_EXISTS, "create %s: container already exists",
+		                req->container_id);
 		return;
 	}
 	if (ag->ncontainers >= AGENT_MAX_CONTAINERS) {
-		reply_error(call, TTRPC_RESOURCE_EXHAUSTED, "create %s: too many containers",
-		            req->container_id);
+		rpc_reply_error(call, TTRPC_RESOURCE_EXHAUSTED, "create %s: too many containers",
+		                req->container_id);
 		return;
 	}
 	if (spec_parse((const char *)req->oci_spec_json.data, req->oci_spec_json.len, &s, &err)) {
-		reply_error(call, TTRPC_INVALID_ARGUMENT, "create %s: spec: %s", req->container_id,
-		            husk_error_msg(err));
+		rpc_reply_error(call, TTRPC_INVALID_ARGUMENT, "create %s: spec: %s",
+		                req->container_id, husk_error_msg(err));
 		return;
 	}
-	int ret = sandbox_create(ag, req->container_id, &s, req->rootfs_tag, req->stdin, &err);
+	int ret =
+	    sandbox_create(ag, req->container_id, &s, req->rootfs_tag, req->stdin, call, &err);
 	spec_free(&s);
-	if (ret < 0) {
-		reply_error(call, TTRPC_UNKNOWN, "create %s: %s", req->container_id,
-		            husk_error_msg(err));
-		return;
-	}
-	reply_empty(call);
+	if (ret < 0)
+		rpc_reply_error(call, TTRPC_UNKNOWN, "create %s: %s", req->container_id,
+		                husk_error_msg(err));
 }
 
 static void on_start(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *data)
 {
 	cleanup_msg Husk__Agent__V1__ContainerRequest *req =
 	    decode(call, "StartContainer", payload, len);
-	Husk__Agent__V1__StartContainerResponse resp =
-	    HUSK__AGENT__V1__START_CONTAINER_RESPONSE__INIT;
 	cleanup_error husk_err err = NULL;
 	struct container *c = req ? find_container(call, data, "start", req->container_id) : NULL;
 	if (!c)
 		return;
-	if (c->started) {
-		reply_error(call, TTRPC_FAILED_PRECONDITION, "start %s: container already started",
-		            c->id);
+	if (c->state != CONTAINER_CREATED) {
+		rpc_reply_error(call, TTRPC_FAILED_PRECONDITION, "start %s: container %s", c->id,
+		                c->state == CONTAINER_CREATING ? "is being created"
+		                                               : "already started");
 		return;
 	}
-	if (sandbox_start(c, &err) < 0) {
-		reply_error(call, TTRPC_UNKNOWN, "start %s: %s", c->id, husk_error_msg(err));
-		return;
-	}
-	resp.pid = (uint32_t)c->init->pid;
-	ttrpc_reply_pb(call, &resp.base);
+	if (sandbox_start(c, call, &err) < 0)
+		rpc_reply_error(call, TTRPC_UNKNOWN, "start %s: %s", c->id, husk_error_msg(err));
 }
 
 static void on_exec(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *data)
 {
 	cleanup_msg Husk__Agent__V1__ExecProcessRequest *req =
 	    decode(call, "ExecProcess", payload, len);
-	Husk__Agent__V1__ExecProcessResponse resp = HUSK__AGENT__V1__EXEC_PROCESS_RESPONSE__INIT;
 	cleanup_error husk_err err = NULL;
 	struct agent *ag = data;
 	struct spec_process p;
@@ -163,30 +154,26 @@ static void on_exec(struct ttrpc_call *call, const uint8_t *payload, size_t len,
 	if (!c)
 		return;
 	if (sandbox_process(c, req->exec_id)) {
-		reply_error(call, TTRPC_ALREADY_EXISTS, "exec %s in %s: already exists",
-		            req->exec_id, c->id);
+		rpc_reply_error(call, TTRPC_ALREADY_EXISTS, "exec %s in %s: already exists",
+		                req->exec_id, c->id);
 		return;
 	}
-	if (!c->started || c->init->exited) {
-		reply_error(call, TTRPC_FAILED_PRECONDITION,
-		            "exec %s in %s: container is not running", req->exec_id, c->id);
+	if (c->state != CONTAINER_STARTED || c->init->exited) {
+		rpc_reply_error(call, TTRPC_FAILED_PRECONDITION,
+		                "exec %s in %s: container is not running", req->exec_id, c->id);
 		return;
 	}
 	if (spec_parse_process((const char *)req->process_json.data, req->process_json.len, &p,
 	                       &err) < 0) {
-		reply_error(call, TTRPC_INVALID_ARGUMENT, "exec %s in %s: process: %s",
-		            req->exec_id, c->id, husk_error_msg(err));
+		rpc_reply_error(call, TTRPC_INVALID_ARGUMENT, "exec %s in %s: process: %s",
+		                req->exec_id, c->id, husk_error_msg(err));
 		return;
 	}
-	int ret = sandbox_exec(c, req->exec_id, &p, req->stdin, ag->loop, &err);
+	int ret = sandbox_exec(c, req->exec_id, &p, req->stdin, call, &err);
 	spec_process_free(&p);
-	if (ret < 0) {
-		reply_error(call, TTRPC_UNKNOWN, "exec %s in %s: %s", req->exec_id, c->id,
-		            husk_error_msg(err));
-		return;
-	}
-	resp.pid = (uint32_t)sandbox_process(c, req->exec_id)->pid;
-	ttrpc_reply_pb(call, &resp.base);
+	if (ret < 0)
+		rpc_reply_error(call, TTRPC_UNKNOWN, "exec %s in %s: %s", req->exec_id, c->id,
+		                husk_error_msg(err));
 }
 
 static void on_signal(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *data)
@@ -199,14 +186,14 @@ static void on_signal(struct ttrpc_call *call, const uint8_t *payload, size_t le
 	if (!p)
 		return;
 	if (p->exited && !req->all) {
-		reply_error(call, TTRPC_NOT_FOUND, "signal %s: process already exited",
-		            req->container_id);
+		rpc_reply_error(call, TTRPC_NOT_FOUND, "signal %s: process already exited",
+		                req->container_id);
 		return;
 	}
 	struct container *c = sandbox_find(data, req->container_id);
 	if (sandbox_signal(c, p, (int)req->signal, req->all, &err) < 0) {
-		reply_error(call, TTRPC_UNKNOWN, "signal %s: %s", req->container_id,
-		            husk_error_msg(err));
+		rpc_reply_error(call, TTRPC_UNKNOWN, "signal %s: %s", req->container_id,
+		                husk_error_msg(err));
 		return;
 	}
 	reply_empty(call);
@@ -233,8 +220,8 @@ static void on_write_stdin(struct ttrpc_call *call, const uint8_t *payload, size
 	if (!p)
 		return;
 	if (process_write_stdin(p, req->data.data, req->data.len, &resp.written, &err) < 0) {
-		reply_error(call, TTRPC_FAILED_PRECONDITION, "write stdin %s: %s",
-		            req->container_id, husk_error_msg(err));
+		rpc_reply_error(call, TTRPC_FAILED_PRECONDITION, "write stdin %s: %s",
+		                req->container_id, husk_error_msg(err));
 		return;
 	}
 	ttrpc_reply_pb(call, &resp.base);
@@ -281,9 +268,9 @@ static void on_remove(struct ttrpc_call *call, const uint8_t *payload, size_t le
 	struct container *c = req ? find_container(call, data, "remove", req->container_id) : NULL;
 	if (!c)
 		return;
-	if (sandbox_remove(data, c, &err) < 0) {
-		reply_error(call, TTRPC_FAILED_PRECONDITION, "remove %s: %s", req->container_id,
-		            husk_error_msg(err));
+	if (sandbox_remove(c, &err) < 0) {
+		rpc_reply_error(call, TTRPC_FAILED_PRECONDITION, "remove %s: %s", req->container_id,
+		                husk_error_msg(err));
 		return;
 	}
 	reply_empty(call);

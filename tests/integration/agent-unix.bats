@@ -42,6 +42,10 @@ teardown_file() {
 	case_process_settings
 }
 
+@test "concurrent execs each report their own pid, output and status" {
+	case_concurrent_execs
+}
+
 @test "SignalProcess --all ends every process of the container; the status is 128+N" {
 	case_kill_all
 }

@@ -136,3 +136,29 @@ case_process_settings() {
 	[ "${lines[2]}" = "exit 0" ]
 	client remove settings
 }
+
+# execs started at once, exiting at once: each reports its own pid and status
+case_concurrent_execs() {
+	local i pids=
+	write_spec "$AT/s13.json" '["sleep","1000"]'
+	client create many c1 "$AT/s13.json"
+	client start many
+	for i in 1 2 3 4 5 6 7 8; do
+		echo "{\"args\":[\"sh\",\"-c\",\"echo e$i; exit $i\"],\"env\":[\"PATH=/bin\"]}" >"$AT/px$i.json"
+		client exec many "e$i" "$AT/px$i.json" >"$AT/exec$i.out" &
+		pids="$pids $!"
+	done
+	for i in $pids; do
+		wait "$i"
+	done
+	for i in 1 2 3 4 5 6 7 8; do
+		[[ "$(cat "$AT/exec$i.out")" =~ ^pid\ [0-9]+$ ]]
+		run client output many "e$i"
+		echo "$output"
+		[ "${lines[0]}" = "e$i" ]
+		[ "${lines[1]}" = "exit $i" ]
+	done
+	client signal many "" 9
+	client wait many
+	client remove many
+}

@@ -1,0 +1,361 @@
+/*
+ * Agent side of container processes: pipes, clone/fork, and the setup
+ * reports that answer CreateContainer, StartContainer and ExecProcess once
+ * the child got there, read in the event loop.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "agent.pb-c.h"
+#include "cleanup.h"
+#include "container.h"
+#include "log.h"
+#include "process.h"
+#include "rpc.h"
+#include "sandbox.h"
+#include "ttrpc.h"
+
+/*
+ * Returns 1 with a record, 0 on EOF (the child exec'd or died), -1 when
+ * nothing is there yet. A broken record becomes an error record.
+ */
+static int read_report(int fd, struct report *r)
+{
+	ssize_t got = read(fd, r, sizeof(*r));
+	if (got < 0 && (errno == EAGAIN || errno == EINTR))
+		return -1;
+	if (got == 0)
+		return 0;
+	if (got != sizeof(*r)) {
+		*r = (struct report){.kind = REPORT_ERROR};
+		snprintf(r->msg, sizeof(r->msg), "setup report: %s",
+		         got < 0 ? strerror(errno) : "short record");
+	}
+	r->msg[sizeof(r->msg) - 1] = '\0';
+	return 1;
+}
+
+static const char *report_error(int n, const struct report *r)
+{
+	if (n == 0)
+		return "container process died during setup";
+	return r->kind == REPORT_ERROR ? r->msg : "unexpected setup report";
+}
+
+/* Both ends of the child's stdio: the agent keeps in_w, out_r, err_r. */
+struct stdio_pipes {
+	struct child_stdio child;
+	int in_w, out_r, err_r;
+};
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static void close_pipes(struct stdio_pipes *p)
+{
+	close_fd(&p->child.in);
+	close_fd(&p->child.out);
+	close_fd(&p->child.err);
+	close_fd(&p->in_w);
+	close_fd(&p->out_r);
+	close_fd(&p->err_r);
+}
+
+static int open_pipes(struct stdio_pipes *p, int want_stdin, husk_err *err)
+{
+	int fds[2];
+	*p = (struct stdio_pipes){{-1, -1, -1}, -1, -1, -1};
+	if (want_stdin) {
+		if (pipe2(fds, O_CLOEXEC) < 0)
+			goto fail;
+		p->child.in = fds[0];
+		p->in_w = fds[1];
+	} else if ((p->child.in = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
+		goto fail;
+	}
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		goto fail;
+	p->out_r = fds[0];
+	p->child.out = fds[1];
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		goto fail;
+	p->err_r = fds[0];
+	p->child.err = fds[1];
+	return 0;
+fail:;
+	int e = errno;
+	close_pipes(p);
+	return husk_error_set(err, e, "stdio pipes");
+}
+
+/* Hands the agent's ends to the process and closes the child's. */
+static void adopt_pipes(struct process *proc, struct stdio_pipes *p)
+{
+	process_set_stdio(proc, p->in_w, p->out_r, p->err_r);
+	p->in_w = p->out_r = p->err_r = -1;
+	close_pipes(p);
+}
+
+static void read_pidns(struct container *c)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)c->init->pid);
+	ssize_t n = readlink(path, c->pidns, sizeof(c->pidns) - 1);
+	c->pidns[n > 0 ? n : 0] = '\0';
+}
+
+static int nonblocking_pipe(int fds[2], husk_err *err)
+{
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return husk_error_set(err, errno, "pipe");
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+static void init_ready(struct container *c, int n, const struct report *r)
+{
+	struct ttrpc_call *call = call_take(&c->pending);
+	husk_loop_del(c->ag->loop, c->report_fd);
+	if (n == 1 && r->kind == REPORT_READY) {
+		c->state = CONTAINER_CREATED;
+		read_pidns(c);
+		log_info("container %s created, init pid %d", c->id, (int)c->init->pid);
+		if (call)
+			ttrpc_reply_pb(call, NULL);
+		return;
+	}
+	if (call)
+		rpc_reply_error(call, TTRPC_UNKNOWN, "create %s: %s", c->id, report_error(n, r));
+	kill(c->init->pid, SIGKILL);
+	sandbox_drop(c, NULL);
+}
+
+static void init_execd(struct container *c, int n, const struct report *r)
+{
+	Husk__Agent__V1__StartContainerResponse resp =
+	    HUSK__AGENT__V1__START_CONTAINER_RESPONSE__INIT;
+	struct ttrpc_call *call = call_take(&c->pending);
+	husk_loop_del(c->ag->loop, c->report_fd);
+	close_fd(&c->report_fd);
+	c->state = CONTAINER_STARTED;
+	if (n != 0) {
+		if (call)
+			rpc_reply_error(call, TTRPC_UNKNOWN, "start %s: %s", c->id,
+			                r->kind == REPORT_ERROR ? r->msg
+			                                        : "unexpected setup report");
+		return;
+	}
+	log_info("container %s started", c->id);
+	resp.pid = (uint32_t)c->init->pid;
+	if (call)
+		ttrpc_reply_pb(call, &resp.base);
+}
+
+static int on_init_report(struct husk_loop *loop, int fd, uint32_t events, void *data,
+                          husk_err *err)
+{
+	struct container *c = data;
+	struct report r;
+	int n = read_report(fd, &r);
+	if (n < 0)
+		return 0;
+	if (c->state == CONTAINER_CREATING)
+		init_ready(c, n, &r);
+	else
+		init_execd(c, n, &r);
+	return 0;
+}
+
+/* Clones the init into its new namespaces; its READY report answers call. */
+static int spawn_init(struct container *c, const struct spec *s, const char *rootfs,
+                      struct stdio_pipes *pipes, husk_err *err)
+{
+	int report[2], start[2];
+	if (nonblocking_pipe(report, err) < 0)
+		return -1;
+	if (pipe2(start, O_CLOEXEC) < 0) {
+		close(report[0]);
+		close(report[1]);
+		return husk_error_set(err, errno, "pipe");
+	}
+	pid_t pid = (pid_t)syscall(SYS_clone, CONTAINER_NS_FLAGS | SIGCHLD, NULL, NULL, NULL, 0);
+	if (pid == 0)
+		container_init_main(s, rootfs, &pipes->child, report[1], start[0]);
+	int e = errno;
+	close(report[1]);
+	close(start[0]);
+	c->report_fd = report[0];
+	c->start_fd = start[1];
+	if (pid < 0)
+		return husk_error_set(err, e, "clone");
+	c->init->pid = pid;
+	if (husk_loop_add(c->ag->loop, c->report_fd, EPOLLIN, on_init_report, c, err) < 0) {
+		kill(pid, SIGKILL);
+		return -1;
+	}
+	return 0;
+}
+
+static int rootfs_path(struct agent *ag, const char *tag, char *buf, size_t size, husk_err *err)
+{
+	struct stat st;
+	snprintf(buf, size, "%s/%s", ag->shared_dir, tag);
+	if (lstat(buf, &st) < 0)
+		return husk_error_set(err, errno, "rootfs %s", buf);
+	if (!S_ISDIR(st.st_mode))
+		return husk_error_set(err, ENOTDIR, "rootfs %s", buf);
+	return 0;
+}
+
+int sandbox_create(struct agent *ag, const char *id, const struct spec *s, const char *rootfs_tag,
+                   int want_stdin, struct ttrpc_call *call, husk_err *err)
+{
+	char rootfs[SPEC_MAX_PATH];
+	struct stdio_pipes pipes;
+	if (rootfs_path(ag, rootfs_tag, rootfs, sizeof(rootfs), err) < 0)
+		return -1;
+	struct container *c = calloc(1, sizeof(*c));
+	if (!c)
+		return husk_error_set(err, ENOMEM, "container");
+	snprintf(c->id, sizeof(c->id), "%s", id);
+	c->report_fd = c->start_fd = -1;
+	c->ag = ag;
+	c->next = ag->containers;
+	ag->containers = c;
+	ag->ncontainers++;
+	if (!(c->init = process_new("", ag->loop, err)) ||
+	    open_pipes(&pipes, want_stdin, err) < 0) {
+		sandbox_drop(c, NULL);
+		return -1;
+	}
+	if (spawn_init(c, s, rootfs, &pipes, err) < 0) {
+		close_pipes(&pipes);
+		sandbox_drop(c, NULL);
+		return -1;
+	}
+	adopt_pipes(c->init, &pipes);
+	call_hold(&c->pending, call);
+	return 0;
+}
+
+int sandbox_start(struct container *c, struct ttrpc_call *call, husk_err *err)
+{
+	ssize_t n = write(c->start_fd, "s", 1);
+	int e = errno;
+	close_fd(&c->start_fd);
+	if (n != 1 ||
+	    husk_loop_add(c->ag->loop, c->report_fd, EPOLLIN, on_init_report, c, err) < 0) {
+		c->state = CONTAINER_STARTED;
+		close_fd(&c->report_fd);
+		return n != 1 ? husk_error_set(err, e, "release container init") : -1;
+	}
+	c->state = CONTAINER_STARTING;
+	call_hold(&c->pending, call);
+	return 0;
+}
+
+/* The intermediate reports the pid, then EOF (exec'd) or an error follows. */
+static void exec_report(struct process *p, int n, const struct report *r)
+{
+	Husk__Agent__V1__ExecProcessResponse resp = HUSK__AGENT__V1__EXEC_PROCESS_RESPONSE__INIT;
+	if (n == 1 && r->kind == REPORT_PID && p->pid == 0 && r->pid > 0) {
+		p->pid = r->pid;
+		return;
+	}
+	struct ttrpc_call *call = call_take(&p->pending);
+	husk_loop_del(p->out.loop, p->report_fd);
+	close_fd(&p->report_fd);
+	if (n == 0 && p->pid > 0) {
+		log_info("exec %s in container %s: pid %d", p->exec_id, p->ctr->id, (int)p->pid);
+		resp.pid = (uint32_t)p->pid;
+		if (call)
+			ttrpc_reply_pb(call, &resp.base);
+		return;
+	}
+	if (call)
+		rpc_reply_error(call, TTRPC_UNKNOWN, "exec %s in %s: %s", p->exec_id, p->ctr->id,
+		                report_error(n, r));
+	sandbox_drop_exec(p, NULL);
+}
+
+static int on_exec_report(struct husk_loop *loop, int fd, uint32_t events, void *data,
+                          husk_err *err)
+{
+	struct report r;
+	int n = read_report(fd, &r);
+	if (n >= 0)
+		exec_report(data, n, &r);
+	return 0;
+}
+
+void spawn_poll_execs(struct agent *ag)
+{
+	struct report r;
+	for (struct container *c = ag->containers; c; c = c->next)
+		for (struct process *p = c->execs, *next; p; p = next) {
+			next = p->next;
+			int n =
+			    p->report_fd >= 0 && p->pid == 0 ? read_report(p->report_fd, &r) : -1;
+			if (n >= 0)
+				exec_report(p, n, &r);
+		}
+}
+
+static int spawn_exec(struct process *proc, const struct spec_process *p, struct stdio_pipes *pipes,
+                      husk_err *err)
+{
+	int report[2];
+	if (nonblocking_pipe(report, err) < 0)
+		return -1;
+	pid_t child = fork();
+	if (child == 0)
+		container_exec_main(proc->ctr->init->pid, p, &pipes->child, report[1]);
+	int e = errno;
+	close(report[1]);
+	proc->report_fd = report[0];
+	if (child < 0)
+		return husk_error_set(err, e, "fork");
+	return husk_loop_add(proc->out.loop, proc->report_fd, EPOLLIN, on_exec_report, proc, err);
+}
+
+int sandbox_exec(struct container *c, const char *exec_id, const struct spec_process *p,
+                 int want_stdin, struct ttrpc_call *call, husk_err *err)
+{
+	struct stdio_pipes pipes;
+	if (c->nexecs >= AGENT_MAX_EXECS)
+		sandbox_prune_execs(c);
+	if (c->nexecs >= AGENT_MAX_EXECS)
+		return husk_error_set(err, 0, "too many processes");
+	struct process *proc = process_new(exec_id, c->ag->loop, err);
+	if (!proc)
+		return -1;
+	proc->ctr = c;
+	proc->next = c->execs;
+	c->execs = proc;
+	c->nexecs++;
+	if (open_pipes(&pipes, want_stdin, err) < 0) {
+		sandbox_drop_exec(proc, NULL);
+		return -1;
+	}
+	if (spawn_exec(proc, p, &pipes, err) < 0) {
+		close_pipes(&pipes);
+		sandbox_drop_exec(proc, NULL);
+		return -1;
+	}
+	adopt_pipes(proc, &pipes);
+	call_hold(&proc->pending, call);
+	return 0;
+}
