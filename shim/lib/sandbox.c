@@ -23,6 +23,8 @@
 #define DIAL_ATTEMPT_MS 500
 #define TAIL_BYTES      4096
 #define TAIL_SHOWN      300
+/* how long a helper's death waits to see whether QEMU's caused it */
+#define CAUSE_WAIT_MS 500
 
 struct helper {
 	struct sandbox *sb;
@@ -113,9 +115,35 @@ static void qemu_hint(struct sandbox *sb, char *out, size_t len)
 		log_hint(sb->sd.console_log, out, len);
 }
 
+static bool qemu_running(struct sandbox *sb)
+{
+	return sb->qemu.proc.pid > 0 && !sb->qemu.proc.reaped;
+}
+
+/*
+ * When QEMU dies its back-ends follow (husk-vsockd exits as QEMU hangs up),
+ * and their pidfds may fire first: name QEMU if it exits right after.
+ */
+static struct helper *root_cause(struct helper *h)
+{
+	struct sandbox *sb = h->sb;
+	husk_err ignored = NULL;
+	if (h == &sb->qemu || !qemu_running(sb))
+		return h;
+	int r = proc_wait_status(&sb->qemu.proc, CAUSE_WAIT_MS, &ignored);
+	husk_error_free(&ignored);
+	if (r != 1)
+		return h;
+	if (sb->qemu.watched)
+		husk_loop_del(sb->loop, sb->qemu.proc.pidfd);
+	sb->qemu.watched = false;
+	return &sb->qemu;
+}
+
 static int helper_failed(struct helper *h, husk_err *err)
 {
 	char status[96], hint[TAIL_SHOWN + 256];
+	h = root_cause(h);
 	proc_status_str(h->proc.status, status, sizeof(status));
 	if (h == &h->sb->qemu)
 		qemu_hint(h->sb, hint, sizeof(hint));
@@ -575,11 +603,6 @@ const struct statedir *sandbox_state(struct sandbox *sb)
 }
 
 /* --- teardown --------------------------------------------------------------------------- */
-
-static bool qemu_running(struct sandbox *sb)
-{
-	return sb->qemu.proc.pid > 0 && !sb->qemu.proc.reaped;
-}
 
 /* Asks the agent to power the guest off; true if it acknowledged. */
 static bool agent_power_off(struct sandbox *sb)

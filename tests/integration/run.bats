@@ -248,10 +248,30 @@ husk_wait() {
 	bundle_with '["sh", "-c", "echo ready; sleep 60 & wait"]'
 	husk_run_bg
 	wait_ready
-	pkill -KILL -f -- "$ROOT/$ID/virtiofsd.sock"
+	pkill -KILL -f -- "virtiofsd --socket-path=$ROOT/$ID/"
 	husk_wait
 	[ "$status" -eq 1 ]
 	assert_one_error_line "virtiofsd exited unexpectedly \(killed by signal 9"
+	assert_clean
+}
+
+@test "run fails cleanly: QEMU or husk-vsockd dies while the container runs" {
+	bundle_with '["sh", "-c", "echo ready; sleep 60 & wait"]'
+	husk_run_bg
+	wait_ready
+	pkill -KILL -f -- "^qemu-system.*$ROOT/$ID/"
+	husk_wait
+	[ "$status" -eq 1 ]
+	assert_one_error_line "qemu exited unexpectedly \(killed by signal 9"
+	assert_clean
+	rm "$T/out.fifo"
+	husk_run_bg
+	wait_ready
+	pkill -KILL -f -- "husk-vsockd --socket $ROOT/$ID/"
+	husk_wait
+	[ "$status" -eq 1 ]
+	# QEMU may notice the lost vhost-user back-end first; either way a helper is named
+	assert_one_error_line "(husk-vsockd|qemu) exited unexpectedly"
 	assert_clean
 }
 
