@@ -23,7 +23,7 @@ struct statedir {
 };
 
 /*
- * Creates root (0711, if missing) and root/id (0700). Fails with EEXIST and
+ * Creates root and its parents (0711, if missing) and root/id (0700). Fails with EEXIST and
  * "container ID already exists" if root/id is there; fails if a socket path
  * would not fit in sun_path.
  */

@@ -52,6 +52,22 @@ TEST(statedir_create_refuses_an_existing_id_and_removes_everything)
 	CHECK_INT(rmdir(root), ==, 0);
 }
 
+TEST(statedir_creates_missing_parents_of_root)
+{
+	char base[] = "/tmp/test_statedir.XXXXXX", root[256];
+	struct statedir sd;
+	cleanup_error husk_err err = NULL;
+	CHECK(mkdtemp(base));
+	snprintf(root, sizeof(root), "%s/a/b/", base);
+	CHECK_INT(statedir_create(root, "x", &sd, &err), ==, 0);
+	statedir_remove(&sd);
+	snprintf(root, sizeof(root), "%s/a/b", base);
+	CHECK_INT(rmdir(root), ==, 0);
+	snprintf(root, sizeof(root), "%s/a", base);
+	CHECK_INT(rmdir(root), ==, 0);
+	CHECK_INT(rmdir(base), ==, 0);
+}
+
 TEST(statedir_rejects_socket_paths_that_do_not_fit)
 {
 	char root[200];
