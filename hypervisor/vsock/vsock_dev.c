@@ -406,22 +406,23 @@ static void handle_tx_chain(struct vsock_dev *d, const struct vring_chain *chain
 	}
 }
 
+/* Takes guest packets off tx, then sends what they caused (and anything else owed) on rx. */
 static void process_tx(struct vsock_dev *d)
 {
 	struct vring *vq = &d->vu->vq[VSOCK_TX_QUEUE];
-	if (!d->running || !vring_ready(vq))
-		return;
-	unsigned done = 0;
-	while (done < VSOCK_TX_BUDGET) {
-		if (vring_pop(vq, &d->vu->mem, &d->tx_chain) <= 0)
-			break;
-		handle_tx_chain(d, &d->tx_chain);
-		vring_push(vq, d->tx_chain.head, 0);
-		done++;
+	if (d->running && vring_ready(vq)) {
+		unsigned done = 0;
+		while (done < VSOCK_TX_BUDGET) {
+			if (vring_pop(vq, &d->vu->mem, &d->tx_chain) <= 0)
+				break;
+			handle_tx_chain(d, &d->tx_chain);
+			vring_push(vq, d->tx_chain.head, 0);
+			done++;
+		}
+		vring_notify(vq);
+		if (done == VSOCK_TX_BUDGET)
+			eventfd_write(d->resume_fd, 1);
 	}
-	vring_notify(vq);
-	if (done == VSOCK_TX_BUDGET)
-		eventfd_write(d->resume_fd, 1);
 	fill_rx(d);
 }
 
@@ -568,7 +569,11 @@ static void fill_rx(struct vsock_dev *d)
 	struct vring *vq = &d->vu->vq[VSOCK_RX_QUEUE];
 	if (!d->running || !vring_ready(vq))
 		return;
-	while (d->rst_len > 0 || d->rxq_head) {
+	for (unsigned round = 0; d->rst_len > 0 || d->rxq_head; round++) {
+		if (round == VSOCK_RX_BUDGET) {
+			eventfd_write(d->resume_fd, 1);
+			break;
+		}
 		struct vring_chain *ch = &d->rx_chain;
 		if (vring_pop(vq, &d->vu->mem, ch) <= 0)
 			break;

@@ -21,6 +21,7 @@
 #define VSOCK_RX_QUEUE           0
 #define VSOCK_TX_QUEUE           1
 #define VSOCK_TX_BUDGET          256  /* tx chains per round before other fds get a turn */
+#define VSOCK_RX_BUDGET          256  /* rx buffers filled per round, likewise */
 #define VSOCK_ORPHAN_RST_MAX     256  /* RSTs owed for flows we have no connection for */
 #define VSOCK_REQUEST_TIMEOUT_MS 5000 /* guest must answer our REQUEST */
 #define VSOCK_CLOSE_TIMEOUT_MS   5000 /* guest must RST after our SHUTDOWN, or drain */
@@ -36,7 +37,7 @@ struct vsock_dev {
 	const char *uds_path;
 	uint32_t buf_alloc;
 	bool running;
-	int resume_fd; /* eventfd: tx budget ran out, continue after other events */
+	int resume_fd; /* eventfd: a tx/rx budget ran out, continue after other events */
 	struct conn_table conns;
 	struct vsock_conn *rxq_head, *rxq_tail;
 	struct orphan_rst rst_ring[VSOCK_ORPHAN_RST_MAX];
