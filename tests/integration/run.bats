@@ -140,6 +140,16 @@ husk_wait() {
 	assert_clean
 }
 
+@test "run: root.readonly gives the container a read-only rootfs" {
+	bundle_with '["sh", "-c", "if echo x >/x; then echo writable; else echo read-only; fi"]'
+	sed -i 's/"readonly": false/"readonly": true/' "$T/bundle/config.json"
+	husk_run
+	[ "$status" -eq 0 ]
+	[ "$(cat "$T/out")" = read-only ]
+	[ ! -e "$T/bundle/rootfs/x" ]
+	assert_clean
+}
+
 @test "run: SIGTERM to husk run is forwarded to the container (143)" {
 	bundle_with '["sh", "-c", "trap \"echo got-TERM; exit 143\" TERM; echo ready; sleep 60 & wait"]'
 	husk_run_bg
