@@ -161,9 +161,40 @@ static int setup_mounts(const struct spec *s, husk_err *err)
 	return 0;
 }
 
+/* Missing paths are skipped, as runc does. */
+static int make_readonly(const char *path, husk_err *err)
+{
+	if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return errno == ENOENT ? 0 : husk_error_set(err, errno, "readonly %s", path);
+	if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL))
+		return husk_error_set(err, errno, "readonly %s", path);
+	return 0;
+}
+
+static int mask(const char *path, husk_err *err)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return errno == ENOENT ? 0 : husk_error_set(err, errno, "mask %s", path);
+	int r = S_ISDIR(st.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY, NULL)
+	                            : mount("/dev/null", path, NULL, MS_BIND, NULL);
+	return r < 0 ? husk_error_set(err, errno, "mask %s", path) : 0;
+}
+
+static int restrict_paths(const struct spec *s, husk_err *err)
+{
+	for (size_t i = 0; s->readonly_paths && s->readonly_paths[i]; i++)
+		if (make_readonly(s->readonly_paths[i], err) < 0)
+			return -1;
+	for (size_t i = 0; s->masked_paths && s->masked_paths[i]; i++)
+		if (mask(s->masked_paths[i], err) < 0)
+			return -1;
+	return 0;
+}
+
 static int setup_container(const struct spec *s, const char *rootfs, husk_err *err)
 {
-	if (enter_rootfs(rootfs, err) < 0 || setup_mounts(s, err) < 0)
+	if (enter_rootfs(rootfs, err) < 0 || setup_mounts(s, err) < 0 || restrict_paths(s, err) < 0)
 		return -1;
 	if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
 		return husk_error_set(err, errno, "sethostname %s", s->hostname);

@@ -415,6 +415,31 @@ static int parse_hostname(json_object *o, struct spec *s, husk_err *err)
 	return 0;
 }
 
+static int parse_path_list(json_object *arr, char ***out, const char *what, husk_err *err)
+{
+	if (!arr)
+		return 0;
+	if (string_array(arr, SPEC_MAX_MASKS, out, what, err) < 0)
+		return -1;
+	for (size_t i = 0; (*out)[i]; i++)
+		if (check_path((*out)[i], what, err) < 0)
+			return -1;
+	return 0;
+}
+
+static int parse_linux(json_object *lx, struct spec *s, husk_err *err)
+{
+	if (!lx)
+		return 0;
+	if (!json_object_is_type(lx, json_type_object))
+		return husk_error_set(err, 0, "linux: not an object");
+	if (parse_path_list(member(lx, "maskedPaths"), &s->masked_paths, "linux.maskedPaths", err) <
+	    0)
+		return -1;
+	return parse_path_list(member(lx, "readonlyPaths"), &s->readonly_paths,
+	                       "linux.readonlyPaths", err);
+}
+
 static int parse_root(json_object *root, struct spec *s, husk_err *err)
 {
 	if (!root)
@@ -478,7 +503,8 @@ int spec_parse(const char *json, size_t len, struct spec *out, husk_err *err)
 		husk_error_set(err, 0, "process: missing");
 	else if (parse_process_object(proc, &out->process, err) == 0 &&
 	         parse_hostname(member(o, "hostname"), out, err) == 0 &&
-	         parse_root(member(o, "root"), out, err) == 0)
+	         parse_root(member(o, "root"), out, err) == 0 &&
+	         parse_linux(member(o, "linux"), out, err) == 0)
 		ret = parse_mounts(member(o, "mounts"), out, err);
 	json_object_put(o);
 	if (ret < 0)
@@ -505,5 +531,7 @@ void spec_free(struct spec *s)
 		free(s->mounts[i].data);
 	}
 	free(s->mounts);
+	free_strv(s->masked_paths);
+	free_strv(s->readonly_paths);
 	memset(s, 0, sizeof(*s));
 }

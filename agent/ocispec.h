@@ -19,6 +19,7 @@
 #define SPEC_MAX_PATH    4096
 #define SPEC_MAX_HOST    64
 #define SPEC_MAX_RLIMITS 16
+#define SPEC_MAX_MASKS   128
 
 struct spec_rlimit {
 	int resource; /* RLIMIT_* */
@@ -53,6 +54,8 @@ struct spec {
 	int root_readonly;
 	struct spec_mount *mounts;
 	size_t nmounts;
+	char **masked_paths;   /* linux.maskedPaths, NULL-terminated, or NULL */
+	char **readonly_paths; /* linux.readonlyPaths */
 };
 
 /* Parses a whole config.json. On error *out is left empty (spec_free is safe). */

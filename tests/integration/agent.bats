@@ -53,6 +53,10 @@ teardown_file() {
 	case_concurrent_execs
 }
 
+@test "masked paths are hidden, readonly paths read-only" {
+	case_masked_paths
+}
+
 @test "SignalProcess --all ends every process of the container; the status is 128+N" {
 	case_kill_all
 }

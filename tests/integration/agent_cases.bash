@@ -162,3 +162,21 @@ case_concurrent_execs() {
 	client wait many
 	client remove many
 }
+
+# linux.maskedPaths hide files and directories, linux.readonlyPaths are read-only, missing ones skipped
+case_masked_paths() {
+	cat >"$AT/s14.json" <<-'JSON'
+	{"process":{"args":["sh","-c","wc -c </proc/cmdline; ls /proc/sys/fs | wc -l; grep -c ' /proc/sys proc ro,' /proc/mounts"],
+	 "env":["PATH=/bin"]},
+	 "linux":{"maskedPaths":["/proc/cmdline","/proc/sys/fs","/proc/nonexistent"],"readonlyPaths":["/proc/sys"]},
+	 "mounts":[{"destination":"/proc","type":"proc","source":"proc"},
+	  {"destination":"/dev","type":"tmpfs","source":"tmpfs"}]}
+	JSON
+	run client run masked c1 "$AT/s14.json"
+	echo "$output"
+	[ "${lines[1]}" = 0 ]
+	[ "${lines[2]}" = 0 ]
+	[ "${lines[3]}" = 1 ]
+	[ "${lines[4]}" = "exit 0" ]
+	client remove masked
+}

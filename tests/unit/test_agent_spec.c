@@ -302,3 +302,25 @@ TEST(spec_rlimits_and_umask)
 	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"],\"user\":{\"umask\":512}}}",
 	                       "umask: out of range"));
 }
+
+TEST(spec_masked_and_readonly_paths)
+{
+	cleanup_error husk_err err = NULL;
+	struct spec s;
+	CHECK_INT(parse("{\"process\":{\"args\":[\"a\"]},\"linux\":{\"maskedPaths\":"
+	                "[\"/proc/kcore\",\"/proc/acpi\"],\"readonlyPaths\":[\"/proc/sys\"]}}",
+	                &s, &err),
+	          ==, 0);
+	CHECK_STR(s.masked_paths[1], "/proc/acpi");
+	CHECK(s.masked_paths[2] == NULL);
+	CHECK_STR(s.readonly_paths[0], "/proc/sys");
+	spec_free(&s);
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"]},\"linux\":{\"maskedPaths\":"
+	                       "[\"proc/kcore\"]}}",
+	                       "linux.maskedPaths proc/kcore: not an absolute path"));
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"]},\"linux\":{\"readonlyPaths\":"
+	                       "[\"/proc/../etc\"]}}",
+	                       ". or .."));
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"]},\"linux\":[]}",
+	                       "linux: not an object"));
+}
