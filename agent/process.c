@@ -47,6 +47,13 @@ struct process *process_new(const char *exec_id, struct husk_loop *loop, husk_er
 	return p;
 }
 
+void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
 static void set_nonblock(int fd)
 {
 	if (fd >= 0)
@@ -232,9 +239,7 @@ int process_write_stdin(struct process *p, const uint8_t *data, size_t len, uint
 
 void process_close_stdin(struct process *p)
 {
-	if (p->stdin_fd >= 0)
-		close(p->stdin_fd);
-	p->stdin_fd = -1;
+	close_fd(&p->stdin_fd);
 }
 
 static void fail_reads(struct stream *s, const char *why)
@@ -277,10 +282,9 @@ void process_free(struct process *p, const char *why)
 	struct ttrpc_call *call = call_take(&p->pending);
 	if (call)
 		ttrpc_reply(call, TTRPC_NOT_FOUND, why, NULL, 0);
-	if (p->report_fd >= 0) {
+	if (p->report_fd >= 0)
 		husk_loop_del(p->out.loop, p->report_fd);
-		close(p->report_fd);
-	}
+	close_fd(&p->report_fd);
 	fail_reads(&p->out, why);
 	fail_reads(&p->err, why);
 	while (p->waits) {

@@ -2,19 +2,14 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "container.h"
 #include "log.h"
 #include "process.h"
 #include "ttrpc.h"
@@ -37,15 +32,9 @@ struct process *sandbox_process(struct container *c, const char *exec_id)
 	return NULL;
 }
 
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
 static void container_free(struct container *c, const char *why)
 {
+	why = why ? why : "container removed";
 	struct ttrpc_call *call = call_take(&c->pending);
 	if (call)
 		ttrpc_reply(call, TTRPC_NOT_FOUND, why, NULL, 0);
@@ -92,8 +81,7 @@ void sandbox_drop_exec(struct process *p, const char *why)
 	process_free(p, why);
 }
 
-/* There is no API to delete an exec: when the table is full, forget the finished, unwatched ones.
- */
+/* There is no API to delete an exec: a full table forgets the finished, unwatched ones. */
 void sandbox_prune_execs(struct container *c)
 {
 	for (struct process *p = c->execs, *next; p; p = next) {

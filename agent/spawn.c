@@ -57,13 +57,6 @@ struct stdio_pipes {
 	int in_w, out_r, err_r;
 };
 
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
 static void close_pipes(struct stdio_pipes *p)
 {
 	close_fd(&p->child.in);
