@@ -597,11 +597,6 @@ struct agent *sandbox_agent(struct sandbox *sb)
 	return sb->agent;
 }
 
-const struct statedir *sandbox_state(struct sandbox *sb)
-{
-	return &sb->sd;
-}
-
 /* --- teardown --------------------------------------------------------------------------- */
 
 /* Asks the agent to power the guest off; true if it acknowledged. */

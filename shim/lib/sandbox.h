@@ -43,7 +43,6 @@ int sandbox_start_container(struct sandbox *sb, const char *container_id, uint32
 /* Fire-and-forget SignalProcess; a failure is logged, not fatal. */
 void sandbox_signal(struct sandbox *sb, const char *container_id, const char *exec_id, int sig);
 struct agent *sandbox_agent(struct sandbox *sb);
-const struct statedir *sandbox_state(struct sandbox *sb);
 /*
  * Powers the guest off (DestroySandbox, then QMP quit, then SIGKILL), stops
  * the helpers, unmounts and removes the state directory, frees sb.
