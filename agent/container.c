@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -213,6 +214,44 @@ static int switch_user(const struct spec_process *p, husk_err *err)
 	return 0;
 }
 
+static int drop_bounding(uint64_t keep, husk_err *err)
+{
+	for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
+		if (!(keep & (1ull << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
+		    errno != EINVAL)
+			return husk_error_set(err, errno, "drop capability %d", cap);
+	return 0;
+}
+
+static int set_caps(const struct spec_caps *c, husk_err *err)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2] = {
+	    {(uint32_t)c->effective, (uint32_t)c->permitted, (uint32_t)c->inheritable},
+	    {(uint32_t)(c->effective >> 32), (uint32_t)(c->permitted >> 32),
+	     (uint32_t)(c->inheritable >> 32)},
+	};
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return husk_error_set(err, errno, "capset");
+	for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
+		if ((c->ambient & (1ull << cap)) &&
+		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+			return husk_error_set(err, errno, "raise ambient capability %d", cap);
+	return 0;
+}
+
+/* The spec's capability sets survive the uid change (PR_SET_KEEPCAPS), then replace all. */
+static int switch_identity(const struct spec_process *p, husk_err *err)
+{
+	if (p->caps.present && drop_bounding(p->caps.bounding, err) < 0)
+		return -1;
+	if (p->caps.present && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		return husk_error_set(err, errno, "keep capabilities");
+	if (switch_user(p, err) < 0)
+		return -1;
+	return p->caps.present ? set_caps(&p->caps, err) : 0;
+}
+
 /* Execs p, resolving args[0] through p's own PATH. Returns only on failure. */
 static int exec_process(const struct spec_process *p, husk_err *err)
 {
@@ -225,7 +264,7 @@ static int exec_process(const struct spec_process *p, husk_err *err)
 	}
 	if (p->umask >= 0)
 		umask((mode_t)p->umask);
-	if (switch_user(p, err) < 0)
+	if (switch_identity(p, err) < 0)
 		return -1;
 	if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return husk_error_set(err, errno, "no_new_privs");

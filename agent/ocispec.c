@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <linux/capability.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +200,100 @@ static int parse_rlimits(json_object *arr, struct spec_process *p, husk_err *err
 	return 0;
 }
 
+#define CAP(name)                                                                                  \
+	{                                                                                          \
+#name, name                                                                        \
+	}
+static const struct {
+	const char *name;
+	int bit;
+} cap_names[] = {
+    CAP(CAP_CHOWN),
+    CAP(CAP_DAC_OVERRIDE),
+    CAP(CAP_DAC_READ_SEARCH),
+    CAP(CAP_FOWNER),
+    CAP(CAP_FSETID),
+    CAP(CAP_KILL),
+    CAP(CAP_SETGID),
+    CAP(CAP_SETUID),
+    CAP(CAP_SETPCAP),
+    CAP(CAP_LINUX_IMMUTABLE),
+    CAP(CAP_NET_BIND_SERVICE),
+    CAP(CAP_NET_BROADCAST),
+    CAP(CAP_NET_ADMIN),
+    CAP(CAP_NET_RAW),
+    CAP(CAP_IPC_LOCK),
+    CAP(CAP_IPC_OWNER),
+    CAP(CAP_SYS_MODULE),
+    CAP(CAP_SYS_RAWIO),
+    CAP(CAP_SYS_CHROOT),
+    CAP(CAP_SYS_PTRACE),
+    CAP(CAP_SYS_PACCT),
+    CAP(CAP_SYS_ADMIN),
+    CAP(CAP_SYS_BOOT),
+    CAP(CAP_SYS_NICE),
+    CAP(CAP_SYS_RESOURCE),
+    CAP(CAP_SYS_TIME),
+    CAP(CAP_SYS_TTY_CONFIG),
+    CAP(CAP_MKNOD),
+    CAP(CAP_LEASE),
+    CAP(CAP_AUDIT_WRITE),
+    CAP(CAP_AUDIT_CONTROL),
+    CAP(CAP_SETFCAP),
+    CAP(CAP_MAC_OVERRIDE),
+    CAP(CAP_MAC_ADMIN),
+    CAP(CAP_SYSLOG),
+    CAP(CAP_WAKE_ALARM),
+    CAP(CAP_BLOCK_SUSPEND),
+    CAP(CAP_AUDIT_READ),
+    CAP(CAP_PERFMON),
+    CAP(CAP_BPF),
+    CAP(CAP_CHECKPOINT_RESTORE),
+};
+
+static int parse_cap_set(json_object *arr, uint64_t *mask, const char *what, husk_err *err)
+{
+	char **names = NULL;
+	*mask = 0;
+	if (!arr)
+		return 0;
+	if (string_array(arr, ARRAY_SIZE(cap_names), &names, what, err) < 0)
+		return -1;
+	int ret = 0;
+	for (size_t i = 0; names[i]; i++) {
+		size_t c = 0;
+		while (c < ARRAY_SIZE(cap_names) && strcmp(cap_names[c].name, names[i]) != 0)
+			c++;
+		if (c == ARRAY_SIZE(cap_names) && ret == 0)
+			ret =
+			    husk_error_set(err, 0, "%s: unknown capability %.32s", what, names[i]);
+		else if (c < ARRAY_SIZE(cap_names))
+			*mask |= 1ull << cap_names[c].bit;
+	}
+	free_strv(names);
+	return ret;
+}
+
+static int parse_caps(json_object *o, struct spec_caps *c, husk_err *err)
+{
+	if (!o)
+		return 0;
+	if (!json_object_is_type(o, json_type_object))
+		return husk_error_set(err, 0, "process.capabilities: not an object");
+	c->present = 1;
+	if (parse_cap_set(member(o, "bounding"), &c->bounding, "process.capabilities.bounding",
+	                  err) < 0 ||
+	    parse_cap_set(member(o, "effective"), &c->effective, "process.capabilities.effective",
+	                  err) < 0 ||
+	    parse_cap_set(member(o, "inheritable"), &c->inheritable,
+	                  "process.capabilities.inheritable", err) < 0 ||
+	    parse_cap_set(member(o, "permitted"), &c->permitted, "process.capabilities.permitted",
+	                  err) < 0 ||
+	    parse_cap_set(member(o, "ambient"), &c->ambient, "process.capabilities.ambient", err))
+		return -1;
+	return 0;
+}
+
 static int parse_bool(json_object *o, int *out, const char *what, husk_err *err)
 {
 	if (!o)
@@ -257,7 +352,8 @@ static int parse_process_object(json_object *proc, struct spec_process *p, husk_
 	if (parse_bool(member(proc, "noNewPrivileges"), &p->no_new_privs, "process.noNewPrivileges",
 	               err) < 0)
 		return -1;
-	if (parse_rlimits(member(proc, "rlimits"), p, err) < 0)
+	if (parse_rlimits(member(proc, "rlimits"), p, err) < 0 ||
+	    parse_caps(member(proc, "capabilities"), &p->caps, err) < 0)
 		return -1;
 	return parse_user(member(proc, "user"), p, err);
 }

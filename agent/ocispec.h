@@ -6,6 +6,7 @@
 #define HUSK_AGENT_OCISPEC_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -26,6 +27,12 @@ struct spec_rlimit {
 	unsigned long long soft, hard;
 };
 
+/* process.capabilities as bit masks (1 << CAP_*) */
+struct spec_caps {
+	int present; /* without the object the process keeps the agent's capabilities */
+	uint64_t bounding, effective, inheritable, permitted, ambient;
+};
+
 struct spec_process {
 	char **args; /* NULL-terminated, at least one entry */
 	char **env;  /* NULL-terminated */
@@ -38,6 +45,7 @@ struct spec_process {
 	int umask; /* -1: keep the agent's (022) */
 	struct spec_rlimit rlimits[SPEC_MAX_RLIMITS];
 	size_t nrlimits;
+	struct spec_caps caps;
 };
 
 struct spec_mount {

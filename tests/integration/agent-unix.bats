@@ -50,6 +50,10 @@ teardown_file() {
 	case_masked_paths
 }
 
+@test "capabilities from the spec replace the process's sets" {
+	case_capabilities
+}
+
 @test "SignalProcess --all ends every process of the container; the status is 128+N" {
 	case_kill_all
 }

@@ -180,3 +180,20 @@ case_masked_paths() {
 	[ "${lines[4]}" = "exit 0" ]
 	client remove masked
 }
+
+# process.capabilities replace the process's sets across the uid change; after exec (no file
+# capabilities, non-root) permitted and effective are what the ambient set carries over
+case_capabilities() {
+	cat >"$AT/s15.json" <<-'JSON'
+	{"process":{"args":["sh","-c","grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb)' /proc/self/status | tr -d '\\t' | tr '\\n' ' '"],
+	 "env":["PATH=/bin"],"user":{"uid":1000,"gid":1000},
+	 "capabilities":{"bounding":["CAP_CHOWN","CAP_KILL","CAP_NET_BIND_SERVICE"],
+	  "effective":["CAP_KILL"],"permitted":["CAP_KILL","CAP_NET_BIND_SERVICE"],
+	  "inheritable":["CAP_NET_BIND_SERVICE"],"ambient":["CAP_NET_BIND_SERVICE"]}},
+	 "mounts":[{"destination":"/proc","type":"proc","source":"proc"}]}
+	JSON
+	run client run caps c1 "$AT/s15.json"
+	echo "$output"
+	[ "${lines[1]}" = "CapInh:0000000000000400 CapPrm:0000000000000400 CapEff:0000000000000400 CapBnd:0000000000000421 CapAmb:0000000000000400 exit 0" ]
+	client remove caps
+}

@@ -324,3 +324,27 @@ TEST(spec_masked_and_readonly_paths)
 	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"]},\"linux\":[]}",
 	                       "linux: not an object"));
 }
+
+TEST(spec_capabilities)
+{
+	cleanup_error husk_err err = NULL;
+	struct spec_process p;
+	const char *json =
+	    "{\"args\":[\"a\"],\"capabilities\":{\"bounding\":[\"CAP_CHOWN\","
+	    "\"CAP_KILL\",\"CAP_CHECKPOINT_RESTORE\"],\"effective\":[\"CAP_KILL\"]}}";
+	CHECK_INT(spec_parse_process(json, strlen(json), &p, &err), ==, 0);
+	CHECK_INT(p.caps.present, ==, 1);
+	CHECK(p.caps.bounding == ((1ull << 0) | (1ull << 5) | (1ull << 40)));
+	CHECK(p.caps.effective == (1ull << 5));
+	CHECK(p.caps.permitted == 0);
+	spec_process_free(&p);
+	json = "{\"args\":[\"a\"]}";
+	CHECK_INT(spec_parse_process(json, strlen(json), &p, &err), ==, 0);
+	CHECK_INT(p.caps.present, ==, 0);
+	spec_process_free(&p);
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"],\"capabilities\":{\"ambient\":"
+	                       "[\"CAP_FLY\"]}}}",
+	                       "process.capabilities.ambient: unknown capability CAP_FLY"));
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"],\"capabilities\":[]}}",
+	                       "process.capabilities: not an object"));
+}
