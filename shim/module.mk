@@ -21,5 +21,3 @@ test_statedir_SRCS := tests/unit/test_statedir.c shim/lib/statedir.c $(COMMON_SR
 FUZZERS += fuzz_spec
 fuzz_spec_SRCS := tests/fuzz/fuzz_spec.c $(SPEC_SRCS) $(COMMON_SRCS)
 fuzz_spec_LIBS := -ljson-c
-# clang's -Wformat=2 flags error.c's vasprintf wrapper; reported to the foundation's owner
-$(BUILD)/fuzzobj/proto/common/error.o: FUZZ_CFLAGS += -Wno-format-nonliteral
