@@ -521,7 +521,7 @@ int sandbox_boot(struct sandbox *sb, husk_err *err)
 	if (check_guest_image(sb->cfg, err) < 0 || accel_detect(sb->cfg->accel, &accel, err) < 0)
 		return -1;
 	if (accel.warn)
-		log_info("%s; using TCG", accel.reason);
+		log_warn("%s; using TCG (software emulation, slower)", accel.reason);
 	sb->transport = pick_transport(sb->cfg->vsock);
 	if (timer_add(sb, &sb->boot_timer, sb->cfg->timeouts.boot_ms, 0, on_boot_timeout, err) < 0)
 		return -1;

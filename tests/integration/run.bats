@@ -70,6 +70,20 @@ husk_wait() {
 	assert_clean
 }
 
+@test "run: accel auto on a host without usable KVM warns once and uses TCG" {
+	if grep -qwE 'vmx|svm' /proc/cpuinfo; then
+		skip "this host's CPU offers vmx/svm"
+	fi
+	write_config accel='"auto"'
+	bundle_with '["sh", "-c", "echo err >&2"]'
+	husk_run
+	[ "$status" -eq 0 ]
+	[ "$(grep -c 'warn: KVM unusable: .*; using TCG' "$T/err")" -eq 1 ]
+	[ "$(grep -vc 'warn: KVM unusable' "$T/err")" -eq 1 ]
+	grep -qx err "$T/err"
+	assert_clean
+}
+
 @test "run: exit statuses 0, 1 and 42" {
 	local code
 	for code in 0 1 42; do
