@@ -61,10 +61,15 @@ static int mount_base(husk_err *err)
 	return 0;
 }
 
-/* The initramfs has no /dev/console, so the kernel gave init no stdio. */
+/*
+ * The initramfs has no /dev/console, so the kernel gave init no stdio. Without
+ * a console, /dev/null keeps fds 0-2 from going to sockets opened later.
+ */
 static void open_console(void)
 {
 	int fd = open("/dev/console", O_RDWR | O_NOCTTY);
+	if (fd < 0)
+		fd = open("/dev/null", O_RDWR);
 	if (fd < 0)
 		return;
 	for (int i = 0; i < 3; i++)
