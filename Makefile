@@ -20,6 +20,7 @@ FUZZ_SECONDS ?= 20
 COMMON_SRCS := proto/common/error.c proto/common/log.c proto/common/loop.c proto/common/cmsg.c
 
 BINS :=
+PROGRAMS :=
 UNIT_TESTS :=
 FUZZERS :=
 GUEST :=
@@ -47,6 +48,16 @@ include $(sort $(wildcard */module.mk */*/module.mk))
 
 .PHONY: gen
 gen: $(GEN_HEADERS)
+
+# host programs: PROGRAMS += path/under/build with path_SRCS and path_LIBS. The
+# rules are made after every fragment is read, so SRCS may name variables that
+# later fragments define.
+define program_rule
+$(BUILD)/$(1): $$(call objs,$$($(1)_SRCS))
+	@mkdir -p $$(@D)
+	$$(CC) -o $$@ $$^ $$($(1)_LIBS)
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 
 # unit tests: NAME_SRCS (without the harness) and NAME_LIBS per test
 define unit_test_rule
