@@ -252,8 +252,13 @@ static int switch_identity(const struct spec_process *p, husk_err *err)
 	return p->caps.present ? set_caps(&p->caps, err) : 0;
 }
 
-/* Execs p, resolving args[0] through p's own PATH. Returns only on failure. */
-static int exec_process(const struct spec_process *p, husk_err *err)
+/*
+ * Execs p, resolving args[0] through p's own PATH. die_with_agent: the init
+ * (and with it its pid namespace) is killed if the agent dies, so an agent
+ * killed outside a guest (--listen-unix) leaves no container behind. Set last,
+ * since a credential change clears it. Returns only on failure.
+ */
+static int exec_process(const struct spec_process *p, int die_with_agent, husk_err *err)
 {
 	if (chdir(p->cwd) < 0)
 		return husk_error_set(err, errno, "chdir %s", p->cwd);
@@ -268,6 +273,8 @@ static int exec_process(const struct spec_process *p, husk_err *err)
 		return -1;
 	if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return husk_error_set(err, errno, "no_new_privs");
+	if (die_with_agent && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		return husk_error_set(err, errno, "PR_SET_PDEATHSIG");
 	environ = p->env;
 	execvp(p->args[0], p->args);
 	return husk_error_set(err, errno, "exec %s", p->args[0]);
@@ -293,7 +300,7 @@ void container_init_main(const struct spec *s, const char *rootfs, const struct 
 	/* EOF instead of the start byte: the container was removed before starting */
 	if (wait_for_start(start_fd) < 0)
 		_exit(1);
-	exec_process(&s->process, &err);
+	exec_process(&s->process, 1, &err);
 	fail(report_fd, &err, 127);
 }
 
@@ -338,6 +345,6 @@ void container_exec_main(pid_t init_pid, const struct spec_process *p,
 		_exit(0);
 	}
 	if (setup_stdio(stdio, report_fd, report_fd, &err) == 0)
-		exec_process(p, &err);
+		exec_process(p, 0, &err);
 	fail(report_fd, &err, 127);
 }

@@ -14,6 +14,14 @@ teardown_file() {
 	agent_teardown
 }
 
+teardown() {
+	if [ -n "${AGENT2_PID:-}" ]; then
+		kill -KILL "$AGENT2_PID" 2>/dev/null
+		wait "$AGENT2_PID" 2>/dev/null
+	fi
+	return 0
+}
+
 @test "a container runs in its namespaces with the spec's mounts, hostname and exit code" {
 	case_namespaces
 }
@@ -56,6 +64,19 @@ teardown_file() {
 
 @test "SignalProcess --all ends every process of the container; the status is 128+N" {
 	case_kill_all
+}
+
+@test "a container dies with an agent that is killed" {
+	write_spec "$AT/s16.json" '["sleep","1000"]'
+	"$AGENT_BIN" --listen-unix "$AT/agent2.sock" --shared-dir "$AT/shared" 2>>"$AT/agent.log" 3>&- &
+	AGENT2_PID=$!
+	"$AGENT_CLIENT" -u "$AT/agent2.sock" create orphan c1 "$AT/s16.json"
+	run "$AGENT_CLIENT" -u "$AT/agent2.sock" start orphan
+	pid=${output#pid }
+	kill -KILL "$AGENT2_PID"
+	wait "$AGENT2_PID" || true
+	AGENT2_PID=
+	timeout 20 tail --pid="$pid" -f /dev/null
 }
 
 @test "DestroySandbox ends every container and the agent" {
