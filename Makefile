@@ -16,6 +16,7 @@ SAN_FLAGS    = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitiz
 ASAN_CFLAGS  = $(BASE_CFLAGS) -O1 $(SAN_FLAGS) -MMD -MP
 FUZZ_CFLAGS  = $(BASE_CFLAGS) -O1 -fsanitize=fuzzer-no-link,address,undefined -DHUSK_FUZZ -MMD -MP
 FUZZ_SECONDS ?= 20
+TEST_FUZZ_SECONDS ?= 5
 
 COMMON_SRCS := proto/common/error.c proto/common/log.c proto/common/loop.c proto/common/cmsg.c
 
@@ -110,7 +111,9 @@ fuzz: $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
 integration: all
 	tests/integration/run
 
+# CI runs this: sanitized unit tests, real-VM integration tests, and each fuzzer briefly
 test: all unit integration
+	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
 check-format:
 	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
