@@ -12,7 +12,10 @@ build/bin/husk-vsockd: $(call objs,hypervisor/vsock/main.c $(VSOCK_DEV_SRCS) $(V
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^
 
-UNIT_TESTS += test_vsock_conn test_vsock_dev test_dial
+UNIT_TESTS += test_vsock_conn test_vsock_dev test_dial test_vsock_daemon
+# runs the daemon binary itself (order-only: not linked in)
+test_vsock_daemon_SRCS = tests/unit/test_vsock_daemon.c
+$(BUILD)/tests/test_vsock_daemon: | build/bin/husk-vsockd
 test_vsock_conn_SRCS = tests/unit/test_vsock_conn.c $(VSOCK_DEV_SRCS) $(VRING_SRCS) $(COMMON_SRCS)
 test_vsock_dev_SRCS = tests/unit/test_vsock_dev.c $(VSOCK_DEV_SRCS) $(VRING_SRCS) $(COMMON_SRCS)
 test_dial_SRCS = tests/unit/test_dial.c $(VSOCK_DIAL_SRCS) hypervisor/vsock/hybrid.c \
