@@ -30,17 +30,25 @@ static int listener = -1;
 static int host_fds[MAX_HOST];
 static unsigned nhost;
 
+static char dir[] = "/tmp/fuzz_vsock_tx.XXXXXX";
+static char listen_path[96];
+
+static void remove_files(void)
+{
+	unlink(listen_path);
+	rmdir(dir);
+}
+
 static void setup(void)
 {
 	husk_err err = NULL;
-	char dir[] = "/tmp/fuzz_vsock_tx.XXXXXX";
 	log_set_level(LOG_LEVEL_ERROR);
 	if (!mkdtemp(dir) || tg_init(&g) < 0 || !(loop = husk_loop_new(&err)))
 		abort();
 	snprintf(uds, sizeof(uds), "%s/v.sock", dir);
-	char p[96];
-	hybrid_port_path(p, sizeof(p), uds, LISTEN_PORT);
-	listener = uds_listen(p, &err);
+	hybrid_port_path(listen_path, sizeof(listen_path), uds, LISTEN_PORT);
+	listener = uds_listen(listen_path, &err);
+	atexit(remove_files);
 	if (listener < 0 || vsock_dev_init(&dev, loop, &g.vu, CID, uds, 8192, &err) < 0)
 		abort();
 }
