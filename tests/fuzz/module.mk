@@ -1,7 +1,5 @@
-# vhost-user back-end and split-virtqueue layer of husk-vsockd (hypervisor/vsock/{vring,vhost_user}.c):
-# its unit tests and fuzzers. This fragment is included after hypervisor/vsock/module.mk, so
-# VRING_SRCS is only usable there in deferred contexts (recursive variables, recipes).
-VRING_SRCS := hypervisor/vsock/vring.c hypervisor/vsock/vhost_user.c
+# unit tests and fuzzers of husk-vsockd's vhost-user/virtqueue layer (VRING_SRCS, defined in
+# hypervisor/vsock/module.mk)
 
 UNIT_TESTS += test_vring test_vhost_user
 test_vring_SRCS := tests/unit/test_vring.c $(VRING_SRCS) $(COMMON_SRCS)
