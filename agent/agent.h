@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "loop.h"
+#include "ocispec.h"
 #include "request.h"
 
 #define AGENT_VERSION        "0.1.0"
@@ -51,10 +52,12 @@ struct container {
 	struct process *execs;
 	size_t nexecs;
 	enum container_state state;
-	int report_fd;              /* the init's setup report pipe, until started */
-	int start_fd;               /* write end of the start sync pipe, until started */
-	struct ttrpc_call *pending; /* the Create/StartContainer call awaiting the init */
-	char pidns[64];             /* readlink of /proc/<init>/ns/pid */
+	int report_fd;                /* the init's setup report pipe, until started */
+	int start_fd;                 /* write end of the start sync pipe, until started */
+	struct ttrpc_call *pending;   /* the Create/StartContainer call awaiting the init */
+	char pidns[64];               /* readlink of /proc/<init>/ns/pid */
+	char cgroup[128];             /* its cgroup directory, "" without cgroups */
+	struct spec_seccomp *seccomp; /* linux.seccomp for the init and every exec, or NULL */
 	struct agent *ag;
 	struct container *next;
 };
@@ -65,6 +68,7 @@ struct agent {
 	size_t ncontainers;
 	const char *shared_dir; /* where rootfs tags live: /run/husk/shared */
 	int pid1;               /* running as the guest's init */
+	int cgroups;            /* containers get cgroups (the guest's cgroup2 is set up) */
 	int destroying;
 };
 

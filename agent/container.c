@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "isolation.h"
 
 extern char **environ;
 
@@ -157,6 +158,12 @@ static int setup_mounts(const struct spec *s, husk_err *err)
 	for (size_t i = 0; i < s->nmounts; i++)
 		if (mount_one(&s->mounts[i], err) < 0)
 			return husk_error_prefix(err, "mount %s", s->mounts[i].destination);
+	if (devices_create(s, err) < 0)
+		return -1;
+	/* everything is private already (enter_rootfs) */
+	if (s->rootfs_propagation && s->rootfs_propagation != MS_PRIVATE &&
+	    mount(NULL, "/", NULL, MS_REC | s->rootfs_propagation, NULL) < 0)
+		return husk_error_set(err, errno, "linux.rootfsPropagation");
 	if (s->root_readonly && mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
 		return husk_error_set(err, errno, "remount / read-only");
 	return 0;
@@ -195,10 +202,13 @@ static int restrict_paths(const struct spec *s, husk_err *err)
 
 static int setup_container(const struct spec *s, const char *rootfs, husk_err *err)
 {
-	if (enter_rootfs(rootfs, err) < 0 || setup_mounts(s, err) < 0 || restrict_paths(s, err) < 0)
+	if (sysctl_apply(s, err) < 0 || enter_rootfs(rootfs, err) < 0 || setup_mounts(s, err) < 0 ||
+	    restrict_paths(s, err) < 0)
 		return -1;
 	if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
 		return husk_error_set(err, errno, "sethostname %s", s->hostname);
+	if (s->domainname && setdomainname(s->domainname, strlen(s->domainname)) < 0)
+		return husk_error_set(err, errno, "setdomainname %s", s->domainname);
 	/* like runc: a missing working directory is created */
 	return mkdir_p(s->process.cwd, err);
 }
@@ -256,9 +266,12 @@ static int switch_identity(const struct spec_process *p, husk_err *err)
  * Execs p, resolving args[0] through p's own PATH. die_with_agent: the init
  * (and with it its pid namespace) is killed if the agent dies, so an agent
  * killed outside a guest (--listen-unix) leaves no container behind. Set last,
- * since a credential change clears it. Returns only on failure.
+ * since a credential change clears it. The seccomp filter comes as late as
+ * loading it allows (as runc): last with no_new_privs, else while the process
+ * still has CAP_SYS_ADMIN, before the identity switch. Returns only on failure.
  */
-static int exec_process(const struct spec_process *p, int die_with_agent, husk_err *err)
+static int exec_process(const struct spec_process *p, const struct spec_seccomp *sc,
+                        int die_with_agent, husk_err *err)
 {
 	if (chdir(p->cwd) < 0)
 		return husk_error_set(err, errno, "chdir %s", p->cwd);
@@ -269,12 +282,15 @@ static int exec_process(const struct spec_process *p, int die_with_agent, husk_e
 	}
 	if (p->umask >= 0)
 		umask((mode_t)p->umask);
-	if (switch_identity(p, err) < 0)
+	if (oom_score_adj_apply(p, err) < 0 || (!p->no_new_privs && seccomp_apply(sc, err) < 0) ||
+	    switch_identity(p, err) < 0)
 		return -1;
 	if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return husk_error_set(err, errno, "no_new_privs");
 	if (die_with_agent && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		return husk_error_set(err, errno, "PR_SET_PDEATHSIG");
+	if (p->no_new_privs && seccomp_apply(sc, err) < 0)
+		return -1;
 	environ = p->env;
 	execvp(p->args[0], p->args);
 	return husk_error_set(err, errno, "exec %s", p->args[0]);
@@ -289,18 +305,29 @@ static int wait_for_start(int start_fd)
 	return n == 1 ? 0 : -1;
 }
 
-void container_init_main(const struct spec *s, const char *rootfs, const struct child_stdio *stdio,
-                         int report_fd, int start_fd)
+/* The cgroup namespace is made once in the container's cgroup, so that it is its root. */
+static int enter_cgroup(const char *cgroup_dir, husk_err *err)
+{
+	if (cgroup_join(cgroup_dir, err) < 0)
+		return -1;
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		return husk_error_set(err, errno, "unshare cgroup namespace");
+	return 0;
+}
+
+void container_init_main(const struct spec *s, const char *rootfs, const char *cgroup_dir,
+                         const struct child_stdio *stdio, int report_fd, int start_fd)
 {
 	husk_err err = NULL;
-	if (reset_signals(&err) < 0 || setup_stdio(stdio, report_fd, start_fd, &err) < 0 ||
+	if (enter_cgroup(cgroup_dir, &err) < 0 || reset_signals(&err) < 0 ||
+	    setup_stdio(stdio, report_fd, start_fd, &err) < 0 ||
 	    setup_container(s, rootfs, &err) < 0)
 		fail(report_fd, &err, 1);
 	send_report(report_fd, REPORT_READY, 0, NULL);
 	/* EOF instead of the start byte: the container was removed before starting */
 	if (wait_for_start(start_fd) < 0)
 		_exit(1);
-	exec_process(&s->process, 1, &err);
+	exec_process(&s->process, s->seccomp, 1, &err);
 	fail(report_fd, &err, 127);
 }
 
@@ -328,11 +355,13 @@ static int join_namespaces(pid_t init_pid, husk_err *err)
 	return ret;
 }
 
-void container_exec_main(pid_t init_pid, const struct spec_process *p,
-                         const struct child_stdio *stdio, int report_fd)
+void container_exec_main(pid_t init_pid, const char *cgroup_dir, const struct spec_seccomp *sc,
+                         const struct spec_process *p, const struct child_stdio *stdio,
+                         int report_fd)
 {
 	husk_err err = NULL;
-	if (reset_signals(&err) < 0 || join_namespaces(init_pid, &err) < 0)
+	if (reset_signals(&err) < 0 || cgroup_join(cgroup_dir, &err) < 0 ||
+	    join_namespaces(init_pid, &err) < 0)
 		fail(report_fd, &err, 1);
 	/* joining a pid namespace only applies to children */
 	pid_t pid = fork();
@@ -345,6 +374,6 @@ void container_exec_main(pid_t init_pid, const struct spec_process *p,
 		_exit(0);
 	}
 	if (setup_stdio(stdio, report_fd, report_fd, &err) == 0)
-		exec_process(p, 0, &err);
+		exec_process(p, sc, 0, &err);
 	fail(report_fd, &err, 127);
 }

@@ -25,23 +25,30 @@ struct child_stdio {
 	int in, out, err;
 };
 
-/* The namespaces a container init creates and an exec joins, in setns order. */
-#define CONTAINER_NS_FLAGS                                                                         \
-	(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP)
+/*
+ * The namespaces a container init is cloned into; it makes its cgroup
+ * namespace itself, once in its cgroup. An exec joins all of them.
+ */
+#define CONTAINER_NS_FLAGS (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC)
 
 /*
- * Runs in the container init right after clone(CONTAINER_NS_FLAGS): sets up
- * the container from spec with rootfs as its root, reports READY, waits for
- * the start byte on start_fd, then execs. Never returns.
+ * Runs in the container init right after clone(CONTAINER_NS_FLAGS): joins
+ * cgroup_dir ("" = stays), sets up the container from spec with rootfs as its
+ * root, reports READY, waits for the start byte on start_fd, then execs.
+ * Never returns.
  */
 __attribute__((noreturn)) void container_init_main(const struct spec *s, const char *rootfs,
+                                                   const char *cgroup_dir,
                                                    const struct child_stdio *stdio, int report_fd,
                                                    int start_fd);
 /*
- * Runs in a forked child: joins the namespaces of init_pid, forks the exec'd
- * process (reporting its pid) and exits. Never returns.
+ * Runs in a forked child: joins cgroup_dir and the namespaces of init_pid,
+ * forks the exec'd process (reporting its pid) and exits; the process gets
+ * the container's seccomp filter sc. Never returns.
  */
-__attribute__((noreturn)) void container_exec_main(pid_t init_pid, const struct spec_process *p,
+__attribute__((noreturn)) void container_exec_main(pid_t init_pid, const char *cgroup_dir,
+                                                   const struct spec_seccomp *sc,
+                                                   const struct spec_process *p,
                                                    const struct child_stdio *stdio, int report_fd);
 
 #endif

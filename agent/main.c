@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "cgroup.h"
 #include "cleanup.h"
 #include "log.h"
 #include "modload.h"
@@ -255,7 +256,7 @@ static int serve(struct agent *ag, int listen_fd, husk_err *err)
 
 static int run(struct agent *ag, const struct options *o, husk_err *err)
 {
-	if (ag->pid1 && init_guest(err) < 0)
+	if (ag->pid1 && (init_guest(err) < 0 || cgroup_init(ag, err) < 0))
 		return -1;
 	if (!ag->pid1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		return husk_error_set(err, errno, "PR_SET_CHILD_SUBREAPER");

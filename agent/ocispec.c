@@ -10,10 +10,10 @@
 #include <sys/resource.h>
 
 #include "cleanup.h"
+#include "ocispec_json.h"
+#include "ocispec_linux.h"
 
-#define JSON_MAX_DEPTH 16
-
-static void free_strv(char **v)
+void free_strv(char **v)
 {
 	for (size_t i = 0; v && v[i]; i++)
 		free(v[i]);
@@ -21,7 +21,7 @@ static void free_strv(char **v)
 }
 
 /* A JSON string without embedded NULs, at most max bytes, copied. */
-static int dup_string(json_object *o, size_t max, char **out, const char *what, husk_err *err)
+int dup_string(json_object *o, size_t max, char **out, const char *what, husk_err *err)
 {
 	if (!json_object_is_type(o, json_type_string))
 		return husk_error_set(err, 0, "%s: not a string", what);
@@ -48,7 +48,7 @@ static int opt_string(json_object *o, const char *def, size_t max, char **out, c
 	return 0;
 }
 
-static json_object *member(json_object *obj, const char *key)
+json_object *member(json_object *obj, const char *key)
 {
 	json_object *v = NULL;
 	if (!json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null))
@@ -56,7 +56,7 @@ static json_object *member(json_object *obj, const char *key)
 	return v;
 }
 
-static int string_array(json_object *arr, size_t max, char ***out, const char *what, husk_err *err)
+int string_array(json_object *arr, size_t max, char ***out, const char *what, husk_err *err)
 {
 	if (!json_object_is_type(arr, json_type_array))
 		return husk_error_set(err, 0, "%s: not an array", what);
@@ -152,7 +152,7 @@ static const struct {
     {"RLIMIT_STACK", RLIMIT_STACK},
 };
 
-static int get_u64(json_object *o, unsigned long long *out, const char *what, husk_err *err)
+int get_u64(json_object *o, unsigned long long *out, const char *what, husk_err *err)
 {
 	if (!o || !json_object_is_type(o, json_type_int))
 		return husk_error_set(err, 0, "%s: not an integer", what);
@@ -294,7 +294,7 @@ static int parse_caps(json_object *o, struct spec_caps *c, husk_err *err)
 	return 0;
 }
 
-static int parse_bool(json_object *o, int *out, const char *what, husk_err *err)
+int parse_bool(json_object *o, int *out, const char *what, husk_err *err)
 {
 	if (!o)
 		return 0;
@@ -305,7 +305,7 @@ static int parse_bool(json_object *o, int *out, const char *what, husk_err *err)
 }
 
 /* Absolute, bounded, and free of "." / ".." components. */
-static int check_path(const char *p, const char *what, husk_err *err)
+int check_path(const char *p, const char *what, husk_err *err)
 {
 	if (p[0] != '/')
 		return husk_error_set(err, 0, "%s %s: not an absolute path", what, p);
@@ -321,6 +321,33 @@ static int check_path(const char *p, const char *what, husk_err *err)
 	}
 	return 0;
 }
+
+static int parse_oom_score_adj(json_object *o, struct spec_process *p, husk_err *err)
+{
+	if (!o)
+		return 0;
+	if (!json_object_is_type(o, json_type_int) || json_object_get_int64(o) < -1000 ||
+	    json_object_get_int64(o) > 1000)
+		return husk_error_set(err, 0, "process.oomScoreAdj: not in [-1000, 1000]");
+	p->has_oom_score_adj = 1;
+	p->oom_score_adj = (int)json_object_get_int64(o);
+	return 0;
+}
+
+/* ioPriority, scheduler and execCPUAffinity are rejected (not supported yet) */
+static const char *const process_keys[] = {"terminal",
+                                           "consoleSize",
+                                           "user",
+                                           "args",
+                                           "env",
+                                           "cwd",
+                                           "capabilities",
+                                           "rlimits",
+                                           "noNewPrivileges",
+                                           "apparmorProfile",
+                                           "oomScoreAdj",
+                                           "selinuxLabel",
+                                           NULL};
 
 static int parse_process_object(json_object *proc, struct spec_process *p, husk_err *err)
 {
@@ -355,6 +382,10 @@ static int parse_process_object(json_object *proc, struct spec_process *p, husk_
 	if (parse_rlimits(member(proc, "rlimits"), p, err) < 0 ||
 	    parse_caps(member(proc, "capabilities"), &p->caps, err) < 0)
 		return -1;
+	if (parse_oom_score_adj(member(proc, "oomScoreAdj"), p, err) < 0 ||
+	    only_known_keys(proc, process_keys, "process", err) < 0)
+		return -1;
+	p->lsm_fields = member(proc, "apparmorProfile") || member(proc, "selinuxLabel");
 	return parse_user(member(proc, "user"), p, err);
 }
 
@@ -530,10 +561,22 @@ static int parse_linux(json_object *lx, struct spec *s, husk_err *err)
 	if (!json_object_is_type(lx, json_type_object))
 		return husk_error_set(err, 0, "linux: not an object");
 	if (parse_path_list(member(lx, "maskedPaths"), &s->masked_paths, "linux.maskedPaths", err) <
-	    0)
+	        0 ||
+	    parse_linux_isolation(lx, s, err) < 0)
 		return -1;
 	return parse_path_list(member(lx, "readonlyPaths"), &s->readonly_paths,
 	                       "linux.readonlyPaths", err);
+}
+
+static int parse_domainname(json_object *o, struct spec *s, husk_err *err)
+{
+	if (!o)
+		return 0;
+	if (dup_string(o, SPEC_MAX_HOST, &s->domainname, "domainname", err) < 0)
+		return -1;
+	if (strchr(s->domainname, '/'))
+		return husk_error_set(err, 0, "domainname: contains /");
+	return 0;
 }
 
 static int parse_root(json_object *root, struct spec *s, husk_err *err)
@@ -545,7 +588,7 @@ static int parse_root(json_object *root, struct spec *s, husk_err *err)
 	return parse_bool(member(root, "readonly"), &s->root_readonly, "root.readonly", err);
 }
 
-static json_object *parse_json(const char *json, size_t len, husk_err *err)
+json_object *parse_json(const char *json, size_t len, husk_err *err)
 {
 	if (len > SPEC_MAX_JSON) {
 		husk_error_set(err, 0, "longer than %u bytes", SPEC_MAX_JSON);
@@ -599,6 +642,7 @@ int spec_parse(const char *json, size_t len, struct spec *out, husk_err *err)
 		husk_error_set(err, 0, "process: missing");
 	else if (parse_process_object(proc, &out->process, err) == 0 &&
 	         parse_hostname(member(o, "hostname"), out, err) == 0 &&
+	         parse_domainname(member(o, "domainname"), out, err) == 0 &&
 	         parse_root(member(o, "root"), out, err) == 0 &&
 	         parse_linux(member(o, "linux"), out, err) == 0)
 		ret = parse_mounts(member(o, "mounts"), out, err);
@@ -629,5 +673,7 @@ void spec_free(struct spec *s)
 	free(s->mounts);
 	free_strv(s->masked_paths);
 	free_strv(s->readonly_paths);
+	free(s->domainname);
+	spec_linux_free(s);
 	memset(s, 0, sizeof(*s));
 }

@@ -21,6 +21,12 @@
 #define SPEC_MAX_HOST    64
 #define SPEC_MAX_RLIMITS 16
 #define SPEC_MAX_MASKS   128
+#define SPEC_MAX_RULES   512 /* linux.seccomp.syscalls */
+#define SPEC_MAX_NAMES   512 /* names of one seccomp rule */
+#define SPEC_MAX_ARCHES  16
+#define SPEC_MAX_CGFILES 64 /* cgroup files linux.resources writes */
+#define SPEC_MAX_SYSCTL  64
+#define SPEC_MAX_DEVICES 64
 
 struct spec_rlimit {
 	int resource; /* RLIMIT_* */
@@ -31,6 +37,56 @@ struct spec_rlimit {
 struct spec_caps {
 	int present; /* without the object the process keeps the agent's capabilities */
 	uint64_t bounding, effective, inheritable, permitted, ambient;
+};
+
+struct spec_seccomp_arg {
+	unsigned index;
+	uint64_t value, value_two;
+	int op; /* enum scmp_compare */
+};
+
+struct spec_seccomp_rule {
+	int *syscalls; /* syscall numbers (native arch) */
+	size_t nsyscalls;
+	uint32_t action; /* SCMP_ACT_* with its errno/trace value */
+	struct spec_seccomp_arg args[6];
+	size_t nargs;
+};
+
+/* linux.seccomp, syscall and arch names resolved by libseccomp */
+struct spec_seccomp {
+	uint32_t default_action;
+	uint32_t arches[SPEC_MAX_ARCHES]; /* SCMP_ARCH_* */
+	size_t narches;
+	int flag_log, flag_spec_allow, flag_tsync;
+	struct spec_seccomp_rule *rules;
+	size_t nrules;
+};
+
+/* One write linux.resources turns into: value into the container cgroup's file. */
+struct spec_cgfile {
+	const char *field; /* the OCI field, for errors */
+	char file[64];
+	char value[256];
+};
+
+struct spec_resources {
+	struct spec_cgfile files[SPEC_MAX_CGFILES];
+	size_t nfiles;
+};
+
+struct spec_sysctl {
+	char *key; /* dotted name, already checked against the namespaced prefixes */
+	char *value;
+};
+
+struct spec_device {
+	char *path;    /* under /dev */
+	unsigned type; /* S_IFCHR, S_IFBLK or S_IFIFO */
+	unsigned major, minor;
+	unsigned mode;
+	uid_t uid;
+	gid_t gid;
 };
 
 struct spec_process {
@@ -46,6 +102,9 @@ struct spec_process {
 	struct spec_rlimit rlimits[SPEC_MAX_RLIMITS];
 	size_t nrlimits;
 	struct spec_caps caps;
+	int has_oom_score_adj;
+	int oom_score_adj;
+	int lsm_fields; /* apparmorProfile/selinuxLabel given: accepted with a warning */
 };
 
 struct spec_mount {
@@ -62,15 +121,29 @@ struct spec {
 	int root_readonly;
 	struct spec_mount *mounts;
 	size_t nmounts;
-	char **masked_paths;   /* linux.maskedPaths, NULL-terminated, or NULL */
-	char **readonly_paths; /* linux.readonlyPaths */
+	char **masked_paths;          /* linux.maskedPaths, NULL-terminated, or NULL */
+	char **readonly_paths;        /* linux.readonlyPaths */
+	char *domainname;             /* or NULL */
+	struct spec_seccomp *seccomp; /* or NULL */
+	struct spec_resources resources;
+	struct spec_sysctl sysctl[SPEC_MAX_SYSCTL];
+	size_t nsysctl;
+	struct spec_device devices[SPEC_MAX_DEVICES];
+	size_t ndevices;
+	unsigned long
+	    rootfs_propagation; /* MS_PRIVATE (default), MS_SLAVE, MS_SHARED, MS_UNBINDABLE */
+	int needs_net_ns; /* linux.namespaces has network: the guest's, which net.* sysctls set */
+	int mount_label;  /* linux.mountLabel given: accepted with a warning */
 };
 
 /* Parses a whole config.json. On error *out is left empty (spec_free is safe). */
 int spec_parse(const char *json, size_t len, struct spec *out, husk_err *err);
 /* Parses a bare OCI "process" object (ExecProcess). */
 int spec_parse_process(const char *json, size_t len, struct spec_process *out, husk_err *err);
+/* Parses a bare linux.resources object (UpdateContainer). */
+int spec_parse_resources(const char *json, size_t len, struct spec_resources *out, husk_err *err);
 void spec_free(struct spec *s);
+void spec_seccomp_free(struct spec_seccomp *sc);
 void spec_process_free(struct spec_process *p);
 
 #endif

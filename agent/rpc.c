@@ -117,6 +117,10 @@ static void on_create(struct ttrpc_call *call, const uint8_t *payload, size_t le
 		                req->container_id, husk_error_msg(err));
 		return;
 	}
+	if (s.process.lsm_fields || s.mount_label)
+		log_warn("create %s: apparmorProfile, selinuxLabel and mountLabel are ignored: the "
+		         "guest has no LSM",
+		         req->container_id);
 	int ret =
 	    sandbox_create(ag, req->container_id, &s, req->rootfs_tag, req->stdin, call, &err);
 	spec_free(&s);
@@ -169,6 +173,11 @@ static void on_exec(struct ttrpc_call *call, const uint8_t *payload, size_t len,
 		                req->exec_id, c->id, husk_error_msg(err));
 		return;
 	}
+	if (p.lsm_fields)
+		log_warn(
+		    "exec %s in %s: apparmorProfile and selinuxLabel are ignored: the guest has "
+		    "no LSM",
+		    req->exec_id, c->id);
 	int ret = sandbox_exec(c, req->exec_id, &p, req->stdin, call, &err);
 	spec_process_free(&p);
 	if (ret < 0)

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "cleanup.h"
 #include "log.h"
 #include "process.h"
@@ -48,6 +49,8 @@ static void container_free(struct container *c, const char *why)
 		c->execs = p->next;
 		process_free(p, why);
 	}
+	cgroup_remove(c);
+	spec_seccomp_free(c->seccomp);
 	free(c);
 }
 

@@ -14,9 +14,9 @@ struct process *sandbox_process(struct container *c, const char *exec_id);
  * The lifecycle calls return 0 when call will be answered once the child got
  * there (from spawn.c, in the event loop), or -1 with *err for the caller to
  * answer. Create sets the container up to its start sync point (rootfs =
- * shared_dir/rootfs_tag), start releases the init to exec.
+ * shared_dir/rootfs_tag; it takes s->seccomp), start releases the init to exec.
  */
-int sandbox_create(struct agent *ag, const char *id, const struct spec *s, const char *rootfs_tag,
+int sandbox_create(struct agent *ag, const char *id, struct spec *s, const char *rootfs_tag,
                    int want_stdin, struct ttrpc_call *call, husk_err *err);
 int sandbox_start(struct container *c, struct ttrpc_call *call, husk_err *err);
 int sandbox_exec(struct container *c, const char *exec_id, const struct spec_process *p,

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "agent.pb-c.h"
+#include "cgroup.h"
 #include "cleanup.h"
 #include "container.h"
 #include "log.h"
@@ -186,7 +187,7 @@ static int spawn_init(struct container *c, const struct spec *s, const char *roo
 	}
 	pid_t pid = (pid_t)syscall(SYS_clone, CONTAINER_NS_FLAGS | SIGCHLD, NULL, NULL, NULL, 0);
 	if (pid == 0)
-		container_init_main(s, rootfs, &pipes->child, report[1], start[0]);
+		container_init_main(s, rootfs, c->cgroup, &pipes->child, report[1], start[0]);
 	int e = errno;
 	close(report[1]);
 	close(start[0]);
@@ -213,7 +214,7 @@ static int rootfs_path(struct agent *ag, const char *tag, char *buf, size_t size
 	return 0;
 }
 
-int sandbox_create(struct agent *ag, const char *id, const struct spec *s, const char *rootfs_tag,
+int sandbox_create(struct agent *ag, const char *id, struct spec *s, const char *rootfs_tag,
                    int want_stdin, struct ttrpc_call *call, husk_err *err)
 {
 	char rootfs[SPEC_MAX_PATH];
@@ -230,7 +231,7 @@ int sandbox_create(struct agent *ag, const char *id, const struct spec *s, const
 	ag->containers = c;
 	ag->ncontainers++;
 	if (!(c->init = process_new("", ag->loop, err)) ||
-	    open_pipes(&pipes, want_stdin, err) < 0) {
+	    cgroup_create(c, &s->resources, err) < 0 || open_pipes(&pipes, want_stdin, err) < 0) {
 		sandbox_drop(c, NULL);
 		return -1;
 	}
@@ -240,6 +241,8 @@ int sandbox_create(struct agent *ag, const char *id, const struct spec *s, const
 		return -1;
 	}
 	adopt_pipes(c->init, &pipes);
+	c->seccomp = s->seccomp; /* for the execs */
+	s->seccomp = NULL;
 	call_hold(&c->pending, call);
 	return 0;
 }
@@ -315,7 +318,8 @@ static int spawn_exec(struct process *proc, const struct spec_process *p, struct
 		return -1;
 	pid_t child = fork();
 	if (child == 0)
-		container_exec_main(proc->ctr->init->pid, p, &pipes->child, report[1]);
+		container_exec_main(proc->ctr->init->pid, proc->ctr->cgroup, proc->ctr->seccomp, p,
+		                    &pipes->child, report[1]);
 	int e = errno;
 	close(report[1]);
 	proc->report_fd = report[0];

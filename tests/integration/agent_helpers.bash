@@ -28,15 +28,20 @@ make_rootfs() {
 	local a
 	mkdir -p "$1/bin"
 	cp /bin/busybox "$1/bin/busybox"
-	for a in sh echo cat ls sleep hostname id env pwd true false ps mount grep wc head tr seq; do
+	for a in sh echo cat ls sleep hostname id env pwd true false ps mount grep wc head tr seq \
+		mkdir tail dd; do
 		ln -s busybox "$1/bin/$a"
 	done
 }
 
-# write_spec FILE ARGS_JSON: a config.json running ARGS with proc, dev, sys mounts
+# write_spec FILE ARGS_JSON [LINUX_JSON [PROCESS_EXTRA]]: a config.json running ARGS with proc,
+# dev, sys mounts; LINUX_JSON is its linux object, PROCESS_EXTRA more members of process.
 write_spec() {
+	local lx=${3:-}
+	[ -n "$lx" ] || lx='{}'
 	cat >"$1" <<-JSON
-	{"ociVersion":"1.0.2","process":{"args":$2,"env":["PATH=/bin","HOME=/"],"cwd":"/"},
+	{"ociVersion":"1.0.2","process":{"args":$2,"env":["PATH=/bin","HOME=/"],"cwd":"/"${4:+,$4}},
+	 "linux":$lx,
 	 "root":{"path":"rootfs"},"hostname":"ctr",
 	 "mounts":[{"destination":"/proc","type":"proc","source":"proc"},
 	  {"destination":"/dev","type":"tmpfs","source":"tmpfs","options":["nosuid","strictatime","mode=755","size=65536k"]},

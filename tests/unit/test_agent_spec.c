@@ -348,3 +348,157 @@ TEST(spec_capabilities)
 	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"],\"capabilities\":[]}}",
 	                       "process.capabilities: not an object"));
 }
+
+static int parse_linux(const char *linux_json, struct spec *s, husk_err *err)
+{
+	char json[4096];
+	snprintf(json, sizeof(json), "{\"process\":{\"args\":[\"true\"]},\"linux\":%s}",
+	         linux_json);
+	return parse(json, s, err);
+}
+
+static int linux_fails_with(const char *linux_json, const char *needle)
+{
+	char json[4096];
+	snprintf(json, sizeof(json), "{\"process\":{\"args\":[\"true\"]},\"linux\":%s}",
+	         linux_json);
+	return parse_fails_with(json, needle);
+}
+
+TEST(spec_seccomp)
+{
+	cleanup_error husk_err err = NULL;
+	struct spec s;
+	const char *json;
+	json = "{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":38,"
+	       "\"architectures\":[\"SCMP_ARCH_X86_64\"],\"flags\":[\"SECCOMP_FILTER_FLAG_LOG\"],"
+	       "\"syscalls\":[{\"names\":[\"read\",\"write\"],\"action\":\"SCMP_ACT_ALLOW\","
+	       "\"args\":[{\"index\":0,\"value\":1,\"valueTwo\":0,\"op\":\"SCMP_CMP_EQ\"}]}]}}";
+	CHECK_INT(parse_linux(json, &s, &err), ==, 0);
+	CHECK(s.seccomp != NULL);
+	CHECK_INT(s.seccomp->default_action, ==, 0x00050000u | 38);
+	CHECK_INT(s.seccomp->narches, ==, 1);
+	CHECK_INT(s.seccomp->flag_log, ==, 1);
+	CHECK_INT(s.seccomp->nrules, ==, 1);
+	CHECK_INT(s.seccomp->rules[0].nsyscalls, ==, 2);
+	CHECK_INT(s.seccomp->rules[0].syscalls[0], ==, 0); /* read on x86_64 */
+	CHECK_INT(s.seccomp->rules[0].nargs, ==, 1);
+	spec_free(&s);
+	CHECK(linux_fails_with("{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_BOGUS\"}}",
+	                       "linux.seccomp: defaultAction: unsupported action SCMP_ACT_BOGUS"));
+	CHECK(linux_fails_with("{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{"
+	                       "\"names\":[\"nope\"],\"action\":\"SCMP_ACT_KILL\"}]}}",
+	                       "syscalls[0]: names: unknown syscall nope"));
+	CHECK(linux_fails_with(
+	    "{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{"
+	    "\"names\":[\"read\"],\"action\":\"SCMP_ACT_KILL\",\"args\":[{\"index\":6,"
+	    "\"value\":0,\"op\":\"SCMP_CMP_EQ\"}]}]}}",
+	    "args[0]: index 6: above 5"));
+	CHECK(
+	    linux_fails_with("{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":"
+	                     "[\"SCMP_ARCH_PDP11\"]}}",
+	                     "architectures: unknown SCMP_ARCH_PDP11"));
+	CHECK(linux_fails_with(
+	    "{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"/x\"}}",
+	    "linux.seccomp.listenerPath: not supported"));
+}
+
+static const char *cgfile(const struct spec *s, const char *file)
+{
+	for (size_t i = 0; i < s->resources.nfiles; i++)
+		if (strcmp(s->resources.files[i].file, file) == 0)
+			return s->resources.files[i].value;
+	return NULL;
+}
+
+TEST(spec_resources_become_cgroup_files)
+{
+	cleanup_error husk_err err = NULL;
+	struct spec s;
+	const char *json;
+	json = "{\"resources\":{\"memory\":{\"limit\":1048576,\"reservation\":-1,"
+	       "\"swap\":3145728},\"cpu\":{\"shares\":2,\"quota\":-1,\"cpus\":\"0-1\"},"
+	       "\"pids\":{\"limit\":0},\"blockIO\":{\"weight\":1000},"
+	       "\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":4194304}],"
+	       "\"unified\":{\"memory.high\":\"999999\"},"
+	       "\"devices\":[{\"allow\":false,\"access\":\"rwm\"}]}}";
+	CHECK_INT(parse_linux(json, &s, &err), ==, 0);
+	CHECK_STR(cgfile(&s, "memory.max"), "1048576");
+	CHECK_STR(cgfile(&s, "memory.low"), "max");
+	CHECK_STR(cgfile(&s, "memory.swap.max"), "2097152");
+	CHECK_STR(cgfile(&s, "cpu.weight"), "1");
+	CHECK_STR(cgfile(&s, "cpu.max"), "max 100000");
+	CHECK_STR(cgfile(&s, "cpuset.cpus"), "0-1");
+	CHECK_STR(cgfile(&s, "pids.max"), "max");
+	CHECK_STR(cgfile(&s, "io.weight"), "default 10000");
+	CHECK_STR(cgfile(&s, "hugetlb.2MB.max"), "4194304");
+	CHECK_STR(cgfile(&s, "memory.high"), "999999");
+	spec_free(&s);
+	CHECK(linux_fails_with("{\"resources\":{\"memory\":{\"swap\":5}}}",
+	                       "linux.resources.memory.swap: needs memory.limit"));
+	CHECK(linux_fails_with("{\"resources\":{\"cpu\":{\"shares\":1}}}",
+	                       "linux.resources.cpu.shares: out of range"));
+	CHECK(linux_fails_with("{\"resources\":{\"cpu\":{\"cpus\":\"0;rm\"}}}",
+	                       "linux.resources.cpu.cpus: not a cpu/node list"));
+	CHECK(linux_fails_with("{\"resources\":{\"unified\":{\"../x\":\"1\"}}}",
+	                       "linux.resources.unified.../x: not a cgroup file"));
+	CHECK(linux_fails_with("{\"resources\":{\"devices\":[{\"allow\":true,\"type\":\"b\"}]}}",
+	                       "linux.resources.devices[0]: allow rules not supported"));
+	CHECK(linux_fails_with("{\"resources\":{\"network\":{\"classID\":1}}}",
+	                       "linux.resources.network: not in cgroup v2"));
+	CHECK(linux_fails_with(
+	    "{\"resources\":{\"blockIO\":{\"throttleReadBpsDevice\":[{\"major\":8}]}}}",
+	    "linux.resources.blockIO: throttleReadBpsDevice: per-device"));
+	CHECK(linux_fails_with(
+	    "{\"resources\":{\"hugepageLimits\":[{\"pageSize\":\"../x\",\"limit\":1}]}}",
+	    "pageSize ../x: not like 2MB"));
+
+	struct spec_resources r;
+	CHECK_INT(spec_parse_resources("{\"pids\":{\"limit\":7}}", 20, &r, &err), ==, 0);
+	CHECK_INT(r.nfiles, ==, 1);
+	CHECK_STR(r.files[0].value, "7");
+}
+
+TEST(spec_sysctl_devices_namespaces)
+{
+	cleanup_error husk_err err = NULL;
+	struct spec s;
+	const char *json;
+	json = "{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\"}],"
+	       "\"sysctl\":{\"kernel.shmmax\":\"1\",\"net.ipv4.ip_forward\":\"1\"},"
+	       "\"rootfsPropagation\":\"rslave\",\"devices\":[{\"path\":\"/dev/fuse\","
+	       "\"type\":\"c\",\"major\":10,\"minor\":229}]}";
+	CHECK_INT(parse_linux(json, &s, &err), ==, 0);
+	CHECK_INT(s.nsysctl, ==, 2);
+	CHECK_INT(s.rootfs_propagation, ==, MS_SLAVE);
+	CHECK_INT(s.ndevices, ==, 1);
+	CHECK_INT(s.devices[0].major, ==, 10);
+	CHECK_INT(s.devices[0].mode, ==, 0666);
+	spec_free(&s);
+	CHECK(linux_fails_with("{\"sysctl\":{\"net.ipv4.ip_forward\":\"1\"}}",
+	                       "net.ipv4.ip_forward: not namespaced without a network namespace"));
+	CHECK(linux_fails_with("{\"sysctl\":{\"kernel/../x\":\"1\"}}", "not a sysctl name"));
+	CHECK(linux_fails_with("{\"devices\":[{\"path\":\"/etc/x\",\"type\":\"c\",\"major\":1,"
+	                       "\"minor\":3}]}",
+	                       "linux.devices[0]: path /etc/x: not under /dev"));
+	CHECK(linux_fails_with("{\"devices\":[{\"path\":\"/dev/../etc\",\"type\":\"c\"}]}",
+	                       "contains . or .."));
+	CHECK(linux_fails_with("{\"namespaces\":[{\"type\":\"user\"}]}",
+	                       "linux.namespaces user: not supported"));
+	CHECK(linux_fails_with(
+	    "{\"namespaces\":[{\"type\":\"network\",\"path\":\"/proc/1/ns/net\"}]}",
+	    "joining a namespace (path) not supported"));
+	CHECK(linux_fails_with("{\"intelRdt\":{\"closID\":\"x\"}}", "linux.intelRdt: no RDT"));
+	CHECK(linux_fails_with("{\"bogus\":1}", "linux.bogus: not supported"));
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"true\"],\"oomScoreAdj\":1001}}",
+	                       "process.oomScoreAdj: not in [-1000, 1000]"));
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"true\"],\"ioPriority\":{}}}",
+	                       "process.ioPriority: not supported"));
+	json = "{\"process\":{\"args\":[\"true\"],\"oomScoreAdj\":-5,"
+	       "\"apparmorProfile\":\"x\"},\"domainname\":\"d\"}";
+	CHECK_INT(parse(json, &s, &err), ==, 0);
+	CHECK_INT(s.process.oom_score_adj, ==, -5);
+	CHECK_INT(s.process.lsm_fields, ==, 1);
+	CHECK_STR(s.domainname, "d");
+	spec_free(&s);
+}

@@ -1,0 +1,24 @@
+/*
+ * Agent side of the containers' cgroups (v2, in the guest only): one
+ * /sys/fs/cgroup/husk/<id> per container holding all its processes, written
+ * from linux.resources, watched for OOM kills, read for stats.
+ */
+#ifndef HUSK_AGENT_CGROUP_H
+#define HUSK_AGENT_CGROUP_H
+
+#include "agent.h"
+#include "error.h"
+#include "ocispec.h"
+
+#define CGROUP_HUSK "/sys/fs/cgroup/husk"
+
+/* At boot: mounts cgroup2 if needed and enables the controllers for husk/. */
+int cgroup_init(struct agent *ag, husk_err *err);
+/* Makes c's cgroup and writes r into it; without cgroups (--listen-unix) r must be empty. */
+int cgroup_create(struct container *c, const struct spec_resources *r, husk_err *err);
+/* Writes r into c's cgroup (UpdateContainer). */
+int cgroup_update(struct container *c, const struct spec_resources *r, husk_err *err);
+/* Removes c's cgroup (its processes are gone). */
+void cgroup_remove(struct container *c);
+
+#endif

@@ -1,0 +1,124 @@
+#include "isolation.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+static int add_rule(scmp_filter_ctx ctx, const struct spec_seccomp_rule *r, husk_err *err)
+{
+	struct scmp_arg_cmp cmp[6];
+	for (size_t i = 0; i < r->nargs; i++)
+		cmp[i] = (struct scmp_arg_cmp){r->args[i].index, (enum scmp_compare)r->args[i].op,
+		                               r->args[i].value, r->args[i].value_two};
+	for (size_t i = 0; i < r->nsyscalls; i++) {
+		int e =
+		    seccomp_rule_add_array(ctx, r->action, r->syscalls[i], (unsigned)r->nargs, cmp);
+		if (e < 0) {
+			cleanup_free char *name =
+			    seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, r->syscalls[i]);
+			return husk_error_set(err, -e, "seccomp rule for %s", name ? name : "?");
+		}
+	}
+	return 0;
+}
+
+static int build_filter(scmp_filter_ctx ctx, const struct spec_seccomp *sc, husk_err *err)
+{
+	int e;
+	/* like runc: no_new_privs only when the spec asks for it */
+	if ((e = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0)) < 0 ||
+	    (sc->flag_log && (e = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1)) < 0) ||
+	    (sc->flag_spec_allow && (e = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_SSB, 1)) < 0) ||
+	    (sc->flag_tsync && (e = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) < 0))
+		return husk_error_set(err, -e, "seccomp attributes");
+	for (size_t i = 0; i < sc->narches; i++)
+		if ((e = seccomp_arch_add(ctx, sc->arches[i])) < 0 && e != -EEXIST)
+			return husk_error_set(err, -e, "seccomp architecture %u", sc->arches[i]);
+	for (size_t i = 0; i < sc->nrules; i++)
+		/* libseccomp refuses rules that repeat the default action; they change nothing */
+		if (sc->rules[i].action != sc->default_action &&
+		    add_rule(ctx, &sc->rules[i], err) < 0)
+			return -1;
+	if ((e = seccomp_load(ctx)) < 0)
+		return husk_error_set(err, -e, "seccomp load");
+	return 0;
+}
+
+int seccomp_apply(const struct spec_seccomp *sc, husk_err *err)
+{
+	if (!sc)
+		return 0;
+	scmp_filter_ctx ctx = seccomp_init(sc->default_action);
+	if (!ctx)
+		return husk_error_set(err, EINVAL, "seccomp init");
+	int ret = build_filter(ctx, sc, err);
+	seccomp_release(ctx);
+	return ret;
+}
+
+static int write_file(const char *path, const char *value, husk_err *err)
+{
+	cleanup_close int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return husk_error_set(err, errno, "open %s", path);
+	size_t n = strlen(value);
+	if (write(fd, value, n) != (ssize_t)n)
+		return husk_error_set(err, errno, "write %s to %s", value, path);
+	return 0;
+}
+
+int sysctl_apply(const struct spec *s, husk_err *err)
+{
+	char path[256];
+	for (size_t i = 0; i < s->nsysctl; i++) {
+		snprintf(path, sizeof(path), "/proc/sys/%s", s->sysctl[i].key);
+		for (char *c = path + 10; *c; c++)
+			if (*c == '.')
+				*c = '/';
+		if (write_file(path, s->sysctl[i].value, err) < 0)
+			return husk_error_prefix(err, "linux.sysctl %s", s->sysctl[i].key);
+	}
+	return 0;
+}
+
+int oom_score_adj_apply(const struct spec_process *p, husk_err *err)
+{
+	char v[16];
+	if (!p->has_oom_score_adj)
+		return 0;
+	snprintf(v, sizeof(v), "%d", p->oom_score_adj);
+	return write_file("/proc/self/oom_score_adj", v, err);
+}
+
+int devices_create(const struct spec *s, husk_err *err)
+{
+	mode_t old = umask(0);
+	int ret = 0;
+	for (size_t i = 0; i < s->ndevices && ret == 0; i++) {
+		const struct spec_device *d = &s->devices[i];
+		if (unlink(d->path) < 0 && errno != ENOENT)
+			ret = husk_error_set(err, errno, "linux.devices %s", d->path);
+		else if (mknod(d->path, d->type | d->mode, makedev(d->major, d->minor)) < 0 ||
+		         chown(d->path, d->uid, d->gid) < 0)
+			ret = husk_error_set(err, errno, "linux.devices %s", d->path);
+	}
+	umask(old);
+	return ret;
+}
+
+int cgroup_join(const char *dir, husk_err *err)
+{
+	char path[256];
+	if (!dir[0])
+		return 0;
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	return write_file(path, "0", err);
+}

@@ -1,0 +1,22 @@
+/*
+ * Child side of the isolation settings, run in a container process between
+ * clone/fork and exec: seccomp, sysctl, oom_score_adj, device nodes, cgroup
+ * membership.
+ */
+#ifndef HUSK_AGENT_ISOLATION_H
+#define HUSK_AGENT_ISOLATION_H
+
+#include "error.h"
+#include "ocispec.h"
+
+/* Loads the filter; needs no_new_privs or CAP_SYS_ADMIN (it does not set no_new_privs). */
+int seccomp_apply(const struct spec_seccomp *sc, husk_err *err);
+/* Writes the sysctls through the agent's /proc (before the root switch). */
+int sysctl_apply(const struct spec *s, husk_err *err);
+int oom_score_adj_apply(const struct spec_process *p, husk_err *err);
+/* Creates linux.devices in the container's /dev (after its mounts). */
+int devices_create(const struct spec *s, husk_err *err);
+/* Moves the calling process into the cgroup directory dir ("" = none). */
+int cgroup_join(const char *dir, husk_err *err);
+
+#endif
