@@ -12,6 +12,8 @@
 #define AGENT_VERSION        "0.1.0"
 #define AGENT_MAX_CONTAINERS 256
 #define AGENT_MAX_EXECS      1024
+#define AGENT_OOM_QUEUE      64
+#define AGENT_OOM_WAITERS    8
 
 struct ttrpc_call;
 struct read_req;
@@ -58,6 +60,8 @@ struct container {
 	char pidns[64];               /* readlink of /proc/<init>/ns/pid */
 	char cgroup[128];             /* its cgroup directory, "" without cgroups */
 	struct spec_seccomp *seccomp; /* linux.seccomp for the init and every exec, or NULL */
+	int oom_wd;                   /* inotify watch of its memory.events, or -1 */
+	uint64_t oom_kills;           /* memory.events oom_kill last seen */
 	struct agent *ag;
 	struct container *next;
 };
@@ -69,6 +73,10 @@ struct agent {
 	const char *shared_dir; /* where rootfs tags live: /run/husk/shared */
 	int pid1;               /* running as the guest's init */
 	int cgroups;            /* containers get cgroups (the guest's cgroup2 is set up) */
+	int inotify_fd;         /* watches the containers' memory.events */
+	struct ttrpc_call *oom_waiters[AGENT_OOM_WAITERS]; /* pending GetOOMEvent calls */
+	char oom_queue[AGENT_OOM_QUEUE][AGENT_MAX_ID + 1]; /* ids of OOM kills nobody took yet */
+	size_t oom_first, oom_count;
 	int destroying;
 };
 

@@ -5,13 +5,19 @@
 #include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "agent.pb-c.h"
+#include "cgstat.h"
 #include "cleanup.h"
 #include "log.h"
+#include "process.h"
+#include "ttrpc.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
 
@@ -36,6 +42,91 @@ static void enable_controllers(const char *dir)
 			log_debug("cgroup %s: %s: %s", dir, controllers[i], strerror(errno));
 }
 
+static void reply_oom(struct ttrpc_call *call, const char *id)
+{
+	Husk__Agent__V1__OOMEvent ev = HUSK__AGENT__V1__OOMEVENT__INIT;
+	ev.container_id = (char *)id;
+	ttrpc_reply_pb(call, &ev.base);
+}
+
+/* To the first waiting GetOOMEvent, else into the queue (the oldest is dropped when full). */
+static void oom_publish(struct agent *ag, const char *id)
+{
+	log_info("container %s: OOM kill", id);
+	for (size_t i = 0; i < AGENT_OOM_WAITERS; i++) {
+		struct ttrpc_call *call = call_take(&ag->oom_waiters[i]);
+		if (call) {
+			reply_oom(call, id);
+			return;
+		}
+	}
+	if (ag->oom_count == AGENT_OOM_QUEUE) {
+		ag->oom_first = (ag->oom_first + 1) % AGENT_OOM_QUEUE;
+		ag->oom_count--;
+	}
+	size_t slot = (ag->oom_first + ag->oom_count++) % AGENT_OOM_QUEUE;
+	snprintf(ag->oom_queue[slot], sizeof(ag->oom_queue[slot]), "%s", id);
+}
+
+void cgroup_oom_wait(struct agent *ag, struct ttrpc_call *call)
+{
+	if (ag->oom_count) {
+		reply_oom(call, ag->oom_queue[ag->oom_first]);
+		ag->oom_first = (ag->oom_first + 1) % AGENT_OOM_QUEUE;
+		ag->oom_count--;
+		return;
+	}
+	for (size_t i = 0; i < AGENT_OOM_WAITERS; i++)
+		if (!ag->oom_waiters[i]) {
+			call_hold(&ag->oom_waiters[i], call);
+			return;
+		}
+	ttrpc_reply(call, TTRPC_RESOURCE_EXHAUSTED, "GetOOMEvent: too many waiting calls", NULL, 0);
+}
+
+/* Reads at most size-1 bytes of dir/file as a string ("" when unreadable). */
+static void read_cgfile(const char *dir, const char *file, char *buf, size_t size)
+{
+	char path[192];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, size - 1);
+	buf[n > 0 ? n : 0] = '\0';
+}
+
+static void oom_check(struct container *c)
+{
+	char buf[512];
+	read_cgfile(c->cgroup, "memory.events", buf, sizeof(buf));
+	uint64_t kills = cgstat_keyed(buf, "oom_kill");
+	if (kills > c->oom_kills)
+		oom_publish(c->ag, c->id);
+	c->oom_kills = kills > c->oom_kills ? kills : c->oom_kills;
+}
+
+static int on_inotify(struct husk_loop *loop, int fd, uint32_t events, void *data, husk_err *err)
+{
+	struct agent *ag = data;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n = read(fd, buf, sizeof(buf));
+	for (ssize_t off = 0; n > 0 && off + (ssize_t)sizeof(struct inotify_event) <= n;) {
+		const struct inotify_event *ev = (const void *)(buf + off);
+		for (struct container *c = ag->containers; c; c = c->next)
+			if (c->oom_wd == ev->wd)
+				oom_check(c);
+		off += (ssize_t)sizeof(*ev) + ev->len;
+	}
+	return 0;
+}
+
+static int watch_ooms(struct agent *ag, husk_err *err)
+{
+	ag->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (ag->inotify_fd < 0)
+		return husk_error_set(err, errno, "inotify");
+	return husk_loop_add(ag->loop, ag->inotify_fd, EPOLLIN, on_inotify, ag, err);
+}
+
 int cgroup_init(struct agent *ag, husk_err *err)
 {
 	struct statfs st;
@@ -49,7 +140,7 @@ int cgroup_init(struct agent *ag, husk_err *err)
 		return husk_error_set(err, errno, "mkdir %s", CGROUP_HUSK);
 	enable_controllers(CGROUP_HUSK);
 	ag->cgroups = 1;
-	return 0;
+	return watch_ooms(ag, err);
 }
 
 static int write_resources(const char *dir, const struct spec_resources *r, husk_err *err)
@@ -71,7 +162,9 @@ static int write_resources(const char *dir, const struct spec_resources *r, husk
 
 int cgroup_create(struct container *c, const struct spec_resources *r, husk_err *err)
 {
+	char path[192];
 	c->cgroup[0] = '\0';
+	c->oom_wd = -1;
 	if (!c->ag->cgroups) {
 		if (r->nfiles)
 			return husk_error_set(err, 0, "%s: cgroups are only managed in the guest",
@@ -88,6 +181,10 @@ int cgroup_create(struct container *c, const struct spec_resources *r, husk_err 
 		cgroup_remove(c);
 		return -1;
 	}
+	snprintf(path, sizeof(path), "%s/memory.events", c->cgroup);
+	c->oom_wd = inotify_add_watch(c->ag->inotify_fd, path, IN_MODIFY);
+	if (c->oom_wd < 0)
+		log_warn("container %s: no OOM events: %s: %s", c->id, path, strerror(errno));
 	return 0;
 }
 
@@ -100,7 +197,35 @@ int cgroup_update(struct container *c, const struct spec_resources *r, husk_err 
 
 void cgroup_remove(struct container *c)
 {
+	if (c->oom_wd >= 0 && c->cgroup[0])
+		inotify_rm_watch(c->ag->inotify_fd, c->oom_wd);
+	c->oom_wd = -1;
 	if (c->cgroup[0] && rmdir(c->cgroup) < 0)
 		log_warn("remove cgroup %s: %s", c->cgroup, strerror(errno));
 	c->cgroup[0] = '\0';
+}
+
+int cgroup_stats(struct container *c, Husk__Agent__V1__StatsContainerResponse *r, husk_err *err)
+{
+	char buf[4096];
+	if (!c->cgroup[0])
+		return husk_error_set(err, 0, "cgroups are only managed in the guest");
+	read_cgfile(c->cgroup, "cpu.stat", buf, sizeof(buf));
+	r->cpu_usage_usec = cgstat_keyed(buf, "usage_usec");
+	r->cpu_user_usec = cgstat_keyed(buf, "user_usec");
+	r->cpu_system_usec = cgstat_keyed(buf, "system_usec");
+	read_cgfile(c->cgroup, "memory.current", buf, sizeof(buf));
+	r->memory_current = cgstat_single(buf);
+	read_cgfile(c->cgroup, "memory.max", buf, sizeof(buf));
+	r->memory_max = cgstat_single(buf);
+	read_cgfile(c->cgroup, "memory.events", buf, sizeof(buf));
+	r->memory_oom_kill = cgstat_keyed(buf, "oom_kill");
+	read_cgfile(c->cgroup, "pids.current", buf, sizeof(buf));
+	r->pids_current = cgstat_single(buf);
+	read_cgfile(c->cgroup, "pids.max", buf, sizeof(buf));
+	r->pids_max = cgstat_single(buf);
+	read_cgfile(c->cgroup, "io.stat", buf, sizeof(buf));
+	r->io_rbytes = cgstat_io_sum(buf, "rbytes");
+	r->io_wbytes = cgstat_io_sum(buf, "wbytes");
+	return 0;
 }

@@ -7,6 +7,7 @@
 #define HUSK_AGENT_CGROUP_H
 
 #include "agent.h"
+#include "agent.pb-c.h"
 #include "error.h"
 #include "ocispec.h"
 
@@ -20,5 +21,8 @@ int cgroup_create(struct container *c, const struct spec_resources *r, husk_err 
 int cgroup_update(struct container *c, const struct spec_resources *r, husk_err *err);
 /* Removes c's cgroup (its processes are gone). */
 void cgroup_remove(struct container *c);
+/* GetOOMEvent: answers call with the oldest queued OOM kill, or when the next one happens. */
+void cgroup_oom_wait(struct agent *ag, struct ttrpc_call *call);
+int cgroup_stats(struct container *c, Husk__Agent__V1__StatsContainerResponse *r, husk_err *err);
 
 #endif

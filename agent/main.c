@@ -256,12 +256,13 @@ static int serve(struct agent *ag, int listen_fd, husk_err *err)
 
 static int run(struct agent *ag, const struct options *o, husk_err *err)
 {
-	if (ag->pid1 && (init_guest(err) < 0 || cgroup_init(ag, err) < 0))
+	if (ag->pid1 && init_guest(err) < 0)
 		return -1;
 	if (!ag->pid1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		return husk_error_set(err, errno, "PR_SET_CHILD_SUBREAPER");
 	signal(SIGPIPE, SIG_IGN);
-	if (!(ag->loop = husk_loop_new(err)) || watch_children(ag, err) < 0)
+	if (!(ag->loop = husk_loop_new(err)) || watch_children(ag, err) < 0 ||
+	    (ag->pid1 && cgroup_init(ag, err) < 0))
 		return -1;
 	int unix_mode = o->listen_unix && !ag->pid1;
 	cleanup_close int fd = unix_mode ? listen_unix(o->listen_unix, err) : listen_vsock(err);
@@ -278,7 +279,7 @@ int main(int argc, char **argv)
 {
 	cleanup_error husk_err err = NULL;
 	struct options o = {0};
-	struct agent ag = {.pid1 = getpid() == 1};
+	struct agent ag = {.pid1 = getpid() == 1, .inotify_fd = -1};
 
 	log_init("husk-agent");
 	log_set_level(LOG_LEVEL_WARN);
@@ -292,6 +293,8 @@ int main(int argc, char **argv)
 		log_error("%s", husk_error_msg(err));
 	if (ag.pid1)
 		power_off();
+	if (ag.inotify_fd >= 0)
+		close(ag.inotify_fd);
 	husk_loop_free(ag.loop);
 	return ret < 0 ? 1 : 0;
 }

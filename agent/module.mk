@@ -1,5 +1,5 @@
 # husk-agent: the guest's PID 1, a static binary
-AGENT_LIB_SRCS := agent/ocispec.c agent/ocispec_linux.c agent/request.c
+AGENT_LIB_SRCS := agent/ocispec.c agent/ocispec_linux.c agent/request.c agent/cgstat.c
 # proto/module.mk and proto/ttrpc/module.mk are read after this file, so the
 # link rule (expanded now) spells out their sources; the test variables below
 # are expanded late and use theirs.

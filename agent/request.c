@@ -100,6 +100,18 @@ static int check_read(const ProtobufCMessage *m, husk_err *err)
 	return check_process(r->container_id, r->exec_id, err);
 }
 
+static int check_update(const ProtobufCMessage *m, husk_err *err)
+{
+	const Husk__Agent__V1__UpdateContainerRequest *r = (const void *)m;
+	struct spec_resources res;
+	if (check_container(r->container_id, err) < 0)
+		return -1;
+	if (spec_parse_resources((const char *)r->resources_json.data, r->resources_json.len, &res,
+	                         err) < 0)
+		return husk_error_prefix(err, "resources");
+	return 0;
+}
+
 struct request_type {
 	const char *method;
 	const ProtobufCMessageDescriptor *desc;
@@ -119,6 +131,9 @@ static const struct request_type request_types[] = {
     {"ReadStderr", &husk__agent__v1__read_stream_request__descriptor, check_read},
     {"RemoveContainer", &husk__agent__v1__container_request__descriptor, check_container_req},
     {"DestroySandbox", &husk__agent__v1__empty__descriptor, check_none},
+    {"GetOOMEvent", &husk__agent__v1__empty__descriptor, check_none},
+    {"UpdateContainer", &husk__agent__v1__update_container_request__descriptor, check_update},
+    {"StatsContainer", &husk__agent__v1__container_request__descriptor, check_container_req},
 };
 
 static const struct request_type *find_type(const char *method)

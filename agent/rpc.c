@@ -11,6 +11,7 @@
 
 #include "agent.h"
 #include "agent.pb-c.h"
+#include "cgroup.h"
 #include "cleanup.h"
 #include "log.h"
 #include "process.h"
@@ -297,6 +298,54 @@ static void on_destroy(struct ttrpc_call *call, const uint8_t *payload, size_t l
 	agent_shutdown(ag);
 }
 
+static void on_oom_event(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *data)
+{
+	cleanup_msg Husk__Agent__V1__Empty *req = decode(call, "GetOOMEvent", payload, len);
+	if (req)
+		cgroup_oom_wait(data, call);
+}
+
+static void on_update(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *data)
+{
+	cleanup_msg Husk__Agent__V1__UpdateContainerRequest *req =
+	    decode(call, "UpdateContainer", payload, len);
+	cleanup_error husk_err err = NULL;
+	struct spec_resources r;
+	struct container *c = req ? find_container(call, data, "update", req->container_id) : NULL;
+	if (!c)
+		return;
+	if (spec_parse_resources((const char *)req->resources_json.data, req->resources_json.len,
+	                         &r, &err) < 0) {
+		rpc_reply_error(call, TTRPC_INVALID_ARGUMENT, "update %s: resources: %s", c->id,
+		                husk_error_msg(err));
+		return;
+	}
+	if (cgroup_update(c, &r, &err) < 0) {
+		rpc_reply_error(call, TTRPC_FAILED_PRECONDITION, "update %s: %s", c->id,
+		                husk_error_msg(err));
+		return;
+	}
+	reply_empty(call);
+}
+
+static void on_stats(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *data)
+{
+	cleanup_msg Husk__Agent__V1__ContainerRequest *req =
+	    decode(call, "StatsContainer", payload, len);
+	Husk__Agent__V1__StatsContainerResponse resp =
+	    HUSK__AGENT__V1__STATS_CONTAINER_RESPONSE__INIT;
+	cleanup_error husk_err err = NULL;
+	struct container *c = req ? find_container(call, data, "stats", req->container_id) : NULL;
+	if (!c)
+		return;
+	if (cgroup_stats(c, &resp, &err) < 0) {
+		rpc_reply_error(call, TTRPC_FAILED_PRECONDITION, "stats %s: %s", c->id,
+		                husk_error_msg(err));
+		return;
+	}
+	ttrpc_reply_pb(call, &resp.base);
+}
+
 const struct ttrpc_method rpc_methods[] = {
     {AGENT_SERVICE, "Health", on_health},          {AGENT_SERVICE, "CreateContainer", on_create},
     {AGENT_SERVICE, "StartContainer", on_start},   {AGENT_SERVICE, "ExecProcess", on_exec},
@@ -304,5 +353,7 @@ const struct ttrpc_method rpc_methods[] = {
     {AGENT_SERVICE, "WriteStdin", on_write_stdin}, {AGENT_SERVICE, "CloseStdin", on_close_stdin},
     {AGENT_SERVICE, "ReadStdout", on_read_stdout}, {AGENT_SERVICE, "ReadStderr", on_read_stderr},
     {AGENT_SERVICE, "RemoveContainer", on_remove}, {AGENT_SERVICE, "DestroySandbox", on_destroy},
+    {AGENT_SERVICE, "GetOOMEvent", on_oom_event},  {AGENT_SERVICE, "UpdateContainer", on_update},
+    {AGENT_SERVICE, "StatsContainer", on_stats},
 };
 const size_t rpc_nmethods = ARRAY_SIZE(rpc_methods);

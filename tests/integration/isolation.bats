@@ -75,11 +75,51 @@ MKDIR_DENIED='{"seccomp":{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCM
 	write_spec "$AT/oom.json" '["sh","-c","cat /sys/fs/cgroup/memory.max; x=$(head -c 80m /dev/zero | tr -c a a); echo survived"]' \
 		'{"resources":{"memory":{"limit":67108864,"swap":67108864}}}'
 	with_cgroup "$AT/oom.json"
+	client oom-event >"$AT/oom-event.out" &
+	local waiter=$!
 	run_ctr oom "$AT/oom.json"
 	[ "${lines[0]}" = 67108864 ]
 	[[ "$output" != *survived* ]]
 	[ "${lines[-1]}" = "exit 137" ]
+	# the long-poll that was waiting gets the event
+	wait "$waiter"
+	[ "$(cat "$AT/oom-event.out")" = "oom oom" ]
+	run client stats oom
+	echo "$output"
+	[[ "$output" == *$'\nmemory_max 67108864\n'* ]]
+	[[ "$output" == *$'\nmemory_oom_kill 1\n'* ]]
+	[[ "$output" =~ cpu_usage_usec\ [1-9] ]]
 	client remove oom
+}
+
+@test "update lowers a running container's pids limit: the next fork fails" {
+	write_spec "$AT/upd.json" '["sh","-c","read l; sleep 100 & echo first=$?; read l; sleep 100 & echo second=$?; read l"]' \
+		'{"resources":{"pids":{"limit":10}}}'
+	client create upd c1 "$AT/upd.json" --stdin
+	client start upd
+	client write upd "" $'1\n'
+	run client stats upd
+	echo "$output"
+	[[ "$output" == *$'\npids_max 10\n'* ]]
+	# sh and the first sleep: 2 pids; a limit of 2 leaves no room for another
+	echo '{"pids":{"limit":2}}' >"$AT/upd-res.json"
+	client update upd "$AT/upd-res.json"
+	run client stats upd
+	[[ "$output" == *$'\npids_max 2\n'* ]]
+	client write upd "" $'2\n'
+	client write upd "" $'3\n'
+	run client output upd ""
+	echo "$output"
+	[[ "$output" == *"first=0"* ]]
+	[[ "$output" == *"can't fork"* ]]
+	[[ "$output" != *"second=0"* ]]
+	echo '{"cpu":{"realtimePeriod":5}}' >"$AT/upd-bad.json"
+	run client update upd "$AT/upd-bad.json"
+	[[ "$output" == *"linux.resources.cpu.realtimeRuntime: not in cgroup v2"* ]]
+	run client update nosuch "$AT/upd-res.json"
+	[[ "$output" == *"update nosuch: container not found"* ]]
+	client signal upd "" 9 --all || true
+	client remove upd
 }
 
 @test "pids.max 5: the sixth process cannot fork" {

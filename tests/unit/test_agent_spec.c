@@ -9,6 +9,7 @@
 #include "request.h"
 #include "ocispec.h"
 #include "agent.pb-c.h"
+#include "cgstat.h"
 
 static int parse(const char *json, struct spec *s, husk_err *err)
 {
@@ -501,4 +502,22 @@ TEST(spec_sysctl_devices_namespaces)
 	CHECK_INT(s.process.lsm_fields, ==, 1);
 	CHECK_STR(s.domainname, "d");
 	spec_free(&s);
+}
+
+TEST(cgroup_stat_files)
+{
+	const char *cpu = "usage_usec 1234\nuser_usec 1000\nsystem_usec 234\nnr_periods 0\n";
+	CHECK_INT(cgstat_keyed(cpu, "usage_usec"), ==, 1234);
+	CHECK_INT(cgstat_keyed(cpu, "system_usec"), ==, 234);
+	CHECK_INT(cgstat_keyed(cpu, "usage"), ==, 0);
+	CHECK_INT(cgstat_keyed("oom 1\noom_kill 3\n", "oom_kill"), ==, 3);
+	CHECK_INT(cgstat_keyed("oom_kill 99999999999999999999999", "oom_kill"), ==, UINT64_MAX);
+	CHECK_INT(cgstat_keyed("", "oom_kill"), ==, 0);
+	const char *io =
+	    "254:0 rbytes=100 wbytes=7 rios=1 wios=2\n8:0 rbytes=5 wbytes=1 dbytes=3\n";
+	CHECK_INT(cgstat_io_sum(io, "rbytes"), ==, 105);
+	CHECK_INT(cgstat_io_sum(io, "wbytes"), ==, 8);
+	CHECK_INT(cgstat_io_sum("x=1 xrbytes=4", "rbytes"), ==, 0);
+	CHECK_INT(cgstat_single("67108864\n"), ==, 67108864);
+	CHECK_INT(cgstat_single("max\n"), ==, 0);
 }

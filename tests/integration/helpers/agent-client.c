@@ -24,7 +24,9 @@
 
 #define SERVICE    "husk.agent.v1.Agent"
 #define TIMEOUT_MS 60000
-#define MAX_FILE   (1 << 20)
+/* GetOOMEvent waits for an event that may take a while under TCG */
+#define OOM_TIMEOUT_MS 300000
+#define MAX_FILE       (1 << 20)
 
 /* One output stream copied to a local fd by chained long-poll reads. */
 struct pump {
@@ -234,6 +236,53 @@ static int cmd_destroy(struct client *c, char **argv, husk_err *err)
 	return call(c, "DestroySandbox", &req.base, &husk__agent__v1__empty__descriptor, NULL, err);
 }
 
+static int cmd_oom_event(struct client *c, char **argv, husk_err *err)
+{
+	Husk__Agent__V1__Empty req = HUSK__AGENT__V1__EMPTY__INIT;
+	Husk__Agent__V1__OOMEvent *r;
+	if (ttrpc_client_call_pb_sync(c->conn, SERVICE, "GetOOMEvent", &req.base,
+	                              &husk__agent__v1__oomevent__descriptor, OOM_TIMEOUT_MS,
+	                              (ProtobufCMessage **)&r, err) < 0)
+		return -1;
+	printf("oom %s\n", r->container_id);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	return 0;
+}
+
+static int cmd_update(struct client *c, char **argv, husk_err *err)
+{
+	Husk__Agent__V1__UpdateContainerRequest req =
+	    HUSK__AGENT__V1__UPDATE_CONTAINER_REQUEST__INIT;
+	req.container_id = argv[0];
+	if (read_file(argv[1], &req.resources_json, err) < 0)
+		return -1;
+	int ret =
+	    call(c, "UpdateContainer", &req.base, &husk__agent__v1__empty__descriptor, NULL, err);
+	free(req.resources_json.data);
+	return ret;
+}
+
+static int cmd_stats(struct client *c, char **argv, husk_err *err)
+{
+	Husk__Agent__V1__ContainerRequest req = HUSK__AGENT__V1__CONTAINER_REQUEST__INIT;
+	Husk__Agent__V1__StatsContainerResponse *r;
+	req.container_id = argv[0];
+	if (call(c, "StatsContainer", &req.base,
+	         &husk__agent__v1__stats_container_response__descriptor, (ProtobufCMessage **)&r,
+	         err) < 0)
+		return -1;
+	printf("cpu_usage_usec %llu\ncpu_user_usec %llu\ncpu_system_usec %llu\n"
+	       "memory_current %llu\nmemory_max %llu\nmemory_oom_kill %llu\n"
+	       "pids_current %llu\npids_max %llu\nio_rbytes %llu\nio_wbytes %llu\n",
+	       (unsigned long long)r->cpu_usage_usec, (unsigned long long)r->cpu_user_usec,
+	       (unsigned long long)r->cpu_system_usec, (unsigned long long)r->memory_current,
+	       (unsigned long long)r->memory_max, (unsigned long long)r->memory_oom_kill,
+	       (unsigned long long)r->pids_current, (unsigned long long)r->pids_max,
+	       (unsigned long long)r->io_rbytes, (unsigned long long)r->io_wbytes);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	return 0;
+}
+
 static void issue_read(struct pump *p);
 
 static void on_read(enum ttrpc_code code, const char *msg, const uint8_t *payload, size_t len,
@@ -350,7 +399,8 @@ static const struct command commands[] = {
     {"write", 3, cmd_write},     {"close-stdin", 2, cmd_close_stdin},
     {"remove", 1, cmd_remove},   {"destroy", 0, cmd_destroy},
     {"run", 3, cmd_run},         {"output", 2, cmd_output},
-    {"abandon", 2, cmd_abandon},
+    {"abandon", 2, cmd_abandon}, {"oom-event", 0, cmd_oom_event},
+    {"update", 2, cmd_update},   {"stats", 1, cmd_stats},
 };
 
 static int connect_agent(const char *opt, const char *path, husk_err *err)
