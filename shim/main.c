@@ -19,6 +19,14 @@ struct command {
 static const struct command commands[] = {
     {"run", cmd_run, "run a container in its own VM, in the foreground"},
     {"check", cmd_check, "report what this host offers husk"},
+    {"create", cmd_create, "boot the VM and create a container, stopped before its process runs"},
+    {"start", cmd_start, "run the process of a created container"},
+    {"state", cmd_state, "print a container's OCI state (JSON)"},
+    {"kill", cmd_kill, "send a signal to a container's process"},
+    {"delete", cmd_delete, "remove a container and everything of its VM"},
+    {"list", cmd_list, "list containers"},
+    {"spec", cmd_spec, "write a default config.json"},
+    {"features", cmd_features, "print what husk supports (JSON)"},
 };
 
 static void usage(FILE *f)
@@ -64,13 +72,15 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 	    {"root", required_argument, NULL, 'r'},
 	    {"debug", no_argument, NULL, 'd'},
+	    {"systemd-cgroup", no_argument, NULL, 's'},
+	    {"rootless", required_argument, NULL, 'R'},
 	    {"log", required_argument, NULL, 'l'},
 	    {"log-format", required_argument, NULL, 'f'},
 	    {"version", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct husk_globals g = {.root = HUSK_DEFAULT_ROOT};
+	struct husk_globals g = {.root = HUSK_DEFAULT_ROOT, .log_fd = -1};
 	const char *log_path = NULL, *log_format = "text";
 	int c;
 
@@ -85,6 +95,9 @@ int main(int argc, char **argv)
 		case 'd':
 			g.debug = true;
 			break;
+		case 's':
+		case 'R':
+			break; /* accepted for runc compatibility; husk uses no host cgroups */
 		case 'l':
 			log_path = optarg;
 			break;
@@ -115,6 +128,7 @@ int main(int argc, char **argv)
 	int log_fd = -1;
 	if (log_path && (log_fd = open_log(log_path, !strcmp(log_format, "json"))) < 0)
 		return 1;
+	g.log_fd = log_fd;
 	if (optind >= argc) {
 		usage(stderr);
 		return 2;

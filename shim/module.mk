@@ -1,8 +1,9 @@
 # husk: the host CLI (shim/*.c) over the sandbox manager library (shim/lib)
 SPEC_SRCS := shim/lib/spec.c
 SHIM_LIB_SRCS := $(SPEC_SRCS) shim/lib/agent.c shim/lib/relay.c shim/lib/statedir.c \
-	shim/lib/sandbox.c
-HUSK_SRCS := shim/main.c shim/run.c shim/check.c $(SHIM_LIB_SRCS) $(QEMU_SRCS) $(TTRPC_SRCS) \
+	shim/lib/sandbox.c shim/lib/ocistate.c shim/lib/control.c
+HUSK_SRCS := shim/main.c shim/run.c shim/check.c shim/create.c shim/owner.c shim/lifecycle.c \
+	shim/state.c shim/spec_cmd.c $(SHIM_LIB_SRCS) $(QEMU_SRCS) $(TTRPC_SRCS) \
 	$(VSOCK_DIAL_SRCS) $(COMMON_SRCS)
 
 BINS += $(BUILD)/bin/husk
@@ -10,13 +11,16 @@ $(BUILD)/bin/husk: $(call objs,$(HUSK_SRCS))
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(QEMU_LIBS) $(PROTOBUF_LIBS)
 
-UNIT_TESTS += test_spec test_relay test_statedir
+UNIT_TESTS += test_spec test_relay test_statedir test_ocistate
 test_spec_SRCS := tests/unit/test_spec.c $(SPEC_SRCS) $(COMMON_SRCS)
 test_spec_LIBS := -ljson-c
 test_relay_SRCS := tests/unit/test_relay.c shim/lib/relay.c shim/lib/agent.c $(TTRPC_SRCS) \
 	$(COMMON_SRCS)
 test_relay_LIBS := $(PROTOBUF_LIBS)
 test_statedir_SRCS := tests/unit/test_statedir.c shim/lib/statedir.c $(COMMON_SRCS)
+test_ocistate_SRCS := tests/unit/test_ocistate.c shim/lib/ocistate.c shim/lib/control.c \
+	shim/lib/spec.c shim/lib/proc.c $(COMMON_SRCS)
+test_ocistate_LIBS := -ljson-c
 
 FUZZERS += fuzz_spec
 fuzz_spec_SRCS := tests/fuzz/fuzz_spec.c $(SPEC_SRCS) $(COMMON_SRCS)

@@ -393,6 +393,8 @@ int config_load(const char *path_or_null, struct husk_config *out, husk_err *err
 	if (exe_dir(dir, sizeof(dir), err) < 0)
 		return -1;
 	const char *path = path_or_null;
+	if (!path && getenv("HUSK_CONFIG") && getenv("HUSK_CONFIG")[0])
+		path = getenv("HUSK_CONFIG");
 	if (!path && access(CONFIG_SYSTEM_PATH, F_OK) == 0)
 		path = CONFIG_SYSTEM_PATH;
 	if (!path)

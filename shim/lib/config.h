@@ -1,5 +1,6 @@
 /*
  * husk configuration (JSON, parsed with json-c). Lookup: --config FILE, else
+ * $HUSK_CONFIG, else
  * /etc/husk/husk.json if it exists, else built-in defaults (= configs/husk.json).
  * Unknown keys and bad values are errors naming the key.
  */

@@ -49,6 +49,7 @@ struct sandbox {
 	enum vsock_transport transport;
 	struct agent *agent;
 	bool stopping;
+	const char *const *keep; /* entries of the state dir that outlive the sandbox */
 	struct timespec boot_start;
 };
 
@@ -592,6 +593,16 @@ void sandbox_signal(struct sandbox *sb, const char *container_id, const char *ex
 		log_warn("forwarding signal %d: %s", sig, husk_error_msg(err));
 }
 
+void sandbox_keep_files(struct sandbox *sb, const char *const *names)
+{
+	sb->keep = names;
+}
+
+const char *sandbox_dir(struct sandbox *sb)
+{
+	return sb->sd.dir;
+}
+
 struct agent *sandbox_agent(struct sandbox *sb)
 {
 	return sb->agent;
@@ -661,7 +672,10 @@ void sandbox_destroy(struct sandbox *sb)
 	free(sb->rootfs);
 	if (sb->shared_mounted && umount2(sb->sd.shared, MNT_DETACH) < 0)
 		log_warn("umount %s: %s", sb->sd.shared, strerror(errno));
-	statedir_remove(&sb->sd);
+	if (sb->keep)
+		statedir_clear(&sb->sd, sb->keep);
+	else
+		statedir_remove(&sb->sd);
 	free(sb->id);
 	free(sb);
 }

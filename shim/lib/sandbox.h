@@ -43,6 +43,13 @@ int sandbox_start_container(struct sandbox *sb, const char *container_id, uint32
 /* Fire-and-forget SignalProcess; a failure is logged, not fatal. */
 void sandbox_signal(struct sandbox *sb, const char *container_id, const char *exec_id, int sig);
 struct agent *sandbox_agent(struct sandbox *sb);
+/* <root>/<id> */
+const char *sandbox_dir(struct sandbox *sb);
+/*
+ * sandbox_destroy then leaves the state directory with only these entries
+ * (names, NULL-terminated, must outlive sb): husk create's state outlives the VM.
+ */
+void sandbox_keep_files(struct sandbox *sb, const char *const *names);
 /*
  * Powers the guest off (DestroySandbox, then QMP quit, then SIGKILL), stops
  * the helpers, unmounts and removes the state directory, frees sb.

@@ -113,7 +113,15 @@ fail:
 }
 
 /* Removes everything under dirfd that lives on device dev; mounts are left alone. */
-static void remove_children(int dirfd, dev_t dev)
+static bool kept(const char *name, const char *const *keep)
+{
+	for (; keep && *keep; keep++)
+		if (!strcmp(name, *keep))
+			return true;
+	return false;
+}
+
+static void remove_children(int dirfd, dev_t dev, const char *const *keep)
 {
 	DIR *d = fdopendir(dirfd);
 	if (!d) {
@@ -123,7 +131,7 @@ static void remove_children(int dirfd, dev_t dev)
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		struct stat st;
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || kept(e->d_name, keep))
 			continue;
 		if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != dev)
 			continue;
@@ -131,7 +139,7 @@ static void remove_children(int dirfd, dev_t dev)
 			int sub = openat(dirfd, e->d_name,
 			                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (sub >= 0)
-				remove_children(sub, dev);
+				remove_children(sub, dev, NULL);
 			if (unlinkat(dirfd, e->d_name, AT_REMOVEDIR) < 0)
 				log_warn("remove %s: %s", e->d_name, strerror(errno));
 		} else if (unlinkat(dirfd, e->d_name, 0) < 0) {
@@ -141,18 +149,36 @@ static void remove_children(int dirfd, dev_t dev)
 	closedir(d);
 }
 
-void statedir_remove(struct statedir *sd)
+static void clear_dir(const char *dir, const char *const *keep)
 {
 	struct stat st;
-	if (!sd->dir)
-		return;
-	int fd = open(sd->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd >= 0 && fstat(fd, &st) == 0)
-		remove_children(fd, st.st_dev);
+		remove_children(fd, st.st_dev, keep);
 	else if (fd >= 0)
 		close(fd);
-	if (rmdir(sd->dir) < 0 && errno != ENOENT)
-		log_warn("remove state dir %s: %s", sd->dir, strerror(errno));
+}
+
+void statedir_remove(struct statedir *sd)
+{
+	if (!sd->dir)
+		return;
+	statedir_remove_path(sd->dir);
+	free_paths(sd);
+}
+
+void statedir_remove_path(const char *dir)
+{
+	clear_dir(dir, NULL);
+	if (rmdir(dir) < 0 && errno != ENOENT)
+		log_warn("remove state dir %s: %s", dir, strerror(errno));
+}
+
+void statedir_clear(struct statedir *sd, const char *const *keep)
+{
+	if (!sd->dir)
+		return;
+	clear_dir(sd->dir, keep);
 	free_paths(sd);
 }
 

@@ -30,6 +30,10 @@ struct statedir {
 int statedir_create(const char *root, const char *id, struct statedir *sd, husk_err *err);
 /* Removes the directory tree (never crossing into a mount) and frees the paths. */
 void statedir_remove(struct statedir *sd);
+/* statedir_remove for a directory known only by path (husk delete). */
+void statedir_remove_path(const char *dir);
+/* Removes everything but the entries named in keep (NULL-terminated) and frees the paths. */
+void statedir_clear(struct statedir *sd, const char *const *keep);
 
 /*
  * Moves the calling process into a new mount namespace where / is a

@@ -1,0 +1,153 @@
+#include "control.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "proc.h"
+
+static int unix_addr(const char *path, struct sockaddr_un *sa, husk_err *err)
+{
+	*sa = (struct sockaddr_un){.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa->sun_path))
+		return husk_error_set(err, ENAMETOOLONG, "%s", path);
+	strcpy(sa->sun_path, path);
+	return 0;
+}
+
+int control_listen(const char *path, husk_err *err)
+{
+	struct sockaddr_un sa;
+	if (unix_addr(path, &sa, err) < 0)
+		return -1;
+	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0)
+		return husk_error_set(err, errno, "listen %s", path);
+	return move_fd(fd);
+}
+
+static int send_all(int fd, const char *buf, size_t len, husk_err *err)
+{
+	while (len) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return husk_error_set(err, errno, "send");
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Reads one line (without '\n') of at most len-1 bytes before the deadline. */
+static int recv_line(int fd, char *buf, size_t len, int timeout_ms, husk_err *err)
+{
+	size_t have = 0;
+	int64_t deadline = deadline_after(timeout_ms);
+	while (have < len - 1) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		int r = poll(&p, 1, deadline_left(deadline));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return husk_error_set(err, errno, "poll");
+		if (r == 0)
+			return husk_error_set(err, ETIMEDOUT, "no answer within %d ms", timeout_ms);
+		ssize_t n = recv(fd, buf + have, len - 1 - have, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return husk_error_set(err, errno, "recv");
+		if (n == 0)
+			return husk_error_set(err, ECONNRESET,
+			                      "connection closed without an answer");
+		char *nl = memchr(buf + have, '\n', (size_t)n);
+		have += (size_t)n;
+		if (nl) {
+			*nl = '\0';
+			return 0;
+		}
+	}
+	return husk_error_set(err, EMSGSIZE, "answer longer than %zu bytes", len - 1);
+}
+
+static int check_reply(const char *line, husk_err *err)
+{
+	json_object *o = json_tokener_parse(line), *ok, *msg;
+	int ret = 0;
+	if (!o || !json_object_object_get_ex(o, "ok", &ok))
+		ret = husk_error_set(err, EPROTO, "malformed answer");
+	else if (!json_object_get_boolean(ok))
+		ret = husk_error_set(err, 0, "%s",
+		                     json_object_object_get_ex(o, "error", &msg)
+		                         ? json_object_get_string(msg)
+		                         : "failed");
+	json_object_put(o);
+	return ret;
+}
+
+int control_call(const char *root, const char *id, const struct control_request *req,
+                 int timeout_ms, husk_err *err)
+{
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 64], line[CONTROL_MAX_LINE];
+	struct sockaddr_un sa;
+	snprintf(path, sizeof(path), "%s/%s/control.sock", root, id);
+	if (unix_addr(path, &sa, err) < 0)
+		return -1;
+	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return husk_error_set(err, errno, "connect %s", path);
+	int n = snprintf(line, sizeof(line), "{\"op\":\"%s\",\"signal\":%d,\"all\":%s}\n", req->op,
+	                 req->signal, req->all ? "true" : "false");
+	if (send_all(fd, line, (size_t)n, err) < 0 ||
+	    recv_line(fd, line, sizeof(line), timeout_ms, err) < 0)
+		return husk_error_prefix(err, "%s", path);
+	return check_reply(line, err);
+}
+
+int control_parse(const char *line, size_t len, struct control_request *req, husk_err *err)
+{
+	struct json_tokener *tok = json_tokener_new_ex(4);
+	if (!tok)
+		return husk_error_set(err, ENOMEM, "json");
+	json_object *o = json_tokener_parse_ex(tok, line, (int)len), *v;
+	json_tokener_free(tok);
+	*req = (struct control_request){0};
+	int ret = 0;
+	if (!o || !json_object_is_type(o, json_type_object) ||
+	    !json_object_object_get_ex(o, "op", &v) || !json_object_is_type(v, json_type_string) ||
+	    strlen(json_object_get_string(v)) >= sizeof(req->op)) {
+		ret = husk_error_set(err, EINVAL, "malformed request");
+		goto out;
+	}
+	strcpy(req->op, json_object_get_string(v));
+	if (json_object_object_get_ex(o, "signal", &v) && json_object_is_type(v, json_type_int))
+		req->signal = json_object_get_int(v);
+	if (json_object_object_get_ex(o, "all", &v))
+		req->all = json_object_get_boolean(v);
+out:
+	json_object_put(o);
+	return ret;
+}
+
+size_t control_reply(husk_err error, char *buf, size_t len)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "ok", json_object_new_boolean(!error));
+	if (error)
+		json_object_object_add(o, "error", json_object_new_string(husk_error_msg(error)));
+	int n =
+	    snprintf(buf, len, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	if (n < 0 || (size_t)n >= len) {
+		n = snprintf(buf, len, "{\"ok\":false,\"error\":\"reply too long\"}\n");
+	}
+	return (size_t)n;
+}

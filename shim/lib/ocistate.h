@@ -1,0 +1,54 @@
+/*
+ * The OCI lifecycle state of a container run by `husk create`:
+ * <root>/<id>/state.json (written by the sandbox owner, atomically: temp file
+ * + rename) and <root>/<id>/lock (flock'ed by CLI commands around a state
+ * transition). The owner pid is the --pid-file process; its start time (from
+ * /proc/<pid>/stat) guards against pid reuse. A dead owner means "stopped".
+ */
+#ifndef HUSK_OCISTATE_H
+#define HUSK_OCISTATE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "spec.h"
+
+#define OCISTATE_FILE    "state.json"
+#define OCISTATE_LOCK    "lock"
+#define OCISTATE_CONTROL "control.sock"
+#define OCISTATE_MAX     (64u << 10)
+
+enum oci_status { OCI_CREATING, OCI_CREATED, OCI_RUNNING, OCI_STOPPED };
+
+struct oci_state {
+	char id[CONTAINER_ID_MAX + 1];
+	enum oci_status status;
+	pid_t pid;                    /* the sandbox owner (--pid-file process) */
+	unsigned long long pid_start; /* its start time, clock ticks since boot */
+	char *bundle;                 /* absolute */
+	char *rootfs;                 /* absolute */
+	char created[64];             /* RFC 3339, UTC, nanoseconds */
+	int exit_status;              /* -1 until stopped */
+};
+
+const char *oci_status_name(enum oci_status s);
+/* Fills id, pid (this process), pid_start, created; status creating; copies bundle/rootfs. */
+int ocistate_init(struct oci_state *s, const char *id, const char *bundle, const char *rootfs,
+                  husk_err *err);
+int ocistate_write(const char *dir, const struct oci_state *s, husk_err *err);
+/* ENOENT with "container ID does not exist" when there is no such container. */
+int ocistate_read(const char *root, const char *id, struct oci_state *s, husk_err *err);
+void ocistate_free(struct oci_state *s);
+/* The recorded status, or stopped when the owner is gone. */
+enum oci_status ocistate_live_status(const struct oci_state *s);
+/* A pidfd for the owner if it is still the recorded process, else -1. */
+int ocistate_owner_pidfd(const struct oci_state *s);
+/* The state as `runc state` prints it (status as live; pid 0 when stopped). */
+void ocistate_print(FILE *f, const struct oci_state *s, bool pretty);
+/* Takes the exclusive lock of root/id; returns the fd holding it. */
+int ocistate_lock(const char *root, const char *id, husk_err *err);
+int proc_start_time(pid_t pid, unsigned long long *out);
+
+#endif

@@ -1,0 +1,366 @@
+/*
+ * The sandbox owner that `husk create` forks: the --pid-file process. It
+ * holds the VM (shim/lib/sandbox.h), creates the container in the guest,
+ * reports "created" to the waiting create command over a pipe, then serves
+ * the control socket (start, kill). Once started it relays its stdio (the fds
+ * create was given) and signals to the container; when the container exits
+ * it records "stopped", powers the VM off and exits with the container's
+ * status, as runc's init would. The state directory stays until husk delete.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "control.h"
+#include "husk.h"
+#include "log.h"
+#include "ocistate.h"
+#include "relay.h"
+#include "sandbox.h"
+
+#define DRAIN_MS  5000
+#define MAX_CONNS 4
+
+static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+static const char *const kept_files[] = {OCISTATE_FILE, OCISTATE_LOCK, NULL};
+
+struct conn {
+	int fd;
+	size_t len;
+	char buf[CONTROL_MAX_LINE];
+};
+
+struct owner {
+	const struct owner_args *args;
+	struct husk_loop *loop;
+	struct sandbox *sb;
+	struct oci_state st;
+	struct stdio_relay *relay;
+	int listen_fd, drain_timer;
+	struct conn conns[MAX_CONNS];
+	struct conn *pending; /* a complete request, served from the main loop */
+	bool exited, drained, done;
+	int exit_status;
+	husk_err failure;
+};
+
+static void record_failure(struct owner *o, husk_err error)
+{
+	if (!o->failure)
+		husk_error_set(&o->failure, 0, "%s", husk_error_msg(error));
+}
+
+static void finish(struct owner *o, int status)
+{
+	o->exit_status = status;
+	o->exited = o->drained = o->done = true;
+}
+
+static int on_signal(struct husk_loop *loop, int fd, uint32_t events, void *data, husk_err *err)
+{
+	struct owner *o = data;
+	struct signalfd_siginfo si;
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		if (o->st.status == OCI_RUNNING && !o->exited)
+			sandbox_signal(o->sb, o->st.id, "", (int)si.ssi_signo);
+		else if (o->st.status == OCI_CREATED)
+			finish(o, 128 + (int)si.ssi_signo);
+	}
+	return 0;
+}
+
+static int signals_capture(husk_err *err)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+		sigaddset(&set, forwarded[i]);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return husk_error_set(err, errno, "sigprocmask");
+	int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (fd < 0)
+		return husk_error_set(err, errno, "signalfd");
+	return fd;
+}
+
+static void on_relay_event(struct stdio_relay *relay, void *data)
+{
+	struct owner *o = data;
+	if (stdio_relay_error(relay))
+		record_failure(o, stdio_relay_error(relay));
+	else
+		o->drained = true;
+}
+
+static void on_wait(ProtobufCMessage *msg, husk_err error, void *data)
+{
+	struct owner *o = data;
+	Husk__Agent__V1__WaitProcessResponse *resp = (void *)msg;
+	if (!resp) {
+		record_failure(o, error);
+		return;
+	}
+	o->exited = true;
+	o->exit_status =
+	    resp->exit_status >= 0 && resp->exit_status <= 255 ? resp->exit_status : 255;
+	log_debug("container %s exited with status %d", o->st.id, o->exit_status);
+}
+
+static int start_container(struct owner *o, husk_err *err)
+{
+	struct agent *agent = sandbox_agent(o->sb);
+	Husk__Agent__V1__ProcessRequest req = HUSK__AGENT__V1__PROCESS_REQUEST__INIT;
+	uint32_t pid;
+	req.container_id = o->st.id;
+	req.exec_id = "";
+	if (o->st.status != OCI_CREATED)
+		return husk_error_set(err, 0, "container %s is %s, not created", o->st.id,
+		                      oci_status_name(o->st.status));
+	if (sandbox_start_container(o->sb, o->st.id, &pid, err) < 0)
+		return -1;
+	o->st.status = OCI_RUNNING;
+	if (ocistate_write(sandbox_dir(o->sb), &o->st, err) < 0)
+		return -1;
+	o->relay = stdio_relay_new(o->loop, agent, o->st.id, "", STDIN_FILENO, STDOUT_FILENO,
+	                           STDERR_FILENO, on_relay_event, o, err);
+	if (!o->relay || stdio_relay_start(o->relay, err) < 0)
+		return -1;
+	return agent_call(agent, "WaitProcess", &req.base,
+	                  &husk__agent__v1__wait_process_response__descriptor, 0, on_wait, o, err);
+}
+
+static int kill_container(struct owner *o, int sig, husk_err *err)
+{
+	if (sig < 0 || sig >= NSIG)
+		return husk_error_set(err, EINVAL, "invalid signal %d", sig);
+	if (o->exited || o->done)
+		return husk_error_set(err, 0, "container not running");
+	if (o->st.status == OCI_CREATED) {
+		if (sig)
+			finish(o, 128 + sig);
+		return 0;
+	}
+	sandbox_signal(o->sb, o->st.id, "", sig);
+	return 0;
+}
+
+static void conn_close(struct owner *o, struct conn *c)
+{
+	husk_loop_del(o->loop, c->fd);
+	close(c->fd);
+	c->fd = -1;
+	if (o->pending == c)
+		o->pending = NULL;
+}
+
+/* Serves the pending request; a failing start is fatal for the sandbox. */
+static int serve_pending(struct owner *o, husk_err *fatal)
+{
+	struct conn *c = o->pending;
+	struct control_request req;
+	cleanup_error husk_err error = NULL;
+	char reply[CONTROL_MAX_LINE + 64];
+	int ret = 0;
+
+	if (control_parse(c->buf, c->len, &req, &error) == 0) {
+		if (!strcmp(req.op, "start")) {
+			ret = start_container(o, &error);
+			if (ret < 0)
+				husk_error_set(fatal, 0, "start: %s", husk_error_msg(error));
+		} else if (!strcmp(req.op, "kill")) {
+			kill_container(o, req.signal, &error);
+		} else {
+			husk_error_set(&error, EINVAL, "unknown request %s", req.op);
+		}
+	}
+	size_t n = control_reply(error, reply, sizeof(reply));
+	/* a short reply into a fresh socket's buffer: a stalled client cannot block us */
+	if (send(c->fd, reply, n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		log_warn("control reply: %s", strerror(errno));
+	conn_close(o, c);
+	return ret;
+}
+
+static int on_conn(struct husk_loop *loop, int fd, uint32_t events, void *data, husk_err *err)
+{
+	struct owner *o = data;
+	struct conn *c = NULL;
+	for (size_t i = 0; i < MAX_CONNS; i++)
+		if (o->conns[i].fd == fd)
+			c = &o->conns[i];
+	if (!c || o->pending)
+		return 0;
+	ssize_t n = recv(fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0) {
+		conn_close(o, c);
+		return 0;
+	}
+	char *nl = memchr(c->buf + c->len, '\n', (size_t)n);
+	c->len += (size_t)n;
+	if (nl) {
+		c->len = (size_t)(nl - c->buf);
+		o->pending = c;
+	} else if (c->len == sizeof(c->buf) - 1) {
+		conn_close(o, c);
+	}
+	return 0;
+}
+
+static int on_accept(struct husk_loop *loop, int fd, uint32_t events, void *data, husk_err *err)
+{
+	struct owner *o = data;
+	int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (cfd < 0)
+		return 0;
+	for (size_t i = 0; i < MAX_CONNS; i++) {
+		struct conn *c = &o->conns[i];
+		if (c->fd >= 0)
+			continue;
+		c->fd = cfd;
+		c->len = 0;
+		if (husk_loop_add(loop, cfd, EPOLLIN, on_conn, o, err) < 0) {
+			c->fd = -1;
+			close(cfd);
+			return -1;
+		}
+		return 0;
+	}
+	close(cfd); /* busy: the client sees the connection closed */
+	return 0;
+}
+
+static int on_drain_timeout(struct husk_loop *loop, int fd, uint32_t events, void *data,
+                            husk_err *err)
+{
+	struct owner *o = data;
+	log_warn("container %s exited but its output did not end within %d ms", o->st.id, DRAIN_MS);
+	o->drained = true;
+	husk_loop_del(loop, fd);
+	return 0;
+}
+
+static int arm_drain_timer(struct owner *o, husk_err *err)
+{
+	struct itimerspec its = {.it_value = {DRAIN_MS / 1000, 0}};
+	o->drain_timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (o->drain_timer < 0 || timerfd_settime(o->drain_timer, 0, &its, NULL) < 0 ||
+	    husk_loop_add(o->loop, o->drain_timer, EPOLLIN, on_drain_timeout, o, err) < 0)
+		return husk_error_set(err, errno, "drain timer");
+	return 0;
+}
+
+static int serve(struct owner *o, husk_err *err)
+{
+	while (!(o->exited && o->drained)) {
+		if (husk_loop_run_once(o->loop, -1, err) < 0)
+			return -1;
+		if (o->pending && serve_pending(o, err) < 0)
+			return -1;
+		if (o->failure) {
+			*err = move_ptr(o->failure);
+			return -1;
+		}
+		if (o->exited && !o->drained && o->drain_timer < 0 && arm_drain_timer(o, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int set_up(struct owner *o, husk_err *err)
+{
+	const struct owner_args *a = o->args;
+	char path[4096];
+	o->sb = sandbox_create(o->loop, a->root, a->id, a->cfg, err);
+	if (!o->sb)
+		return -1;
+	if (ocistate_init(&o->st, a->id, a->bundle, a->rootfs, err) < 0 ||
+	    ocistate_write(sandbox_dir(o->sb), &o->st, err) < 0 ||
+	    sandbox_add_rootfs(o->sb, a->id, a->rootfs, a->spec->root_readonly, err) < 0 ||
+	    sandbox_boot(o->sb, err) < 0 ||
+	    sandbox_create_container(o->sb, a->id, a->spec, true, err) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s", sandbox_dir(o->sb), OCISTATE_CONTROL);
+	o->listen_fd = control_listen(path, err);
+	if (o->listen_fd < 0 ||
+	    husk_loop_add(o->loop, o->listen_fd, EPOLLIN, on_accept, o, err) < 0)
+		return -1;
+	o->st.status = OCI_CREATED;
+	return ocistate_write(sandbox_dir(o->sb), &o->st, err);
+}
+
+/* "ok\n", or the error line, to the waiting create command. */
+static void report_ready(int fd, husk_err error)
+{
+	char line[4096];
+	int n = snprintf(line, sizeof(line), "%s\n", error ? husk_error_msg(error) : "ok");
+	if (n > 0 && write(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0)
+		log_warn("create: %s", strerror(errno));
+	close(fd);
+}
+
+static void tear_down(struct owner *o)
+{
+	if (o->drain_timer >= 0) {
+		husk_loop_del(o->loop, o->drain_timer);
+		close(o->drain_timer);
+	}
+	for (size_t i = 0; i < MAX_CONNS; i++)
+		if (o->conns[i].fd >= 0)
+			conn_close(o, &o->conns[i]);
+	if (o->listen_fd >= 0) {
+		husk_loop_del(o->loop, o->listen_fd);
+		close(o->listen_fd);
+	}
+	stdio_relay_free(o->relay);
+	sandbox_destroy(o->sb);
+	ocistate_free(&o->st);
+	husk_error_free(&o->failure);
+	husk_loop_free(o->loop);
+}
+
+int owner_main(const struct owner_args *a, int ready_fd)
+{
+	struct owner o = {.args = a, .listen_fd = -1, .drain_timer = -1};
+	husk_err err = NULL;
+	int status = 1;
+
+	for (size_t i = 0; i < MAX_CONNS; i++)
+		o.conns[i].fd = -1;
+	signal(SIGPIPE, SIG_IGN);
+	cleanup_close int sigfd = signals_capture(&err);
+	if (sigfd < 0 || !(o.loop = husk_loop_new(&err)) || set_up(&o, &err) < 0 ||
+	    husk_loop_add(o.loop, sigfd, EPOLLIN, on_signal, &o, &err) < 0) {
+		husk_error_prefix(&err, "create %s", a->id);
+		report_ready(ready_fd, err);
+		husk_error_free(&err);
+		tear_down(&o);
+		return 1;
+	}
+	report_ready(ready_fd, NULL);
+	if (serve(&o, &err) == 0)
+		status = o.exit_status;
+	else
+		log_error("container %s: %s", a->id, husk_error_msg(err));
+	husk_error_free(&err);
+	husk_loop_del(o.loop, sigfd);
+	o.st.status = OCI_STOPPED;
+	o.st.exit_status = status;
+	if (ocistate_write(sandbox_dir(o.sb), &o.st, &err) < 0) {
+		log_error("%s", husk_error_msg(err));
+		husk_error_free(&err);
+	}
+	sandbox_keep_files(o.sb, kept_files);
+	tear_down(&o);
+	return status;
+}
