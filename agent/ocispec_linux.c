@@ -566,7 +566,40 @@ static int parse_unified(json_object *o, struct spec_resources *r, husk_err *err
 	return 0;
 }
 
-/* The allow-list semantics husk gives: /dev holds only the default nodes and linux.devices. */
+/*
+ * Allow rules a container's /dev already satisfies: the default nodes (null, zero, full,
+ * random, urandom, tty, console, ptmx, pts/N, net/tun) and mknod-only wildcards.
+ */
+static int rule_is_default(json_object *e)
+{
+	static const int nodes[][2] = {{1, 3}, {1, 5}, {1, 7}, {1, 8},   {1, 9},
+	                               {5, 0}, {5, 1}, {5, 2}, {10, 200}};
+	json_object *t = member(e, "type"), *a = member(e, "access");
+	json_object *ma = member(e, "major"), *mi = member(e, "minor");
+	const char *access =
+	    a && json_object_is_type(a, json_type_string) ? json_object_get_string(a) : "rwm";
+	if (strcmp(access, "m") == 0)
+		return 1;
+	if (!t || !json_object_is_type(t, json_type_string) ||
+	    strcmp(json_object_get_string(t), "c") != 0 || !ma ||
+	    !json_object_is_type(ma, json_type_int))
+		return 0;
+	int64_t major = json_object_get_int64(ma);
+	if (major == 136)
+		return 1;
+	if (!mi || !json_object_is_type(mi, json_type_int))
+		return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++)
+		if (nodes[i][0] == major && nodes[i][1] == json_object_get_int64(mi))
+			return 1;
+	return 0;
+}
+
+/*
+ * The device allow-list semantics husk gives: the container's /dev holds only
+ * the default nodes and linux.devices. Deny rules and allow rules for the
+ * default nodes are what that is; other allow rules are refused.
+ */
 static int check_device_rules(json_object *arr, husk_err *err)
 {
 	if (!json_object_is_type(arr, json_type_array))
@@ -581,11 +614,12 @@ static int check_device_rules(json_object *arr, husk_err *err)
 		    parse_bool(member(e, "allow"), &allow, "linux.resources.devices allow", err) <
 		        0)
 			return -1;
-		if (allow)
+		if (allow && !rule_is_default(e))
 			return husk_error_set(
 			    err, 0,
-			    "linux.resources.devices[%zu]: allow rules not supported "
-			    "(list the nodes in linux.devices)",
+			    "linux.resources.devices[%zu]: allow rules beyond the "
+			    "default nodes not supported (list the nodes in "
+			    "linux.devices)",
 			    i);
 	}
 	return 0;

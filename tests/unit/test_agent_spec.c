@@ -443,8 +443,15 @@ TEST(spec_resources_become_cgroup_files)
 	                       "linux.resources.cpu.cpus: not a cpu/node list"));
 	CHECK(linux_fails_with("{\"resources\":{\"unified\":{\"../x\":\"1\"}}}",
 	                       "linux.resources.unified.../x: not a cgroup file"));
+	json =
+	    "{\"resources\":{\"devices\":[{\"allow\":false,\"access\":\"rwm\"},{\"allow\":true,"
+	    "\"type\":\"c\",\"major\":1,\"minor\":3,\"access\":\"rwm\"},{\"allow\":true,\"type\":"
+	    "\"c\",\"major\":136,\"access\":\"rwm\"},{\"allow\":true,\"type\":\"b\",\"access\":"
+	    "\"m\"}]}}";
+	CHECK_INT(parse_linux(json, &s, &err), ==, 0);
+	spec_free(&s);
 	CHECK(linux_fails_with("{\"resources\":{\"devices\":[{\"allow\":true,\"type\":\"b\"}]}}",
-	                       "linux.resources.devices[0]: allow rules not supported"));
+	                       "linux.resources.devices[0]: allow rules beyond the default nodes"));
 	CHECK(linux_fails_with("{\"resources\":{\"network\":{\"classID\":1}}}",
 	                       "linux.resources.network: not in cgroup v2"));
 	CHECK(linux_fails_with(
