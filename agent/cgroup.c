@@ -172,7 +172,9 @@ int cgroup_create(struct container *c, const struct spec_resources *r, husk_err 
 		return 0;
 	}
 	snprintf(c->cgroup, sizeof(c->cgroup), "%s/%s", CGROUP_HUSK, c->id);
-	if (mkdir(c->cgroup, 0755) < 0) {
+	/* left by a container of that id killed on removal before its processes were gone */
+	if (mkdir(c->cgroup, 0755) < 0 &&
+	    (errno != EEXIST || rmdir(c->cgroup) < 0 || mkdir(c->cgroup, 0755) < 0)) {
 		int e = errno;
 		c->cgroup[0] = '\0';
 		return husk_error_set(err, e, "cgroup %s/%s", CGROUP_HUSK, c->id);

@@ -187,3 +187,13 @@ MKDIR_DENIED='{"seccomp":{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCM
 	grep -q "create caps: apparmorProfile, selinuxLabel and mountLabel are ignored" "$AT/console.log"
 	client remove caps
 }
+
+@test "a container removed before start can be created again under its id" {
+	write_spec "$AT/again.json" '["echo","again"]' '{"resources":{"pids":{"limit":3}}}'
+	client create again c1 "$AT/again.json"
+	client remove again
+	run_ctr again "$AT/again.json"
+	[ "${lines[0]}" = again ]
+	[ "${lines[-1]}" = "exit 0" ]
+	client remove again
+}
