@@ -436,10 +436,12 @@ static int parse_cpu(json_object *o, struct spec_resources *r, husk_err *err)
 	}
 	if (parse_cpu_max(o, r, err) < 0)
 		return -1;
-	if ((x = member(o, "burst")) &&
-	    (get_u64(x, &v, "linux.resources.cpu.burst", err) < 0 ||
-	     add_file(r, "linux.resources.cpu.burst", "cpu.max.burst", "%llu", v) < 0))
-		return -1;
+	if ((x = member(o, "burst"))) {
+		if (get_u64(x, &v, "linux.resources.cpu.burst", err) < 0)
+			return -1;
+		if (add_file(r, "linux.resources.cpu.burst", "cpu.max.burst", "%llu", v) < 0)
+			return too_many(err);
+	}
 	if ((x = member(o, "idle"))) {
 		int64_t idle = 0;
 		if (get_s64(x, &idle, "linux.resources.cpu.idle", err) < 0)
@@ -512,10 +514,13 @@ static int parse_hugepage(json_object *o, struct spec_resources *r, husk_err *er
 	cleanup_free char *size = NULL;
 	char file[64];
 	int64_t limit = 0;
-	if (require_object(o, "entry", err) < 0 || !member(o, "pageSize") ||
-	    dup_string(member(o, "pageSize"), 16, &size, "pageSize", err) < 0 ||
+	if (require_object(o, "entry", err) < 0)
+		return -1;
+	if (!member(o, "pageSize"))
+		return husk_error_set(err, 0, "pageSize: missing");
+	if (dup_string(member(o, "pageSize"), 16, &size, "pageSize", err) < 0 ||
 	    get_s64(member(o, "limit"), &limit, "limit", err) < 0)
-		return member(o, "pageSize") ? -1 : husk_error_set(err, 0, "pageSize: missing");
+		return -1;
 	size_t digits = strspn(size, "0123456789");
 	if (digits == 0 || !strchr("KMG", size[digits]) || strcmp(size + digits + 1, "B") != 0)
 		return husk_error_set(err, 0, "pageSize %s: not like 2MB", size);
