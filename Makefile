@@ -112,7 +112,7 @@ integration: all
 	tests/integration/run
 
 # CI runs this: sanitized unit tests, real-VM integration tests, and each fuzzer briefly
-test: all unit integration
+test: check-format all unit integration
 	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
 check-format:

@@ -35,7 +35,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct husk_loop *loop = husk_loop_new(&err);
-	struct sandbox *sb = loop ? sandbox_create(loop, argv[argi], argv[argi + 1], &cfg, &err) : NULL;
+	struct sandbox *sb =
+	    loop ? sandbox_create(loop, argv[argi], argv[argi + 1], &cfg, &err) : NULL;
 	int ret = sb && sandbox_boot(sb, &err) == 0 ? 0 : 1;
 	if (ret)
 		fprintf(stderr, "boot-to-agent: %s\n", husk_error_msg(err));

@@ -37,9 +37,9 @@ ssize_t cmsg_recv(int sock, void *buf, size_t len, int *fds, size_t maxfds, size
 	char control[CMSG_SPACE(sizeof(int) * HUSK_MAX_FDS)];
 	struct iovec iov = {.iov_base = buf, .iov_len = len};
 	struct msghdr msg = {.msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = control,
-			     .msg_controllen = sizeof(control)};
+	                     .msg_iovlen = 1,
+	                     .msg_control = control,
+	                     .msg_controllen = sizeof(control)};
 	size_t got = 0;
 	int overflow = 0;
 	ssize_t n;

@@ -16,7 +16,7 @@ typedef husk_error *husk_err; /* NULL means no error */
 
 /* Sets *err to fmt (plus ": strerror(code)" when code != 0). Returns -1. */
 int husk_error_set(husk_err *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Prepends "fmt: " to the message in *err. Returns -1. */
 int husk_error_prefix(husk_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void husk_error_free(husk_err *err);

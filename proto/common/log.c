@@ -91,15 +91,18 @@ void log_msg(enum husk_log_level level, const char *fmt, ...)
 		json_escape(esc, sizeof(esc), msg);
 		gmtime_r(&ts.tv_sec, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-		n = snprintf(line, sizeof(line), "{\"level\":\"%s\",\"msg\":\"%s\",\"time\":\"%s.%09ldZ\"}\n",
-			     level_names[level], esc, when, ts.tv_nsec);
+		n = snprintf(line, sizeof(line),
+		             "{\"level\":\"%s\",\"msg\":\"%s\",\"time\":\"%s.%09ldZ\"}\n",
+		             level_names[level], esc, when, ts.tv_nsec);
 	} else if (logger.level >= LOG_LEVEL_DEBUG) {
 		struct timespec mono;
 		clock_gettime(CLOCK_MONOTONIC, &mono);
-		n = snprintf(line, sizeof(line), "%s[%d] %ld.%06ld %s: %s\n", logger.progname, getpid(),
-			     (long)mono.tv_sec, mono.tv_nsec / 1000, level_names[level], msg);
+		n = snprintf(line, sizeof(line), "%s[%d] %ld.%06ld %s: %s\n", logger.progname,
+		             getpid(), (long)mono.tv_sec, mono.tv_nsec / 1000, level_names[level],
+		             msg);
 	} else {
-		n = snprintf(line, sizeof(line), "%s: %s: %s\n", logger.progname, level_names[level], msg);
+		n = snprintf(line, sizeof(line), "%s: %s: %s\n", logger.progname,
+		             level_names[level], msg);
 	}
 	if (n > (int)sizeof(line) - 1)
 		n = (int)sizeof(line) - 1;

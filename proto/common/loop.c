@@ -60,7 +60,7 @@ static struct watch *find_watch(struct husk_loop *loop, int fd)
 }
 
 int husk_loop_add(struct husk_loop *loop, int fd, uint32_t events, husk_loop_cb cb, void *data,
-		  husk_err *err)
+                  husk_err *err)
 {
 	struct watch *w = calloc(1, sizeof(*w));
 	if (!w)

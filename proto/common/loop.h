@@ -12,12 +12,12 @@
 
 struct husk_loop;
 typedef int (*husk_loop_cb)(struct husk_loop *loop, int fd, uint32_t events, void *data,
-			    husk_err *err);
+                            husk_err *err);
 
 struct husk_loop *husk_loop_new(husk_err *err);
 void husk_loop_free(struct husk_loop *loop);
 int husk_loop_add(struct husk_loop *loop, int fd, uint32_t events, husk_loop_cb cb, void *data,
-		  husk_err *err);
+                  husk_err *err);
 int husk_loop_mod(struct husk_loop *loop, int fd, uint32_t events, husk_err *err);
 /* Stops watching fd (does not close it). Unknown fds are ignored. */
 void husk_loop_del(struct husk_loop *loop, int fd);

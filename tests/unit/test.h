@@ -34,7 +34,7 @@ void test_fail(const char *file, int line, const char *what);
 		if (!(a_ op b_)) {                                                                 \
 			char what_[256];                                                           \
 			snprintf(what_, sizeof(what_), "%s %s %s (%lld vs %lld)", #a, #op, #b, a_, \
-				 b_);                                                              \
+			         b_);                                                              \
 			test_fail(__FILE__, __LINE__, what_);                                      \
 			return;                                                                    \
 		}                                                                                  \
@@ -46,7 +46,7 @@ void test_fail(const char *file, int line, const char *what);
 		if (!a_ || !b_ || strcmp(a_, b_) != 0) {                                           \
 			char what_[512];                                                           \
 			snprintf(what_, sizeof(what_), "%s == %s (\"%s\" vs \"%s\")", #a, #b,      \
-				 a_ ? a_ : "(null)", b_ ? b_ : "(null)");                          \
+			         a_ ? a_ : "(null)", b_ ? b_ : "(null)");                          \
 			test_fail(__FILE__, __LINE__, what_);                                      \
 			return;                                                                    \
 		}                                                                                  \

@@ -18,7 +18,8 @@ TEST(error_prefix_builds_one_line)
 	CHECK_INT(husk_error_set(&err, ENOENT, "config.json"), ==, -1);
 	husk_error_prefix(&err, "bundle %s", "/x");
 	husk_error_prefix(&err, "create %s", "abc");
-	CHECK_STR(husk_error_msg(err), "create abc: bundle /x: config.json: No such file or directory");
+	CHECK_STR(husk_error_msg(err),
+	          "create abc: bundle /x: config.json: No such file or directory");
 	CHECK_INT(err->code, ==, ENOENT);
 }
 
