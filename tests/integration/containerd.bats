@@ -1,0 +1,94 @@
+#!/usr/bin/env bats
+# husk as the OCI runtime of containerd's runc shim (io.containerd.runc.v2): a private
+# containerd (own config, root, state and socket under $T) started with HUSK_CONFIG, a
+# busybox OCI image built locally, and `ctr run --runc-binary <husk>`.
+
+load helpers
+
+setup() {
+	command -v containerd >/dev/null && command -v ctr >/dev/null ||
+		skip "containerd and ctr are not installed (Debian: apt-get install containerd)"
+	husk_setup
+	NS=husk-$$-${BATS_TEST_NUMBER}
+	# the runc shim runs husk with --root /run/containerd/runc/<namespace>
+	HROOT=/run/containerd/runc/$NS
+	cat >"$T/containerd.toml" <<TOML
+version = 2
+root = "$T/ctd/root"
+state = "$T/ctd/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$T/ctd.sock"
+[ttrpc]
+  address = "$T/ctd.sock.ttrpc"
+[debug]
+  address = "$T/ctd-debug.sock"
+TOML
+	CTD_PID=$(HUSK_CONFIG=$CONFIG "$BATS_TEST_DIRNAME/start-notified" 60 \
+		containerd --config "$T/containerd.toml" 2>"$T/containerd.log" 3>&-)
+	CTR=(ctr --address "$T/ctd.sock" --namespace "$NS")
+	"$BATS_TEST_DIRNAME/make-oci-image" "$T/image.tar" docker.io/library/husk-busybox:latest
+	"${CTR[@]}" images import "$T/image.tar" >/dev/null
+}
+
+teardown() {
+	if [ -n "${CTD_PID:-}" ]; then
+		pkill -KILL -f -- "$HROOT/" 2>/dev/null || true
+		pkill -KILL -f -- "$T/ctd/state" 2>/dev/null || true
+		kill -KILL "$CTD_PID" 2>/dev/null || true
+		grep -o -- "$T/[^ ]*" /proc/self/mountinfo | sort -r | xargs -r umount -l
+		rm -rf "$HROOT"
+	fi
+	husk_teardown
+}
+
+ctr_run() {
+	status=0
+	"${CTR[@]}" run --snapshotter native --runc-binary "$HUSK" --rm \
+		docker.io/library/husk-busybox:latest "$@" >"$T/out" 2>"$T/err" </dev/null 3>&- ||
+		status=$?
+}
+
+# Nothing of container $1 is left: no husk state, no owner or VM helper, no shim.
+assert_ctd_clean() {
+	local left
+	left=$(pgrep -af -- "$HROOT/$1" || true)
+	[ -z "$left" ] || { echo "left behind: $left" >&2; return 1; }
+	[ ! -e "$HROOT/$1" ] || { echo "state left: $(ls -la "$HROOT/$1")" >&2; return 1; }
+	[ -z "$("${CTR[@]}" containers ls -q)" ]
+}
+
+@test "containerd: ctr run --runc-binary husk --rm prints hello and exits 0; nothing left" {
+	ctr_run c1 echo hello
+	cat "$T/err"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$T/out")" = hello ]
+	assert_ctd_clean c1
+}
+
+@test "containerd: the exit code comes back, stdout and stderr stay separate" {
+	ctr_run c2 sh -c 'echo out; echo err >&2; exit 3'
+	[ "$status" -eq 3 ]
+	[ "$(cat "$T/out")" = out ]
+	[ "$(cat "$T/err")" = err ]
+	assert_ctd_clean c2
+}
+
+@test "containerd: a detached task is running in its VM, ctr task kill stops it, delete cleans up" {
+	"${CTR[@]}" run --snapshotter native --runc-binary "$HUSK" -d \
+		docker.io/library/husk-busybox:latest c3 sleep 1000 </dev/null >/dev/null 3>&-
+	[ "$("$HUSK" --root "$HROOT" state c3 | jq -r .status)" = running ]
+	pgrep -f -- "$HROOT/c3/" >/dev/null
+	"${CTR[@]}" task ls | grep -E '^c3 +[0-9]+ +RUNNING'
+	"${CTR[@]}" task kill -s KILL c3
+	# the shim reaps the --pid-file process; the task reads STOPPED once it has
+	local i
+	for i in $(seq 300); do
+		"${CTR[@]}" task ls | grep -qE '^c3 +[0-9]+ +STOPPED' && break
+		sleep 0.1
+	done
+	"${CTR[@]}" task ls | grep -E '^c3 +[0-9]+ +STOPPED'
+	"${CTR[@]}" task delete c3
+	"${CTR[@]}" containers delete c3
+	assert_ctd_clean c3
+}
