@@ -30,7 +30,6 @@
 #define DRAIN_MS  5000
 #define MAX_CONNS 4
 
-static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 static const char *const kept_files[] = {OCISTATE_FILE, OCISTATE_LOCK, NULL};
 
 struct conn {
@@ -76,20 +75,6 @@ static int on_signal(struct husk_loop *loop, int fd, uint32_t events, void *data
 			finish(o, 128 + (int)si.ssi_signo);
 	}
 	return 0;
-}
-
-static int signals_capture(husk_err *err)
-{
-	sigset_t set;
-	sigemptyset(&set);
-	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
-		sigaddset(&set, forwarded[i]);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return husk_error_set(err, errno, "sigprocmask");
-	int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (fd < 0)
-		return husk_error_set(err, errno, "signalfd");
-	return fd;
 }
 
 static void on_relay_event(struct stdio_relay *relay, void *data)
@@ -338,7 +323,7 @@ int owner_main(const struct owner_args *a, int ready_fd)
 	for (size_t i = 0; i < MAX_CONNS; i++)
 		o.conns[i].fd = -1;
 	signal(SIGPIPE, SIG_IGN);
-	cleanup_close int sigfd = signals_capture(&err);
+	cleanup_close int sigfd = relay_signals_fd(&err);
 	if (sigfd < 0 || !(o.loop = husk_loop_new(&err)) || set_up(&o, &err) < 0 ||
 	    husk_loop_add(o.loop, sigfd, EPOLLIN, on_signal, &o, &err) < 0) {
 		husk_error_prefix(&err, "create %s", a->id);

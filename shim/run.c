@@ -26,8 +26,6 @@
 /* How long stdout/stderr may keep flowing after the process exited. */
 #define DRAIN_MS 5000
 
-static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
-
 struct run {
 	const char *id;
 	struct husk_loop *loop;
@@ -59,21 +57,6 @@ static int on_signal(struct husk_loop *loop, int fd, uint32_t events, void *data
 		}
 	}
 	return 0;
-}
-
-/* Blocks the forwarded signals and returns a signalfd for them. */
-static int signals_capture(husk_err *err)
-{
-	sigset_t set;
-	sigemptyset(&set);
-	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
-		sigaddset(&set, forwarded[i]);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return husk_error_set(err, errno, "sigprocmask");
-	int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (fd < 0)
-		return husk_error_set(err, errno, "signalfd");
-	return fd;
 }
 
 static void record_failure(struct run *r, husk_err error, const char *what)
@@ -247,7 +230,7 @@ int cmd_run(const struct husk_globals *g, int argc, char **argv, husk_err *err)
 	}
 
 	signal(SIGPIPE, SIG_IGN);
-	cleanup_close int sigfd = signals_capture(err);
+	cleanup_close int sigfd = relay_signals_fd(err);
 	if (sigfd < 0 || !(r.loop = husk_loop_new(err)) ||
 	    husk_loop_add(r.loop, sigfd, EPOLLIN, on_signal, &r, err) < 0)
 		goto out;

@@ -37,4 +37,11 @@ bool stdio_relay_done(struct stdio_relay *r);
 husk_err stdio_relay_error(struct stdio_relay *r);
 void stdio_relay_free(struct stdio_relay *r);
 
+/*
+ * Blocks the signals a foreground front forwards to its container (SIGINT,
+ * SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, as runc does) and returns a
+ * non-blocking signalfd for them, or -1.
+ */
+int relay_signals_fd(husk_err *err);
+
 #endif
