@@ -45,7 +45,10 @@ objs      = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 asan_objs = $(patsubst %.c,$(BUILD)/asan/%.o,$(1))
 fuzz_objs = $(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(1))
 
-include $(sort $(wildcard */module.mk */*/module.mk))
+# proto/ (shared by host and guest) first, so every module can name its sources
+# (PROTO_SRCS, TTRPC_SRCS) in its rules; the rest in name order.
+PROTO_FRAGMENTS := $(wildcard proto/module.mk proto/*/module.mk)
+include $(PROTO_FRAGMENTS) $(filter-out $(PROTO_FRAGMENTS),$(sort $(wildcard */module.mk */*/module.mk)))
 
 .PHONY: gen
 gen: $(GEN_HEADERS)

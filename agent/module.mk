@@ -1,12 +1,8 @@
 # husk-agent: the guest's PID 1, a static binary
 AGENT_LIB_SRCS := agent/ocispec.c agent/ocispec_linux.c agent/request.c agent/cgstat.c
-# proto/module.mk and proto/ttrpc/module.mk are read after this file, so the
-# link rule (expanded now) spells out their sources; the test variables below
-# are expanded late and use theirs.
 AGENT_SRCS := agent/main.c agent/rpc.c agent/sandbox.c agent/spawn.c agent/process.c agent/container.c \
 	agent/isolation.c agent/cgroup.c \
-	agent/modload.c $(AGENT_LIB_SRCS) proto/ttrpc.c $(BUILD)/gen/agent.pb-c.c \
-	$(BUILD)/gen/ttrpc.pb-c.c $(COMMON_SRCS)
+	agent/modload.c $(AGENT_LIB_SRCS) $(TTRPC_SRCS) $(COMMON_SRCS)
 
 BINS += $(BUILD)/bin/husk-agent
 $(BUILD)/bin/husk-agent: $(call objs,$(AGENT_SRCS))
@@ -22,12 +18,12 @@ fuzz_agent_request_SRCS = tests/fuzz/fuzz_agent_request.c $(AGENT_LIB_SRCS) $(PR
 	$(COMMON_SRCS)
 fuzz_agent_request_LIBS = $(PROTOBUF_LIBS) -ljson-c -lseccomp
 
-# host-side test driver for the agent (tests/integration/agent.bats)
-$(BUILD)/tests/bin/agent-client: $(call objs,tests/integration/helpers/agent-client.c \
-		proto/ttrpc.c hypervisor/vsock/dial.c $(BUILD)/gen/agent.pb-c.c \
-		$(BUILD)/gen/ttrpc.pb-c.c $(COMMON_SRCS))
-	@mkdir -p $(@D)
-	$(CC) -o $@ $^ $(PROTOBUF_LIBS)
+# host-side test driver for the agent (tests/integration/agent.bats); the dial
+# library's sources come from a later fragment, hence PROGRAMS' deferred rule
+PROGRAMS += tests/bin/agent-client
+tests/bin/agent-client_SRCS = tests/integration/helpers/agent-client.c $(TTRPC_SRCS) \
+	$(VSOCK_DIAL_SRCS) $(COMMON_SRCS)
+tests/bin/agent-client_LIBS = $(PROTOBUF_LIBS)
 
 # the agent with ASan+UBSan (dynamic), for the --listen-unix integration tests
 $(BUILD)/tests/bin/husk-agent-asan: $(call asan_objs,$(AGENT_SRCS))

@@ -3,7 +3,7 @@
 TEST_PATTERN_SRCS := tests/guest/pattern.c tests/guest/services.c
 VSOCK_TEST_SRCS := tests/guest/vsock-test.c agent/modload.c $(TEST_PATTERN_SRCS) \
 	proto/common/error.c
-VSOCK_PEER_SRCS := tests/integration/helpers/vsock-peer.c hypervisor/vsock/dial.c \
+VSOCK_PEER_SRCS := tests/integration/helpers/vsock-peer.c $(VSOCK_DIAL_SRCS) \
 	$(TEST_PATTERN_SRCS) $(COMMON_SRCS)
 
 $(call objs,tests/guest/vsock-test.c tests/integration/helpers/vsock-peer.c $(TEST_PATTERN_SRCS)): \
