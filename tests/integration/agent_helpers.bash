@@ -23,15 +23,9 @@ agent_setup() {
 	export AT AGENT_OPT AGENT_PATH
 }
 
-# make_rootfs DIR: a busybox root with the applets the tests use
+# make_rootfs DIR: a busybox root (scripts/mkrootfs)
 make_rootfs() {
-	local a
-	mkdir -p "$1/bin"
-	cp /bin/busybox "$1/bin/busybox"
-	for a in sh echo cat ls sleep hostname id env pwd true false ps mount grep wc head tr seq \
-		mkdir tail dd; do
-		ln -s busybox "$1/bin/$a"
-	done
+	"$AGENT_ROOT/scripts/mkrootfs" "$1"
 }
 
 # write_spec FILE ARGS_JSON [LINUX_JSON [PROCESS_EXTRA]]: a config.json running ARGS with proc,

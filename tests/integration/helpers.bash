@@ -44,16 +44,10 @@ write_config() {
 JSON
 }
 
-# make_bundle DIR: a rootfs with a static busybox and the applets the tests use.
+# make_bundle DIR: a busybox rootfs (scripts/mkrootfs) with a /work directory.
 make_bundle() {
-	local dir=$1 a
-	mkdir -p "$dir/rootfs/bin" "$dir/rootfs/proc" "$dir/rootfs/dev" "$dir/rootfs/tmp" \
-		"$dir/rootfs/work"
-	cp /bin/busybox "$dir/rootfs/bin/busybox"
-	for a in sh echo cat env pwd id hostname uname sleep true false kill printf; do
-		ln -s busybox "$dir/rootfs/bin/$a"
-	done
-	chmod 1777 "$dir/rootfs/tmp"
+	"$HUSK_SRC/scripts/mkrootfs" "$1/rootfs"
+	mkdir -p "$1/rootfs/work"
 }
 
 # write_spec DIR ARGS_JSON [PROCESS_EXTRA_JSON]: config.json running ARGS_JSON (a JSON array).
