@@ -19,10 +19,8 @@
 #include "vsock/dial.h"
 
 #define DIAL_INTERVAL_MS 50
-/* one dial attempt (vsock_dial retries inside it) blocks the loop at most this long */
-#define DIAL_ATTEMPT_MS 500
-#define TAIL_BYTES      4096
-#define TAIL_SHOWN      300
+#define TAIL_BYTES       4096
+#define TAIL_SHOWN       300
 /* how long a helper's death waits to see whether QEMU's caused it */
 #define CAUSE_WAIT_MS 500
 
@@ -46,6 +44,7 @@ struct sandbox {
 	int ready_fd;
 	bool vsockd_ready;
 	int boot_timer, dial_timer;
+	struct vsock_dial_state dial; /* the agent dial attempt in progress, if dial.fd >= 0 */
 	enum vsock_transport transport;
 	struct agent *agent;
 	bool stopping;
@@ -229,7 +228,7 @@ struct sandbox *sandbox_create(struct husk_loop *loop, const char *root, const c
 	}
 	sb->loop = loop;
 	sb->cfg = cfg;
-	sb->ready_fd = sb->boot_timer = sb->dial_timer = -1;
+	sb->ready_fd = sb->boot_timer = sb->dial_timer = sb->dial.fd = -1;
 	helper_init(sb, &sb->vsockd, "husk-vsockd", NULL);
 	helper_init(sb, &sb->virtiofsd, "virtiofsd", NULL);
 	helper_init(sb, &sb->qemu, "qemu", NULL);
@@ -456,6 +455,33 @@ static int on_boot_timeout(struct husk_loop *loop, int fd, uint32_t events, void
 	                      sb->cfg->timeouts.boot_ms, hint);
 }
 
+static void dial_stop(struct sandbox *sb)
+{
+	if (sb->dial.fd < 0)
+		return;
+	husk_loop_del(sb->loop, sb->dial.fd);
+	vsock_dial_abort(&sb->dial);
+}
+
+/* Advances the attempt; a failed one (agent not listening yet) is begun again on the next tick. */
+static int on_dial_ready(struct husk_loop *loop, int fd, uint32_t events, void *data, husk_err *err)
+{
+	struct sandbox *sb = data;
+	husk_err dial_err = NULL;
+	int r = vsock_dial_step(&sb->dial, &dial_err);
+	if (r == 0)
+		return husk_loop_mod(loop, fd, (uint32_t)sb->dial.events, err);
+	husk_loop_del(loop, fd);
+	if (r < 0) {
+		husk_error_free(&dial_err);
+		return 0;
+	}
+	int conn = move_fd(sb->dial.fd);
+	timer_close(sb, &sb->dial_timer);
+	sb->agent = agent_new(loop, conn, err);
+	return sb->agent ? 0 : -1;
+}
+
 static int on_dial_tick(struct husk_loop *loop, int fd, uint32_t events, void *data, husk_err *err)
 {
 	struct sandbox *sb = data;
@@ -463,15 +489,14 @@ static int on_dial_tick(struct husk_loop *loop, int fd, uint32_t events, void *d
 	husk_err dial_err = NULL;
 	if (read(fd, &ticks, sizeof(ticks)) < 0 && errno == EAGAIN)
 		return 0;
-	int conn = vsock_dial(sb->transport, sb->cfg->guest_cid, sb->sd.vsock_sock, AGENT_PORT,
-	                      DIAL_ATTEMPT_MS, &dial_err);
-	if (conn < 0) {
+	if (sb->dial.fd >= 0)
+		return 0;
+	if (vsock_dial_begin(&sb->dial, sb->transport, sb->cfg->guest_cid, sb->sd.vsock_sock,
+	                     AGENT_PORT, &dial_err) < 0) {
 		husk_error_free(&dial_err);
 		return 0;
 	}
-	timer_close(sb, &sb->dial_timer);
-	sb->agent = agent_new(loop, conn, err);
-	return sb->agent ? 0 : -1;
+	return husk_loop_add(loop, sb->dial.fd, (uint32_t)sb->dial.events, on_dial_ready, sb, err);
 }
 
 static int connect_agent(struct sandbox *sb, husk_err *err)
@@ -657,6 +682,7 @@ void sandbox_destroy(struct sandbox *sb)
 	sb->stopping = true;
 	timer_close(sb, &sb->boot_timer);
 	timer_close(sb, &sb->dial_timer);
+	dial_stop(sb);
 	if (sb->ready_fd >= 0) {
 		husk_loop_del(sb->loop, sb->ready_fd);
 		close(sb->ready_fd);
