@@ -112,6 +112,15 @@ static int check_update(const ProtobufCMessage *m, husk_err *err)
 	return 0;
 }
 
+static int check_resize(const ProtobufCMessage *m, husk_err *err)
+{
+	const Husk__Agent__V1__ResizePtyRequest *r = (const void *)m;
+	if (r->width > 0xffff || r->height > 0xffff)
+		return husk_error_set(err, 0, "window size %ux%u: out of range", r->width,
+		                      r->height);
+	return check_process(r->container_id, r->exec_id, err);
+}
+
 struct request_type {
 	const char *method;
 	const ProtobufCMessageDescriptor *desc;
@@ -134,6 +143,10 @@ static const struct request_type request_types[] = {
     {"GetOOMEvent", &husk__agent__v1__empty__descriptor, check_none},
     {"UpdateContainer", &husk__agent__v1__update_container_request__descriptor, check_update},
     {"StatsContainer", &husk__agent__v1__container_request__descriptor, check_container_req},
+    {"ResizePty", &husk__agent__v1__resize_pty_request__descriptor, check_resize},
+    {"ListProcesses", &husk__agent__v1__container_request__descriptor, check_container_req},
+    {"PauseContainer", &husk__agent__v1__container_request__descriptor, check_container_req},
+    {"ResumeContainer", &husk__agent__v1__container_request__descriptor, check_container_req},
 };
 
 static const struct request_type *find_type(const char *method)

@@ -34,6 +34,12 @@ int cmd_delete(const struct husk_globals *g, int argc, char **argv, husk_err *er
 int cmd_list(const struct husk_globals *g, int argc, char **argv, husk_err *err);
 int cmd_spec(const struct husk_globals *g, int argc, char **argv, husk_err *err);
 int cmd_features(const struct husk_globals *g, int argc, char **argv, husk_err *err);
+int cmd_exec(const struct husk_globals *g, int argc, char **argv, husk_err *err);
+int cmd_ps(const struct husk_globals *g, int argc, char **argv, husk_err *err);
+int cmd_pause(const struct husk_globals *g, int argc, char **argv, husk_err *err);
+int cmd_resume(const struct husk_globals *g, int argc, char **argv, husk_err *err);
+int cmd_update(const struct husk_globals *g, int argc, char **argv, husk_err *err);
+int cmd_events(const struct husk_globals *g, int argc, char **argv, husk_err *err);
 
 /* What husk create hands the sandbox owner it forks (shim/owner.c). */
 struct owner_args {

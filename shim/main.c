@@ -27,6 +27,12 @@ static const struct command commands[] = {
     {"list", cmd_list, "list containers"},
     {"spec", cmd_spec, "write a default config.json"},
     {"features", cmd_features, "print what husk supports (JSON)"},
+    {"exec", cmd_exec, "run another process in a running container"},
+    {"ps", cmd_ps, "list the processes of a container (guest pids)"},
+    {"pause", cmd_pause, "freeze every process of a container"},
+    {"resume", cmd_resume, "thaw a paused container"},
+    {"update", cmd_update, "change a running container's resource limits"},
+    {"events", cmd_events, "print a container's OOM events and stats (JSON lines)"},
 };
 
 static void usage(FILE *f)

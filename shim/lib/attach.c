@@ -1,0 +1,35 @@
+#include "attach.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "vsock/dial.h"
+
+#define ATTACH_DIAL_MS 5000
+
+struct agent *sandbox_attach(struct husk_loop *loop, const char *root, const char *id,
+                             const struct husk_config *cfg, struct oci_state *st, husk_err *err)
+{
+	char uds[4096];
+	struct stat sb;
+	if (container_id_check(id, err) < 0 || ocistate_read(root, id, st, err) < 0)
+		return NULL;
+	enum oci_status s = ocistate_live_status(st);
+	if (s == OCI_STOPPED || s == OCI_CREATING) {
+		husk_error_set(err, 0, s == OCI_STOPPED ? "container has stopped"
+		                                        : "container is still being created");
+		ocistate_free(st);
+		return NULL;
+	}
+	snprintf(uds, sizeof(uds), "%s/%s/vsock.sock", root, id);
+	enum vsock_transport t = lstat(uds, &sb) == 0 && S_ISSOCK(sb.st_mode) ? VSOCK_HYBRID
+	                                                                       : VSOCK_VHOST;
+	int fd = vsock_dial(t, cfg->guest_cid, uds, AGENT_PORT, ATTACH_DIAL_MS, err);
+	struct agent *a = fd < 0 ? NULL : agent_new(loop, fd, err);
+	if (!a) {
+		husk_error_prefix(err, "agent");
+		ocistate_free(st);
+	}
+	return a;
+}

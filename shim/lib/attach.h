@@ -1,0 +1,26 @@
+/*
+ * A second connection to a running sandbox's agent, for CLI commands that
+ * talk to the guest themselves (exec, ps, pause, resume, update, events)
+ * instead of going through the sandbox owner. The agent serves many
+ * connections; each caller names its own processes (exec ids).
+ */
+#ifndef HUSK_ATTACH_H
+#define HUSK_ATTACH_H
+
+#include "agent.h"
+#include "config.h"
+#include "error.h"
+#include "loop.h"
+#include "ocistate.h"
+
+/*
+ * Reads root/id's state and connects to its agent: through the sandbox's
+ * hybrid vsock socket when it has one, else kernel vsock at cfg->guest_cid.
+ * Fails with "container ID does not exist" (ENOENT) or "container is not
+ * running" / "... has stopped" when no VM is there to talk to. On success
+ * *st holds the state (ocistate_free it) and the agent is driven by loop.
+ */
+struct agent *sandbox_attach(struct husk_loop *loop, const char *root, const char *id,
+                             const struct husk_config *cfg, struct oci_state *st, husk_err *err);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * The host end of a guest process's terminal (process.terminal = true). The
+ * pty that the process sees is allocated by the agent in the guest; its
+ * output arrives as ReadStdout data and its input goes out as WriteStdin. On
+ * the host the bytes are relayed (shim/lib/relay.h) through one fd:
+ *  - tty_front_console: a fresh host pty pair; the master is sent over the
+ *    --console-socket exactly as runc does (one SCM_RIGHTS message, one fd,
+ *    the pty name as data) and the relay uses the slave, in raw mode (the
+ *    guest's line discipline is the only one). The calling process makes the
+ *    slave its controlling terminal (it must be a session leader), so a
+ *    resize of the master by the receiver raises SIGWINCH here.
+ *  - tty_front_own: the caller's own terminal (husk run/exec -t on a tty),
+ *    put in raw mode until tty_front_free restores it.
+ * Either way, on SIGWINCH call tty_front_size and send ResizePty.
+ */
+#ifndef HUSK_TTY_H
+#define HUSK_TTY_H
+
+#include <stdbool.h>
+
+#include "agent.h"
+#include "error.h"
+
+struct tty_front;
+
+struct tty_front *tty_front_console(const char *console_socket, husk_err *err);
+struct tty_front *tty_front_own(int fd, husk_err *err);
+/* The fd to relay both ways (stdin and stdout of the guest process). */
+int tty_front_fd(const struct tty_front *t);
+/* The current window size; false if unknown. */
+bool tty_front_size(const struct tty_front *t, unsigned *cols, unsigned *rows);
+/* Sends ResizePty for (container_id, exec_id) with the current size (asynchronous). */
+void tty_front_resize(const struct tty_front *t, struct agent *a, const char *container_id,
+                      const char *exec_id);
+/* Restores the terminal mode (own) / closes the slave (console). NULL is a no-op. */
+void tty_front_free(struct tty_front *t);
+
+#endif
