@@ -1,0 +1,117 @@
+'use strict';
+// A private containerd for the CRI tests: its own config, root, state and sockets under one
+// directory, the CRI plugin with the runc handler (the default) and, when a shim path is given,
+// the husk handler. Started detached (its pid in DIR/containerd.pid, so the bats teardown can
+// kill it even if this process dies) and restartable with the same config and state.
+const fs = require('fs');
+const path = require('path');
+const { spawn } = require('child_process');
+
+const CRI = 'plugins."io.containerd.grpc.v1.cri"';
+
+function runtimeSections(opts) {
+  let s = `
+[${CRI}.containerd.runtimes.runc]
+  runtime_type = "io.containerd.runc.v2"
+[${CRI}.containerd.runtimes.runc.options]
+  Root = "${opts.dir}/runc"
+`;
+  if (opts.huskShim) {
+    s += `
+[${CRI}.containerd.runtimes.husk]
+  runtime_type = "io.containerd.husk.v2"
+  runtime_path = "${opts.huskShim}"
+  pod_annotations = ["io.husk.*"]
+[${CRI}.containerd.runtimes.husk.options]
+  ConfigPath = "${opts.huskConfig}"
+`;
+  }
+  return s;
+}
+
+// Host-network pods need no CNI; the stream server listens on a free port so several
+// containerds can run at once; restrict_oom_score_adj because the test host may itself be a
+// container whose oom_score_adj cannot be lowered.
+function configToml(opts) {
+  return `version = 2
+root = "${opts.dir}/root"
+state = "${opts.dir}/state"
+[grpc]
+  address = "${opts.dir}/ctd.sock"
+[ttrpc]
+  address = "${opts.dir}/ctd.sock.ttrpc"
+[debug]
+  address = "${opts.dir}/ctd-debug.sock"
+  level = "debug"
+[${CRI}]
+  sandbox_image = "${opts.sandboxImage}"
+  stream_server_port = "0"
+  restrict_oom_score_adj = true
+  disable_apparmor = true
+[${CRI}.cni]
+  bin_dir = "${opts.dir}/cni/bin"
+  conf_dir = "${opts.dir}/cni/net.d"
+[${CRI}.containerd]
+  default_runtime_name = "runc"
+  snapshotter = "${opts.snapshotter || 'overlayfs'}"
+${runtimeSections(opts)}`;
+}
+
+class Containerd {
+  // opts: dir (absolute, short: it holds Unix sockets), sandboxImage, huskShim, huskConfig
+  constructor(opts) {
+    this.opts = opts;
+    this.dir = opts.dir;
+    this.config = path.join(this.dir, 'containerd.toml');
+    this.log = path.join(this.dir, 'containerd.log');
+    this.pidFile = path.join(this.dir, 'containerd.pid');
+    this.address = path.join(this.dir, 'ctd.sock');
+    this.endpoint = `unix://${this.address}`;
+    this.child = null;
+    fs.mkdirSync(path.join(this.dir, 'cni', 'net.d'), { recursive: true });
+    fs.writeFileSync(this.config, configToml(opts));
+  }
+
+  start() {
+    const log = fs.openSync(this.log, 'a');
+    this.child = spawn('containerd', ['--config', this.config], {
+      detached: true,
+      stdio: ['ignore', log, log],
+    });
+    fs.closeSync(log);
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, sig) => resolve(sig || code)));
+    this.child.unref();
+    fs.writeFileSync(this.pidFile, `${this.child.pid}\n`);
+  }
+
+  // SIGTERM, then SIGKILL if containerd has not exited within the bound.
+  async stop(timeoutMs = 10000) {
+    if (!this.child) return;
+    const child = this.child;
+    this.child = null;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    let timer;
+    const timeout = new Promise((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    if ((await Promise.race([this.exited, timeout])) === 'timeout') {
+      child.kill('SIGKILL');
+      await this.exited;
+    }
+    clearTimeout(timer);
+    fs.rmSync(this.pidFile, { force: true });
+  }
+
+  // The last lines of containerd's log (each cut to 600 characters), for failure messages.
+  logTail(lines = 40) {
+    try {
+      const all = fs.readFileSync(this.log, 'utf8').trimEnd().split('\n');
+      return all.slice(-lines).map((l) => (l.length > 600 ? `${l.slice(0, 600)}...` : l)).join('\n');
+    } catch (e) {
+      return `(no containerd log: ${e.message})`;
+    }
+  }
+}
+
+module.exports = { Containerd, configToml };

@@ -1,0 +1,87 @@
+'use strict';
+// Steps, assertions and bounded waits for the CRI scenarios. A scenario is a list of named
+// steps; the first failing one stops it and is reported as "FAIL <step>: <why>", followed by
+// the end of containerd's log (which carries the shims' logs too).
+const fs = require('fs');
+
+class StepFailure extends Error {}
+
+function fail(msg) {
+  throw new StepFailure(msg);
+}
+
+function check(cond, msg) {
+  if (!cond) fail(msg);
+}
+
+function checkEqual(actual, expected, what) {
+  if (actual !== expected) fail(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+}
+
+// Polls fn() (a promise or value) every intervalMs until it is truthy; fails naming `what`
+// after timeoutMs. Returns fn's truthy result.
+async function waitFor(what, fn, timeoutMs = 30000, intervalMs = 100) {
+  const end = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() >= end) fail(`${what}: not within ${timeoutMs / 1000}s${last ? ` (last error: ${last.message})` : ''}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+// Runs steps in order: [name, async fn] pairs. Returns the process exit status.
+async function runSteps(title, steps, { onFailure } = {}) {
+  for (const [name, fn] of steps) {
+    const t0 = Date.now();
+    try {
+      await fn();
+    } catch (e) {
+      console.log(`FAIL ${title}: ${name}: ${e.message}`);
+      if (!(e instanceof StepFailure) && e.stack) console.log(e.stack);
+      if (onFailure) await onFailure();
+      return 1;
+    }
+    console.log(`ok ${title}: ${name} (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+  }
+  return 0;
+}
+
+// Processes whose command line contains any of needles (except the ones in `except`).
+function processesMatching(needles, except = []) {
+  const found = [];
+  for (const pid of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid) || except.includes(Number(pid))) continue;
+    let cmd;
+    try {
+      cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+    } catch {
+      continue;
+    }
+    if (cmd && needles.some((n) => cmd.includes(n))) found.push(`${pid} ${cmd}`);
+  }
+  return found;
+}
+
+function mountsMatching(needles) {
+  return fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l && needles.some((n) => l.includes(n)));
+}
+
+function pidAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === 'EPERM';
+  }
+}
+
+module.exports = { fail, check, checkEqual, waitFor, runSteps, processesMatching, mountsMatching, pidAlive };

@@ -1,0 +1,262 @@
+'use strict';
+// CRI scenarios against a private containerd, for one runtime handler (runc or husk):
+//   pod      RunPodSandbox, two containers (one VM: same boot id; own rootfs each), ExecSync
+//            output and exit code, the CRI log files, StopPodSandbox, RemovePodSandbox,
+//            nothing left behind
+//   restart  containerd restarted mid-pod; the pod still serves ExecSync, then goes cleanly
+// Usage: node pod.js SCENARIO HANDLER   with, in the environment:
+//   CRI_DIR        a fresh, short directory (it holds containerd's config, state and sockets)
+//   CRI_IMAGE_TAR  the busybox OCI image (tests/integration/make-oci-image), Cmd a long sleep
+//   HUSK_SHIM, HUSK_CONFIG  for the husk handler: the shim binary and its husk.json
+const crypto = require('crypto');
+const fs = require('fs');
+const path = require('path');
+const { execFileSync } = require('child_process');
+const { Containerd } = require('./containerd');
+const { CriClient } = require('./cri');
+const h = require('./harness');
+
+const IMAGE = 'docker.io/library/husk-busybox:latest';
+const NS = 'k8s.io';
+const BOOT_ID = 'cat /proc/sys/kernel/random/boot_id';
+
+const [scenario, handler] = process.argv.slice(2);
+const dir = process.env.CRI_DIR;
+if (!['pod', 'restart'].includes(scenario) || !['runc', 'husk'].includes(handler) || !dir) {
+  console.error('usage: CRI_DIR=DIR CRI_IMAGE_TAR=TAR [HUSK_SHIM=.. HUSK_CONFIG=..] node pod.js pod|restart runc|husk');
+  process.exit(2);
+}
+
+const ctd = new Containerd({
+  dir,
+  sandboxImage: IMAGE,
+  huskShim: process.env.HUSK_SHIM,
+  huskConfig: process.env.HUSK_CONFIG,
+});
+let cri;
+const pod = { containers: {} }; // id, config, containers: name -> id
+
+// Every pod and container id, one a line in DIR/ids, for the bats teardown to clean up after a
+// failure (a VM's processes name its ids, not DIR).
+function recordId(id) {
+  fs.appendFileSync(path.join(dir, 'ids'), `${id}\n`);
+}
+
+async function startContainerd() {
+  ctd.start();
+  cri = cri || new CriClient(ctd.endpoint, dir);
+  const st = await h.waitFor(
+    'containerd answering CRI Status with RuntimeReady',
+    async () => {
+      const res = await cri.rt('Status', {}, 2000);
+      return res.status.conditions.find((c) => c.type === 'RuntimeReady' && c.status) && res;
+    },
+    30000,
+    200,
+  );
+  return st;
+}
+
+function importImage() {
+  execFileSync('ctr', ['--address', ctd.address, '-n', NS, 'images', 'import', process.env.CRI_IMAGE_TAR], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+}
+
+function podConfig() {
+  return {
+    metadata: { name: `cri-${handler}`, uid: crypto.randomUUID(), namespace: 'husk-test', attempt: 0 },
+    hostname: '', // a host-network pod shares the host's UTS namespace
+    log_directory: path.join(dir, 'logs'),
+    labels: {},
+    annotations: {},
+    linux: {
+      security_context: { namespace_options: { network: 'NODE', pid: 'CONTAINER', ipc: 'POD' } },
+    },
+  };
+}
+
+async function runPod() {
+  pod.config = podConfig();
+  const res = await cri.rt('RunPodSandbox', { config: pod.config, runtime_handler: handler });
+  pod.id = res.pod_sandbox_id;
+  recordId(pod.id);
+  const st = await cri.rt('PodSandboxStatus', { pod_sandbox_id: pod.id });
+  h.checkEqual(st.status.state, 'SANDBOX_READY', 'pod state after RunPodSandbox');
+  h.checkEqual(st.status.runtime_handler, handler, 'pod runtime handler');
+}
+
+// A container that logs one line to each stream, then sleeps.
+async function startContainer(name) {
+  const config = {
+    metadata: { name, attempt: 0 },
+    image: { image: IMAGE },
+    command: ['sh', '-c', `echo hello from ${name}; echo ${name} to stderr >&2; exec sleep 100000`],
+    log_path: `${name}.log`,
+    labels: {},
+    annotations: {},
+  };
+  const res = await cri.rt('CreateContainer', {
+    pod_sandbox_id: pod.id,
+    config,
+    sandbox_config: pod.config,
+  });
+  pod.containers[name] = res.container_id;
+  recordId(res.container_id);
+  await cri.rt('StartContainer', { container_id: res.container_id });
+  const st = await cri.rt('ContainerStatus', { container_id: res.container_id });
+  h.checkEqual(st.status.state, 'CONTAINER_RUNNING', `container ${name} state after StartContainer`);
+}
+
+async function exec(name, script, timeout = 60) {
+  const res = await cri.rt(
+    'ExecSync',
+    { container_id: pod.containers[name], cmd: ['sh', '-c', script], timeout },
+    (timeout + 30) * 1000,
+  );
+  return { out: res.stdout.toString(), err: res.stderr.toString(), code: res.exit_code };
+}
+
+// exec that must succeed; returns its trimmed stdout.
+async function execOk(name, script) {
+  const r = await exec(name, script);
+  if (r.code !== 0) h.fail(`ExecSync in ${name} of '${script}' exited ${r.code}, stderr: ${r.err.trim()}`);
+  return r.out.trim();
+}
+
+async function checkBootIds() {
+  const a = await execOk('a', BOOT_ID);
+  const b = await execOk('b', BOOT_ID);
+  h.check(/^[0-9a-f-]{36}$/.test(a), `boot id in a is not a boot id: '${a}'`);
+  h.checkEqual(b, a, "b's boot id (must be the same kernel as a's)");
+  const host = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  if (handler === 'husk') h.check(a !== host, `the pod's boot id ${a} is the host's: the pod is not in its own VM`);
+  else h.checkEqual(a, host, 'runc pod boot id (the host kernel)');
+  pod.bootId = a;
+}
+
+async function checkOwnRootfs() {
+  await execOk('a', 'echo a > /only-in-a && cat /only-in-a');
+  const r = await exec('b', 'test -e /only-in-a');
+  h.checkEqual(r.code, 1, "exit code of 'test -e /only-in-a' in b (a's file must not be in b's rootfs)");
+  await execOk('a', 'test -e /only-in-a');
+}
+
+async function checkExecSync() {
+  const r = await exec('a', 'echo out; echo err >&2; exit 7');
+  h.checkEqual(r.out, 'out\n', 'ExecSync stdout');
+  h.checkEqual(r.err, 'err\n', 'ExecSync stderr');
+  h.checkEqual(r.code, 7, 'ExecSync exit code');
+}
+
+// CRI log lines: "<RFC3339Nano time> <stdout|stderr> <F|P> <text>".
+async function checkLogs(name) {
+  const st = await cri.rt('ContainerStatus', { container_id: pod.containers[name] });
+  const logPath = st.status.log_path;
+  h.checkEqual(logPath, path.join(dir, 'logs', `${name}.log`), `log path of ${name}`);
+  const want = [`stdout F hello from ${name}`, `stderr F ${name} to stderr`];
+  await h.waitFor(`${logPath} holding both of ${name}'s lines`, () => {
+    const lines = fs.readFileSync(logPath, 'utf8').split('\n');
+    return want.every((w) => lines.some((l) => / /.test(l) && l.slice(l.indexOf(' ') + 1) === w));
+  }, 20000);
+}
+
+async function stopAndRemovePod() {
+  await cri.rt('StopPodSandbox', { pod_sandbox_id: pod.id });
+  const st = await cri.rt('PodSandboxStatus', { pod_sandbox_id: pod.id });
+  h.checkEqual(st.status.state, 'SANDBOX_NOTREADY', 'pod state after StopPodSandbox');
+  for (const [name, id] of Object.entries(pod.containers)) {
+    const cs = await cri.rt('ContainerStatus', { container_id: id });
+    h.checkEqual(cs.status.state, 'CONTAINER_EXITED', `container ${name} state after StopPodSandbox`);
+  }
+  await cri.rt('RemovePodSandbox', { pod_sandbox_id: pod.id });
+  const pods = await cri.rt('ListPodSandbox', {});
+  h.checkEqual(pods.items.length, 0, 'pods listed after RemovePodSandbox');
+  const ctrs = await cri.rt('ListContainers', {});
+  h.checkEqual(ctrs.containers.length, 0, 'containers listed after RemovePodSandbox');
+}
+
+// The shim's socket: /run/containerd/s/<sha256 of containerd's address/namespace/sandbox id>.
+function shimSocket() {
+  const hash = crypto.createHash('sha256').update(path.join(ctd.address, NS, pod.id)).digest('hex');
+  return `/run/containerd/s/${hash}`;
+}
+
+// No process of the pod (shim, VMM, virtiofsd, husk-vsockd, container), mount or socket left.
+async function checkNothingLeft() {
+  const ids = [pod.id, ...Object.values(pod.containers)];
+  const ctdPid = Number(fs.readFileSync(ctd.pidFile, 'utf8'));
+  const needles = [...ids, dir];
+  await h.waitFor('every process of the pod to exit', () => h.processesMatching(needles, [ctdPid, process.pid]).length === 0, 20000).catch(() =>
+    h.fail(`processes left behind:\n${h.processesMatching(needles, [ctdPid, process.pid]).join('\n')}`),
+  );
+  const mounts = h.mountsMatching(needles);
+  h.check(mounts.length === 0, `mounts left behind:\n${mounts.join('\n')}`);
+  h.check(!fs.existsSync(shimSocket()), `shim socket left behind: ${shimSocket()}`);
+}
+
+// The pod's pid (the sandbox task's) must survive a containerd restart.
+async function sandboxPid() {
+  const st = await cri.rt('PodSandboxStatus', { pod_sandbox_id: pod.id, verbose: true });
+  const info = JSON.parse(st.info.info || '{}');
+  h.check(info.pid > 0, `PodSandboxStatus info has no pid: ${st.info.info}`);
+  return info.pid;
+}
+
+async function restartContainerd() {
+  const pid = await sandboxPid();
+  await ctd.stop();
+  h.check(h.pidAlive(pid), `sandbox task pid ${pid} died when containerd stopped`);
+  await startContainerd();
+  const st = await cri.rt('PodSandboxStatus', { pod_sandbox_id: pod.id });
+  h.checkEqual(st.status.state, 'SANDBOX_READY', 'pod state after the containerd restart');
+  const cs = await cri.rt('ContainerStatus', { container_id: pod.containers.a });
+  h.checkEqual(cs.status.state, 'CONTAINER_RUNNING', 'container a state after the containerd restart');
+}
+
+async function checkExecAfterRestart() {
+  h.checkEqual(await execOk('a', 'echo still here'), 'still here', 'ExecSync output after the restart');
+  h.checkEqual(await execOk('a', BOOT_ID), pod.bootId, 'boot id after the restart (the same kernel)');
+}
+
+const start = [
+  ['containerd with the CRI plugin ready', startContainerd],
+  ['busybox image imported', importImage],
+  [`RunPodSandbox (handler ${handler}, host network)`, runPod],
+  ['container a created and started', () => startContainer('a')],
+];
+
+const scenarios = {
+  pod: [
+    ...start,
+    ['container b created and started in the same pod', () => startContainer('b')],
+    ['a and b share one kernel (boot id)', checkBootIds],
+    ['a and b have their own rootfs', checkOwnRootfs],
+    ['ExecSync returns stdout, stderr and the exit code', checkExecSync],
+    ["a's CRI log file has its stdout and stderr", () => checkLogs('a')],
+    ["b's CRI log file has its stdout and stderr", () => checkLogs('b')],
+    ['StopPodSandbox and RemovePodSandbox', stopAndRemovePod],
+    ['nothing of the pod left behind', checkNothingLeft],
+  ],
+  restart: [
+    ...start,
+    ['ExecSync before the restart', async () => {
+      pod.bootId = await execOk('a', BOOT_ID);
+    }],
+    ['containerd restarted; the pod still ready', restartContainerd],
+    ['ExecSync after the restart', checkExecAfterRestart],
+    ['StopPodSandbox and RemovePodSandbox', stopAndRemovePod],
+    ['nothing of the pod left behind', checkNothingLeft],
+  ],
+};
+
+async function main() {
+  const status = await h.runSteps(`cri ${scenario} (${handler})`, scenarios[scenario], {
+    onFailure: () => console.log(`--- containerd log (${ctd.log}), last lines:\n${ctd.logTail()}`),
+  });
+  await ctd.stop();
+  if (cri) cri.close();
+  process.exit(status);
+}
+
+main();

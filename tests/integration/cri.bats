@@ -1,0 +1,75 @@
+#!/usr/bin/env bats
+# Kubernetes' CRI end to end: a Node CRI client (tests/cri/pod.js) drives a private containerd
+# (own config, root, state and sockets under $T/c, the CRI plugin with the runc handler and the
+# husk handler, containerd-shim-husk-v2) through a pod of two containers, ExecSync, the CRI
+# logs, pod removal and a containerd restart mid-pod. The runc cases prove the harness itself.
+
+load helpers
+
+SHIM=$HUSK_BUILD/bin/containerd-shim-husk-v2
+
+setup_file() {
+	command -v containerd >/dev/null && command -v ctr >/dev/null && command -v runc >/dev/null ||
+		skip "containerd, ctr and runc are not installed (Debian: apt-get install containerd runc)"
+	command -v node >/dev/null && command -v npm >/dev/null ||
+		skip "node and npm are not installed (Debian: apt-get install nodejs npm)"
+	"$HUSK_SRC/tests/cri/install"
+	export CRI_IMAGE_TAR=$BATS_FILE_TMPDIR/image.tar
+	# one image for the pod sandbox (its Cmd) and the containers (their own commands)
+	"$BATS_TEST_DIRNAME/make-oci-image" "$CRI_IMAGE_TAR" docker.io/library/husk-busybox:latest \
+		sleep 2147483647
+}
+
+setup() {
+	husk_setup
+	export CRI_DIR=$T/c HUSK_SHIM=$SHIM HUSK_CONFIG=$CONFIG
+	mkdir "$CRI_DIR"
+}
+
+teardown() {
+	local id
+	if [ -s "$CRI_DIR/containerd.pid" ]; then
+		kill -KILL "$(cat "$CRI_DIR/containerd.pid")" 2>/dev/null || true
+	fi
+	pkill -KILL -f -- "$T/" 2>/dev/null || true
+	# runc containers outlive their killed shims
+	for id in $(runc --root "$CRI_DIR/runc/k8s.io" list -q 2>/dev/null); do
+		runc --root "$CRI_DIR/runc/k8s.io" delete --force "$id" 2>/dev/null || true
+	done
+	if [ -s "$CRI_DIR/ids" ]; then
+		while read -r id; do
+			pkill -KILL -f -- "$id" 2>/dev/null || true
+		done <"$CRI_DIR/ids"
+	fi
+	awk -v t="$T/" 'index($5, t) == 1 { print $5 }' /proc/self/mountinfo | sort -r | xargs -r umount -l
+	husk_teardown
+}
+
+# cri_scenario SCENARIO HANDLER: runs tests/cri/pod.js; its step lines are the test's output.
+cri_scenario() {
+	run node "$HUSK_SRC/tests/cri/pod.js" "$@"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+need_shim() {
+	[ -x "$SHIM" ] || skip "containerd-shim-husk-v2 not built"
+}
+
+@test "cri (runc): a pod of two containers, ExecSync, CRI logs, stop and remove; nothing left" {
+	cri_scenario pod runc
+}
+
+@test "cri (runc): containerd restarted mid-pod; the pod still serves ExecSync" {
+	cri_scenario restart runc
+}
+
+@test "cri (husk): a pod of two containers in one VM (same boot id, own rootfs), ExecSync, CRI logs, stop and remove; nothing left" {
+	need_shim
+	cri_scenario pod husk
+}
+
+@test "cri (husk): containerd restarted mid-pod; the pod's VM still serves ExecSync" {
+	need_shim
+	cri_scenario restart husk
+}
