@@ -9,24 +9,33 @@ const { spawn } = require('child_process');
 
 const CRI = 'plugins."io.containerd.grpc.v1.cri"';
 
+// The husk handler is configs/containerd-husk.toml, the snippet users are told to merge,
+// with this build's shim and the test's husk.json in place of the installed paths.
+function huskSection(opts) {
+  const snippet = fs.readFileSync(path.resolve(__dirname, '../../configs/containerd-husk.toml'), 'utf8');
+  let replaced = 0;
+  const set = (key, value) => (line) => {
+    if (!new RegExp(`^\\s*${key}\\s*=`).test(line)) return line;
+    replaced++;
+    return `  ${key} = ${JSON.stringify(value)}`;
+  };
+  const lines = snippet
+    .split('\n')
+    .filter((l) => !/^version\s*=/.test(l))
+    .map(set('runtime_path', opts.huskShim))
+    .map(set('ConfigPath', opts.huskConfig));
+  if (replaced !== 2) throw new Error('configs/containerd-husk.toml: no runtime_path or ConfigPath to point at this build');
+  return lines.join('\n');
+}
+
 function runtimeSections(opts) {
-  let s = `
+  const runc = `
 [${CRI}.containerd.runtimes.runc]
   runtime_type = "io.containerd.runc.v2"
 [${CRI}.containerd.runtimes.runc.options]
   Root = "${opts.dir}/runc"
 `;
-  if (opts.huskShim) {
-    s += `
-[${CRI}.containerd.runtimes.husk]
-  runtime_type = "io.containerd.husk.v2"
-  runtime_path = "${opts.huskShim}"
-  pod_annotations = ["io.husk.*"]
-[${CRI}.containerd.runtimes.husk.options]
-  ConfigPath = "${opts.huskConfig}"
-`;
-  }
-  return s;
+  return opts.huskShim ? runc + huskSection(opts) : runc;
 }
 
 // Host-network pods need no CNI; the stream server listens on a free port so several
