@@ -1,7 +1,7 @@
 /*
  * husk create: validate the bundle, fork the sandbox owner (shim/owner.c,
  * a new session holding our stdio), wait on a pipe until it reports the
- * container created (or fails), write --pid-file and return.
+ * container created (or fails) and return. husk run shares all of it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,26 +19,47 @@
 #include "cleanup.h"
 #include "config.h"
 #include "husk.h"
+#include "log.h"
 #include "ocistate.h"
 #include "spec.h"
 
-/* Writes pid to path atomically (temp file in the same directory + rename), like runc. */
-static int write_pid_file(const char *path, pid_t pid, husk_err *err)
+/* The owner works in "/": a relative --pid-file is taken from our cwd, as runc does. */
+static int absolute_path(const char *path, char **out, husk_err *err)
 {
-	char tmp[PATH_MAX], text[32];
-	int n = snprintf(tmp, sizeof(tmp), "%s.husk-tmp", path);
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return husk_error_set(err, ENAMETOOLONG, "pid file %s", path);
-	n = snprintf(text, sizeof(text), "%d", (int)pid);
-	cleanup_close int fd =
-	    open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0 || write(fd, text, (size_t)n) != n)
-		return husk_error_set(err, errno, "pid file %s", tmp);
-	if (rename(tmp, path) < 0) {
-		unlink(tmp);
+	char cwd[PATH_MAX];
+	if (path[0] == '/')
+		*out = strdup(path);
+	else if (!getcwd(cwd, sizeof(cwd)))
 		return husk_error_set(err, errno, "pid file %s", path);
-	}
+	else if (asprintf(out, "%s/%s", cwd, path) < 0)
+		*out = NULL;
+	return *out ? 0 : husk_error_set(err, ENOMEM, "pid file %s", path);
+}
+
+int owner_args_load(struct owner_args *a, const struct husk_globals *g, const char *id,
+                    const char *bundle, const char *config, const char *pid_file, husk_err *err)
+{
+	*a = (struct owner_args){.root = g->root, .id = id};
+	if (container_id_check(id, err) < 0 || config_load(config, &a->cfg, err) < 0 ||
+	    (pid_file && absolute_path(pid_file, &a->pid_file, err) < 0))
+		return -1;
+	if (!(a->bundle = realpath(bundle, NULL)))
+		return husk_error_set(err, errno, "bundle %s", bundle);
+	if (spec_load(a->bundle, &a->spec, &a->rootfs, err) < 0)
+		return -1;
+	if (a->spec.terminal)
+		return husk_error_set(
+		    err, 0, "bundle %s: config.json: process.terminal: not supported yet", bundle);
 	return 0;
+}
+
+void owner_args_free(struct owner_args *a)
+{
+	free(a->bundle);
+	free(a->rootfs);
+	free(a->pid_file);
+	spec_free(&a->spec);
+	config_free(&a->cfg);
 }
 
 /* The owner keeps stdio, its report pipe and the log; nothing else of the caller's. */
@@ -75,8 +96,22 @@ static int wait_created(int fd, pid_t owner, husk_err *err)
 	return husk_error_set(err, 0, "%s", have ? line : "sandbox owner died during create");
 }
 
-static int create_container(const struct husk_globals *g, struct owner_args *a,
-                            const char *pid_file, husk_err *err)
+static _Noreturn void owner_child(const struct husk_globals *g, const struct owner_args *a,
+                                  int ready_fd)
+{
+	husk_err err = NULL;
+	close_inherited_fds(ready_fd, g->log_fd);
+	setsid();
+	if (chdir("/") < 0)
+		_exit(1);
+	int status = owner_run(a, ready_fd, &err);
+	if (err)
+		log_error("container %s: %s", a->id, husk_error_msg(err));
+	husk_error_free(&err);
+	_exit(status);
+}
+
+int owner_fork(const struct husk_globals *g, const struct owner_args *a, husk_err *err)
 {
 	char dir[PATH_MAX];
 	int p[2];
@@ -94,19 +129,11 @@ static int create_container(const struct husk_globals *g, struct owner_args *a,
 	}
 	if (pid == 0) {
 		close(p[0]);
-		close_inherited_fds(p[1], g->log_fd);
-		setsid();
-		if (chdir("/") < 0)
-			_exit(1);
-		_exit(owner_main(a, p[1]));
+		owner_child(g, a, p[1]);
 	}
 	close(p[1]);
 	int r = wait_created(p[0], pid, err);
 	close(p[0]);
-	if (r == 0 && pid_file && write_pid_file(pid_file, pid, err) < 0) {
-		kill(pid, SIGKILL);
-		return -1;
-	}
 	return r;
 }
 
@@ -129,9 +156,7 @@ int cmd_create(const struct husk_globals *g, int argc, char **argv, husk_err *er
 	    {NULL, 0, NULL, 0},
 	};
 	const char *bundle = ".", *pid_file = NULL, *console = NULL, *config = NULL;
-	struct husk_config cfg = {0};
-	struct oci_spec spec = {0};
-	cleanup_free char *rootfs = NULL, *abs_bundle = NULL;
+	struct owner_args a = {0};
 	int c, status = 1;
 
 	while ((c = getopt_long(argc, argv, "+b:h", opts, NULL)) != -1) {
@@ -164,33 +189,13 @@ int cmd_create(const struct husk_globals *g, int argc, char **argv, husk_err *er
 		return 2;
 	}
 	const char *id = argv[optind];
-	if (container_id_check(id, err) < 0 || config_load(config, &cfg, err) < 0)
-		goto out;
-	if (!(abs_bundle = realpath(bundle, NULL))) {
-		husk_error_set(err, errno, "bundle %s", bundle);
-		goto out;
-	}
-	if (spec_load(abs_bundle, &spec, &rootfs, err) < 0)
-		goto out;
-	if (spec.terminal || console) {
-		husk_error_set(err, 0,
-		               "bundle %s: terminals (process.terminal, --console-socket) "
-		               "are not supported yet",
-		               bundle);
-		goto out;
-	}
-	struct owner_args a = {.root = g->root,
-	                       .id = id,
-	                       .bundle = abs_bundle,
-	                       .rootfs = rootfs,
-	                       .spec = &spec,
-	                       .cfg = &cfg};
-	if (create_container(g, &a, pid_file, err) == 0)
+	if (console)
+		husk_error_set(err, 0, "--console-socket: terminals are not supported yet");
+	else if (owner_args_load(&a, g, id, bundle, config, pid_file, err) == 0 &&
+	         owner_fork(g, &a, err) == 0)
 		status = 0;
-out:
-	spec_free(&spec);
-	config_free(&cfg);
-	if (*err && strncmp(husk_error_msg(*err), "create ", 7))
+	owner_args_free(&a);
+	if (*err)
 		husk_error_prefix(err, "create %s", id);
 	return status;
 }

@@ -41,14 +41,34 @@ int cmd_resume(const struct husk_globals *g, int argc, char **argv, husk_err *er
 int cmd_update(const struct husk_globals *g, int argc, char **argv, husk_err *err);
 int cmd_events(const struct husk_globals *g, int argc, char **argv, husk_err *err);
 
-/* What husk create hands the sandbox owner it forks (shim/owner.c). */
+/*
+ * What husk create and husk run hand the sandbox owner (shim/owner.c); filled
+ * from the command line and the bundle by owner_args_load.
+ */
 struct owner_args {
 	const char *root, *id;
-	const char *bundle, *rootfs; /* absolute */
-	const struct oci_spec *spec;
-	const struct husk_config *cfg;
+	char *bundle, *rootfs; /* absolute */
+	char *pid_file;        /* absolute, or NULL */
+	struct oci_spec spec;
+	struct husk_config cfg;
+	bool start;      /* run: start the container as soon as it is created */
+	bool foreground; /* run without --detach: the state goes when the container exits */
+	bool keep;       /* run --keep: ... unless this is set */
 };
-/* Runs the owner; reports "ok" or the error on ready_fd (then closed). Returns the exit status. */
-int owner_main(const struct owner_args *a, int ready_fd);
+int owner_args_load(struct owner_args *a, const struct husk_globals *g, const char *id,
+                    const char *bundle, const char *config, const char *pid_file, husk_err *err);
+void owner_args_free(struct owner_args *a);
+/*
+ * husk create (and run --detach): forks the owner into its own session with
+ * our stdio and returns once it reported the container created (or started).
+ */
+int owner_fork(const struct husk_globals *g, const struct owner_args *a, husk_err *err);
+/*
+ * The owner itself: creates the container (and starts it if a->start), writes
+ * a->pid_file, reports "ok" or the error on ready_fd (-1: none; then closed),
+ * serves the control socket until the container exits and returns its status.
+ * A failure is returned in *err unless it went to ready_fd.
+ */
+int owner_run(const struct owner_args *a, int ready_fd, husk_err *err);
 
 #endif

@@ -1,11 +1,16 @@
 /*
- * The sandbox owner that `husk create` forks: the --pid-file process. It
- * holds the VM (shim/lib/sandbox.h), creates the container in the guest,
- * reports "created" to the waiting create command over a pipe, then serves
- * the control socket (start, kill). Once started it relays its stdio (the fds
- * create was given) and signals to the container; when the container exits
- * it records "stopped", powers the VM off and exits with the container's
- * status, as runc's init would. The state directory stays until husk delete.
+ * The sandbox owner: the --pid-file process, forked by `husk create` (and
+ * `husk run --detach`) or run in the foreground by `husk run`. It holds the
+ * VM (shim/lib/sandbox.h), creates the container in the guest, reports
+ * "created" to the waiting create command over a pipe, then serves the
+ * control socket (start, kill). Once started it relays its stdio and signals
+ * to the container; when the container exits it records "stopped", powers
+ * the VM off and returns the container's status, as runc's init would. The
+ * state directory stays until husk delete, except after a foreground run.
+ *
+ * The life of a container, in order: set_up (state dir, VM, container in the
+ * guest, control socket, pid file), report_ready, start_container (on the
+ * control request, or at once for run), serve, finish_stopped, tear_down.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -44,11 +50,11 @@ struct owner {
 	struct sandbox *sb;
 	struct oci_state st;
 	struct stdio_relay *relay;
-	int listen_fd, drain_timer;
+	int listen_fd, drain_timer, ready_fd;
 	struct conn conns[MAX_CONNS];
 	struct conn *pending; /* a complete request, served from the main loop */
 	bool exited, drained, done;
-	int exit_status;
+	int exit_status; /* also the status of a failed owner: 1, or 128 + an aborting signal */
 	husk_err failure;
 };
 
@@ -69,10 +75,17 @@ static int on_signal(struct husk_loop *loop, int fd, uint32_t events, void *data
 	struct owner *o = data;
 	struct signalfd_siginfo si;
 	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
-		if (o->st.status == OCI_RUNNING && !o->exited)
-			sandbox_signal(o->sb, o->st.id, "", (int)si.ssi_signo);
-		else if (o->st.status == OCI_CREATED)
-			finish(o, 128 + (int)si.ssi_signo);
+		int sig = (int)si.ssi_signo;
+		if (o->st.status == OCI_RUNNING && !o->exited) {
+			sandbox_signal(o->sb, o->st.id, "", sig);
+		} else if (o->st.status == OCI_CREATED) {
+			finish(o, 128 + sig);
+		} else if (o->st.status == OCI_CREATING) {
+			o->exit_status = 128 + sig;
+			return husk_error_set(err, EINTR,
+			                      "interrupted by SIG%s before the container started",
+			                      sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+		}
 	}
 	return 0;
 }
@@ -245,6 +258,19 @@ static int arm_drain_timer(struct owner *o, husk_err *err)
 	return 0;
 }
 
+/*
+ * An agent call failing is usually the echo of a helper dying: give the
+ * helper's pidfd a moment to report, and prefer its message.
+ */
+static int explain_failure(struct owner *o, husk_err *err)
+{
+	for (int i = 0; i < 4; i++)
+		if (husk_loop_run_once(o->loop, 100, err) < 0)
+			return -1;
+	*err = move_ptr(o->failure);
+	return -1;
+}
+
 static int serve(struct owner *o, husk_err *err)
 {
 	while (!(o->exited && o->drained)) {
@@ -252,12 +278,29 @@ static int serve(struct owner *o, husk_err *err)
 			return -1;
 		if (o->pending && serve_pending(o, err) < 0)
 			return -1;
-		if (o->failure) {
-			*err = move_ptr(o->failure);
-			return -1;
-		}
+		if (o->failure)
+			return explain_failure(o, err);
 		if (o->exited && !o->drained && o->drain_timer < 0 && arm_drain_timer(o, err) < 0)
 			return -1;
+	}
+	return 0;
+}
+
+/* Writes pid to path atomically (temp file in the same directory + rename), like runc. */
+static int write_pid_file(const char *path, pid_t pid, husk_err *err)
+{
+	char tmp[PATH_MAX], text[32];
+	int n = snprintf(tmp, sizeof(tmp), "%s.husk-tmp", path);
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return husk_error_set(err, ENAMETOOLONG, "pid file %s", path);
+	n = snprintf(text, sizeof(text), "%d", (int)pid);
+	cleanup_close int fd =
+	    open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0 || write(fd, text, (size_t)n) != n)
+		return husk_error_set(err, errno, "pid file %s", tmp);
+	if (rename(tmp, path) < 0) {
+		unlink(tmp);
+		return husk_error_set(err, errno, "pid file %s", path);
 	}
 	return 0;
 }
@@ -266,14 +309,14 @@ static int set_up(struct owner *o, husk_err *err)
 {
 	const struct owner_args *a = o->args;
 	char path[4096];
-	o->sb = sandbox_create(o->loop, a->root, a->id, a->cfg, err);
+	o->sb = sandbox_create(o->loop, a->root, a->id, &a->cfg, err);
 	if (!o->sb)
 		return -1;
 	if (ocistate_init(&o->st, a->id, a->bundle, a->rootfs, err) < 0 ||
 	    ocistate_write(sandbox_dir(o->sb), &o->st, err) < 0 ||
-	    sandbox_add_rootfs(o->sb, a->id, a->rootfs, a->spec->root_readonly, err) < 0 ||
+	    sandbox_add_rootfs(o->sb, a->id, a->rootfs, a->spec.root_readonly, err) < 0 ||
 	    sandbox_boot(o->sb, err) < 0 ||
-	    sandbox_create_container(o->sb, a->id, a->spec, true, err) < 0)
+	    sandbox_create_container(o->sb, a->id, &a->spec, true, err) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/%s", sandbox_dir(o->sb), OCISTATE_CONTROL);
 	o->listen_fd = control_listen(path, err);
@@ -281,17 +324,35 @@ static int set_up(struct owner *o, husk_err *err)
 	    husk_loop_add(o->loop, o->listen_fd, EPOLLIN, on_accept, o, err) < 0)
 		return -1;
 	o->st.status = OCI_CREATED;
-	return ocistate_write(sandbox_dir(o->sb), &o->st, err);
+	if (ocistate_write(sandbox_dir(o->sb), &o->st, err) < 0)
+		return -1;
+	return a->pid_file ? write_pid_file(a->pid_file, getpid(), err) : 0;
 }
 
 /* "ok\n", or the error line, to the waiting create command. */
-static void report_ready(int fd, husk_err error)
+static void report_ready(struct owner *o, husk_err error)
 {
 	char line[4096];
+	if (o->ready_fd < 0)
+		return;
 	int n = snprintf(line, sizeof(line), "%s\n", error ? husk_error_msg(error) : "ok");
-	if (n > 0 && write(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0)
+	if (n > 0 &&
+	    write(o->ready_fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0)
 		log_warn("create: %s", strerror(errno));
-	close(fd);
+	close(o->ready_fd);
+	o->ready_fd = -1;
+}
+
+/* Records "stopped"; the state outlives the VM unless a foreground run ends. */
+static void finish_stopped(struct owner *o, int status)
+{
+	cleanup_error husk_err err = NULL;
+	o->st.status = OCI_STOPPED;
+	o->st.exit_status = status;
+	if (ocistate_write(sandbox_dir(o->sb), &o->st, &err) < 0)
+		log_error("%s", husk_error_msg(err));
+	if (!o->args->foreground || o->args->keep)
+		sandbox_keep_files(o->sb, kept_files);
 }
 
 static void tear_down(struct owner *o)
@@ -314,38 +375,29 @@ static void tear_down(struct owner *o)
 	husk_loop_free(o->loop);
 }
 
-int owner_main(const struct owner_args *a, int ready_fd)
+int owner_run(const struct owner_args *a, int ready_fd, husk_err *err)
 {
-	struct owner o = {.args = a, .listen_fd = -1, .drain_timer = -1};
-	husk_err err = NULL;
-	int status = 1;
+	struct owner o = {
+	    .args = a, .listen_fd = -1, .drain_timer = -1, .ready_fd = ready_fd, .exit_status = 1};
 
 	for (size_t i = 0; i < MAX_CONNS; i++)
 		o.conns[i].fd = -1;
 	signal(SIGPIPE, SIG_IGN);
-	cleanup_close int sigfd = relay_signals_fd(&err);
-	if (sigfd < 0 || !(o.loop = husk_loop_new(&err)) || set_up(&o, &err) < 0 ||
-	    husk_loop_add(o.loop, sigfd, EPOLLIN, on_signal, &o, &err) < 0) {
-		husk_error_prefix(&err, "create %s", a->id);
-		report_ready(ready_fd, err);
-		husk_error_free(&err);
+	cleanup_close int sigfd = relay_signals_fd(err);
+	if (sigfd < 0 || !(o.loop = husk_loop_new(err)) ||
+	    husk_loop_add(o.loop, sigfd, EPOLLIN, on_signal, &o, err) < 0 || set_up(&o, err) < 0 ||
+	    (a->start && start_container(&o, err) < 0)) {
+		report_ready(&o, *err);
+		if (ready_fd >= 0)
+			husk_error_free(err); /* reported: create prints it */
 		tear_down(&o);
-		return 1;
+		return o.exit_status;
 	}
-	report_ready(ready_fd, NULL);
-	if (serve(&o, &err) == 0)
-		status = o.exit_status;
-	else
-		log_error("container %s: %s", a->id, husk_error_msg(err));
-	husk_error_free(&err);
+	report_ready(&o, NULL);
+	int status = serve(&o, err) == 0 ? o.exit_status : 1;
+	/* Teardown is not interruptible: the signals stay blocked and are dropped. */
 	husk_loop_del(o.loop, sigfd);
-	o.st.status = OCI_STOPPED;
-	o.st.exit_status = status;
-	if (ocistate_write(sandbox_dir(o.sb), &o.st, &err) < 0) {
-		log_error("%s", husk_error_msg(err));
-		husk_error_free(&err);
-	}
-	sandbox_keep_files(o.sb, kept_files);
+	finish_stopped(&o, status);
 	tear_down(&o);
 	return status;
 }

@@ -80,15 +80,16 @@ assert_ctd_clean() {
 	[ "$("$HUSK" --root "$HROOT" state c3 | jq -r .status)" = running ]
 	pgrep -f -- "$HROOT/c3/" >/dev/null
 	"${CTR[@]}" task ls | grep -E '^c3 +[0-9]+ +RUNNING'
+	# ctr task attach waits for the task's exit (the shim reaped the --pid-file process),
+	# exits with its status, and deletes the task (husk delete)
+	"${CTR[@]}" task attach c3 </dev/null >"$T/attach" 2>&1 3>&- &
+	local waiter=$! code=0
 	"${CTR[@]}" task kill -s KILL c3
-	# the shim reaps the --pid-file process; the task reads STOPPED once it has
-	local i
-	for i in $(seq 300); do
-		"${CTR[@]}" task ls | grep -qE '^c3 +[0-9]+ +STOPPED' && break
-		sleep 0.1
-	done
-	"${CTR[@]}" task ls | grep -E '^c3 +[0-9]+ +STOPPED'
-	"${CTR[@]}" task delete c3
+	wait_exit 30 "$waiter"
+	wait "$waiter" || code=$?
+	cat "$T/attach"
+	[ "$code" -eq 137 ]
+	[ -z "$("${CTR[@]}" task ls -q)" ]
 	"${CTR[@]}" containers delete c3
 	assert_ctd_clean c3
 }

@@ -116,3 +116,29 @@ assert_one_error_line() {
 		return 1
 	fi
 }
+
+# wait_exit TIMEOUT_S PID...: waits on pidfds (no polling) until every PID has exited;
+# fails at the timeout. PIDs need not be our children; one already gone counts as exited.
+wait_exit() {
+	python3 - "$@" <<'PY'
+import os, select, sys, time
+timeout, pids = float(sys.argv[1]), sys.argv[2:]
+p = select.poll()
+left = 0
+for pid in pids:
+    try:
+        p.register(os.pidfd_open(int(pid)), select.POLLIN)
+        left += 1
+    except ProcessLookupError:
+        pass
+deadline = time.monotonic() + timeout
+while left:
+    ms = (deadline - time.monotonic()) * 1000
+    ready = p.poll(max(ms, 0)) if ms > 0 else []
+    if not ready:
+        sys.exit("still running after %gs: %s" % (timeout, " ".join(pids)))
+    for fd, _ in ready:
+        p.unregister(fd)
+        left -= 1
+PY
+}

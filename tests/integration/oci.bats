@@ -174,6 +174,9 @@ assert_owner_gone() {
 @test "a dead sandbox owner shows as stopped, cannot be started, and can be deleted" {
 	bundle_with '["sleep", "1000"]'
 	husk_create
+	local helpers
+	helpers=$(pgrep -f -- "$ROOT/$ID/")
+	[ -n "$helpers" ]
 	kill -KILL "$(cat "$T/pid")"
 	wait "$REAPER"
 	[ "$(state_field status)" = stopped ]
@@ -181,12 +184,8 @@ assert_owner_gone() {
 	[ "$status" -eq 1 ]
 	[ "$output" = "husk: start $ID: cannot start a container that has stopped" ]
 	"${H[@]}" delete "$ID"
-	# the helpers die with the owner (PR_SET_PDEATHSIG), asynchronously: give them 30 s
-	local i
-	for i in $(seq 300); do
-		pgrep -f -- "$ROOT/$ID" >/dev/null || break
-		sleep 0.1
-	done
+	# the helpers die with the owner (PR_SET_PDEATHSIG), asynchronously
+	wait_exit 30 $helpers
 	assert_clean
 }
 

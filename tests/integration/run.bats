@@ -11,11 +11,12 @@ teardown() {
 	husk_teardown
 }
 
-# Starts husk run in the background with stdout on fd 7 (a FIFO; bats owns fd 3) and stderr in $T/err.
+# husk_run_bg [RUN FLAGS...]: husk run in the background, stdout on fd 7 (a FIFO; bats
+# owns fd 3), stderr in $T/err.
 # Sets HUSK_PID.
 husk_run_bg() {
 	mkfifo "$T/out.fifo"
-	"$HUSK" --root "$ROOT" "$@" run --config "$CONFIG" --bundle "$T/bundle" "$ID" \
+	"$HUSK" --root "$ROOT" run --config "$CONFIG" --bundle "$T/bundle" "$@" "$ID" \
 		>"$T/out.fifo" 2>"$T/err" </dev/null &
 	HUSK_PID=$!
 	exec 7<"$T/out.fifo"
@@ -177,6 +178,43 @@ husk_wait() {
 	[ "$line" = got-TERM ]
 	[ "$status" -eq 143 ]
 	[ ! -s "$T/err" ]
+	assert_clean
+}
+
+@test "run: the foreground container is running in husk state, as the husk run process; husk kill reaches it" {
+	bundle_with '["sh", "-c", "trap \"exit 5\" TERM; echo ready; sleep 60 & wait"]'
+	husk_run_bg --pid-file "$T/pid"
+	wait_ready
+	[ "$("$HUSK" --root "$ROOT" state "$ID" | jq -r '.status + " " + (.pid | tostring)')" = "running $HUSK_PID" ]
+	[ "$(cat "$T/pid")" = "$HUSK_PID" ]
+	"$HUSK" --root "$ROOT" kill "$ID" TERM
+	husk_wait
+	cat "$T/err"
+	[ "$status" -eq 5 ]
+	assert_clean
+}
+
+@test "run --keep leaves the stopped container to husk delete" {
+	bundle_with '["sh", "-c", "exit 6"]'
+	husk_run --keep
+	[ "$status" -eq 6 ]
+	[ "$("$HUSK" --root "$ROOT" state "$ID" | jq -r .status)" = stopped ]
+	"$HUSK" --root "$ROOT" delete "$ID"
+	assert_clean
+}
+
+@test "run --detach: the container runs on after husk run returns; kill, delete" {
+	bundle_with '["sleep", "1000"]'
+	husk_run --detach --pid-file "$T/pid"
+	cat "$T/err"
+	[ "$status" -eq 0 ]
+	local pid
+	pid=$(cat "$T/pid")
+	[ "$("$HUSK" --root "$ROOT" state "$ID" | jq -r '.status + " " + (.pid | tostring)')" = "running $pid" ]
+	"$HUSK" --root "$ROOT" kill "$ID" KILL
+	wait_exit 60 "$pid"
+	[ "$("$HUSK" --root "$ROOT" state "$ID" | jq -r .status)" = stopped ]
+	"$HUSK" --root "$ROOT" delete "$ID"
 	assert_clean
 }
 
