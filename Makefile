@@ -89,7 +89,7 @@ LIBEXECDIR = $(DESTDIR)$(PREFIX)/libexec/husk
 GUESTDIR   = $(DESTDIR)$(PREFIX)/share/husk/guest
 SYSCONFDIR ?= /etc
 # what users run, and the helpers husk starts itself (test programs stay in build/)
-INSTALL_BINS    := build/bin/husk
+INSTALL_BINS    := build/bin/husk build/bin/containerd-shim-husk-v2
 INSTALL_LIBEXEC := build/bin/husk-vsockd build/bin/husk-agent
 install: all
 	install -d $(BINDIR) $(LIBEXECDIR) $(GUESTDIR) $(DESTDIR)$(SYSCONFDIR)/husk

@@ -265,6 +265,18 @@ int sandbox_add_rootfs(struct sandbox *sb, const char *container_id, const char 
 	return 0;
 }
 
+void sandbox_remove_rootfs(struct sandbox *sb, const char *container_id)
+{
+	for (size_t i = 0; i < sb->nrootfs; i++) {
+		if (strcmp(sb->rootfs[i], container_id) != 0)
+			continue;
+		statedir_unbind_rootfs(&sb->sd, container_id);
+		free(sb->rootfs[i]);
+		sb->rootfs[i] = sb->rootfs[--sb->nrootfs];
+		return;
+	}
+}
+
 /* --- boot ------------------------------------------------------------------------------- */
 
 static int open_log(const char *path, husk_err *err)
@@ -631,6 +643,11 @@ const char *sandbox_dir(struct sandbox *sb)
 struct agent *sandbox_agent(struct sandbox *sb)
 {
 	return sb->agent;
+}
+
+pid_t sandbox_vmm_pid(struct sandbox *sb)
+{
+	return qemu_running(sb) ? sb->qemu.proc.pid : 0;
 }
 
 /* --- teardown --------------------------------------------------------------------------- */

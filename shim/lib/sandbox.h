@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "agent.h"
 #include "config.h"
@@ -34,6 +35,8 @@ struct sandbox *sandbox_create(struct husk_loop *loop, const char *root, const c
 /* Binds a container's rootfs at <state>/shared/<container_id>. */
 int sandbox_add_rootfs(struct sandbox *sb, const char *container_id, const char *rootfs, bool ro,
                        husk_err *err);
+/* Unbinds a container's rootfs (after RemoveContainer); unknown ids are ignored. */
+void sandbox_remove_rootfs(struct sandbox *sb, const char *container_id);
 /* Starts husk-vsockd, virtiofsd and QEMU, then waits for the agent (Health). */
 int sandbox_boot(struct sandbox *sb, husk_err *err);
 int sandbox_create_container(struct sandbox *sb, const char *container_id,
@@ -43,6 +46,8 @@ int sandbox_start_container(struct sandbox *sb, const char *container_id, uint32
 /* Fire-and-forget SignalProcess; a failure is logged, not fatal. */
 void sandbox_signal(struct sandbox *sb, const char *container_id, const char *exec_id, int sig);
 struct agent *sandbox_agent(struct sandbox *sb);
+/* The QEMU process (the host pid standing for the guest), or 0 when it is not running. */
+pid_t sandbox_vmm_pid(struct sandbox *sb);
 /* <root>/<id> */
 const char *sandbox_dir(struct sandbox *sb);
 /*

@@ -212,6 +212,10 @@ int statedir_bind_rootfs(struct statedir *sd, const char *name, const char *src,
 void statedir_unbind_rootfs(struct statedir *sd, const char *name)
 {
 	cleanup_free char *dst = join(sd->shared, name);
-	if (dst && umount2(dst, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+	if (!dst)
+		return;
+	if (umount2(dst, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
 		log_warn("umount %s: %s", dst, strerror(errno));
+	else
+		rmdir(dst);
 }

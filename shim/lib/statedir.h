@@ -44,6 +44,7 @@ int mount_namespace_enter(husk_err *err);
 /* Binds src at shared/<name> (read-only when ro). */
 int statedir_bind_rootfs(struct statedir *sd, const char *name, const char *src, bool ro,
                          husk_err *err);
+/* Unmounts shared/<name> and removes the mount point. */
 void statedir_unbind_rootfs(struct statedir *sd, const char *name);
 
 #endif

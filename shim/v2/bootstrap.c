@@ -1,0 +1,270 @@
+/*
+ * The `start` and `delete` actions containerd runs before and after a
+ * shim's life (runtime/v2 binary.go). start: one socket per group (pod),
+ * named after sha256(containerd address/namespace/group); an existing live
+ * socket is reused, else the serving shim is started with the listener as
+ * fd 3 and its address printed. delete: prints a DeleteResponse and clears
+ * what a dead shim left, never touching a shim that still serves.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "containerd/task.pb-c.h"
+#include "log.h"
+#include "sha256.h"
+#include "shim.h"
+#include "spec.h"
+#include "statedir.h"
+
+#define OPTIONS_MAX (1u << 20)
+#define ADDRESS_MAX 106
+
+char *spec_annotation(const char *json, size_t len, const char *key)
+{
+	struct json_tokener *tok = json_tokener_new_ex(SPEC_MAX_DEPTH);
+	if (!tok)
+		return NULL;
+	json_object *root = json_tokener_parse_ex(tok, json, (int)len);
+	json_tokener_free(tok);
+	json_object *ann, *val;
+	char *out = NULL;
+	if (root && json_object_object_get_ex(root, "annotations", &ann) &&
+	    json_object_object_get_ex(ann, key, &val) && json_object_is_type(val, json_type_string))
+		out = strdup(json_object_get_string(val));
+	json_object_put(root);
+	return out;
+}
+
+char *shim_group_id(const char *bundle, const char *id, husk_err *err)
+{
+	static const char *const keys[] = {"io.containerd.runc.v2.group",
+	                                   "io.kubernetes.cri.sandbox-id"};
+	struct oci_spec spec = {0};
+	cleanup_free char *rootfs = NULL;
+	char *group = NULL;
+	if (spec_load(bundle, &spec, &rootfs, err) < 0)
+		return NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(keys) && !group; i++)
+		group = spec_annotation(spec.json, spec.json_len, keys[i]);
+	spec_free(&spec);
+	if (!group)
+		group = strdup(id);
+	if (!group)
+		husk_error_set(err, ENOMEM, "group id");
+	else if (container_id_check(group, err) < 0) {
+		free(group);
+		return NULL;
+	}
+	return group;
+}
+
+/* unix:///run/containerd/s/<sha256(address/ns/group)>; sock gets the path. */
+static int socket_address(const struct shim_args *a, const char *group, char *addr, size_t len,
+                          struct sockaddr_un *sa, husk_err *err)
+{
+	char hex[2 * SHA256_LEN + 1];
+	cleanup_free char *joined = NULL;
+	if (asprintf(&joined, "%s/%s/%s", a->address, a->ns, group) < 0)
+		return husk_error_set(err, ENOMEM, "address");
+	sha256_hex(joined, strlen(joined), hex);
+	*sa = (struct sockaddr_un){.sun_family = AF_UNIX};
+	snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%s", SHIM_SOCKET_DIR, hex);
+	int n = snprintf(addr, len, "unix://%s", sa->sun_path);
+	if (n < 0 || (size_t)n >= len || n > ADDRESS_MAX)
+		return husk_error_set(err, ENAMETOOLONG, "address %s", addr);
+	return 0;
+}
+
+static bool socket_alive(const struct sockaddr_un *sa)
+{
+	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	return fd >= 0 && connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+}
+
+static int mkdir_p(const char *dir, husk_err *err)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s", dir);
+	for (char *c = path + 1;; c++) {
+		if (*c != '/' && *c != '\0')
+			continue;
+		char saved = *c;
+		*c = '\0';
+		if (mkdir(path, 0711) < 0 && errno != EEXIST)
+			return husk_error_set(err, errno, "mkdir %s", path);
+		if (!saved)
+			return 0;
+		*c = saved;
+	}
+}
+
+/* Binds the group's socket; 0 with *fd = -1 when a live shim already owns it. */
+static int bind_socket(const struct sockaddr_un *sa, int *fd, husk_err *err)
+{
+	*fd = -1;
+	if (mkdir_p(SHIM_SOCKET_DIR, err) < 0)
+		return -1;
+	cleanup_close int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return husk_error_set(err, errno, "socket");
+	mode_t old = umask(0077);
+	int r = bind(s, (const struct sockaddr *)sa, sizeof(*sa));
+	if (r < 0 && errno == EADDRINUSE) {
+		if (socket_alive(sa)) {
+			umask(old);
+			return 0;
+		}
+		unlink(sa->sun_path);
+		r = bind(s, (const struct sockaddr *)sa, sizeof(*sa));
+	}
+	umask(old);
+	if (r < 0)
+		return husk_error_set(err, errno, "bind %s", sa->sun_path);
+	if (listen(s, 64) < 0) {
+		unlink(sa->sun_path);
+		return husk_error_set(err, errno, "listen %s", sa->sun_path);
+	}
+	*fd = move_fd(s);
+	return 0;
+}
+
+/* <bundle>/address, written whole or not at all. */
+static int write_address_file(const char *address, husk_err *err)
+{
+	cleanup_close int fd = open("address.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	size_t len = strlen(address);
+	if (fd < 0 || write(fd, address, len) != (ssize_t)len ||
+	    rename("address.tmp", "address") < 0)
+		return husk_error_set(err, errno, "address file");
+	return 0;
+}
+
+/* The serving shim: fd 3 the listener, stdio /dev/null, its own session. */
+static int spawn_server(const struct shim_args *a, const char *address, int listen_fd,
+                        husk_err *err)
+{
+	const char *argv[] = {SHIM_NAME, "-namespace", a->ns,   "-id",
+	                      a->id,     "-address",   address, a->debug ? "-debug" : NULL,
+	                      NULL};
+	int status_pipe[2];
+	if (pipe2(status_pipe, O_CLOEXEC) < 0)
+		return husk_error_set(err, errno, "pipe");
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(status_pipe[0]);
+		close(status_pipe[1]);
+		return husk_error_set(err, errno, "fork");
+	}
+	if (pid == 0) {
+		/* stdio first: /dev/null may be opened as fd 3 */
+		int devnull = open("/dev/null", O_RDWR);
+		if (setsid() < 0 || devnull < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 ||
+		    dup2(devnull, 2) < 0)
+			goto fail;
+		if (listen_fd == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(listen_fd, 3) < 0)
+			goto fail;
+		close_range(4, ~0U, CLOSE_RANGE_CLOEXEC);
+		execv("/proc/self/exe", (char *const *)argv);
+	fail : {
+		int e = errno;
+		if (write(status_pipe[1], &e, sizeof(e)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	}
+	close(status_pipe[1]);
+	int child_errno = 0;
+	ssize_t n = read(status_pipe[0], &child_errno, sizeof(child_errno));
+	close(status_pipe[0]);
+	if (n == sizeof(child_errno))
+		return husk_error_set(err, child_errno, "exec %s", SHIM_NAME);
+	return 0;
+}
+
+/* containerd writes the runtime options (an Any) on stdin; they come again with Create. */
+static void drain_stdin(void)
+{
+	char buf[4096];
+	size_t total = 0;
+	ssize_t n;
+	while (total < OPTIONS_MAX && (n = read(STDIN_FILENO, buf, sizeof(buf))) > 0)
+		total += (size_t)n;
+}
+
+int shim_action_start(const struct shim_args *a)
+{
+	cleanup_error husk_err err = NULL;
+	cleanup_free char *group = NULL;
+	cleanup_close int listen_fd = -1;
+	char address[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
+	struct sockaddr_un sa;
+
+	drain_stdin();
+	if (!(group = shim_group_id(".", a->id, &err)) ||
+	    socket_address(a, group, address, sizeof(address), &sa, &err) < 0 ||
+	    bind_socket(&sa, &listen_fd, &err) < 0 || write_address_file(address, &err) < 0)
+		goto fail;
+	if (listen_fd >= 0 && spawn_server(a, address, listen_fd, &err) < 0) {
+		unlink(sa.sun_path);
+		goto fail;
+	}
+	printf("%s", address);
+	return fflush(stdout) == 0 ? 0 : 1;
+fail:
+	fprintf(stderr, "%s: start %s: %s\n", SHIM_NAME, a->id, husk_error_msg(err));
+	return 1;
+}
+
+/* What a dead shim of this group left: its sandbox state and its socket. */
+static void clear_dead_shim(const char *group, const struct sockaddr_un *sa)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	snprintf(dir, sizeof(dir), "%s/%s", SHIM_STATE_ROOT, group);
+	if (stat(dir, &st) == 0)
+		statedir_remove_path(dir);
+	unlink(sa->sun_path);
+}
+
+int shim_action_delete(const struct shim_args *a)
+{
+	cleanup_error husk_err err = NULL;
+	const char *bundle = a->bundle ? a->bundle : ".";
+	char address[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
+	struct sockaddr_un sa;
+	cleanup_free char *group = shim_group_id(bundle, a->id, &err);
+	if (!group) {
+		/* no readable bundle: the task's group is itself */
+		husk_error_free(&err);
+		group = strdup(a->id);
+	}
+	if (group && container_id_check(group, &err) == 0 &&
+	    socket_address(a, group, address, sizeof(address), &sa, &err) == 0 &&
+	    !socket_alive(&sa))
+		clear_dead_shim(group, &sa);
+	if (err)
+		fprintf(stderr, "%s: delete %s: %s\n", SHIM_NAME, a->id, husk_error_msg(err));
+
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	Containerd__Types__Timestamp ts = CONTAINERD__TYPES__TIMESTAMP__INIT;
+	Containerd__Task__V2__DeleteResponse resp = CONTAINERD__TASK__V2__DELETE_RESPONSE__INIT;
+	ts.seconds = now.tv_sec;
+	ts.nanos = (int32_t)now.tv_nsec;
+	resp.exit_status = 128 + 9;
+	resp.exited_at = &ts;
+	uint8_t buf[64];
+	size_t len = containerd__task__v2__delete_response__pack(&resp, buf);
+	return fwrite(buf, 1, len, stdout) == len && fflush(stdout) == 0 ? 0 : 1;
+}

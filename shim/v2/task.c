@@ -1,0 +1,276 @@
+/*
+ * Tasks (containers) and their processes (init and execs) in the shim's one
+ * sandbox. A process runs with a stdio relay and a pending WaitProcess; it
+ * has exited once WaitProcess has answered and its output has been relayed
+ * (or DRAIN_MS passed). Only then TaskExit goes out and Waits are answered,
+ * so containerd sees every byte before the exit.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cleanup.h"
+#include "containerd/events.pb-c.h"
+#include "containerd/task.pb-c.h"
+#include "log.h"
+#include "shim.h"
+
+#define VM_GONE_STATUS 255
+
+int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint32_t shim_task_pid(struct shim *s)
+{
+	return s->sb ? (uint32_t)sandbox_vmm_pid(s->sb) : 0;
+}
+
+struct task *task_find(struct shim *s, const char *id)
+{
+	for (struct task *t = s->tasks; t; t = t->next)
+		if (!strcmp(t->id, id))
+			return t;
+	return NULL;
+}
+
+struct process *process_find(struct shim *s, const char *id, const char *exec_id)
+{
+	struct task *t = task_find(s, id);
+	if (!t)
+		return NULL;
+	if (!exec_id[0])
+		return &t->init;
+	for (struct process *p = t->execs; p; p = p->next)
+		if (!strcmp(p->exec_id, exec_id))
+			return p;
+	return NULL;
+}
+
+/* --- exit ------------------------------------------------------------------------------- */
+
+static void publish_exit(struct process *p)
+{
+	Containerd__Types__Timestamp ts = CONTAINERD__TYPES__TIMESTAMP__INIT;
+	Containerd__Events__TaskExit ev = CONTAINERD__EVENTS__TASK_EXIT__INIT;
+	ts.seconds = p->exited_at.tv_sec;
+	ts.nanos = (int32_t)p->exited_at.tv_nsec;
+	ev.container_id = p->task->id;
+	ev.id = p->exec_id[0] ? p->exec_id : p->task->id;
+	ev.pid = p->pid;
+	ev.exit_status = p->exit_status;
+	ev.exited_at = &ts;
+	publish(p->task->shim->pub, "/tasks/exit", &ev.base);
+}
+
+void process_reply_wait(struct process *p, struct ttrpc_call *call)
+{
+	Containerd__Types__Timestamp ts = CONTAINERD__TYPES__TIMESTAMP__INIT;
+	Containerd__Task__V2__WaitResponse resp = CONTAINERD__TASK__V2__WAIT_RESPONSE__INIT;
+	ts.seconds = p->exited_at.tv_sec;
+	ts.nanos = (int32_t)p->exited_at.tv_nsec;
+	resp.exit_status = p->exit_status;
+	resp.exited_at = &ts;
+	ttrpc_reply_pb(call, &resp.base);
+}
+
+static void process_finish(struct process *p)
+{
+	clock_gettime(CLOCK_REALTIME, &p->exited_at);
+	p->state = PROC_STOPPED;
+	stdio_relay_free(p->relay);
+	p->relay = NULL;
+	task_io_free(p->io);
+	p->io = NULL;
+	log_debug("process %s/%s exited with status %u", p->task->id, p->exec_id, p->exit_status);
+	publish_exit(p);
+	for (size_t i = 0; i < p->nwaiters; i++)
+		process_reply_wait(p, p->waiters[i]);
+	free(p->waiters);
+	p->waiters = NULL;
+	p->nwaiters = 0;
+}
+
+/* Records an exit; process_progress finishes it at the top of the loop. */
+void process_exited(struct process *p, uint32_t status)
+{
+	if (p->waited || p->state == PROC_STOPPED)
+		return;
+	p->waited = true;
+	p->exit_status = status;
+	p->drain_deadline_ms = monotonic_ms() + DRAIN_MS;
+	if (!p->relay)
+		p->drained = true;
+}
+
+/* -1: nothing to wait for; else ms until this process's drain deadline. */
+static int process_progress(struct process *p)
+{
+	if (p->state == PROC_STOPPED || !p->waited)
+		return -1;
+	int64_t left = p->drain_deadline_ms - monotonic_ms();
+	if (!p->drained && left > 0)
+		return (int)left;
+	if (!p->drained)
+		log_warn("process %s/%s exited but its output did not end within %d ms",
+		         p->task->id, p->exec_id, DRAIN_MS);
+	process_finish(p);
+	return -1;
+}
+
+static int min_timeout(int a, int b)
+{
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return a < b ? a : b;
+}
+
+int shim_progress(struct shim *s)
+{
+	int timeout = -1;
+	for (struct task *t = s->tasks; t; t = t->next) {
+		timeout = min_timeout(timeout, process_progress(&t->init));
+		for (struct process *p = t->execs; p; p = p->next)
+			timeout = min_timeout(timeout, process_progress(p));
+	}
+	return timeout;
+}
+
+void shim_vm_died(struct shim *s, husk_err cause)
+{
+	if (!s->vm_dead)
+		log_error("the VM is gone: %s", husk_error_msg(cause));
+	s->vm_dead = true;
+	for (struct task *t = s->tasks; t; t = t->next) {
+		process_exited(&t->init, VM_GONE_STATUS);
+		for (struct process *p = t->execs; p; p = p->next)
+			process_exited(p, VM_GONE_STATUS);
+	}
+}
+
+/* --- running ---------------------------------------------------------------------------- */
+
+static void on_relay_done(struct stdio_relay *r, void *data)
+{
+	struct process *p = data;
+	if (stdio_relay_error(r))
+		log_warn("process %s/%s stdio: %s", p->task->id, p->exec_id,
+		         husk_error_msg(stdio_relay_error(r)));
+	p->drained = true;
+}
+
+static void on_wait(ProtobufCMessage *msg, husk_err error, void *data)
+{
+	struct process *p = data;
+	Husk__Agent__V1__WaitProcessResponse *resp = (void *)msg;
+	struct shim *s = p->task->shim;
+	if (!resp) {
+		if (!agent_alive(sandbox_agent(s->sb)))
+			shim_vm_died(s, error);
+		else
+			log_error("wait %s/%s: %s", p->task->id, p->exec_id, husk_error_msg(error));
+		process_exited(p, VM_GONE_STATUS);
+		return;
+	}
+	process_exited(p, resp->exit_status >= 0 && resp->exit_status <= 255
+	                      ? (uint32_t)resp->exit_status
+	                      : VM_GONE_STATUS);
+}
+
+/* The guest process exists: relay its stdio and wait for it. */
+int process_run(struct process *p, husk_err *err)
+{
+	struct shim *s = p->task->shim;
+	struct agent *agent = sandbox_agent(s->sb);
+	Husk__Agent__V1__ProcessRequest req = HUSK__AGENT__V1__PROCESS_REQUEST__INIT;
+	p->state = PROC_RUNNING;
+	p->pid = shim_task_pid(s);
+	p->relay = stdio_relay_new(s->loop, agent, p->task->id, p->exec_id, task_io_in(p->io),
+	                           task_io_out(p->io), task_io_err(p->io), on_relay_done, p, err);
+	if (!p->relay)
+		return -1;
+	task_io_drop_outputs(p->io);
+	if (stdio_relay_start(p->relay, err) < 0)
+		return -1;
+	req.container_id = p->task->id;
+	req.exec_id = p->exec_id;
+	return agent_call(agent, "WaitProcess", &req.base,
+	                  &husk__agent__v1__wait_process_response__descriptor, 0, on_wait, p, err);
+}
+
+/* --- lifetime --------------------------------------------------------------------------- */
+
+int stdio_paths_set(struct stdio_paths *sp, const char *in, const char *out, const char *errp,
+                    bool terminal)
+{
+	sp->in = strdup(in);
+	sp->out = strdup(out);
+	sp->err = strdup(errp);
+	sp->terminal = terminal;
+	return sp->in && sp->out && sp->err ? 0 : -1;
+}
+
+static void process_clear(struct process *p)
+{
+	struct agent *agent = p->task->shim->sb ? sandbox_agent(p->task->shim->sb) : NULL;
+	if (agent)
+		agent_forget(agent, p);
+	stdio_relay_free(p->relay);
+	task_io_free(p->io);
+	for (size_t i = 0; i < p->nwaiters; i++)
+		ttrpc_reply(p->waiters[i], TTRPC_NOT_FOUND, "process deleted", NULL, 0);
+	free(p->waiters);
+	free(p->exec_id);
+	free(p->paths.in);
+	free(p->paths.out);
+	free(p->paths.err);
+	free(p->spec);
+}
+
+void process_free(struct process *p)
+{
+	process_clear(p);
+	free(p);
+}
+
+void task_free(struct task *t)
+{
+	while (t->execs) {
+		struct process *p = t->execs;
+		t->execs = p->next;
+		process_free(p);
+	}
+	process_clear(&t->init);
+	if (t->rootfs_mounted)
+		rootfs_unmount(t->rootfs);
+	free(t->id);
+	free(t->bundle);
+	free(t->rootfs);
+	free(t);
+}
+
+/* Unlinks and frees t. */
+void task_remove(struct shim *s, struct task *t)
+{
+	for (struct task **pp = &s->tasks; *pp; pp = &(*pp)->next) {
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
+	}
+	if (s->sb)
+		sandbox_remove_rootfs(s->sb, t->id);
+	task_free(t);
+}
+
+void tasks_free(struct shim *s)
+{
+	while (s->tasks)
+		task_remove(s, s->tasks);
+}

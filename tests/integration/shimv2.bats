@@ -1,0 +1,151 @@
+#!/usr/bin/env bats
+# containerd-shim-husk-v2 under a private containerd (own config, root, state and socket under
+# $T; the shim found on containerd's PATH): `ctr run --runtime io.containerd.husk.v2` of a
+# locally imported busybox image, each task in its own VM.
+
+load helpers
+
+SHIM=$HUSK_BUILD/bin/containerd-shim-husk-v2
+IMAGE=docker.io/library/husk-busybox:latest
+
+setup() {
+	command -v containerd >/dev/null && command -v ctr >/dev/null ||
+		skip "containerd and ctr are not installed (Debian: apt-get install containerd)"
+	[ -x "$SHIM" ] || { echo "missing $SHIM (run: make all)" >&2; return 1; }
+	husk_setup
+	NS=husk-v2-$$-${BATS_TEST_NUMBER}
+	cat >"$T/containerd.toml" <<TOML
+version = 2
+root = "$T/ctd/root"
+state = "$T/ctd/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$T/ctd.sock"
+[ttrpc]
+  address = "$T/ctd.sock.ttrpc"
+[debug]
+  address = "$T/ctd-debug.sock"
+TOML
+	CTD_PID=$(PATH=$HUSK_BUILD/bin:$PATH HUSK_CONFIG=$CONFIG "$BATS_TEST_DIRNAME/start-notified" 60 \
+		containerd --config "$T/containerd.toml" 2>"$T/containerd.log" 3>&-)
+	CTR=(ctr --address "$T/ctd.sock" --namespace "$NS")
+	"$BATS_TEST_DIRNAME/make-oci-image" "$T/image.tar" "$IMAGE"
+	"${CTR[@]}" images import "$T/image.tar" >/dev/null
+}
+
+teardown() {
+	if [ -n "${CTD_PID:-}" ]; then
+		pkill -KILL -f -- "containerd-shim-husk-v2 -namespace $NS " 2>/dev/null || true
+		pkill -KILL -f -- "/run/husk-v2/$NS-" 2>/dev/null || true
+		kill -KILL "$CTD_PID" 2>/dev/null || true
+		grep -o -- "$T/[^ ]*" /proc/self/mountinfo | sort -r | xargs -r umount -l
+		rm -rf /run/husk-v2/"$NS"-*
+		local c
+		for c in c1 c2 c3 c4 c5 c6 c7 c8; do
+			rm -f "$(shim_socket "$NS-$c")"
+		done
+	fi
+	husk_teardown
+}
+
+# ctr_run ID ARGS...: ctr run --rm of the image with the husk runtime; $status, $T/out, $T/err
+ctr_run() {
+	local id=$NS-$1
+	shift
+	status=0
+	"${CTR[@]}" run --snapshotter native --runtime io.containerd.husk.v2 --rm "$IMAGE" "$id" \
+		"$@" >"$T/out" 2>"$T/err" </dev/null 3>&- || status=$?
+}
+
+# The socket a shim of group $1 listens on: sha256(containerd address/namespace/group).
+shim_socket() {
+	echo "/run/containerd/s/$(printf '%s' "$T/ctd.sock/$NS/$1" | sha256sum | cut -d' ' -f1)"
+}
+
+# Nothing of task $1 is left: no shim, VM or helper process, state, mount, socket or container.
+assert_v2_clean() {
+	local id=$NS-$1 left i
+	for i in $(seq 100); do
+		pgrep -f -- "-namespace $NS -id $id " >/dev/null || break
+		sleep 0.1
+	done
+	left=$(pgrep -af -- "-namespace $NS -id $id |/run/husk-v2/$id/" || true)
+	[ -z "$left" ] || { echo "left behind: $left" >&2; return 1; }
+	[ ! -e "/run/husk-v2/$id" ] || { echo "state left: /run/husk-v2/$id" >&2; return 1; }
+	[ ! -e "$(shim_socket "$id")" ] || { echo "socket left: $(shim_socket "$id")" >&2; return 1; }
+	! grep -qE -- "$T/|/run/husk-v2/$id" /proc/self/mountinfo ||
+		{ echo "mount left: $(grep -E -- "$T/|/run/husk-v2/$id" /proc/self/mountinfo)" >&2; return 1; }
+	[ -z "$("${CTR[@]}" containers ls -q)" ]
+}
+
+# wait_task ID STATUS: until `ctr task ls` shows task ID with STATUS (bounded)
+wait_task() {
+	local i
+	for i in $(seq 600); do
+		"${CTR[@]}" task ls | grep -qE "^$NS-$1 +[0-9]+ +$2" && return 0
+		sleep 0.1
+	done
+	"${CTR[@]}" task ls >&2
+	return 1
+}
+
+@test "shimv2: ctr run --rm prints hello from the guest kernel and exits 0; nothing left" {
+	ctr_run c1 sh -c 'echo hello; uname -r'
+	cat "$T/err"
+	[ "$status" -eq 0 ]
+	[ "$(sed -n 1p "$T/out")" = hello ]
+	# the guest's own kernel, not the host's
+	[ "$(sed -n 2p "$T/out")" = "$(cat "$HUSK_BUILD/guest/kernel-version")" ]
+	[ "$(sed -n 2p "$T/out")" != "$(uname -r)" ]
+	assert_v2_clean c1
+}
+
+@test "shimv2: the exit code comes back, stdout and stderr stay separate" {
+	ctr_run c2 sh -c 'echo out; echo err >&2; exit 3'
+	[ "$status" -eq 3 ]
+	[ "$(cat "$T/out")" = out ]
+	[ "$(cat "$T/err")" = err ]
+	assert_v2_clean c2
+}
+
+@test "shimv2: a long-running task: task ps, exec, kill, delete; the task pid is the VM's" {
+	local id=$NS-c3 pid
+	"${CTR[@]}" run --snapshotter native --runtime io.containerd.husk.v2 -d "$IMAGE" "$id" \
+		sleep 1000 </dev/null >/dev/null 3>&-
+	wait_task c3 RUNNING
+	# the host process standing for the task is the VM's QEMU
+	pid=$("${CTR[@]}" task ls | awk -v id="$id" '$1 == id { print $2 }')
+	grep -q qemu "/proc/$pid/cmdline"
+	run "${CTR[@]}" task exec --exec-id e1 "$id" sh -c 'echo in-guest; exit 5'
+	[ "$status" -eq 5 ]
+	[ "$output" = in-guest ]
+	# guest pids from the agent's ListProcesses (until the agent has it, the shim says so)
+	run "${CTR[@]}" task ps "$id"
+	echo "$output"
+	if [[ $output == *"ListProcesses: method ListProcesses: not implemented"* ]]; then
+		echo "# agent without ListProcesses" >&3
+	else
+		[ "$status" -eq 0 ]
+		[ "${#lines[@]}" -ge 2 ]
+	fi
+	"${CTR[@]}" task kill -s KILL "$id"
+	wait_task c3 STOPPED
+	"${CTR[@]}" task delete "$id"
+	"${CTR[@]}" containers delete "$id"
+	assert_v2_clean c3
+}
+
+@test "shimv2: runtime options name the husk config (ConfigPath); a bad one fails the create" {
+	write_config qemu='"/nonexistent/qemu"'
+	mv "$CONFIG" "$T/bad.json"
+	write_config
+	status=0
+	"${CTR[@]}" run --snapshotter native --runtime io.containerd.husk.v2 \
+		--runtime-config-path "$T/bad.json" --rm "$IMAGE" "$NS-c4" true \
+		>"$T/out" 2>"$T/err" </dev/null 3>&- || status=$?
+	cat "$T/err"
+	[ "$status" -ne 0 ]
+	grep -q /nonexistent/qemu "$T/err"
+	"${CTR[@]}" containers delete "$NS-c4" 2>/dev/null || true
+	assert_v2_clean c4
+}
