@@ -1,13 +1,9 @@
-/*
- * Task service requests arrive from whoever reached the shim's socket: after
- * unpacking, every id is a valid container id, every string at most PATH_MAX
- * bytes and every list at most MAX_REPEATED entries, at any depth.
- */
+#include "request.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
 
-#include "shim.h"
 #include "spec.h"
 
 #define MAX_STRING   PATH_MAX

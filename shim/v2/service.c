@@ -16,6 +16,7 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "request.h"
 #include "shim.h"
 
 #define LISTEN_FD      3

@@ -183,9 +183,6 @@ struct rpc {
 
 extern const struct rpc task_rpcs[];
 extern const size_t task_nrpcs;
-/* Unpacks and checks a request (untrusted bytes); errors name the method. */
-ProtobufCMessage *task_request_decode(const ProtobufCMessageDescriptor *desc, const char *method,
-                                      const uint8_t *payload, size_t len, husk_err *err);
 /* Serves the queued requests. */
 void shim_run_jobs(struct shim *s);
 int shim_listen(struct shim *s, int fd, husk_err *err);

@@ -7,7 +7,7 @@
 
 #include "cleanup.h"
 #include "containerd/task.pb-c.h"
-#include "shim.h"
+#include "../../shim/v2/request.h"
 
 static const ProtobufCMessageDescriptor *const descs[] = {
     &containerd__task__v2__task_request__descriptor,
