@@ -61,6 +61,7 @@ struct spec_seccomp {
 	int flag_log, flag_spec_allow, flag_tsync;
 	struct spec_seccomp_rule *rules;
 	size_t nrules;
+	char unknown[512]; /* syscall names libseccomp does not know, skipped, comma-joined */
 };
 
 /* One write linux.resources turns into: value into the container cgroup's file. */

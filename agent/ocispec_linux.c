@@ -144,7 +144,18 @@ static int parse_args(json_object *arr, struct spec_seccomp_rule *r, husk_err *e
 	return 0;
 }
 
-static int resolve_syscalls(char **names, struct spec_seccomp_rule *r, husk_err *err)
+/* Appends name to the comma-joined list of names libseccomp does not know (bounded). */
+static void note_unknown(struct spec_seccomp *sc, const char *name)
+{
+	size_t used = strlen(sc->unknown);
+	size_t room = sizeof(sc->unknown) - used;
+	if (room > 1)
+		snprintf(sc->unknown + used, room, "%s%.64s", used ? ", " : "", name);
+}
+
+/* Like runc, names libseccomp does not know (newer syscalls, other arches) are skipped. */
+static int resolve_syscalls(char **names, struct spec_seccomp *sc, struct spec_seccomp_rule *r,
+                            husk_err *err)
 {
 	size_t n = 0;
 	while (names[n])
@@ -153,17 +164,18 @@ static int resolve_syscalls(char **names, struct spec_seccomp_rule *r, husk_err 
 		return husk_error_set(err, 0, "names: empty");
 	if (!(r->syscalls = calloc(n, sizeof(*r->syscalls))))
 		return husk_error_set(err, ENOMEM, "names");
-	for (; r->nsyscalls < n; r->nsyscalls++) {
-		int nr = seccomp_syscall_resolve_name(names[r->nsyscalls]);
+	for (size_t i = 0; i < n; i++) {
+		int nr = seccomp_syscall_resolve_name(names[i]);
 		if (nr == __NR_SCMP_ERROR)
-			return husk_error_set(err, 0, "names: unknown syscall %.64s",
-			                      names[r->nsyscalls]);
-		r->syscalls[r->nsyscalls] = nr;
+			note_unknown(sc, names[i]);
+		else
+			r->syscalls[r->nsyscalls++] = nr;
 	}
 	return 0;
 }
 
-static int parse_rule(json_object *o, struct spec_seccomp_rule *r, husk_err *err)
+static int parse_rule(json_object *o, struct spec_seccomp *sc, struct spec_seccomp_rule *r,
+                      husk_err *err)
 {
 	char **names = NULL;
 	json_object *v;
@@ -173,7 +185,7 @@ static int parse_rule(json_object *o, struct spec_seccomp_rule *r, husk_err *err
 		return husk_error_set(err, 0, "names: missing");
 	if (string_array(v, SPEC_MAX_NAMES, &names, "names", err) < 0)
 		return -1;
-	int ret = resolve_syscalls(names, r, err);
+	int ret = resolve_syscalls(names, sc, r, err);
 	free_strv(names);
 	if (ret < 0 ||
 	    parse_action(member(o, "action"), member(o, "errnoRet"), &r->action, "action", err) ||
@@ -241,8 +253,8 @@ static int parse_rules(json_object *arr, struct spec_seccomp *sc, husk_err *err)
 	if (!(sc->rules = calloc(n ? n : 1, sizeof(*sc->rules))))
 		return husk_error_set(err, ENOMEM, "syscalls");
 	for (; sc->nrules < n; sc->nrules++)
-		if (parse_rule(json_object_array_get_idx(arr, sc->nrules), &sc->rules[sc->nrules],
-		               err) < 0) {
+		if (parse_rule(json_object_array_get_idx(arr, sc->nrules), sc,
+		               &sc->rules[sc->nrules], err) < 0) {
 			sc->nrules++; /* so spec_seccomp_free releases the partial entry */
 			return husk_error_prefix(err, "syscalls[%zu]", sc->nrules - 1);
 		}

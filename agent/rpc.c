@@ -122,6 +122,9 @@ static void on_create(struct ttrpc_call *call, const uint8_t *payload, size_t le
 		log_warn("create %s: apparmorProfile, selinuxLabel and mountLabel are ignored: the "
 		         "guest has no LSM",
 		         req->container_id);
+	if (s.seccomp && s.seccomp->unknown[0])
+		log_warn("create %s: linux.seccomp: skipping syscalls libseccomp does not know: %s",
+		         req->container_id, s.seccomp->unknown);
 	int ret =
 	    sandbox_create(ag, req->container_id, &s, req->rootfs_tag, req->stdin, call, &err);
 	spec_free(&s);
