@@ -142,8 +142,63 @@ static int populate_dev(husk_err *err)
 	return 0;
 }
 
-static int mount_one(const struct spec_mount *m, husk_err *err)
+/*
+ * The bind mounts' sources, cloned (open_tree) while the shared directory is
+ * still reachable: the root switch covers it. trees[i] is -1 for other mounts.
+ */
+static int open_bind_sources(const struct spec *s, int *trees, husk_err *err)
 {
+	for (size_t i = 0; i < s->nmounts; i++) {
+		const struct spec_mount *m = &s->mounts[i];
+		trees[i] = -1;
+		if (!(m->flags & MS_BIND))
+			continue;
+		unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW |
+		                 (m->flags & MS_REC ? AT_RECURSIVE : 0);
+		trees[i] = open_tree(AT_FDCWD, m->source, flags);
+		if (trees[i] < 0)
+			return husk_error_set(err, errno, "mount %s: open %s", m->destination,
+			                      m->source);
+	}
+	return 0;
+}
+
+/* A directory, or an empty file for a source that is not one (as runc). */
+static int make_mount_point(const char *path, int dir, husk_err *err)
+{
+	if (dir)
+		return mkdir_p(path, err);
+	char parent[SPEC_MAX_PATH];
+	snprintf(parent, sizeof(parent), "%s", path);
+	*strrchr(parent, '/') = '\0';
+	if (parent[0] && mkdir_p(parent, err) < 0)
+		return -1;
+	int fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+	if (fd < 0)
+		return husk_error_set(err, errno, "create %s", path);
+	close(fd);
+	return 0;
+}
+
+static int bind_one(const struct spec_mount *m, int tree, husk_err *err)
+{
+	struct stat st;
+	if (fstat(tree, &st) < 0)
+		return husk_error_set(err, errno, "source %s", m->source);
+	if (make_mount_point(m->destination, S_ISDIR(st.st_mode), err) < 0)
+		return -1;
+	if (move_mount(tree, "", AT_FDCWD, m->destination, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return husk_error_set(err, errno, "bind");
+	unsigned long flags = m->flags & ~(MS_BIND | MS_REC);
+	if (flags && mount(NULL, m->destination, NULL, MS_REMOUNT | MS_BIND | flags, NULL) < 0)
+		return husk_error_set(err, errno, "remount bind");
+	return 0;
+}
+
+static int mount_one(const struct spec_mount *m, int tree, husk_err *err)
+{
+	if (m->flags & MS_BIND)
+		return bind_one(m, tree, err);
 	if (mkdir_p(m->destination, err) < 0)
 		return -1;
 	if (mount(m->source, m->destination, m->type, m->flags, m->data) < 0)
@@ -153,10 +208,21 @@ static int mount_one(const struct spec_mount *m, husk_err *err)
 	return 0;
 }
 
-static int setup_mounts(const struct spec *s, husk_err *err)
+/* After rootfsPropagation, which applies to the whole tree. */
+static int apply_propagation(const struct spec *s, husk_err *err)
+{
+	for (size_t i = 0; i < s->nmounts; i++) {
+		const struct spec_mount *m = &s->mounts[i];
+		if (m->propagation && mount(NULL, m->destination, NULL, m->propagation, NULL) < 0)
+			return husk_error_set(err, errno, "mount %s: propagation", m->destination);
+	}
+	return 0;
+}
+
+static int setup_mounts(const struct spec *s, const int *trees, husk_err *err)
 {
 	for (size_t i = 0; i < s->nmounts; i++)
-		if (mount_one(&s->mounts[i], err) < 0)
+		if (mount_one(&s->mounts[i], trees[i], err) < 0)
 			return husk_error_prefix(err, "mount %s", s->mounts[i].destination);
 	if (devices_create(s, err) < 0)
 		return -1;
@@ -164,6 +230,8 @@ static int setup_mounts(const struct spec *s, husk_err *err)
 	if (s->rootfs_propagation && s->rootfs_propagation != MS_PRIVATE &&
 	    mount(NULL, "/", NULL, MS_REC | s->rootfs_propagation, NULL) < 0)
 		return husk_error_set(err, errno, "linux.rootfsPropagation");
+	if (apply_propagation(s, err) < 0)
+		return -1;
 	if (s->root_readonly && mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
 		return husk_error_set(err, errno, "remount / read-only");
 	return 0;
@@ -202,7 +270,9 @@ static int restrict_paths(const struct spec *s, husk_err *err)
 
 static int setup_container(const struct spec *s, const char *rootfs, husk_err *err)
 {
-	if (sysctl_apply(s, err) < 0 || enter_rootfs(rootfs, err) < 0 || setup_mounts(s, err) < 0 ||
+	int trees[SPEC_MAX_MOUNTS];
+	if (sysctl_apply(s, err) < 0 || open_bind_sources(s, trees, err) < 0 ||
+	    enter_rootfs(rootfs, err) < 0 || setup_mounts(s, trees, err) < 0 ||
 	    restrict_paths(s, err) < 0)
 		return -1;
 	if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)

@@ -395,26 +395,36 @@ struct mount_flag {
 };
 
 static const struct mount_flag mount_flags[] = {
-    {"ro", MS_RDONLY, 0},
-    {"rw", 0, MS_RDONLY},
-    {"nosuid", MS_NOSUID, 0},
-    {"suid", 0, MS_NOSUID},
-    {"nodev", MS_NODEV, 0},
-    {"dev", 0, MS_NODEV},
-    {"noexec", MS_NOEXEC, 0},
-    {"exec", 0, MS_NOEXEC},
-    {"relatime", MS_RELATIME, 0},
-    {"strictatime", MS_STRICTATIME, 0},
-    {"noatime", MS_NOATIME, 0},
-    {"nodiratime", MS_NODIRATIME, 0},
-    {"sync", MS_SYNCHRONOUS, 0},
-    {"dirsync", MS_DIRSYNC, 0},
-    /* propagation of the container's own mounts is always private */
-    {"private", 0, 0},
-    {"rprivate", 0, 0},
-    {"slave", 0, 0},
-    {"rslave", 0, 0},
+    {"ro", MS_RDONLY, 0},         {"rw", 0, MS_RDONLY},
+    {"nosuid", MS_NOSUID, 0},     {"suid", 0, MS_NOSUID},
+    {"nodev", MS_NODEV, 0},       {"dev", 0, MS_NODEV},
+    {"noexec", MS_NOEXEC, 0},     {"exec", 0, MS_NOEXEC},
+    {"relatime", MS_RELATIME, 0}, {"strictatime", MS_STRICTATIME, 0},
+    {"noatime", MS_NOATIME, 0},   {"nodiratime", MS_NODIRATIME, 0},
+    {"sync", MS_SYNCHRONOUS, 0},  {"dirsync", MS_DIRSYNC, 0},
+    {"bind", MS_BIND, 0},         {"rbind", MS_BIND | MS_REC, 0},
 };
+
+static const struct {
+	const char *name;
+	unsigned long flags;
+} propagation_flags[] = {
+    {"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
+    {"slave", MS_SLAVE},           {"rslave", MS_SLAVE | MS_REC},
+    {"shared", MS_SHARED},         {"rshared", MS_SHARED | MS_REC},
+    {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
+};
+
+static int apply_propagation(const char *opt, unsigned long *propagation)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(propagation_flags); i++) {
+		if (strcmp(opt, propagation_flags[i].name) == 0) {
+			*propagation = propagation_flags[i].flags;
+			return 1;
+		}
+	}
+	return 0;
+}
 
 static int apply_flag(const char *opt, unsigned long *flags)
 {
@@ -441,9 +451,7 @@ static int append_data(char **data, const char *opt, husk_err *err)
 
 static int apply_option(const char *opt, struct spec_mount *m, husk_err *err)
 {
-	if (strcmp(opt, "bind") == 0 || strcmp(opt, "rbind") == 0)
-		return husk_error_set(err, 0, "bind mounts not supported yet");
-	if (apply_flag(opt, &m->flags))
+	if (apply_flag(opt, &m->flags) || apply_propagation(opt, &m->propagation))
 		return 0;
 	if (strchr(opt, ','))
 		return husk_error_set(err, 0, "option %.64s: contains a comma", opt);
@@ -502,11 +510,51 @@ static int parse_mount(json_object *o, struct spec_mount *m, husk_err *err)
 		return husk_error_set(err, 0, "destination /: cannot mount over the root");
 	if (opt_string(member(o, "source"), "none", SPEC_MAX_PATH, &m->source, "source", err) < 0)
 		return -1;
-	if (!(v = member(o, "type")))
-		return husk_error_set(err, 0, "mount %s: type missing", m->destination);
-	if (dup_string(v, 64, &m->type, "type", err) < 0 ||
-	    parse_mount_options(member(o, "options"), m, err) < 0 || resolve_type(m, err) < 0)
+	if ((v = member(o, "type")) && dup_string(v, 64, &m->type, "type", err) < 0)
 		return husk_error_prefix(err, "mount %s", m->destination);
+	if (parse_mount_options(member(o, "options"), m, err) < 0)
+		return husk_error_prefix(err, "mount %s", m->destination);
+	/* as runc: a bind/rbind option makes a bind mount whatever the type says */
+	if (m->type && strcmp(m->type, "bind") == 0)
+		m->flags |= MS_BIND;
+	if (m->flags & MS_BIND) {
+		free(m->type);
+		m->type = NULL;
+		if (m->data)
+			return husk_error_set(err, 0,
+			                      "mount %s: bind mount option %.64s not supported",
+			                      m->destination, m->data);
+		return 0;
+	}
+	if (!m->type)
+		return husk_error_set(err, 0, "mount %s: type missing", m->destination);
+	if (resolve_type(m, err) < 0)
+		return husk_error_prefix(err, "mount %s", m->destination);
+	return 0;
+}
+
+int spec_share_mount(struct spec *s, uint32_t index, const char *tag, husk_err *err)
+{
+	if (index >= s->nmounts)
+		return husk_error_set(err, 0, "index %u: the spec has %zu mounts", index,
+		                      s->nmounts);
+	struct spec_mount *m = &s->mounts[index];
+	if (!(m->flags & MS_BIND))
+		return husk_error_set(err, 0, "mount %s: not a bind mount", m->destination);
+	if (m->shared_tag)
+		return husk_error_set(err, 0, "mount %s: shared twice", m->destination);
+	if (!(m->shared_tag = strdup(tag)))
+		return husk_error_set(err, ENOMEM, "shared mount");
+	return 0;
+}
+
+int spec_check_shared(const struct spec *s, husk_err *err)
+{
+	for (size_t i = 0; i < s->nmounts; i++)
+		if ((s->mounts[i].flags & MS_BIND) && !s->mounts[i].shared_tag)
+			return husk_error_set(err, 0,
+			                      "mount %s: bind mount without a shared source",
+			                      s->mounts[i].destination);
 	return 0;
 }
 
@@ -669,6 +717,7 @@ void spec_free(struct spec *s)
 		free(s->mounts[i].type);
 		free(s->mounts[i].source);
 		free(s->mounts[i].data);
+		free(s->mounts[i].shared_tag);
 	}
 	free(s->mounts);
 	free_strv(s->masked_paths);

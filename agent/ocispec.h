@@ -110,10 +110,12 @@ struct spec_process {
 
 struct spec_mount {
 	char *destination; /* absolute, no ".." component */
-	char *type;        /* a filesystem type the agent can mount (see spec.c) */
-	char *source;
-	unsigned long flags;
-	char *data; /* options that are not mount flags, comma-joined, or NULL */
+	char *type;        /* a filesystem type the agent can mount (see spec.c); NULL for binds */
+	char *source;      /* for a bind mount: its shared entry, once the agent resolved it */
+	unsigned long flags;       /* MS_BIND (| MS_REC for rbind) marks a bind mount */
+	char *data;                /* options that are not mount flags, comma-joined, or NULL */
+	unsigned long propagation; /* MS_PRIVATE, MS_SLAVE, MS_SHARED or MS_UNBINDABLE [| MS_REC] */
+	char *shared_tag;          /* a bind mount's source under the shared directory */
 };
 
 struct spec {
@@ -143,6 +145,14 @@ int spec_parse(const char *json, size_t len, struct spec *out, husk_err *err);
 int spec_parse_process(const char *json, size_t len, struct spec_process *out, husk_err *err);
 /* Parses a bare linux.resources object (UpdateContainer). */
 int spec_parse_resources(const char *json, size_t len, struct spec_resources *out, husk_err *err);
+/*
+ * Gives bind mount mounts[index] its source, tag under the shared directory
+ * (CreateContainerRequest.shared_mounts): index must name a bind mount not
+ * given one yet.
+ */
+int spec_share_mount(struct spec *s, uint32_t index, const char *tag, husk_err *err);
+/* Fails naming the first bind mount without a shared source. */
+int spec_check_shared(const struct spec *s, husk_err *err);
 void spec_free(struct spec *s);
 void spec_seccomp_free(struct spec_seccomp *sc);
 void spec_process_free(struct spec_process *p);

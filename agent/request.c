@@ -36,6 +36,32 @@ static int check_none(const ProtobufCMessage *m, husk_err *err)
 	return 0;
 }
 
+static int share_mounts(const Husk__Agent__V1__CreateContainerRequest *r, struct spec *s,
+                        husk_err *err)
+{
+	for (size_t i = 0; i < r->n_shared_mounts; i++) {
+		const Husk__Agent__V1__SharedMount *m = r->shared_mounts[i];
+		if (!request_valid_id(m->tag))
+			return husk_error_set(err, 0, "shared_mounts[%zu]: invalid tag \"%.80s\"",
+			                      i, m->tag);
+		if (spec_share_mount(s, m->index, m->tag, err) < 0)
+			return husk_error_prefix(err, "shared_mounts[%zu]", i);
+	}
+	return spec_check_shared(s, err);
+}
+
+int request_create_spec(const Husk__Agent__V1__CreateContainerRequest *r, struct spec *s,
+                        husk_err *err)
+{
+	if (spec_parse((const char *)r->oci_spec_json.data, r->oci_spec_json.len, s, err) < 0)
+		return husk_error_prefix(err, "spec");
+	if (share_mounts(r, s, err) < 0) {
+		spec_free(s);
+		return -1;
+	}
+	return 0;
+}
+
 static int check_create(const ProtobufCMessage *m, husk_err *err)
 {
 	const Husk__Agent__V1__CreateContainerRequest *r = (const void *)m;
@@ -44,8 +70,8 @@ static int check_create(const ProtobufCMessage *m, husk_err *err)
 		return -1;
 	if (!request_valid_id(r->rootfs_tag))
 		return husk_error_set(err, 0, "invalid rootfs tag \"%.80s\"", r->rootfs_tag);
-	if (spec_parse((const char *)r->oci_spec_json.data, r->oci_spec_json.len, &s, err) < 0)
-		return husk_error_prefix(err, "spec");
+	if (request_create_spec(r, &s, err) < 0)
+		return -1;
 	spec_free(&s);
 	return 0;
 }

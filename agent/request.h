@@ -26,7 +26,16 @@ const ProtobufCMessageDescriptor *request_descriptor(const char *method);
  */
 ProtobufCMessage *request_decode(const char *method, const uint8_t *payload, size_t len,
                                  husk_err *err);
-/* Container and exec ids, and rootfs tags: 1..64 of [A-Za-z0-9_.-], not "." or "..". */
+struct spec;
+struct Husk__Agent__V1__CreateContainerRequest;
+/*
+ * Parses a CreateContainer request's spec and gives its bind mounts their
+ * shared sources. On error *s is left empty.
+ */
+int request_create_spec(const struct Husk__Agent__V1__CreateContainerRequest *r, struct spec *s,
+                        husk_err *err);
+/* Container and exec ids, rootfs and shared mount tags: 1..64 of [A-Za-z0-9_.-], not "." or "..".
+ */
 int request_valid_id(const char *id);
 
 #endif

@@ -113,9 +113,9 @@ static void on_create(struct ttrpc_call *call, const uint8_t *payload, size_t le
 		                req->container_id);
 		return;
 	}
-	if (spec_parse((const char *)req->oci_spec_json.data, req->oci_spec_json.len, &s, &err)) {
-		rpc_reply_error(call, TTRPC_INVALID_ARGUMENT, "create %s: spec: %s",
-		                req->container_id, husk_error_msg(err));
+	if (request_create_spec(req, &s, &err) < 0) {
+		rpc_reply_error(call, TTRPC_INVALID_ARGUMENT, "create %s: %s", req->container_id,
+		                husk_error_msg(err));
 		return;
 	}
 	if (s.process.lsm_fields || s.mount_label)

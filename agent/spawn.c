@@ -214,12 +214,36 @@ static int rootfs_path(struct agent *ag, const char *tag, char *buf, size_t size
 	return 0;
 }
 
+/* A bind mount's source becomes its tag's entry in the shared directory (the host put it there). */
+static int bind_sources(struct agent *ag, struct spec *s, husk_err *err)
+{
+	struct stat st;
+	for (size_t i = 0; i < s->nmounts; i++) {
+		struct spec_mount *m = &s->mounts[i];
+		if (!m->shared_tag)
+			continue;
+		free(m->source);
+		if (asprintf(&m->source, "%s/%s", ag->shared_dir, m->shared_tag) < 0) {
+			m->source = NULL;
+			return husk_error_set(err, ENOMEM, "mount %s", m->destination);
+		}
+		if (lstat(m->source, &st) < 0)
+			return husk_error_set(err, errno, "mount %s: shared source %s",
+			                      m->destination, m->source);
+		if (S_ISLNK(st.st_mode))
+			return husk_error_set(err, ELOOP, "mount %s: shared source %s",
+			                      m->destination, m->source);
+	}
+	return 0;
+}
+
 int sandbox_create(struct agent *ag, const char *id, struct spec *s, const char *rootfs_tag,
                    int want_stdin, struct ttrpc_call *call, husk_err *err)
 {
 	char rootfs[SPEC_MAX_PATH];
 	struct stdio_pipes pipes;
-	if (rootfs_path(ag, rootfs_tag, rootfs, sizeof(rootfs), err) < 0)
+	if (rootfs_path(ag, rootfs_tag, rootfs, sizeof(rootfs), err) < 0 ||
+	    bind_sources(ag, s, err) < 0)
 		return -1;
 	struct container *c = calloc(1, sizeof(*c));
 	if (!c)

@@ -57,7 +57,7 @@ case_errors() {
 	[[ "$output" == *"create bad: rootfs "*"/missing: No such file or directory"* ]]
 	echo '{"process":{"args":["true"]},"mounts":[{"destination":"/etc/hosts","type":"bind","source":"/etc/hosts","options":["rbind"]}]}' >"$AT/s4.json"
 	run client create bad c1 "$AT/s4.json"
-	[[ "$output" == *"mount /etc/hosts: bind mounts not supported yet [EINVAL]"* ]]
+	[[ "$output" == *"mount /etc/hosts: bind mount without a shared source [EINVAL]"* ]]
 	write_spec "$AT/s5.json" '["/bin/nonexistent"]'
 	client create noexec c1 "$AT/s5.json"
 	run client start noexec

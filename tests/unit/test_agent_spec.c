@@ -100,15 +100,55 @@ TEST(spec_rejects_malformed)
 	                       "contains /"));
 }
 
+TEST(spec_bind_mounts_parse)
+{
+	cleanup_error husk_err err = NULL;
+	struct spec s;
+	const char *json =
+	    "{\"process\":{\"args\":[\"a\"]},\"mounts\":["
+	    "{\"destination\":\"/etc/hosts\",\"type\":\"bind\",\"source\":\"/h\",\"options\":"
+	    "[\"rbind\",\"ro\",\"nosuid\",\"rprivate\"]},"
+	    "{\"destination\":\"/x\",\"type\":\"none\",\"source\":\"rel\",\"options\":[\"bind\"]},"
+	    "{\"destination\":\"/y\",\"type\":\"bind\",\"source\":\"/y\"},"
+	    "{\"destination\":\"/t\",\"type\":\"tmpfs\",\"options\":[\"rshared\"]}]}";
+	CHECK_INT(parse(json, &s, &err), ==, 0);
+	CHECK_INT(s.mounts[0].flags, ==, MS_BIND | MS_REC | MS_RDONLY | MS_NOSUID);
+	CHECK_INT(s.mounts[0].propagation, ==, MS_PRIVATE | MS_REC);
+	CHECK(s.mounts[0].type == NULL);
+	CHECK_INT(s.mounts[1].flags, ==, MS_BIND);
+	CHECK_INT(s.mounts[2].flags, ==, MS_BIND); /* type bind alone: not recursive */
+	CHECK_INT(s.mounts[3].propagation, ==, MS_SHARED | MS_REC);
+	CHECK_INT(spec_check_shared(&s, &err), ==, -1);
+	CHECK_STR(husk_error_msg(err), "mount /etc/hosts: bind mount without a shared source");
+	husk_error_free(&err);
+	CHECK_INT(spec_share_mount(&s, 0, "m0", &err), ==, 0);
+	CHECK_INT(spec_share_mount(&s, 0, "m1", &err), ==, -1);
+	CHECK_STR(husk_error_msg(err), "mount /etc/hosts: shared twice");
+	husk_error_free(&err);
+	CHECK_INT(spec_share_mount(&s, 3, "m3", &err), ==, -1);
+	CHECK_STR(husk_error_msg(err), "mount /t: not a bind mount");
+	husk_error_free(&err);
+	CHECK_INT(spec_share_mount(&s, 4, "m4", &err), ==, -1);
+	CHECK_STR(husk_error_msg(err), "index 4: the spec has 4 mounts");
+	husk_error_free(&err);
+	CHECK_INT(spec_share_mount(&s, 1, "m1", &err), ==, 0);
+	CHECK_INT(spec_check_shared(&s, &err), ==, -1);
+	CHECK_STR(husk_error_msg(err), "mount /y: bind mount without a shared source");
+	husk_error_free(&err);
+	CHECK_INT(spec_share_mount(&s, 2, "m2", &err), ==, 0);
+	CHECK_INT(spec_check_shared(&s, &err), ==, 0);
+	CHECK_STR(s.mounts[2].shared_tag, "m2");
+	spec_free(&s);
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"]},\"mounts\":[{\"destination\":"
+	                       "\"/x\",\"source\":\"/x\",\"options\":[\"bind\",\"mode=755\"]}]}",
+	                       "mount /x: bind mount option mode=755 not supported"));
+}
+
 TEST(spec_rejects_mounts_it_cannot_honour)
 {
 	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"]},\"mounts\":[{\"destination\":"
-	                       "\"/etc/hosts\",\"type\":\"bind\",\"source\":\"/h\",\"options\":"
-	                       "[\"rbind\"]}]}",
-	                       "mounts[0]: mount /etc/hosts: bind mounts not supported yet"));
-	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"]},\"mounts\":[{\"destination\":"
-	                       "\"/x\",\"type\":\"tmpfs\",\"options\":[\"bind\"]}]}",
-	                       "mount /x: bind mounts not supported yet"));
+	                       "\"/x\",\"source\":\"/x\"}]}",
+	                       "mount /x: type missing"));
 	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"]},\"mounts\":[{\"destination\":"
 	                       "\"/x\",\"type\":\"nfs\"}]}",
 	                       "mount /x: type nfs not supported"));
@@ -237,6 +277,33 @@ TEST(requests_are_validated)
 	cr.oci_spec_json.data = (uint8_t *)"{}";
 	cr.oci_spec_json.len = 2;
 	CHECK(decode_fails_with("CreateContainer", &cr.base, "CreateContainer: spec: process"));
+	const char *bind_spec = "{\"process\":{\"args\":[\"a\"]},\"mounts\":[{\"destination\":"
+	                        "\"/d\",\"source\":\"/s\",\"options\":[\"rbind\"]}]}";
+	cr.oci_spec_json.data = (uint8_t *)bind_spec;
+	cr.oci_spec_json.len = strlen(bind_spec);
+	CHECK(decode_fails_with("CreateContainer", &cr.base,
+	                        "CreateContainer: mount /d: bind mount without a shared source"));
+	Husk__Agent__V1__SharedMount sm = HUSK__AGENT__V1__SHARED_MOUNT__INIT;
+	Husk__Agent__V1__SharedMount *sms[] = {&sm, &sm};
+	cr.shared_mounts = sms;
+	cr.n_shared_mounts = 1;
+	sm.tag = "a/b";
+	CHECK(decode_fails_with("CreateContainer", &cr.base, "shared_mounts[0]: invalid tag"));
+	sm.tag = "m0";
+	sm.index = 1;
+	CHECK(decode_fails_with("CreateContainer", &cr.base,
+	                        "shared_mounts[0]: index 1: the spec has 1 mounts"));
+	sm.index = 0;
+	cr.n_shared_mounts = 2;
+	CHECK(decode_fails_with("CreateContainer", &cr.base,
+	                        "shared_mounts[1]: mount /d: shared twice"));
+	cr.n_shared_mounts = 1;
+	uint8_t cbuf[512];
+	husk_err cerr = NULL;
+	size_t clen = protobuf_c_message_pack(&cr.base, cbuf);
+	ProtobufCMessage *ok = request_decode("CreateContainer", cbuf, clen, &cerr);
+	CHECK(ok != NULL);
+	protobuf_c_message_free_unpacked(ok, NULL);
 
 	Husk__Agent__V1__ExecProcessRequest ex = HUSK__AGENT__V1__EXEC_PROCESS_REQUEST__INIT;
 	ex.container_id = "c1";
