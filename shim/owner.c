@@ -315,7 +315,7 @@ static int set_up(struct owner *o, husk_err *err)
 	if (ocistate_init(&o->st, a->id, a->bundle, a->rootfs, err) < 0 ||
 	    ocistate_write(sandbox_dir(o->sb), &o->st, err) < 0 ||
 	    sandbox_add_rootfs(o->sb, a->id, a->rootfs, a->spec.root_readonly, err) < 0 ||
-	    sandbox_boot(o->sb, err) < 0 ||
+	    sandbox_add_mounts(o->sb, a->id, &a->spec, err) < 0 || sandbox_boot(o->sb, err) < 0 ||
 	    sandbox_create_container(o->sb, a->id, &a->spec, true, err) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/%s", sandbox_dir(o->sb), OCISTATE_CONTROL);

@@ -32,14 +32,24 @@ struct helper {
 	bool watched;
 };
 
+/* A host path bound at shared/<name>: a container's rootfs, or a bind mount's source. */
+struct share {
+	char *container_id;
+	/* the container id for its rootfs (the rootfs tag), else "_m<N>": ids start alphanumeric */
+	char name[CONTAINER_ID_MAX + 1];
+	bool rootfs;
+	uint32_t index; /* a bind mount's index into the spec's mounts */
+};
+
 struct sandbox {
 	struct husk_loop *loop;
 	char *id;
 	const struct husk_config *cfg;
 	struct statedir sd;
 	bool shared_mounted;
-	char **rootfs; /* container ids bound under shared/ */
-	size_t nrootfs;
+	struct share *shares; /* what is bound under shared/ */
+	size_t nshares;
+	unsigned next_tag;
 	struct helper vsockd, virtiofsd, qemu;
 	int ready_fd;
 	bool vsockd_ready;
@@ -247,34 +257,80 @@ struct sandbox *sandbox_create(struct husk_loop *loop, const char *root, const c
 	return sb;
 }
 
+static struct share *share_add(struct sandbox *sb, const char *container_id, husk_err *err)
+{
+	struct share *grown = realloc(sb->shares, (sb->nshares + 1) * sizeof(*grown));
+	if (!grown) {
+		husk_error_set(err, ENOMEM, "shares");
+		return NULL;
+	}
+	sb->shares = grown;
+	struct share *sh = &sb->shares[sb->nshares];
+	*sh = (struct share){.container_id = strdup(container_id)};
+	if (!sh->container_id) {
+		husk_error_set(err, ENOMEM, "shares");
+		return NULL;
+	}
+	sb->nshares++;
+	return sh;
+}
+
+/* Unbinds and forgets sb->shares[i]. */
+static void share_drop(struct sandbox *sb, size_t i)
+{
+	statedir_unbind(&sb->sd, sb->shares[i].name);
+	free(sb->shares[i].container_id);
+	sb->shares[i] = sb->shares[--sb->nshares];
+}
+
 int sandbox_add_rootfs(struct sandbox *sb, const char *container_id, const char *rootfs, bool ro,
                        husk_err *err)
 {
-	char **grown = realloc(sb->rootfs, (sb->nrootfs + 1) * sizeof(*grown));
-	if (!grown)
-		return husk_error_set(err, ENOMEM, "rootfs list");
-	sb->rootfs = grown;
-	char *name = strdup(container_id);
-	if (!name)
-		return husk_error_set(err, ENOMEM, "rootfs list");
-	if (statedir_bind_rootfs(&sb->sd, container_id, rootfs, ro, err) < 0) {
-		free(name);
+	struct share *sh = share_add(sb, container_id, err);
+	if (!sh)
 		return -1;
+	sh->rootfs = true;
+	snprintf(sh->name, sizeof(sh->name), "%s", container_id);
+	if (statedir_bind(&sb->sd, container_id, rootfs, true, ro, err) < 0) {
+		free(sh->container_id);
+		sb->nshares--;
+		return husk_error_prefix(err, "rootfs");
 	}
-	sb->rootfs[sb->nrootfs++] = name;
 	return 0;
 }
-
-void sandbox_remove_rootfs(struct sandbox *sb, const char *container_id)
+int sandbox_add_mounts(struct sandbox *sb, const char *container_id, const struct oci_spec *spec,
+                       husk_err *err)
 {
-	for (size_t i = 0; i < sb->nrootfs; i++) {
-		if (strcmp(sb->rootfs[i], container_id) != 0)
-			continue;
-		statedir_unbind_rootfs(&sb->sd, container_id);
-		free(sb->rootfs[i]);
-		sb->rootfs[i] = sb->rootfs[--sb->nrootfs];
-		return;
+	for (size_t i = 0; i < spec->nbinds; i++) {
+		const struct oci_bind *b = &spec->binds[i];
+		struct share *sh = share_add(sb, container_id, err);
+		if (!sh)
+			goto fail;
+		sh->index = b->index;
+		snprintf(sh->name, sizeof(sh->name), "_m%u", sb->next_tag++);
+		if (statedir_bind(&sb->sd, sh->name, b->source, b->recursive, b->readonly, err) <
+		    0) {
+			free(sh->container_id);
+			sb->nshares--;
+			husk_error_prefix(err, "mount %s", b->destination);
+			goto fail;
+		}
+		log_debug("mount %s: %s shared as %s%s", b->destination, b->source, sh->name,
+		          b->readonly ? " (read-only)" : "");
 	}
+	return 0;
+fail:
+	for (size_t i = sb->nshares; i-- > 0;)
+		if (!sb->shares[i].rootfs && !strcmp(sb->shares[i].container_id, container_id))
+			share_drop(sb, i);
+	return -1;
+}
+
+void sandbox_release_container(struct sandbox *sb, const char *container_id)
+{
+	for (size_t i = sb->nshares; i-- > 0;)
+		if (!strcmp(sb->shares[i].container_id, container_id))
+			share_drop(sb, i);
 }
 
 /* --- boot ------------------------------------------------------------------------------- */
@@ -585,6 +641,22 @@ int sandbox_create_container(struct sandbox *sb, const char *container_id,
 	req.oci_spec_json.len = spec->json_len;
 	req.rootfs_tag = (char *)container_id;
 	req.stdin = with_stdin;
+	cleanup_free Husk__Agent__V1__SharedMount *mounts =
+	    calloc(sb->nshares + 1, sizeof(*mounts));
+	cleanup_free Husk__Agent__V1__SharedMount **list = calloc(sb->nshares + 1, sizeof(*list));
+	if (!mounts || !list)
+		return husk_error_set(err, ENOMEM, "shared mounts");
+	for (size_t i = 0; i < sb->nshares; i++) {
+		const struct share *sh = &sb->shares[i];
+		if (sh->rootfs || strcmp(sh->container_id, container_id))
+			continue;
+		Husk__Agent__V1__SharedMount *m = &mounts[req.n_shared_mounts];
+		husk__agent__v1__shared_mount__init(m);
+		m->index = sh->index;
+		m->tag = (char *)sh->name;
+		list[req.n_shared_mounts++] = m;
+	}
+	req.shared_mounts = list;
 	if (agent_call_sync(sb->agent, "CreateContainer", &req.base,
 	                    &husk__agent__v1__empty__descriptor,
 	                    (int)sb->cfg->timeouts.agent_call_ms, &resp, err) < 0)
@@ -708,11 +780,9 @@ void sandbox_destroy(struct sandbox *sb)
 	stop_helper(sb, &sb->qemu, SIGTERM, 1000);
 	stop_helper(sb, &sb->virtiofsd, SIGTERM, 1000);
 	stop_helper(sb, &sb->vsockd, SIGTERM, 1000);
-	for (size_t i = 0; i < sb->nrootfs; i++) {
-		statedir_unbind_rootfs(&sb->sd, sb->rootfs[i]);
-		free(sb->rootfs[i]);
-	}
-	free(sb->rootfs);
+	while (sb->nshares)
+		share_drop(sb, sb->nshares - 1);
+	free(sb->shares);
 	if (sb->shared_mounted && umount2(sb->sd.shared, MNT_DETACH) < 0)
 		log_warn("umount %s: %s", sb->sd.shared, strerror(errno));
 	if (sb->keep)

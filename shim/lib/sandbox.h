@@ -35,8 +35,20 @@ struct sandbox *sandbox_create(struct husk_loop *loop, const char *root, const c
 /* Binds a container's rootfs at <state>/shared/<container_id>. */
 int sandbox_add_rootfs(struct sandbox *sb, const char *container_id, const char *rootfs, bool ro,
                        husk_err *err);
-/* Unbinds a container's rootfs (after RemoveContainer); unknown ids are ignored. */
-void sandbox_remove_rootfs(struct sandbox *sb, const char *container_id);
+/*
+ * Binds the host sources of spec's bind mounts (spec->binds, made absolute by
+ * spec_load) under <state>/shared, read-only where the mount says ro; the next
+ * sandbox_create_container for container_id passes them to the agent. Before
+ * or after boot. On error (naming the mount) nothing of this call stays bound.
+ */
+int sandbox_add_mounts(struct sandbox *sb, const char *container_id, const struct oci_spec *spec,
+                       husk_err *err);
+/*
+ * Unbinds what sandbox_add_rootfs and sandbox_add_mounts bound for
+ * container_id (after the guest removed the container); sandbox_destroy does
+ * it for every container.
+ */
+void sandbox_release_container(struct sandbox *sb, const char *container_id);
 /* Starts husk-vsockd, virtiofsd and QEMU, then waits for the agent (Health). */
 int sandbox_boot(struct sandbox *sb, husk_err *err);
 int sandbox_create_container(struct sandbox *sb, const char *container_id,

@@ -180,6 +180,50 @@ static int check_root(json_object *spec, struct oci_spec *out, husk_err *err)
 	return 0;
 }
 
+static bool has_option(json_object *m, const char *opt)
+{
+	json_object *opts = member(m, "options");
+	size_t n = opts ? json_object_array_length(opts) : 0;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(json_object_get_string(json_object_array_get_idx(opts, i)), opt))
+			return true;
+	return false;
+}
+
+/* The last of ro/rw wins, as with mount(8). */
+static bool last_says_ro(json_object *m)
+{
+	json_object *opts = member(m, "options");
+	bool ro = false;
+	size_t n = opts ? json_object_array_length(opts) : 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *o = json_object_get_string(json_object_array_get_idx(opts, i));
+		if (!strcmp(o, "ro") || !strcmp(o, "rw"))
+			ro = !strcmp(o, "ro");
+	}
+	return ro;
+}
+
+/* Records mounts[i] in spec->binds if it is a bind mount (as runc: type "bind", or bind/rbind). */
+static int note_bind(json_object *m, uint32_t i, struct oci_spec *spec, husk_err *err)
+{
+	json_object *type = member(m, "type");
+	bool rbind = has_option(m, "rbind");
+	if (!rbind && !has_option(m, "bind") && !(type && !strcmp(plain_string(type), "bind")))
+		return 0;
+	const char *source = member(m, "source") ? plain_string(member(m, "source")) : "";
+	if (!source[0])
+		return husk_error_set(err, 0, "mounts[%u].source: a bind mount needs one", i);
+	struct oci_bind *b = &spec->binds[spec->nbinds];
+	*b = (struct oci_bind){.index = i, .recursive = rbind, .readonly = last_says_ro(m)};
+	b->destination = strdup(plain_string(member(m, "destination")));
+	b->source = strdup(source);
+	spec->nbinds++;
+	if (!b->destination || !b->source)
+		return husk_error_set(err, ENOMEM, "mounts[%u]", i);
+	return 0;
+}
+
 static int check_mount(json_object *m, size_t i, husk_err *err)
 {
 	char field[64];
@@ -201,7 +245,7 @@ static int check_mount(json_object *m, size_t i, husk_err *err)
 	return check_string_array(m, "options", field, false, 256, err);
 }
 
-static int check_mounts(json_object *spec, husk_err *err)
+static int check_mounts(json_object *spec, struct oci_spec *out, husk_err *err)
 {
 	json_object *mounts = member(spec, "mounts");
 	if (!mounts)
@@ -211,9 +255,13 @@ static int check_mounts(json_object *spec, husk_err *err)
 	size_t n = json_object_array_length(mounts);
 	if (n > SPEC_MAX_MOUNTS)
 		return husk_error_set(err, 0, "mounts: more than %d entries", SPEC_MAX_MOUNTS);
-	for (size_t i = 0; i < n; i++)
-		if (check_mount(json_object_array_get_idx(mounts, i), i, err) < 0)
+	if (n && !(out->binds = calloc(n, sizeof(*out->binds))))
+		return husk_error_set(err, ENOMEM, "mounts");
+	for (size_t i = 0; i < n; i++) {
+		json_object *m = json_object_array_get_idx(mounts, i);
+		if (check_mount(m, i, err) < 0 || note_bind(m, (uint32_t)i, out, err) < 0)
 			return -1;
+	}
 	return 0;
 }
 
@@ -268,7 +316,7 @@ int spec_parse(const char *buf, size_t len, struct oci_spec *spec, husk_err *err
 	if (check_string(root, "ociVersion", "ociVersion", true, err) < 0 ||
 	    check_string(root, "hostname", "hostname", false, err) < 0 ||
 	    check_process(root, &out, err) < 0 || check_root(root, &out, err) < 0 ||
-	    check_mounts(root, err) < 0) {
+	    check_mounts(root, &out, err) < 0) {
 		spec_free(&out);
 		return -1;
 	}
@@ -344,6 +392,24 @@ static int resolve_rootfs(const char *bundle, const char *root_path, char **root
 	return 0;
 }
 
+static int absolute_bind_sources(const char *bundle, struct oci_spec *spec, husk_err *err)
+{
+	cleanup_free char *dir = NULL;
+	for (size_t i = 0; i < spec->nbinds; i++) {
+		struct oci_bind *b = &spec->binds[i];
+		char *abs = NULL;
+		if (b->source[0] == '/')
+			continue;
+		if (!dir && !(dir = realpath(bundle, NULL)))
+			return husk_error_set(err, errno, "bundle %s", bundle);
+		if (asprintf(&abs, "%s/%s", dir, b->source) < 0)
+			return husk_error_set(err, ENOMEM, "mounts[%u].source", b->index);
+		free(b->source);
+		b->source = abs;
+	}
+	return 0;
+}
+
 int spec_load(const char *bundle, struct oci_spec *spec, char **rootfs, husk_err *err)
 {
 	cleanup_close int dirfd = open(bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -358,7 +424,8 @@ int spec_load(const char *bundle, struct oci_spec *spec, char **rootfs, husk_err
 		husk_error_prefix(err, "config.json");
 		return husk_error_prefix(err, "bundle %s", bundle);
 	}
-	if (resolve_rootfs(bundle, spec->root_path, rootfs, err) < 0) {
+	if (absolute_bind_sources(bundle, spec, err) < 0 ||
+	    resolve_rootfs(bundle, spec->root_path, rootfs, err) < 0) {
 		spec_free(spec);
 		husk_error_prefix(err, "config.json");
 		return husk_error_prefix(err, "bundle %s", bundle);
@@ -370,6 +437,11 @@ void spec_free(struct oci_spec *spec)
 {
 	free(spec->json);
 	free(spec->root_path);
+	for (size_t i = 0; i < spec->nbinds; i++) {
+		free(spec->binds[i].destination);
+		free(spec->binds[i].source);
+	}
+	free(spec->binds);
 	*spec = (struct oci_spec){0};
 }
 

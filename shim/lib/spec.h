@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 
@@ -19,12 +20,23 @@
 #define SPEC_MAX_MOUNTS  512
 #define CONTAINER_ID_MAX 64
 
+/* A bind mount of the spec: its host source is shared into the guest. */
+struct oci_bind {
+	uint32_t index;    /* into the spec's mounts */
+	char *destination; /* for errors */
+	char *source;      /* as written; absolute once spec_load resolved it against the bundle */
+	bool recursive;    /* rbind */
+	bool readonly;
+};
+
 struct oci_spec {
 	char *json; /* the validated config.json, NUL-terminated */
 	size_t json_len;
 	char *root_path; /* root.path as written (relative to the bundle, or absolute) */
 	bool root_readonly;
 	bool terminal;
+	struct oci_bind *binds; /* mounts of type "bind" or with a bind/rbind option */
+	size_t nbinds;
 };
 
 /*
@@ -35,7 +47,8 @@ int spec_parse(const char *buf, size_t len, struct oci_spec *spec, husk_err *err
 
 /*
  * Reads BUNDLE/config.json (at most SPEC_MAX_BYTES), parses it and checks that
- * root.path names a directory. *rootfs gets the absolute rootfs path.
+ * root.path names a directory. *rootfs gets the absolute rootfs path; relative
+ * bind mount sources are made absolute against the bundle, as runc does.
  * Errors read "bundle B: config.json: ...".
  */
 int spec_load(const char *bundle, struct oci_spec *spec, char **rootfs, husk_err *err);

@@ -191,31 +191,67 @@ int mount_namespace_enter(husk_err *err)
 	return 0;
 }
 
-int statedir_bind_rootfs(struct statedir *sd, const char *name, const char *src, bool ro,
-                         husk_err *err)
+/*
+ * shared/<name>, made here: a directory, or an empty file for a source that is
+ * not one. The guest can write to shared/, so the entry is opened without
+ * following links and then used only through the fd.
+ */
+static int make_mount_point(int shared, const char *name, bool dir, husk_err *err)
 {
-	cleanup_free char *dst = join(sd->shared, name);
-	if (!dst)
-		return husk_error_set(err, ENOMEM, "rootfs mount point");
-	if (mkdir(dst, 0755) < 0)
-		return husk_error_set(err, errno, "%s", dst);
-	if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
-		return husk_error_set(err, errno, "bind rootfs %s", src);
-	if (ro && mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0) {
+	int fd;
+	if (dir && mkdirat(shared, name, 0755) < 0)
+		return husk_error_set(err, errno, "mount point %s", name);
+	if (dir)
+		fd = openat(shared, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	else
+		fd = openat(shared, name, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		            0600);
+	if (fd < 0)
+		return husk_error_set(err, errno, "mount point %s", name);
+	return fd;
+}
+
+/* The whole detached tree read-only, before the guest can see any of it. */
+static int make_readonly(int tree, bool rec, const char *src, husk_err *err)
+{
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+	if (mount_setattr(tree, "", AT_EMPTY_PATH | (rec ? AT_RECURSIVE : 0), &attr, sizeof(attr)) <
+	    0)
+		return husk_error_set(err, errno, "read-only %s", src);
+	return 0;
+}
+
+int statedir_bind(struct statedir *sd, const char *name, const char *src, bool rec, bool ro,
+                  husk_err *err)
+{
+	struct stat st;
+	unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (rec ? AT_RECURSIVE : 0);
+	cleanup_close int tree = open_tree(AT_FDCWD, src, flags);
+	if (tree < 0 || fstat(tree, &st) < 0)
+		return husk_error_set(err, errno, "%s", src);
+	if (ro && make_readonly(tree, rec, src, err) < 0)
+		return -1;
+	cleanup_close int shared = open(sd->shared, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (shared < 0)
+		return husk_error_set(err, errno, "%s", sd->shared);
+	cleanup_close int mp = make_mount_point(shared, name, S_ISDIR(st.st_mode), err);
+	if (mp < 0)
+		return -1;
+	if (move_mount(tree, "", mp, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
 		int e = errno;
-		umount2(dst, MNT_DETACH);
-		return husk_error_set(err, e, "read-only rootfs %s", src);
+		unlinkat(shared, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0);
+		return husk_error_set(err, e, "bind %s", src);
 	}
 	return 0;
 }
 
-void statedir_unbind_rootfs(struct statedir *sd, const char *name)
+void statedir_unbind(struct statedir *sd, const char *name)
 {
 	cleanup_free char *dst = join(sd->shared, name);
 	if (!dst)
 		return;
-	if (umount2(dst, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+	if (umount2(dst, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
 		log_warn("umount %s: %s", dst, strerror(errno));
-	else
-		rmdir(dst);
+	if (rmdir(dst) < 0 && errno == ENOTDIR)
+		unlink(dst);
 }

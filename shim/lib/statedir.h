@@ -41,10 +41,14 @@ void statedir_clear(struct statedir *sd, const char *const *keep);
  * vanish when the last process in the namespace exits.
  */
 int mount_namespace_enter(husk_err *err);
-/* Binds src at shared/<name> (read-only when ro). */
-int statedir_bind_rootfs(struct statedir *sd, const char *name, const char *src, bool ro,
-                         husk_err *err);
-/* Unmounts shared/<name> and removes the mount point. */
-void statedir_unbind_rootfs(struct statedir *sd, const char *name);
+/*
+ * Binds host path src (a directory or a file) at shared/<name>, with its
+ * submounts when rec, read-only throughout when ro. Works while virtiofsd
+ * runs: shared/ is a shared mount, so the bind reaches virtiofsd's namespace.
+ */
+int statedir_bind(struct statedir *sd, const char *name, const char *src, bool rec, bool ro,
+                  husk_err *err);
+/* Unmounts shared/<name> and removes its mount point. */
+void statedir_unbind(struct statedir *sd, const char *name);
 
 #endif

@@ -167,7 +167,8 @@ static int create_in_sandbox(struct shim *s, struct task *t,
 	if (spec_load(t->bundle, &spec, &t->rootfs, err) < 0 ||
 	    load_config(s, req->options, err) < 0 || (boot && open_sandbox(s, t, err) < 0) ||
 	    mount_task_rootfs(t, req, err) < 0 ||
-	    sandbox_add_rootfs(s->sb, t->id, t->rootfs, spec.root_readonly, err) < 0)
+	    sandbox_add_rootfs(s->sb, t->id, t->rootfs, spec.root_readonly, err) < 0 ||
+	    sandbox_add_mounts(s->sb, t->id, &spec, err) < 0)
 		goto out;
 	if (boot && sandbox_boot(s->sb, err) < 0)
 		goto out;
@@ -179,7 +180,7 @@ static int create_in_sandbox(struct shim *s, struct task *t,
 out:
 	spec_free(&spec);
 	if (r < 0 && s->sb)
-		sandbox_remove_rootfs(s->sb, t->id);
+		sandbox_release_container(s->sb, t->id);
 	if (r < 0 && boot && s->sb && !s->tasks) {
 		sandbox_destroy(s->sb);
 		s->sb = NULL;

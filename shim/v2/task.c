@@ -265,7 +265,7 @@ void task_remove(struct shim *s, struct task *t)
 		}
 	}
 	if (s->sb)
-		sandbox_remove_rootfs(s->sb, t->id);
+		sandbox_release_container(s->sb, t->id);
 	task_free(t);
 }
 

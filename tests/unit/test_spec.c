@@ -139,6 +139,48 @@ TEST(spec_load_checks_bundle_and_rootfs)
 	rmdir(dir);
 }
 
+#define BINDS                                                                                      \
+	"{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\"},"                 \
+	"\"root\":{\"path\":\"rootfs\"},\"mounts\":["                                              \
+	"{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"                       \
+	"{\"destination\":\"/a\",\"type\":\"bind\",\"source\":\"/src/a\",\"options\":[\"rbind\","  \
+	"\"ro\"]},"                                                                                \
+	"{\"destination\":\"/b\",\"source\":\"data\",\"options\":[\"ro\",\"bind\",\"rw\"]}]}"
+
+TEST(spec_lists_bind_mounts_with_sources_made_absolute_against_the_bundle)
+{
+	char dir[] = "/tmp/test_spec.XXXXXX", path[256];
+	struct oci_spec spec;
+	cleanup_error husk_err err = NULL;
+	char *rootfs = NULL;
+	CHECK(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/config.json", dir);
+	write_file(path, BINDS);
+	snprintf(path, sizeof(path), "%s/rootfs", dir);
+	CHECK_INT(mkdir(path, 0755), ==, 0);
+	CHECK_INT(spec_load(dir, &spec, &rootfs, &err), ==, 0);
+	CHECK_INT(spec.nbinds, ==, 2);
+	CHECK_INT(spec.binds[0].index, ==, 1);
+	CHECK_STR(spec.binds[0].destination, "/a");
+	CHECK_STR(spec.binds[0].source, "/src/a");
+	CHECK(spec.binds[0].recursive && spec.binds[0].readonly);
+	CHECK_INT(spec.binds[1].index, ==, 2);
+	snprintf(path, sizeof(path), "%s/data", dir);
+	CHECK_STR(spec.binds[1].source, path);
+	CHECK(!spec.binds[1].recursive && !spec.binds[1].readonly);
+	spec_free(&spec);
+	free(rootfs);
+	CHECK_STR(parse_msg("{\"ociVersion\":\"1\",\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\"},"
+	                    "\"root\":{\"path\":\"r\"},\"mounts\":[{\"destination\":\"/a\","
+	                    "\"options\":[\"bind\"]}]}"),
+	          "mounts[0].source: a bind mount needs one");
+	snprintf(path, sizeof(path), "%s/rootfs", dir);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/config.json", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 TEST(spec_load_bounds_the_file)
 {
 	char dir[] = "/tmp/test_spec.XXXXXX", path[256];
