@@ -17,14 +17,15 @@ struct agent *sandbox_attach(struct husk_loop *loop, const char *root, const cha
 		return NULL;
 	enum oci_status s = ocistate_live_status(st);
 	if (s == OCI_STOPPED || s == OCI_CREATING) {
-		husk_error_set(err, 0, s == OCI_STOPPED ? "container has stopped"
-		                                        : "container is still being created");
+		husk_error_set(err, 0,
+		               s == OCI_STOPPED ? "container has stopped"
+		                                : "container is still being created");
 		ocistate_free(st);
 		return NULL;
 	}
 	snprintf(uds, sizeof(uds), "%s/%s/vsock.sock", root, id);
-	enum vsock_transport t = lstat(uds, &sb) == 0 && S_ISSOCK(sb.st_mode) ? VSOCK_HYBRID
-	                                                                       : VSOCK_VHOST;
+	enum vsock_transport t =
+	    lstat(uds, &sb) == 0 && S_ISSOCK(sb.st_mode) ? VSOCK_HYBRID : VSOCK_VHOST;
 	int fd = vsock_dial(t, cfg->guest_cid, uds, AGENT_PORT, ATTACH_DIAL_MS, err);
 	struct agent *a = fd < 0 ? NULL : agent_new(loop, fd, err);
 	if (!a) {
