@@ -22,6 +22,7 @@
 #include "loop.h"
 #include "relay.h"
 #include "sandbox.h"
+#include "spec.h"
 #include "ttrpc.h"
 
 #define SHIM_NAME "containerd-shim-husk-v2"
@@ -49,6 +50,12 @@ int shim_serve(const struct shim_args *a);
 char *shim_group_id(const char *bundle, const char *id, husk_err *err);
 /* The JSON string value of annotations[key] in config.json text, or NULL. */
 char *spec_annotation(const char *json, size_t len, const char *key);
+
+/*
+ * Drops the host namespace paths CRI writes into pod container specs
+ * (podspec.c): each such namespace becomes the container's own in the guest.
+ */
+int pod_spec_adapt(struct oci_spec *spec, uint32_t vmm_pid, husk_err *err);
 
 /* --- stdio (stdio.c) --- */
 

@@ -21,6 +21,7 @@
 
 #define LOGGER_READY_MS 10000
 #define LOGGER_STOP_MS  12000
+#define LOGGER_EOF_MS   1000
 #define LOGGER_MAX_ARGS 64
 
 extern char **environ;
@@ -244,6 +245,10 @@ void task_io_free(struct task_io *io)
 	close_fd(&io->in_keep);
 	close_fd(&io->out);
 	close_fd(&io->err);
+	/* a logger normally ends on EOF; SIGTERM (as containerd sends) only if it does not */
+	cleanup_error husk_err err = NULL;
+	if (io->logger.pid > 0 && proc_wait_status(&io->logger, LOGGER_EOF_MS, &err) != 1)
+		log_debug("logger %d still running after EOF: SIGTERM", (int)io->logger.pid);
 	proc_kill_and_reap(&io->logger, SIGTERM, LOGGER_STOP_MS);
 	free(io);
 }

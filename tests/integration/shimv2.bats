@@ -48,13 +48,15 @@ teardown() {
 	husk_teardown
 }
 
-# ctr_run ID ARGS...: ctr run --rm of the image with the husk runtime; $status, $T/out, $T/err
+# ctr_run ID ARGS...: ctr run --rm of the image with the husk runtime (and the ctr options in
+# RUN_OPTS); $status, $T/out, $T/err
+RUN_OPTS=()
 ctr_run() {
 	local id=$NS-$1
 	shift
 	status=0
-	"${CTR[@]}" run --snapshotter native --runtime io.containerd.husk.v2 --rm "$IMAGE" "$id" \
-		"$@" >"$T/out" 2>"$T/err" </dev/null 3>&- || status=$?
+	"${CTR[@]}" run --snapshotter native --runtime io.containerd.husk.v2 --rm "${RUN_OPTS[@]}" \
+		"$IMAGE" "$id" "$@" >"$T/out" 2>"$T/err" </dev/null 3>&- || status=$?
 }
 
 # The socket a shim of group $1 listens on: sha256(containerd address/namespace/group).
@@ -148,4 +150,63 @@ wait_task() {
 	grep -q /nonexistent/qemu "$T/err"
 	"${CTR[@]}" containers delete "$NS-c4" 2>/dev/null || true
 	assert_v2_clean c4
+}
+
+@test "shimv2: events reach containerd in order: create, start, exit, delete" {
+	"${CTR[@]}" events >"$T/events" 2>&1 &
+	local events_pid=$!
+	ctr_run c5 true
+	[ "$status" -eq 0 ]
+	local i
+	for i in $(seq 100); do
+		grep -q "/tasks/delete" "$T/events" && break
+		sleep 0.1
+	done
+	kill "$events_pid"
+	cat "$T/events"
+	grep "$NS-c5" "$T/events" | grep -oE '/tasks/[a-z-]+' | uniq >"$T/topics"
+	[ "$(tr '\n' ' ' <"$T/topics")" = "/tasks/create /tasks/start /tasks/exit /tasks/delete " ]
+	assert_v2_clean c5
+}
+
+@test "shimv2: a VM that dies: the task exits with 255, nothing hangs, delete cleans up" {
+	local id=$NS-c6 pid
+	"${CTR[@]}" run --snapshotter native --runtime io.containerd.husk.v2 -d "$IMAGE" "$id" \
+		sleep 1000 </dev/null >/dev/null 3>&-
+	wait_task c6 RUNNING
+	pid=$("${CTR[@]}" task ls | awk -v id="$id" '$1 == id { print $2 }')
+	grep -q qemu "/proc/$pid/cmdline"
+	kill -KILL "$pid"
+	wait_task c6 STOPPED
+	run "${CTR[@]}" task delete "$id"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	"${CTR[@]}" containers delete "$id"
+	assert_v2_clean c6
+}
+
+@test "shimv2: file:// and binary:// log URIs get the task's output" {
+	RUN_OPTS=(--log-uri "file://$T/c7.log")
+	ctr_run c7 sh -c 'echo to-file; echo err-to-file >&2'
+	[ "$status" -eq 0 ]
+	grep -qx to-file "$T/c7.log"
+	grep -qx err-to-file "$T/c7.log"
+	assert_v2_clean c7
+	# a logger: stdout on fd 3, stderr on fd 4, ready once fd 5 is closed
+	cat >"$T/logger" <<'SH'
+#!/bin/sh
+echo "$CONTAINER_NAMESPACE/$CONTAINER_ID" >"$1.who"
+exec 5>&-
+cat <&3 >"$1.out" &
+exec cat <&4 >"$1.err"
+SH
+	chmod +x "$T/logger"
+	RUN_OPTS=(--log-uri "binary://$T/logger?$T/c8")
+	ctr_run c8 sh -c 'echo to-logger; echo err-to-logger >&2'
+	cat "$T/err"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$T/c8.out")" = to-logger ]
+	[ "$(cat "$T/c8.err")" = err-to-logger ]
+	[ "$(cat "$T/c8.who")" = "$NS/$NS-c8" ]
+	assert_v2_clean c8
 }
