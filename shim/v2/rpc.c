@@ -167,7 +167,9 @@ static int create_in_sandbox(struct shim *s, struct task *t,
 	if (spec_load(t->bundle, &spec, &t->rootfs, err) < 0 ||
 	    load_config(s, req->options, err) < 0 || (boot && open_sandbox(s, t, err) < 0) ||
 	    mount_task_rootfs(t, req, err) < 0 ||
-	    sandbox_add_rootfs(s->sb, t->id, t->rootfs, spec.root_readonly, err) < 0 ||
+	    /* read-write: the agent remounts a read-only root itself once the spec's mount
+	       points exist (runc's order); CRI's read-only sandbox root lacks some of them */
+	    sandbox_add_rootfs(s->sb, t->id, t->rootfs, false, err) < 0 ||
 	    sandbox_add_mounts(s->sb, t->id, &spec, err) < 0)
 		goto out;
 	if ((boot && sandbox_boot(s->sb, err) < 0) ||
