@@ -1,7 +1,8 @@
 # husk: the host CLI (shim/*.c) over the sandbox manager library (shim/lib)
 SPEC_SRCS := shim/lib/spec.c
 SHIM_LIB_SRCS := $(SPEC_SRCS) shim/lib/agent.c shim/lib/relay.c shim/lib/statedir.c \
-	shim/lib/sandbox.c shim/lib/ocistate.c shim/lib/control.c shim/lib/attach.c shim/lib/tty.c
+	shim/lib/sandbox.c shim/lib/ocistate.c shim/lib/control.c shim/lib/attach.c shim/lib/tty.c \
+	shim/lib/detach.c
 HUSK_SRCS := shim/main.c shim/run.c shim/check.c shim/create.c shim/owner.c shim/lifecycle.c \
 	shim/state.c shim/spec_cmd.c shim/exec.c shim/ps.c shim/pause.c shim/update.c \
 	shim/events.c $(SHIM_LIB_SRCS) $(QEMU_SRCS) $(TTRPC_SRCS) \

@@ -27,6 +27,7 @@
 
 #include "cleanup.h"
 #include "control.h"
+#include "detach.h"
 #include "husk.h"
 #include "log.h"
 #include "ocistate.h"
@@ -286,25 +287,6 @@ static int serve(struct owner *o, husk_err *err)
 	return 0;
 }
 
-/* Writes pid to path atomically (temp file in the same directory + rename), like runc. */
-static int write_pid_file(const char *path, pid_t pid, husk_err *err)
-{
-	char tmp[PATH_MAX], text[32];
-	int n = snprintf(tmp, sizeof(tmp), "%s.husk-tmp", path);
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return husk_error_set(err, ENAMETOOLONG, "pid file %s", path);
-	n = snprintf(text, sizeof(text), "%d", (int)pid);
-	cleanup_close int fd =
-	    open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0 || write(fd, text, (size_t)n) != n)
-		return husk_error_set(err, errno, "pid file %s", tmp);
-	if (rename(tmp, path) < 0) {
-		unlink(tmp);
-		return husk_error_set(err, errno, "pid file %s", path);
-	}
-	return 0;
-}
-
 static int set_up(struct owner *o, husk_err *err)
 {
 	const struct owner_args *a = o->args;
@@ -329,17 +311,10 @@ static int set_up(struct owner *o, husk_err *err)
 	return a->pid_file ? write_pid_file(a->pid_file, getpid(), err) : 0;
 }
 
-/* "ok\n", or the error line, to the waiting create command. */
+/* "ok", or the error line, to the waiting create command. */
 static void report_ready(struct owner *o, husk_err error)
 {
-	char line[4096];
-	if (o->ready_fd < 0)
-		return;
-	int n = snprintf(line, sizeof(line), "%s\n", error ? husk_error_msg(error) : "ok");
-	if (n > 0 &&
-	    write(o->ready_fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0)
-		log_warn("create: %s", strerror(errno));
-	close(o->ready_fd);
+	detach_report(o->ready_fd, error);
 	o->ready_fd = -1;
 }
 
