@@ -15,6 +15,7 @@
 #include "cleanup.h"
 #include "log.h"
 #include "process.h"
+#include "proclist.h"
 #include "request.h"
 #include "sandbox.h"
 
@@ -349,14 +350,44 @@ static void on_stats(struct ttrpc_call *call, const uint8_t *payload, size_t len
 	ttrpc_reply_pb(call, &resp.base);
 }
 
+static void on_list_processes(struct ttrpc_call *call, const uint8_t *payload, size_t len,
+                              void *data)
+{
+	cleanup_msg Husk__Agent__V1__ContainerRequest *req =
+	    decode(call, "ListProcesses", payload, len);
+	cleanup_error husk_err err = NULL;
+	struct proclist l;
+	struct container *c = req ? find_container(call, data, "ps", req->container_id) : NULL;
+	if (!c)
+		return;
+	if (!c->cgroup[0]) {
+		rpc_reply_error(call, TTRPC_FAILED_PRECONDITION,
+		                "ps %s: cgroups are only managed in the guest", c->id);
+		return;
+	}
+	if (proclist_read(c->cgroup, &l, &err) < 0)
+		rpc_reply_error(call, TTRPC_UNKNOWN, "ps %s: %s", c->id, husk_error_msg(err));
+	else
+		ttrpc_reply_pb(call, &l.resp.base);
+	proclist_free(&l);
+}
+
 const struct ttrpc_method rpc_methods[] = {
-    {AGENT_SERVICE, "Health", on_health},          {AGENT_SERVICE, "CreateContainer", on_create},
-    {AGENT_SERVICE, "StartContainer", on_start},   {AGENT_SERVICE, "ExecProcess", on_exec},
-    {AGENT_SERVICE, "SignalProcess", on_signal},   {AGENT_SERVICE, "WaitProcess", on_wait},
-    {AGENT_SERVICE, "WriteStdin", on_write_stdin}, {AGENT_SERVICE, "CloseStdin", on_close_stdin},
-    {AGENT_SERVICE, "ReadStdout", on_read_stdout}, {AGENT_SERVICE, "ReadStderr", on_read_stderr},
-    {AGENT_SERVICE, "RemoveContainer", on_remove}, {AGENT_SERVICE, "DestroySandbox", on_destroy},
-    {AGENT_SERVICE, "GetOOMEvent", on_oom_event},  {AGENT_SERVICE, "UpdateContainer", on_update},
+    {AGENT_SERVICE, "Health", on_health},
+    {AGENT_SERVICE, "CreateContainer", on_create},
+    {AGENT_SERVICE, "StartContainer", on_start},
+    {AGENT_SERVICE, "ExecProcess", on_exec},
+    {AGENT_SERVICE, "SignalProcess", on_signal},
+    {AGENT_SERVICE, "WaitProcess", on_wait},
+    {AGENT_SERVICE, "WriteStdin", on_write_stdin},
+    {AGENT_SERVICE, "CloseStdin", on_close_stdin},
+    {AGENT_SERVICE, "ReadStdout", on_read_stdout},
+    {AGENT_SERVICE, "ReadStderr", on_read_stderr},
+    {AGENT_SERVICE, "RemoveContainer", on_remove},
+    {AGENT_SERVICE, "DestroySandbox", on_destroy},
+    {AGENT_SERVICE, "GetOOMEvent", on_oom_event},
+    {AGENT_SERVICE, "UpdateContainer", on_update},
     {AGENT_SERVICE, "StatsContainer", on_stats},
+    {AGENT_SERVICE, "ListProcesses", on_list_processes},
 };
 const size_t rpc_nmethods = ARRAY_SIZE(rpc_methods);

@@ -140,11 +140,8 @@ static int check_user(json_object *process, husk_err *err)
 	return 0;
 }
 
-static int check_process(json_object *spec, struct oci_spec *out, husk_err *err)
+static int check_process_object(json_object *process, bool *terminal_out, husk_err *err)
 {
-	json_object *process = member(spec, "process");
-	if (!process)
-		return husk_error_set(err, 0, "process: missing");
 	if (check_object(process, "process", err) < 0 ||
 	    check_string_array(process, "args", "process.args", true, SPEC_MAX_ARGS, err) < 0 ||
 	    check_string(process, "cwd", "process.cwd", true, err) < 0 ||
@@ -154,8 +151,16 @@ static int check_process(json_object *spec, struct oci_spec *out, husk_err *err)
 	if (plain_string(member(process, "cwd"))[0] != '/')
 		return husk_error_set(err, 0, "process.cwd: must be an absolute path");
 	json_object *terminal = member(process, "terminal");
-	out->terminal = terminal && json_object_get_boolean(terminal);
+	*terminal_out = terminal && json_object_get_boolean(terminal);
 	return 0;
+}
+
+static int check_process(json_object *spec, struct oci_spec *out, husk_err *err)
+{
+	json_object *process = member(spec, "process");
+	if (!process)
+		return husk_error_set(err, 0, "process: missing");
+	return check_process_object(process, &out->terminal, err);
 }
 
 static int check_root(json_object *spec, struct oci_spec *out, husk_err *err)
@@ -336,6 +341,14 @@ int spec_parse(const char *buf, size_t len, struct oci_spec *spec, husk_err *err
 	return 0;
 }
 
+int spec_parse_process(const char *buf, size_t len, bool *terminal, husk_err *err)
+{
+	cleanup_json json_object *process = parse_json(buf, len, err);
+	if (!process)
+		return -1;
+	return check_process_object(process, terminal, err);
+}
+
 static int read_bounded(int dirfd, const char *name, size_t max, char **buf, size_t *len,
                         husk_err *err)
 {
@@ -368,6 +381,11 @@ static int read_bounded(int dirfd, const char *name, size_t max, char **buf, siz
 	*buf = move_ptr(data);
 	*len = got;
 	return 0;
+}
+
+int spec_read_file(const char *path, size_t max, char **buf, size_t *len, husk_err *err)
+{
+	return read_bounded(AT_FDCWD, path, max, buf, len, err);
 }
 
 static int resolve_rootfs(const char *bundle, const char *root_path, char **rootfs, husk_err *err)

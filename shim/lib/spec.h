@@ -46,6 +46,15 @@ struct oci_spec {
 int spec_parse(const char *buf, size_t len, struct oci_spec *spec, husk_err *err);
 
 /*
+ * Checks an OCI "process" object held in memory (husk exec's process), as
+ * spec_parse checks a config.json's; *terminal gets process.terminal.
+ */
+int spec_parse_process(const char *buf, size_t len, bool *terminal, husk_err *err);
+
+/* Reads the regular file path, at most max bytes, into *buf (malloc'ed, not NUL-terminated). */
+int spec_read_file(const char *path, size_t max, char **buf, size_t *len, husk_err *err);
+
+/*
  * Reads BUNDLE/config.json (at most SPEC_MAX_BYTES), parses it and checks that
  * root.path names a directory. *rootfs gets the absolute rootfs path; relative
  * bind mount sources are made absolute against the bundle, as runc does.
