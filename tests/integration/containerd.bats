@@ -93,3 +93,31 @@ assert_ctd_clean() {
 	"${CTR[@]}" containers delete c3
 	assert_ctd_clean c3
 }
+
+@test "containerd: ctr task exec runs a process in the task's VM (output, exit code); ctr task ps lists guest pids" {
+	"${CTR[@]}" run --snapshotter native --runc-binary "$HUSK" -d \
+		docker.io/library/husk-busybox:latest c4 sleep 1000 </dev/null >/dev/null 3>&-
+	status=0
+	"${CTR[@]}" task exec --exec-id e1 c4 sh -c 'echo "pid 1 is $(cat /proc/1/comm)"; echo err >&2; exit 3' \
+		</dev/null >"$T/out" 2>"$T/err" 3>&- || status=$?
+	cat "$T/err"
+	[ "$status" -eq 3 ]
+	[ "$(cat "$T/out")" = "pid 1 is sleep" ]
+	[ "$(cat "$T/err")" = err ]
+	"${CTR[@]}" task exec -d --exec-id e2 c4 sleep 999 </dev/null >/dev/null 2>&1 3>&-
+	run "${CTR[@]}" task ps c4
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" =~ ^PID ]]
+	# init and the detached exec, by the guest pids husk ps --format json gives
+	[ "${#lines[@]}" -eq 3 ]
+	[ "$("$HUSK" --root "$HROOT" ps --format json c4 | jq length)" -eq 2 ]
+	"${CTR[@]}" task kill -s KILL c4
+	local i
+	for i in $(seq 300); do
+		"${CTR[@]}" task ls | grep -qE '^c4 +[0-9]+ +STOPPED' && break
+		sleep 0.1
+	done
+	"${CTR[@]}" task delete c4
+	"${CTR[@]}" containers delete c4
+	assert_ctd_clean c4
+}
