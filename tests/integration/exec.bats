@@ -190,8 +190,9 @@ expect_error() {
 	run "${H[@]}" ps "$ID"
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" =~ ^PID\ +PPID\ +UID\ +STAT\ +CMD$ ]]
-	printf '%s\n' "${lines[@]}" | grep -E '^[0-9]+ +[0-9]+ +0 +S +sleep 1000$'
-	printf '%s\n' "${lines[@]}" | grep -E '^[0-9]+ +[0-9]+ +0 +S +sleep 999$'
+	printf '%s\n' "${lines[@]}"
+	printf '%s\n' "${lines[@]}" | grep -E '^[0-9]+ +1 +0 +S +sleep 1000$'
+	printf '%s\n' "${lines[@]}" | grep -E '^[0-9]+ +[0-9]+ +0 +[A-Z] +sleep 999$'
 	[ "${#lines[@]}" -eq "$(( $("${H[@]}" ps --format json "$ID" | jq length) + 1 ))" ]
 	run "${H[@]}" ps --format yaml "$ID"
 	[ "$status" -eq 1 ]
