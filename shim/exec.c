@@ -38,6 +38,7 @@ struct exec_cmd {
 	const struct husk_globals *g;
 	const char *id;
 	const char *console_socket;
+	char *pid_file; /* absolute, or NULL */
 	char *process_json;
 	bool terminal;
 	struct husk_config cfg;
@@ -149,8 +150,9 @@ static int check_state(const struct oci_state *st, husk_err *err)
 }
 
 /*
- * Runs the exec: attach, start the process, report readiness on *report_fd
- * (the detached holder's; -1 in the foreground) and set it to -1, relay
+ * Runs the exec: attach, write the pid file (this process: the foreground
+ * relay or the detached holder), start the process, report readiness on
+ * *report_fd (the holder's; -1 in the foreground) and set it to -1, relay
  * until the process is over. Returns its status, or EXEC_FAILED with *err.
  */
 static int exec_main(const struct exec_cmd *x, int *report_fd, husk_err *err)
@@ -165,7 +167,9 @@ static int exec_main(const struct exec_cmd *x, int *report_fd, husk_err *err)
 	if (sigfd < 0 || (x->terminal && winchfd < 0) || !(r.loop = husk_loop_new(err)) ||
 	    !(r.agent = sandbox_attach(r.loop, x->g->root, x->id, &x->cfg, &st, err)))
 		goto out;
-	if (check_state(&st, err) < 0 || open_terminal(&r, err) < 0 || start_process(&r, err) < 0)
+	if (check_state(&st, err) < 0 || open_terminal(&r, err) < 0 ||
+	    (x->pid_file && write_pid_file(x->pid_file, getpid(), err) < 0) ||
+	    start_process(&r, err) < 0)
 		goto out;
 	detach_report(*report_fd, NULL);
 	*report_fd = -1;
@@ -266,7 +270,7 @@ int cmd_exec(const struct husk_globals *g, int argc, char **argv, husk_err *err)
 	};
 	struct exec_cmd x = {.g = g};
 	struct exec_flags f = {0};
-	const char *process_file = NULL, *pid_file = NULL, *config = NULL;
+	const char *process_file = NULL, *config = NULL;
 	bool detach = false;
 	int c, status = EXEC_FAILED;
 
@@ -279,7 +283,8 @@ int cmd_exec(const struct husk_globals *g, int argc, char **argv, husk_err *err)
 			detach = true;
 			break;
 		case 'P':
-			pid_file = optarg;
+			if (pid_file_path(optarg, &x.pid_file, err) < 0)
+				goto out;
 			break;
 		case 's':
 			x.console_socket = optarg;
@@ -330,12 +335,10 @@ int cmd_exec(const struct husk_globals *g, int argc, char **argv, husk_err *err)
 	    load_process(&x, process_file, &f, err) < 0 || check_modes(&x, detach, err) < 0)
 		goto out;
 	if (detach) {
-		if (detach_spawn(exec_holder, &x, g->log_fd, pid_file, err) == 0)
+		if (detach_spawn(exec_holder, &x, g->log_fd, err) == 0)
 			status = 0;
 		goto out;
 	}
-	if (pid_file && write_pid_file(pid_file, getpid(), err) < 0)
-		goto out;
 	int no_report = -1;
 	status = exec_main(&x, &no_report, err);
 out:
@@ -344,6 +347,7 @@ out:
 	free(f.env);
 	free(f.gids);
 	free(x.process_json);
+	free(x.pid_file);
 	config_free(&x.cfg);
 	return status;
 }
