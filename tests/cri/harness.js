@@ -75,6 +75,37 @@ function mountsMatching(needles) {
     .filter((l) => l && needles.some((n) => l.includes(n)));
 }
 
+// Bound Unix socket paths containing any of needles (from /proc/net/unix).
+function socketsMatching(needles) {
+  const paths = fs
+    .readFileSync('/proc/net/unix', 'utf8')
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim().split(/\s+/)[7])
+    .filter((p) => p && needles.some((n) => p.includes(n)));
+  return [...new Set(paths)];
+}
+
+// Files and directories under root (to depth levels) whose name contains any of needles.
+function filesMatching(root, needles, depth = 4) {
+  const found = [];
+  const walk = (d, level) => {
+    let entries;
+    try {
+      entries = fs.readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = `${d}/${e.name}`;
+      if (needles.some((n) => e.name.includes(n))) found.push(p);
+      else if (e.isDirectory() && level < depth) walk(p, level + 1);
+    }
+  };
+  walk(root, 1);
+  return found;
+}
+
 function pidAlive(pid) {
   try {
     process.kill(pid, 0);
@@ -84,4 +115,15 @@ function pidAlive(pid) {
   }
 }
 
-module.exports = { fail, check, checkEqual, waitFor, runSteps, processesMatching, mountsMatching, pidAlive };
+module.exports = {
+  fail,
+  check,
+  checkEqual,
+  waitFor,
+  runSteps,
+  processesMatching,
+  mountsMatching,
+  socketsMatching,
+  filesMatching,
+  pidAlive,
+};

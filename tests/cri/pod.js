@@ -182,17 +182,24 @@ function shimSocket() {
   return `/run/containerd/s/${hash}`;
 }
 
-// No process of the pod (shim, VMM, virtiofsd, husk-vsockd, container), mount or socket left.
+// No process of the pod (shim, VMM, virtiofsd, husk-vsockd, container), mount, socket or
+// state under /run left: everything a pod leaves names its ids or lives under DIR.
 async function checkNothingLeft() {
   const ids = [pod.id, ...Object.values(pod.containers)];
   const ctdPid = Number(fs.readFileSync(ctd.pidFile, 'utf8'));
   const needles = [...ids, dir];
-  await h.waitFor('every process of the pod to exit', () => h.processesMatching(needles, [ctdPid, process.pid]).length === 0, 20000).catch(() =>
-    h.fail(`processes left behind:\n${h.processesMatching(needles, [ctdPid, process.pid]).join('\n')}`),
+  const procs = () => h.processesMatching(needles, [ctdPid, process.pid]);
+  await h.waitFor('every process of the pod to exit', () => procs().length === 0, 20000).catch(() =>
+    h.fail(`processes left behind:\n${procs().join('\n')}`),
   );
   const mounts = h.mountsMatching(needles);
   h.check(mounts.length === 0, `mounts left behind:\n${mounts.join('\n')}`);
+  const ours = [ctd.address, `${ctd.address}.ttrpc`, path.join(dir, 'ctd-debug.sock')];
+  const sockets = h.socketsMatching(needles).filter((s) => !ours.includes(s));
+  h.check(sockets.length === 0, `sockets left behind:\n${sockets.join('\n')}`);
   h.check(!fs.existsSync(shimSocket()), `shim socket left behind: ${shimSocket()}`);
+  const files = h.filesMatching('/run', ids);
+  h.check(files.length === 0, `state left behind under /run:\n${files.join('\n')}`);
 }
 
 // The pod's pid (the sandbox task's) must survive a containerd restart.
