@@ -93,6 +93,14 @@ class Containerd {
     fs.writeFileSync(this.pidFile, `${this.child.pid}\n`);
   }
 
+  running() {
+    return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  exitStatus() {
+    return this.child ? this.child.signalCode || this.child.exitCode : 'not started';
+  }
+
   // SIGTERM, then SIGKILL if containerd has not exited within the bound.
   async stop(timeoutMs = 10000) {
     if (!this.child) return;

@@ -19,7 +19,7 @@ function checkEqual(actual, expected, what) {
 }
 
 // Polls fn() (a promise or value) every intervalMs until it is truthy; fails naming `what`
-// after timeoutMs. Returns fn's truthy result.
+// after timeoutMs, or at once if fn fails a check. Returns fn's truthy result.
 async function waitFor(what, fn, timeoutMs = 30000, intervalMs = 100) {
   const end = Date.now() + timeoutMs;
   let last;
@@ -28,6 +28,7 @@ async function waitFor(what, fn, timeoutMs = 30000, intervalMs = 100) {
       const v = await fn();
       if (v) return v;
     } catch (e) {
+      if (e instanceof StepFailure) throw e;
       last = e;
     }
     if (Date.now() >= end) fail(`${what}: not within ${timeoutMs / 1000}s${last ? ` (last error: ${last.message})` : ''}`);

@@ -45,16 +45,16 @@ function recordId(id) {
 async function startContainerd() {
   ctd.start();
   cri = cri || new CriClient(ctd.endpoint, dir);
-  const st = await h.waitFor(
+  await h.waitFor(
     'containerd answering CRI Status with RuntimeReady',
     async () => {
+      h.check(ctd.running(), `containerd exited (status ${ctd.exitStatus()})`);
       const res = await cri.rt('Status', {}, 2000);
-      return res.status.conditions.find((c) => c.type === 'RuntimeReady' && c.status) && res;
+      return res.status.conditions.some((c) => c.type === 'RuntimeReady' && c.status);
     },
     30000,
     200,
   );
-  return st;
 }
 
 function importImage() {
