@@ -83,8 +83,13 @@ class Containerd {
 
   start() {
     const log = fs.openSync(this.log, 'a');
+    // containerd 1.6.20 starts a pod sandbox's shim by runtime_type on its PATH, ignoring
+    // runtime_path (which it uses for the pod's containers)
+    const env = { ...process.env };
+    if (this.opts.huskShim) env.PATH = `${path.dirname(this.opts.huskShim)}:${env.PATH}`;
     this.child = spawn('containerd', ['--config', this.config], {
       detached: true,
+      env,
       stdio: ['ignore', log, log],
     });
     fs.closeSync(log);

@@ -23,8 +23,6 @@ setup_file() {
 setup() {
 	husk_setup
 	export CRI_DIR=$T/c HUSK_SHIM=$SHIM HUSK_CONFIG=$CONFIG
-	# containerd 1.6.20 looks the pod sandbox's shim up by runtime_type on its PATH
-	export PATH=$HUSK_BUILD/bin:$PATH
 	mkdir "$CRI_DIR"
 }
 
