@@ -2,13 +2,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "log.h"
 
 static const char *const cache_names[] = {
     [VIRTIOFS_CACHE_AUTO] = "auto",
@@ -71,6 +74,27 @@ static void add_log_reason(const char *log_path, husk_err *err)
 	}
 }
 
+void virtiofsd_remove_pidfile(const struct proc *p, const char *socket_path)
+{
+	char path[PATH_MAX], buf[32];
+	if (p->pid <= 0 || !p->reaped ||
+	    snprintf(path, sizeof(path), "/var/run/virtiofsd/%s.pid", socket_path) >=
+	        (int)sizeof(path))
+		return;
+	for (char *c = path + strlen("/var/run/virtiofsd/"); *c; c++)
+		if (*c == '/')
+			*c = '.';
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	if (strtol(buf, NULL, 10) == p->pid && unlink(path) < 0)
+		log_warn("unlink %s: %s", path, strerror(errno));
+}
+
 int virtiofsd_start(const struct virtiofsd_spec *spec, struct proc *out, husk_err *err)
 {
 	proc_init(out);
@@ -97,6 +121,7 @@ int virtiofsd_start(const struct virtiofsd_spec *spec, struct proc *out, husk_er
 		return husk_error_prefix(err, "virtiofsd");
 	if (proc_wait_for_path(spec->socket_path, out, spec->timeout_ms, err) < 0) {
 		proc_kill_and_reap(out, SIGTERM, 1000);
+		virtiofsd_remove_pidfile(out, spec->socket_path);
 		husk_error_prefix(err, "virtiofsd");
 		add_log_reason(spec->log_path, err);
 		return -1;

@@ -22,6 +22,12 @@ struct virtiofsd_spec {
  * timeout_ms). On failure nothing is left running; the error names the log.
  */
 int virtiofsd_start(const struct virtiofsd_spec *spec, struct proc *out, husk_err *err);
+/*
+ * Debian's virtiofsd locks its socket path with a pid file it never removes
+ * (/var/run/virtiofsd/<socket path with '/' as '.'>.pid): once p is reaped,
+ * removes that file if it still names p.
+ */
+void virtiofsd_remove_pidfile(const struct proc *p, const char *socket_path);
 int virtiofsd_version(const char *binary, char *buf, size_t len, husk_err *err);
 /* "auto" | "always" | "none"; -1 on anything else. */
 int virtiofs_cache_parse(const char *s, enum virtiofs_cache *out);

@@ -779,6 +779,7 @@ void sandbox_destroy(struct sandbox *sb)
 	power_off(sb);
 	stop_helper(sb, &sb->qemu, SIGTERM, 1000);
 	stop_helper(sb, &sb->virtiofsd, SIGTERM, 1000);
+	virtiofsd_remove_pidfile(&sb->virtiofsd.proc, sb->sd.virtiofsd_sock);
 	stop_helper(sb, &sb->vsockd, SIGTERM, 1000);
 	while (sb->nshares)
 		share_drop(sb, sb->nshares - 1);
