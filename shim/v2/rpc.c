@@ -172,7 +172,7 @@ static int create_in_sandbox(struct shim *s, struct task *t,
 	    sandbox_add_rootfs(s->sb, t->id, t->rootfs, false, err) < 0 ||
 	    sandbox_add_mounts(s->sb, t->id, &spec, err) < 0)
 		goto out;
-	if ((boot && sandbox_boot(s->sb, err) < 0) ||
+	if ((boot && (sandbox_boot(s->sb, err) < 0 || shim_watch_oom(s, err) < 0)) ||
 	    pod_spec_adapt(&spec, shim_task_pid(s), err) < 0)
 		goto out;
 	t->init.io = task_io_open(&t->init.paths, t->id, s->args->ns, err);

@@ -173,6 +173,8 @@ int stdio_paths_set(struct stdio_paths *sp, const char *in, const char *out, con
 void task_remove(struct shim *s, struct task *t);
 /* Acts on exits and drained output, replies to Waits; returns the loop timeout to use. */
 int shim_progress(struct shim *s);
+/* Long-polls the agent's GetOOMEvent for the VM's life: each OOM kill becomes a TaskOOM. */
+int shim_watch_oom(struct shim *s, husk_err *err);
 /* The VM is gone: every process not yet stopped exits with 255. */
 void shim_vm_died(struct shim *s, husk_err cause);
 void tasks_free(struct shim *s);

@@ -274,3 +274,33 @@ void tasks_free(struct shim *s)
 	while (s->tasks)
 		task_remove(s, s->tasks);
 }
+
+/* --- OOM events ------------------------------------------------------------------------- */
+
+static void on_oom(ProtobufCMessage *msg, husk_err error, void *data)
+{
+	struct shim *s = data;
+	Husk__Agent__V1__OOMEvent *ev = (void *)msg;
+	cleanup_error husk_err err = NULL;
+	if (!ev) {
+		log_debug("OOM events stop: %s", husk_error_msg(error));
+		return;
+	}
+	/* the guest names the container: only one we know becomes an event */
+	struct task *t = task_find(s, ev->container_id);
+	if (t) {
+		Containerd__Events__TaskOOM oom = CONTAINERD__EVENTS__TASK_OOM__INIT;
+		oom.container_id = t->id;
+		log_info("container %s: OOM kill", t->id);
+		publish(s->pub, "/tasks/oom", &oom.base);
+	}
+	if (shim_watch_oom(s, &err) < 0)
+		log_warn("OOM events: %s", husk_error_msg(err));
+}
+
+int shim_watch_oom(struct shim *s, husk_err *err)
+{
+	Husk__Agent__V1__Empty req = HUSK__AGENT__V1__EMPTY__INIT;
+	return agent_call(sandbox_agent(s->sb), "GetOOMEvent", &req.base,
+	                  &husk__agent__v1__oomevent__descriptor, 0, on_oom, s, err);
+}

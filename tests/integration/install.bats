@@ -16,6 +16,7 @@ teardown() {
 	make -C "$HUSK_SRC" -s install DESTDIR="$T/dest" PREFIX=/usr/local SYSCONFDIR=/etc >/dev/null
 	local prefix=$T/dest/usr/local
 	[ -x "$prefix/bin/husk" ]
+	[ -x "$prefix/bin/containerd-shim-husk-v2" ]
 	[ -x "$prefix/libexec/husk/husk-vsockd" ]
 	[ -x "$prefix/libexec/husk/husk-agent" ]
 	[ -f "$prefix/share/husk/guest/vmlinuz" ]

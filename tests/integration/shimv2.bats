@@ -41,7 +41,7 @@ teardown() {
 		grep -o -- "$T/[^ ]*" /proc/self/mountinfo | sort -r | xargs -r umount -l
 		rm -rf /run/husk-v2/"$NS"-*
 		local c
-		for c in c1 c2 c3 c4 c5 c6 c7 c8; do
+		for c in c1 c2 c3 c4 c5 c6 c7 c8 c9 c10 c11; do
 			rm -f "$(shim_socket "$NS-$c")"
 		done
 	fi
@@ -130,6 +130,11 @@ wait_task() {
 		[ "$status" -eq 0 ]
 		[ "${#lines[@]}" -ge 2 ]
 	fi
+	# Stats as cgroups v2 Metrics from the guest's container cgroup
+	run "${CTR[@]}" task metrics "$id"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *pids.current* ]]
 	"${CTR[@]}" task kill -s KILL "$id"
 	wait_task c3 STOPPED
 	"${CTR[@]}" task delete "$id"
@@ -209,4 +214,55 @@ SH
 	[ "$(cat "$T/c8.err")" = err-to-logger ]
 	[ "$(cat "$T/c8.who")" = "$NS/$NS-c8" ]
 	assert_v2_clean c8
+}
+
+@test "shimv2: a task past its memory limit is OOM-killed (137) and containerd gets /tasks/oom" {
+	"${CTR[@]}" events >"$T/events" 2>&1 &
+	local events_pid=$!
+	RUN_OPTS=(--memory-limit 67108864)
+	ctr_run c9 sh -c 'exec dd if=/dev/zero of=/dev/null bs=80M count=1'
+	local i
+	for i in $(seq 100); do
+		grep -q "/tasks/oom" "$T/events" && break
+		sleep 0.1
+	done
+	kill "$events_pid"
+	cat "$T/err" "$T/events"
+	[ "$status" -eq 137 ]
+	grep "/tasks/oom" "$T/events" | grep -q "$NS-c9"
+	assert_v2_clean c9
+}
+
+@test "shimv2: tasks of one group share a shim and a VM; the VM outlives the first task's delete" {
+	local g=io.containerd.runc.v2.group=$NS-c10
+	"${CTR[@]}" run --snapshotter native --runtime io.containerd.husk.v2 -d --annotation "$g" \
+		"$IMAGE" "$NS-c10" sleep 1000 </dev/null >/dev/null 3>&-
+	wait_task c10 RUNNING
+	local boot
+	boot=$("${CTR[@]}" task exec --exec-id b "$NS-c10" cat /proc/sys/kernel/random/boot_id)
+	RUN_OPTS=(--annotation "$g")
+	ctr_run c11 cat /proc/sys/kernel/random/boot_id
+	cat "$T/err"
+	[ "$status" -eq 0 ]
+	# the second task ran in the first one's VM, and deleting it left that VM serving
+	[ "$(cat "$T/out")" = "$boot" ]
+	[ "$(pgrep -fc -- "-namespace $NS -id ")" -eq 1 ]
+	run "${CTR[@]}" task exec --exec-id b2 "$NS-c10" cat /proc/sys/kernel/random/boot_id
+	[ "$output" = "$boot" ]
+	"${CTR[@]}" task kill -s KILL "$NS-c10"
+	wait_task c10 STOPPED
+	"${CTR[@]}" task delete "$NS-c10"
+	"${CTR[@]}" containers delete "$NS-c10"
+	assert_v2_clean c10
+	assert_v2_clean c11
+}
+
+@test "shimv2: the delete action answers a DeleteResponse and is idempotent without a shim" {
+	local i
+	for i in 1 2; do
+		"$SHIM" -namespace "$NS" -address "$T/ctd.sock" -id "$NS-gone" -bundle "$T/nonexistent" \
+			delete >"$T/resp" 2>"$T/err"
+		# exit_status (field 2) 137, exited_at (field 3) set, no pid
+		[ "$(od -An -tx1 -N4 "$T/resp" | tr -d ' ')" = 1089011a ]
+	done
 }
