@@ -99,9 +99,18 @@ assert_pm_clean() {
 @test "podman run -d, stop (SIGTERM reaches the container), rm: nothing left" {
 	cid=$(pm run -d --network none "$IMAGE" sh -c 'trap "echo got-term; exit 0" TERM; echo up; sleep 1000 & wait')
 	[ "$(pm inspect -f '{{.State.Status}}' "$cid")" = running ]
+	# "up" means the trap is set
+	local line
+	coproc LOGS { pm logs -f "$cid"; }
+	read -r -t 120 -u "${LOGS[0]}" line
+	[ "$line" = up ]
 	run pm stop -t 60 "$cid"
 	[ "$status" -eq 0 ]
-	[ "$(pm inspect -f '{{.State.ExitCode}}' "$cid")" -eq 0 ]
+	# logs -f follows the container to its end
+	wait "$LOGS_PID"
+	run pm inspect -f '{{.State.ExitCode}}' "$cid"
+	echo "exit code $output"
+	[ "$output" -eq 0 ]
 	run pm logs "$cid"
 	[ "$output" = "up
 got-term" ]
