@@ -22,7 +22,6 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -31,10 +30,10 @@
 #include "husk.h"
 #include "log.h"
 #include "ocistate.h"
+#include "procwatch.h"
 #include "relay.h"
 #include "sandbox.h"
 
-#define DRAIN_MS  5000
 #define MAX_CONNS 4
 
 static const char *const kept_files[] = {OCISTATE_FILE, OCISTATE_LOCK, NULL};
@@ -50,25 +49,23 @@ struct owner {
 	struct husk_loop *loop;
 	struct sandbox *sb;
 	struct oci_state st;
-	struct stdio_relay *relay;
-	int listen_fd, drain_timer, ready_fd;
+	struct proc_watch *watch; /* the started container's process */
+	int listen_fd, ready_fd;
 	struct conn conns[MAX_CONNS];
 	struct conn *pending; /* a complete request, served from the main loop */
-	bool exited, drained, done;
+	bool done;
 	int exit_status; /* also the status of a failed owner: 1, or 128 + an aborting signal */
-	husk_err failure;
 };
-
-static void record_failure(struct owner *o, husk_err error)
-{
-	if (!o->failure)
-		husk_error_set(&o->failure, 0, "%s", husk_error_msg(error));
-}
 
 static void finish(struct owner *o, int status)
 {
 	o->exit_status = status;
-	o->exited = o->drained = o->done = true;
+	o->done = true;
+}
+
+static bool process_exited(const struct owner *o)
+{
+	return o->watch && proc_watch_exited(o->watch);
 }
 
 static int on_signal(struct husk_loop *loop, int fd, uint32_t events, void *data, husk_err *err)
@@ -77,7 +74,7 @@ static int on_signal(struct husk_loop *loop, int fd, uint32_t events, void *data
 	struct signalfd_siginfo si;
 	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
 		int sig = (int)si.ssi_signo;
-		if (o->st.status == OCI_RUNNING && !o->exited) {
+		if (o->st.status == OCI_RUNNING && !process_exited(o)) {
 			sandbox_signal(o->sb, o->st.id, "", sig);
 		} else if (o->st.status == OCI_CREATED) {
 			finish(o, 128 + sig);
@@ -91,36 +88,9 @@ static int on_signal(struct husk_loop *loop, int fd, uint32_t events, void *data
 	return 0;
 }
 
-static void on_relay_event(struct stdio_relay *relay, void *data)
-{
-	struct owner *o = data;
-	if (stdio_relay_error(relay))
-		record_failure(o, stdio_relay_error(relay));
-	else
-		o->drained = true;
-}
-
-static void on_wait(ProtobufCMessage *msg, husk_err error, void *data)
-{
-	struct owner *o = data;
-	Husk__Agent__V1__WaitProcessResponse *resp = (void *)msg;
-	if (!resp) {
-		record_failure(o, error);
-		return;
-	}
-	o->exited = true;
-	o->exit_status =
-	    resp->exit_status >= 0 && resp->exit_status <= 255 ? resp->exit_status : 255;
-	log_debug("container %s exited with status %d", o->st.id, o->exit_status);
-}
-
 static int start_container(struct owner *o, husk_err *err)
 {
-	struct agent *agent = sandbox_agent(o->sb);
-	Husk__Agent__V1__ProcessRequest req = HUSK__AGENT__V1__PROCESS_REQUEST__INIT;
 	uint32_t pid;
-	req.container_id = o->st.id;
-	req.exec_id = "";
 	if (o->st.status != OCI_CREATED)
 		return husk_error_set(err, 0, "container %s is %s, not created", o->st.id,
 		                      oci_status_name(o->st.status));
@@ -129,19 +99,16 @@ static int start_container(struct owner *o, husk_err *err)
 	o->st.status = OCI_RUNNING;
 	if (ocistate_write(sandbox_dir(o->sb), &o->st, err) < 0)
 		return -1;
-	o->relay = stdio_relay_new(o->loop, agent, o->st.id, "", STDIN_FILENO, STDOUT_FILENO,
-	                           STDERR_FILENO, on_relay_event, o, err);
-	if (!o->relay || stdio_relay_start(o->relay, err) < 0)
-		return -1;
-	return agent_call(agent, "WaitProcess", &req.base,
-	                  &husk__agent__v1__wait_process_response__descriptor, 0, on_wait, o, err);
+	o->watch = proc_watch_start(o->loop, sandbox_agent(o->sb), o->st.id, "", STDIN_FILENO,
+	                            STDOUT_FILENO, STDERR_FILENO, err);
+	return o->watch ? 0 : -1;
 }
 
 static int kill_container(struct owner *o, int sig, husk_err *err)
 {
 	if (sig < 0 || sig >= NSIG)
 		return husk_error_set(err, EINVAL, "invalid signal %d", sig);
-	if (o->exited || o->done)
+	if (process_exited(o) || o->done)
 		return husk_error_set(err, 0, "container not running");
 	if (o->st.status == OCI_CREATED) {
 		if (sig)
@@ -239,50 +206,35 @@ static int on_accept(struct husk_loop *loop, int fd, uint32_t events, void *data
 	return 0;
 }
 
-static int on_drain_timeout(struct husk_loop *loop, int fd, uint32_t events, void *data,
-                            husk_err *err)
-{
-	struct owner *o = data;
-	log_warn("container %s exited but its output did not end within %d ms", o->st.id, DRAIN_MS);
-	o->drained = true;
-	husk_loop_del(loop, fd);
-	return 0;
-}
-
-static int arm_drain_timer(struct owner *o, husk_err *err)
-{
-	struct itimerspec its = {.it_value = {DRAIN_MS / 1000, 0}};
-	o->drain_timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (o->drain_timer < 0 || timerfd_settime(o->drain_timer, 0, &its, NULL) < 0 ||
-	    husk_loop_add(o->loop, o->drain_timer, EPOLLIN, on_drain_timeout, o, err) < 0)
-		return husk_error_set(err, errno, "drain timer");
-	return 0;
-}
-
 /*
  * An agent call failing is usually the echo of a helper dying: give the
  * helper's pidfd a moment to report, and prefer its message.
  */
-static int explain_failure(struct owner *o, husk_err *err)
+static int explain_failure(struct owner *o, husk_err failure, husk_err *err)
 {
 	for (int i = 0; i < 4; i++)
-		if (husk_loop_run_once(o->loop, 100, err) < 0)
+		if (husk_loop_run_once(o->loop, 100, err) < 0) {
+			husk_error_free(&failure);
 			return -1;
-	*err = move_ptr(o->failure);
+		}
+	*err = failure;
 	return -1;
 }
 
+/* Until the container is over: exited and its output drained, or ended before start. */
 static int serve(struct owner *o, husk_err *err)
 {
-	while (!(o->exited && o->drained)) {
+	husk_err failure = NULL;
+	while (!o->done) {
 		if (husk_loop_run_once(o->loop, -1, err) < 0)
 			return -1;
 		if (o->pending && serve_pending(o, err) < 0)
 			return -1;
-		if (o->failure)
-			return explain_failure(o, err);
-		if (o->exited && !o->drained && o->drain_timer < 0 && arm_drain_timer(o, err) < 0)
-			return -1;
+		int r = o->watch ? proc_watch_check(o->watch, &failure) : 0;
+		if (r < 0)
+			return explain_failure(o, failure, err);
+		if (r == 1)
+			finish(o, proc_watch_status(o->watch));
 	}
 	return 0;
 }
@@ -332,10 +284,6 @@ static void finish_stopped(struct owner *o, int status)
 
 static void tear_down(struct owner *o)
 {
-	if (o->drain_timer >= 0) {
-		husk_loop_del(o->loop, o->drain_timer);
-		close(o->drain_timer);
-	}
 	for (size_t i = 0; i < MAX_CONNS; i++)
 		if (o->conns[i].fd >= 0)
 			conn_close(o, &o->conns[i]);
@@ -343,17 +291,15 @@ static void tear_down(struct owner *o)
 		husk_loop_del(o->loop, o->listen_fd);
 		close(o->listen_fd);
 	}
-	stdio_relay_free(o->relay);
+	proc_watch_free(o->watch);
 	sandbox_destroy(o->sb);
 	ocistate_free(&o->st);
-	husk_error_free(&o->failure);
 	husk_loop_free(o->loop);
 }
 
 int owner_run(const struct owner_args *a, int ready_fd, husk_err *err)
 {
-	struct owner o = {
-	    .args = a, .listen_fd = -1, .drain_timer = -1, .ready_fd = ready_fd, .exit_status = 1};
+	struct owner o = {.args = a, .listen_fd = -1, .ready_fd = ready_fd, .exit_status = 1};
 
 	for (size_t i = 0; i < MAX_CONNS; i++)
 		o.conns[i].fd = -1;
