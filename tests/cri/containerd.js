@@ -106,13 +106,14 @@ class Containerd {
     return this.child ? this.child.signalCode || this.child.exitCode : 'not started';
   }
 
-  // SIGTERM, then SIGKILL if containerd has not exited within the bound.
-  async stop(timeoutMs = 10000) {
+  // signal (SIGTERM: a clean stop; SIGKILL: a crash), then SIGKILL if containerd has not
+  // exited within the bound.
+  async stop(signal = 'SIGTERM', timeoutMs = 10000) {
     if (!this.child) return;
     const child = this.child;
     this.child = null;
     if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
+    child.kill(signal);
     let timer;
     const timeout = new Promise((resolve) => {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);

@@ -3,7 +3,8 @@
 //   pod      RunPodSandbox, two containers (one VM: same boot id; own rootfs each), ExecSync
 //            output and exit code, the CRI log files, StopPodSandbox, RemovePodSandbox,
 //            nothing left behind
-//   restart  containerd restarted mid-pod; the pod still serves ExecSync, then goes cleanly
+//   restart  containerd restarted mid-pod, stopped cleanly then killed; the pod still serves
+//            ExecSync (in the same kernel), then goes cleanly
 // Usage: node pod.js SCENARIO HANDLER   with, in the environment:
 //   CRI_DIR        a fresh, short directory (it holds containerd's config, state and sockets)
 //   CRI_IMAGE_TAR  the busybox OCI image (tests/integration/make-oci-image), Cmd a long sleep
@@ -210,15 +211,25 @@ async function sandboxPid() {
   return info.pid;
 }
 
-async function restartContainerd() {
+async function restartContainerd(signal) {
   const pid = await sandboxPid();
-  await ctd.stop();
-  h.check(h.pidAlive(pid), `sandbox task pid ${pid} died when containerd stopped`);
+  await ctd.stop(signal);
+  h.check(h.pidAlive(pid), `sandbox task pid ${pid} died when containerd was stopped by ${signal}`);
   await startContainerd();
   const st = await cri.rt('PodSandboxStatus', { pod_sandbox_id: pod.id });
-  h.checkEqual(st.status.state, 'SANDBOX_READY', 'pod state after the containerd restart');
+  h.checkEqual(st.status.state, 'SANDBOX_READY', `pod state after containerd's ${signal} restart`);
   const cs = await cri.rt('ContainerStatus', { container_id: pod.containers.a });
-  h.checkEqual(cs.status.state, 'CONTAINER_RUNNING', 'container a state after the containerd restart');
+  h.checkEqual(cs.status.state, 'CONTAINER_RUNNING', `container a state after containerd's ${signal} restart`);
+  h.checkEqual(await sandboxPid(), pid, `sandbox task pid after containerd's ${signal} restart`);
+}
+
+// husk: the pod is one VM, the sandbox task's pid is its QEMU (CRI builds namespace paths
+// from that pid, so it must be a live host process).
+async function checkOneVm() {
+  // "<pid> <argv0> ..." with argv0 a qemu-system-* binary
+  const qemus = h.processesMatching([pod.id]).filter((p) => /^\d+ \S*qemu-system-/.test(p));
+  h.checkEqual(qemus.length, 1, `QEMU processes naming the pod id (${qemus.join('; ')})`);
+  h.checkEqual(Number(qemus[0].split(' ')[0]), await sandboxPid(), "the sandbox task's pid (the pod's QEMU)");
 }
 
 async function checkExecAfterRestart() {
@@ -238,6 +249,7 @@ const scenarios = {
     ...start,
     ['container b created and started in the same pod', () => startContainer('b')],
     ['a and b share one kernel (boot id)', checkBootIds],
+    ...(handler === 'husk' ? [['one QEMU for the pod, its pid the sandbox task pid', checkOneVm]] : []),
     ['a and b have their own rootfs', checkOwnRootfs],
     ['ExecSync returns stdout, stderr and the exit code', checkExecSync],
     ["a's CRI log file has its stdout and stderr", () => checkLogs('a')],
@@ -250,8 +262,10 @@ const scenarios = {
     ['ExecSync before the restart', async () => {
       pod.bootId = await execOk('a', BOOT_ID);
     }],
-    ['containerd restarted; the pod still ready', restartContainerd],
+    ['containerd stopped (SIGTERM) and started again; the pod still ready', () => restartContainerd('SIGTERM')],
     ['ExecSync after the restart', checkExecAfterRestart],
+    ['containerd killed (SIGKILL) and started again; the pod still ready', () => restartContainerd('SIGKILL')],
+    ['ExecSync after the second restart', checkExecAfterRestart],
     ['StopPodSandbox and RemovePodSandbox', stopAndRemovePod],
     ['nothing of the pod left behind', checkNothingLeft],
   ],
