@@ -35,11 +35,12 @@ const ctd = new Containerd({
   huskConfig: process.env.HUSK_CONFIG,
 });
 let cri;
-const pod = { containers: {} }; // id, config, containers: name -> id
+const pod = { containers: {}, ids: [] }; // id, config, containers: name -> id (current), ids: all
 
 // Every pod and container id, one a line in DIR/ids, for the bats teardown to clean up after a
 // failure (a VM's processes name its ids, not DIR).
 function recordId(id) {
+  pod.ids.push(id);
   fs.appendFileSync(path.join(dir, 'ids'), `${id}\n`);
 }
 
@@ -87,15 +88,17 @@ async function runPod() {
   h.checkEqual(st.status.runtime_handler, handler, 'pod runtime handler');
 }
 
-// A container that logs one line to each stream, then sleeps.
-async function startContainer(name) {
+// A container running script; by default it logs one line to each stream, then sleeps.
+async function startContainer(name, script = `echo hello from ${name}; echo ${name} to stderr >&2; exec sleep 100000`) {
   const config = {
     metadata: { name, attempt: 0 },
     image: { image: IMAGE },
-    command: ['sh', '-c', `echo hello from ${name}; echo ${name} to stderr >&2; exec sleep 100000`],
+    command: ['sh', '-c', script],
     log_path: `${name}.log`,
     labels: {},
     annotations: {},
+    // as the kubelet sets them without shareProcessNamespace
+    linux: { security_context: { namespace_options: { network: 'NODE', pid: 'CONTAINER', ipc: 'POD' } } },
   };
   const res = await cri.rt('CreateContainer', {
     pod_sandbox_id: pod.id,
@@ -105,8 +108,46 @@ async function startContainer(name) {
   pod.containers[name] = res.container_id;
   recordId(res.container_id);
   await cri.rt('StartContainer', { container_id: res.container_id });
-  const st = await cri.rt('ContainerStatus', { container_id: res.container_id });
-  h.checkEqual(st.status.state, 'CONTAINER_RUNNING', `container ${name} state after StartContainer`);
+}
+
+async function checkRunning(name) {
+  const st = await cri.rt('ContainerStatus', { container_id: pod.containers[name] });
+  h.checkEqual(st.status.state, 'CONTAINER_RUNNING', `container ${name} state`);
+}
+
+// A container whose process exits on its own: CRI sees it exited, with its status.
+async function checkExitedContainer() {
+  await startContainer('c', 'exit 3');
+  const st = await h.waitFor('container c to be reported exited', async () => {
+    const r = await cri.rt('ContainerStatus', { container_id: pod.containers.c });
+    return r.status.state === 'CONTAINER_EXITED' && r.status;
+  });
+  h.checkEqual(st.exit_code, 3, "container c's exit code");
+  await cri.rt('RemoveContainer', { container_id: pod.containers.c });
+  delete pod.containers.c;
+}
+
+// One container of the pod stopped (b's shell exits 0 on SIGTERM, within StopContainer's
+// grace period) and removed; the pod's VM serves the other.
+async function checkRemoveOne() {
+  const t0 = Date.now();
+  await cri.rt('StopContainer', { container_id: pod.containers.b, timeout: 30 });
+  const st = await cri.rt('ContainerStatus', { container_id: pod.containers.b });
+  h.checkEqual(st.status.state, 'CONTAINER_EXITED', 'container b state after StopContainer');
+  h.checkEqual(st.status.exit_code, 0, "b's exit code after SIGTERM (its trap exits 0; 137 means it was killed)");
+  h.check(Date.now() - t0 < 25000, 'StopContainer of b took the whole grace period: SIGTERM did not reach it');
+  await cri.rt('RemoveContainer', { container_id: pod.containers.b });
+  delete pod.containers.b;
+  h.checkEqual(await execOk('a', BOOT_ID), pod.bootId, "a's boot id after b was removed (the same VM)");
+}
+
+async function checkStats() {
+  const res = await cri.rt('ContainerStats', { container_id: pod.containers.a });
+  const { cpu, memory } = res.stats;
+  h.check(cpu && cpu.usage_core_nano_seconds && Number(cpu.usage_core_nano_seconds.value) > 0,
+    `ContainerStats of a: no CPU usage (${JSON.stringify(cpu)})`);
+  h.check(memory && memory.working_set_bytes && Number(memory.working_set_bytes.value) > 0,
+    `ContainerStats of a: no memory working set (${JSON.stringify(memory)})`);
 }
 
 async function exec(name, script, timeout = 60) {
@@ -186,7 +227,7 @@ function shimSocket() {
 // No process of the pod (shim, VMM, virtiofsd, husk-vsockd, container), mount, socket or
 // state under /run left: everything a pod leaves names its ids or lives under DIR.
 async function checkNothingLeft() {
-  const ids = [pod.id, ...Object.values(pod.containers)];
+  const { ids } = pod;
   const ctdPid = Number(fs.readFileSync(ctd.pidFile, 'utf8'));
   const needles = [...ids, dir];
   const procs = () => h.processesMatching(needles, [ctdPid, process.pid]);
@@ -241,19 +282,28 @@ const start = [
   ['containerd with the CRI plugin ready', startContainerd],
   ['busybox image imported', importImage],
   [`RunPodSandbox (handler ${handler}, host network)`, runPod],
-  ['container a created and started', () => startContainer('a')],
+  ['container a created and started', async () => {
+    await startContainer('a');
+    await checkRunning('a');
+  }],
 ];
 
 const scenarios = {
   pod: [
     ...start,
-    ['container b created and started in the same pod', () => startContainer('b')],
+    ['container b created and started in the same pod', async () => {
+      await startContainer('b', 'echo hello from b; echo b to stderr >&2; trap "exit 0" TERM; sleep 100000 & wait');
+      await checkRunning('b');
+    }],
     ['a and b share one kernel (boot id)', checkBootIds],
     ...(handler === 'husk' ? [['one QEMU for the pod, its pid the sandbox task pid', checkOneVm]] : []),
     ['a and b have their own rootfs', checkOwnRootfs],
     ['ExecSync returns stdout, stderr and the exit code', checkExecSync],
     ["a's CRI log file has its stdout and stderr", () => checkLogs('a')],
     ["b's CRI log file has its stdout and stderr", () => checkLogs('b')],
+    ['ContainerStats reports CPU and memory', checkStats],
+    ['a container that exits 3 is reported exited with status 3', checkExitedContainer],
+    ['b stopped and removed; a still served by the same kernel', checkRemoveOne],
     ['StopPodSandbox and RemovePodSandbox', stopAndRemovePod],
     ['nothing of the pod left behind', checkNothingLeft],
   ],
