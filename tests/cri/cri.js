@@ -9,7 +9,10 @@ const protoLoader = require('@grpc/proto-loader');
 // Kubernetes' CRI api.proto is not part of the repository: it is found in the nearest
 // shared/third_party/cri-api/ above it (beside the clone, as in CI), or at $CRI_API_PROTO.
 function apiProtoPath() {
-  if (process.env.CRI_API_PROTO) return process.env.CRI_API_PROTO;
+  if (process.env.CRI_API_PROTO) {
+    if (!fs.existsSync(process.env.CRI_API_PROTO)) throw new Error(`CRI_API_PROTO ${process.env.CRI_API_PROTO}: no such file`);
+    return process.env.CRI_API_PROTO;
+  }
   for (let d = path.resolve(__dirname, '../..'); d !== path.dirname(d); d = path.dirname(d)) {
     const p = path.join(path.dirname(d), 'shared/third_party/cri-api/api.proto');
     if (fs.existsSync(p)) return p;
