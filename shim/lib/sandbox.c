@@ -38,7 +38,9 @@ struct share {
 	/* the container id for its rootfs (the rootfs tag), else "_m<N>": ids start alphanumeric */
 	char name[CONTAINER_ID_MAX + 1];
 	bool rootfs;
-	uint32_t index; /* a bind mount's index into the spec's mounts */
+	bool
+	    readonly_once_created; /* a read-only rootfs, read-write until its mount points exist */
+	uint32_t index;            /* a bind mount's index into the spec's mounts */
 };
 
 struct sandbox {
@@ -290,8 +292,9 @@ int sandbox_add_rootfs(struct sandbox *sb, const char *container_id, const char 
 	if (!sh)
 		return -1;
 	sh->rootfs = true;
+	sh->readonly_once_created = ro;
 	snprintf(sh->name, sizeof(sh->name), "%s", container_id);
-	if (statedir_bind(&sb->sd, container_id, rootfs, true, ro, err) < 0) {
+	if (statedir_bind(&sb->sd, container_id, rootfs, true, false, err) < 0) {
 		free(sh->container_id);
 		sb->nshares--;
 		return husk_error_prefix(err, "rootfs");
@@ -630,6 +633,26 @@ int sandbox_boot(struct sandbox *sb, husk_err *err)
 
 /* --- containers ------------------------------------------------------------------------- */
 
+/*
+ * A read-only rootfs is shared read-write until the agent has created the
+ * container (its mount points made, as runc makes them before the root turns
+ * read-only), then read-only on the host too, before the container's process
+ * has run.
+ */
+static int seal_rootfs(struct sandbox *sb, const char *container_id, husk_err *err)
+{
+	for (size_t i = 0; i < sb->nshares; i++) {
+		struct share *sh = &sb->shares[i];
+		if (!sh->rootfs || !sh->readonly_once_created ||
+		    strcmp(sh->container_id, container_id))
+			continue;
+		if (statedir_bind_readonly(&sb->sd, sh->name, err) < 0)
+			return husk_error_prefix(err, "rootfs");
+		sh->readonly_once_created = false;
+	}
+	return 0;
+}
+
 int sandbox_create_container(struct sandbox *sb, const char *container_id,
                              const struct oci_spec *spec, bool with_stdin, husk_err *err)
 {
@@ -662,7 +685,7 @@ int sandbox_create_container(struct sandbox *sb, const char *container_id,
 	                    (int)sb->cfg->timeouts.agent_call_ms, &resp, err) < 0)
 		return -1;
 	protobuf_c_message_free_unpacked(resp, NULL);
-	return 0;
+	return seal_rootfs(sb, container_id, err);
 }
 
 int sandbox_start_container(struct sandbox *sb, const char *container_id, uint32_t *pid,

@@ -32,7 +32,10 @@ struct sandbox;
  */
 struct sandbox *sandbox_create(struct husk_loop *loop, const char *root, const char *id,
                                const struct husk_config *cfg, husk_err *err);
-/* Binds a container's rootfs at <state>/shared/<container_id>. */
+/*
+ * Binds a container's rootfs at <state>/shared/<container_id>; with ro it
+ * turns read-only on the host once sandbox_create_container succeeded.
+ */
 int sandbox_add_rootfs(struct sandbox *sb, const char *container_id, const char *rootfs, bool ro,
                        husk_err *err);
 /*

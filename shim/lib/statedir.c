@@ -211,13 +211,13 @@ static int make_mount_point(int shared, const char *name, bool dir, husk_err *er
 	return fd;
 }
 
-/* The whole detached tree read-only, before the guest can see any of it. */
-static int make_readonly(int tree, bool rec, const char *src, husk_err *err)
+/* The mount at dirfd/path (or the detached tree dirfd, path ""), submounts too when rec. */
+static int set_readonly(int dirfd, const char *path, bool rec, husk_err *err)
 {
 	struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
-	if (mount_setattr(tree, "", AT_EMPTY_PATH | (rec ? AT_RECURSIVE : 0), &attr, sizeof(attr)) <
-	    0)
-		return husk_error_set(err, errno, "read-only %s", src);
+	unsigned flags = (path[0] ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH) | (rec ? AT_RECURSIVE : 0);
+	if (mount_setattr(dirfd, path, flags, &attr, sizeof(attr)) < 0)
+		return husk_error_set(err, errno, "read-only");
 	return 0;
 }
 
@@ -229,8 +229,9 @@ int statedir_bind(struct statedir *sd, const char *name, const char *src, bool r
 	cleanup_close int tree = open_tree(AT_FDCWD, src, flags);
 	if (tree < 0 || fstat(tree, &st) < 0)
 		return husk_error_set(err, errno, "%s", src);
-	if (ro && make_readonly(tree, rec, src, err) < 0)
-		return -1;
+	/* before the guest can see any of it */
+	if (ro && set_readonly(tree, "", rec, err) < 0)
+		return husk_error_prefix(err, "%s", src);
 	cleanup_close int shared = open(sd->shared, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (shared < 0)
 		return husk_error_set(err, errno, "%s", sd->shared);
@@ -242,6 +243,16 @@ int statedir_bind(struct statedir *sd, const char *name, const char *src, bool r
 		unlinkat(shared, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0);
 		return husk_error_set(err, e, "bind %s", src);
 	}
+	return 0;
+}
+
+int statedir_bind_readonly(struct statedir *sd, const char *name, husk_err *err)
+{
+	cleanup_close int shared = open(sd->shared, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (shared < 0)
+		return husk_error_set(err, errno, "%s", sd->shared);
+	if (set_readonly(shared, name, true, err) < 0)
+		return husk_error_prefix(err, "%s/%s", sd->shared, name);
 	return 0;
 }
 

@@ -48,6 +48,8 @@ int mount_namespace_enter(husk_err *err);
  */
 int statedir_bind(struct statedir *sd, const char *name, const char *src, bool rec, bool ro,
                   husk_err *err);
+/* Makes the bind at shared/<name> read-only, submounts included. */
+int statedir_bind_readonly(struct statedir *sd, const char *name, husk_err *err);
 /* Unmounts shared/<name> and removes its mount point. */
 void statedir_unbind(struct statedir *sd, const char *name);
 

@@ -122,6 +122,17 @@ static int bind_in_child(const char *root, const char *src)
 	if (fd < 0 || write(fd, "x", 1) != 1)
 		return 5;
 	close(fd);
+	/* read-write, then read-only after the fact */
+	if (statedir_bind(&sd, "c2", src, true, false, &err) < 0)
+		return 8;
+	snprintf(probe, sizeof(probe), "%s/c2", sd.shared);
+	if (try_create(probe, "rw") != 0 || statedir_bind_readonly(&sd, "c2", &err) < 0 ||
+	    try_create(probe, "rw2") != EROFS)
+		return 9;
+	snprintf(probe, sizeof(probe), "%s/rw", src);
+	unlink(probe);
+	statedir_unbind(&sd, "c2");
+	snprintf(probe, sizeof(probe), "%s/_m0", sd.shared);
 	/* an entry that exists is not bound over */
 	if (statedir_bind(&sd, "_m0", file, false, false, &err) == 0)
 		return 6;
