@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "copyup.h"
 #include "isolation.h"
 
 extern char **environ;
@@ -195,10 +196,29 @@ static int bind_one(const struct spec_mount *m, int tree, husk_err *err)
 	return 0;
 }
 
+/* The tmpfs goes up read-write for the copy, then gets the spec's flags. */
+static int mount_copy_up(const struct spec_mount *m, husk_err *err)
+{
+	cleanup_close int old = open(m->destination, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (old < 0)
+		return husk_error_set(err, errno, "tmpcopyup");
+	if (mount(m->source, m->destination, m->type, m->flags & ~MS_RDONLY, m->data) < 0)
+		return husk_error_set(err, errno, "%s", m->type);
+	cleanup_close int copy = open(m->destination, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (copy < 0 || copy_tree(old, copy, err) < 0)
+		return copy < 0 ? husk_error_set(err, errno, "tmpcopyup") : -1;
+	if ((m->flags & MS_RDONLY) &&
+	    mount(NULL, m->destination, NULL, MS_REMOUNT | m->flags, m->data) < 0)
+		return husk_error_set(err, errno, "remount read-only");
+	return 0;
+}
+
 static int mount_one(const struct spec_mount *m, int tree, husk_err *err)
 {
 	if (m->flags & MS_BIND)
 		return bind_one(m, tree, err);
+	if (m->copy_up)
+		return mkdir_p(m->destination, err) < 0 ? -1 : mount_copy_up(m, err);
 	if (mkdir_p(m->destination, err) < 0)
 		return -1;
 	if (mount(m->source, m->destination, m->type, m->flags, m->data) < 0)

@@ -2,7 +2,7 @@
 AGENT_LIB_SRCS := agent/ocispec.c agent/ocispec_linux.c agent/request.c agent/cgstat.c \
 	agent/proclist.c
 AGENT_SRCS := agent/main.c agent/rpc.c agent/sandbox.c agent/spawn.c agent/process.c agent/container.c \
-	agent/isolation.c agent/cgroup.c \
+	agent/isolation.c agent/cgroup.c agent/copyup.c \
 	agent/modload.c $(AGENT_LIB_SRCS) $(TTRPC_SRCS) $(COMMON_SRCS)
 
 BINS += $(BUILD)/bin/husk-agent
@@ -34,3 +34,6 @@ tests/bin/agent-client_LIBS = $(PROTOBUF_LIBS)
 $(BUILD)/tests/bin/husk-agent-asan: $(call asan_objs,$(AGENT_SRCS))
 	@mkdir -p $(@D)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(PROTOBUF_LIBS) -ljson-c -lseccomp
+
+UNIT_TESTS += test_copyup
+test_copyup_SRCS = tests/unit/test_copyup.c agent/copyup.c $(COMMON_SRCS)

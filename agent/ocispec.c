@@ -453,6 +453,10 @@ static int apply_option(const char *opt, struct spec_mount *m, husk_err *err)
 {
 	if (apply_flag(opt, &m->flags) || apply_propagation(opt, &m->propagation))
 		return 0;
+	if (strcmp(opt, "tmpcopyup") == 0) {
+		m->copy_up = 1;
+		return 0;
+	}
 	if (strchr(opt, ','))
 		return husk_error_set(err, 0, "option %.64s: contains a comma", opt);
 	return append_data(&m->data, opt, err);
@@ -520,6 +524,9 @@ static int parse_mount(json_object *o, struct spec_mount *m, husk_err *err)
 	if (m->flags & MS_BIND) {
 		free(m->type);
 		m->type = NULL;
+		if (m->copy_up)
+			return husk_error_set(err, 0, "mount %s: tmpcopyup needs a tmpfs",
+			                      m->destination);
 		if (m->data)
 			return husk_error_set(err, 0,
 			                      "mount %s: bind mount option %.64s not supported",
@@ -530,6 +537,8 @@ static int parse_mount(json_object *o, struct spec_mount *m, husk_err *err)
 		return husk_error_set(err, 0, "mount %s: type missing", m->destination);
 	if (resolve_type(m, err) < 0)
 		return husk_error_prefix(err, "mount %s", m->destination);
+	if (m->copy_up && strcmp(m->type, "tmpfs") != 0)
+		return husk_error_set(err, 0, "mount %s: tmpcopyup needs a tmpfs", m->destination);
 	return 0;
 }
 

@@ -116,6 +116,7 @@ struct spec_mount {
 	char *data;                /* options that are not mount flags, comma-joined, or NULL */
 	unsigned long propagation; /* MS_PRIVATE, MS_SLAVE, MS_SHARED or MS_UNBINDABLE [| MS_REC] */
 	char *shared_tag;          /* a bind mount's source under the shared directory */
+	int copy_up;               /* tmpcopyup: a tmpfs starts with what the directory held */
 };
 
 struct spec {

@@ -144,6 +144,24 @@ TEST(spec_bind_mounts_parse)
 	                       "mount /x: bind mount option mode=755 not supported"));
 }
 
+TEST(spec_tmpcopyup_only_on_a_tmpfs)
+{
+	cleanup_error husk_err err = NULL;
+	struct spec s;
+	const char *json = "{\"process\":{\"args\":[\"a\"]},\"mounts\":[{\"destination\":\"/run\","
+	                   "\"type\":\"tmpfs\",\"options\":[\"rw\",\"tmpcopyup\",\"mode=755\"]}]}";
+	CHECK_INT(parse(json, &s, &err), ==, 0);
+	CHECK_INT(s.mounts[0].copy_up, ==, 1);
+	CHECK_STR(s.mounts[0].data, "mode=755");
+	spec_free(&s);
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"]},\"mounts\":[{\"destination\":"
+	                       "\"/p\",\"type\":\"proc\",\"options\":[\"tmpcopyup\"]}]}",
+	                       "mount /p: tmpcopyup needs a tmpfs"));
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"]},\"mounts\":[{\"destination\":"
+	                       "\"/b\",\"source\":\"/b\",\"options\":[\"bind\",\"tmpcopyup\"]}]}",
+	                       "mount /b: tmpcopyup needs a tmpfs"));
+}
+
 TEST(spec_rejects_mounts_it_cannot_honour)
 {
 	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"]},\"mounts\":[{\"destination\":"
