@@ -162,3 +162,34 @@ a-ro" ]
 	[ ! -e "$SRC/a/w" ]
 	assert_clean
 }
+
+@test "a read-only root still gets its missing mount points (as runc) and stays read-only" {
+	bind_spec '["sh","-c","cat /newdir/file; touch /x 2>/dev/null || echo root-ro"]' \
+		"{\"destination\":\"/newdir\",\"source\":\"$SRC\",\"options\":[\"rbind\"]}"
+	jq '.root.readonly = true' "$T/bundle/config.json" >"$T/config.new"
+	mv "$T/config.new" "$T/bundle/config.json"
+	husk_run
+	cat "$T/out" "$T/err"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$T/out")" = "from-host
+root-ro" ]
+	[ -d "$T/bundle/rootfs/newdir" ]
+	[ ! -e "$T/bundle/rootfs/x" ]
+	assert_clean
+}
+
+@test "a tmpfs with tmpcopyup starts with the directory's contents; writes stay in the guest" {
+	mkdir -p "$T/bundle/rootfs/seed/sub"
+	echo seeded >"$T/bundle/rootfs/seed/sub/f"
+	ln -s sub/f "$T/bundle/rootfs/seed/link"
+	bind_spec '["sh","-c","cat /seed/sub/f /seed/link; echo new >/seed/g; grep \" /seed \" /proc/mounts"]' \
+		'{"destination":"/seed","type":"tmpfs","source":"tmpfs","options":["rw","nosuid","tmpcopyup"]}'
+	husk_run
+	cat "$T/out" "$T/err"
+	[ "$status" -eq 0 ]
+	[ "$(sed -n 1,2p "$T/out")" = "seeded
+seeded" ]
+	grep -q "^tmpfs /seed tmpfs" "$T/out"
+	[ ! -e "$T/bundle/rootfs/seed/g" ]
+	assert_clean
+}

@@ -96,6 +96,15 @@ assert_pm_clean() {
 	[ -z "$(pm ps -aq)" ]
 }
 
+@test "podman run --read-only: the root is read-only, podman's tmpfs mounts are not" {
+	run pm run --rm --network none --read-only "$IMAGE" \
+		sh -c 'touch /x 2>/dev/null || echo root-ro; touch /tmp/y && echo tmp-rw'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "root-ro
+tmp-rw" ]
+}
+
 @test "podman run -d, stop (SIGTERM reaches the container), rm: nothing left" {
 	cid=$(pm run -d --network none "$IMAGE" sh -c 'trap "echo got-term; exit 0" TERM; echo up; sleep 1000 & wait')
 	[ "$(pm inspect -f '{{.State.Status}}' "$cid")" = running ]
