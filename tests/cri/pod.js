@@ -3,6 +3,8 @@
 //   pod      RunPodSandbox, two containers (one VM: same boot id; own rootfs each), ExecSync
 //            output and exit code, the CRI log files, StopPodSandbox, RemovePodSandbox,
 //            nothing left behind
+//   vmdies   (husk) the pod's VM killed: its container is reported exited, the pod still goes
+//            cleanly (under runc a container outlives its pod's pause process)
 //   restart  containerd restarted mid-pod, stopped cleanly then killed; the pod still serves
 //            ExecSync (in the same kernel), then goes cleanly
 // Usage: node pod.js SCENARIO HANDLER   with, in the environment:
@@ -23,17 +25,7 @@ const BOOT_ID = 'cat /proc/sys/kernel/random/boot_id';
 
 const [scenario, handler] = process.argv.slice(2);
 const dir = process.env.CRI_DIR;
-if (!['pod', 'restart'].includes(scenario) || !['runc', 'husk'].includes(handler) || !dir) {
-  console.error('usage: CRI_DIR=DIR CRI_IMAGE_TAR=TAR [HUSK_SHIM=.. HUSK_CONFIG=..] node pod.js pod|restart runc|husk');
-  process.exit(2);
-}
-
-const ctd = new Containerd({
-  dir,
-  sandboxImage: IMAGE,
-  huskShim: process.env.HUSK_SHIM,
-  huskConfig: process.env.HUSK_CONFIG,
-});
+let ctd;
 let cri;
 const pod = { containers: {}, ids: [] }; // id, config, containers: name -> id (current), ids: all
 
@@ -288,6 +280,19 @@ const start = [
   }],
 ];
 
+// The pod's VM dies (its QEMU, the sandbox task pid, killed): every container is reported
+// exited, and the pod still goes cleanly.
+async function killSandbox() {
+  const pid = await sandboxPid();
+  process.kill(pid, 'SIGKILL');
+  await h.waitFor(`container a reported exited after the sandbox task pid ${pid} was killed`, async () => {
+    const r = await cri.rt('ContainerStatus', { container_id: pod.containers.a });
+    return r.status.state === 'CONTAINER_EXITED';
+  }, 30000, 200);
+  const st = await cri.rt('PodSandboxStatus', { pod_sandbox_id: pod.id });
+  h.checkEqual(st.status.state, 'SANDBOX_NOTREADY', 'pod state after its sandbox task died');
+}
+
 const scenarios = {
   pod: [
     ...start,
@@ -307,6 +312,12 @@ const scenarios = {
     ['StopPodSandbox and RemovePodSandbox', stopAndRemovePod],
     ['nothing of the pod left behind', checkNothingLeft],
   ],
+  vmdies: [
+    ...start,
+    ['the sandbox task killed; the container is reported exited', killSandbox],
+    ['StopPodSandbox and RemovePodSandbox', stopAndRemovePod],
+    ['nothing of the pod left behind', checkNothingLeft],
+  ],
   restart: [
     ...start,
     ['ExecSync before the restart', async () => {
@@ -322,6 +333,16 @@ const scenarios = {
 };
 
 async function main() {
+  if (!scenarios[scenario] || !['runc', 'husk'].includes(handler) || !dir || (scenario === 'vmdies' && handler !== 'husk')) {
+    console.error(`usage: CRI_DIR=DIR CRI_IMAGE_TAR=TAR [HUSK_SHIM=.. HUSK_CONFIG=..] node pod.js ${Object.keys(scenarios).join('|')} runc|husk`);
+    process.exit(2);
+  }
+  ctd = new Containerd({
+    dir,
+    sandboxImage: IMAGE,
+    huskShim: process.env.HUSK_SHIM,
+    huskConfig: process.env.HUSK_CONFIG,
+  });
   const status = await h.runSteps(`cri ${scenario} (${handler})`, scenarios[scenario], {
     onFailure: () => console.log(`--- containerd log (${ctd.log}), last lines:\n${ctd.logTail()}`),
   });

@@ -81,3 +81,8 @@ need_shim() {
 	need_shim
 	cri_scenario restart husk
 }
+
+@test "cri (husk): the pod's VM (QEMU) killed; its container exits, the pod goes cleanly" {
+	need_shim
+	cri_scenario vmdies husk
+}
