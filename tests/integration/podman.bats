@@ -15,11 +15,14 @@ setup_file() {
 	export PM
 	mkdir -p "$PM/tmp"
 	# conmon passes only conmon_env_vars to the runtime: that is how husk gets its config
-	# (TCG, the built guest image) without touching /etc/husk
+	# (TCG, the built guest image) without touching /etc/husk. runtime_supports_json makes
+	# podman pass --log/--log-format json, so husk's own messages stay out of the
+	# container's stderr.
 	CONFIG=$PM/husk.json write_config
 	cat >"$PM/containers.conf" <<CONF
 [engine]
 conmon_env_vars = ["PATH=$PATH", "HUSK_CONFIG=$PM/husk.json"]
+runtime_supports_json = ["husk"]
 CONF
 	"$BATS_TEST_DIRNAME/make-oci-image" "$PM/image.tar" husk-test/busybox:latest sh
 	pm load -i "$PM/image.tar" >/dev/null
@@ -103,6 +106,16 @@ assert_pm_clean() {
 	[ "$status" -eq 0 ]
 	[ "$output" = "root-ro
 tmp-rw" ]
+}
+
+@test "a spec husk cannot honour fails podman run with husk's one-line error; nothing left" {
+	# podman's default network is a host network namespace the guest cannot join
+	run pm run --rm --cidfile "$T/cid" "$IMAGE" true
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"husk: create "*"linux.namespaces network: joining a namespace (path) not supported"* ]]
+	pm rm -f "$(cat "$T/cid")" >/dev/null 2>&1 || true
+	assert_pm_clean "$(cat "$T/cid")"
 }
 
 @test "podman run -d, stop (SIGTERM reaches the container), rm: nothing left" {
