@@ -22,6 +22,9 @@ const h = require('./harness');
 const IMAGE = 'docker.io/library/husk-busybox:latest';
 const NS = 'k8s.io';
 const BOOT_ID = 'cat /proc/sys/kernel/random/boot_id';
+// host network (no CNI needed), a namespace per container for PID (the kubelet's choice
+// without shareProcessNamespace), the pod's for IPC
+const NAMESPACES = { network: 'NODE', pid: 'CONTAINER', ipc: 'POD' };
 
 const [scenario, handler] = process.argv.slice(2);
 const dir = process.env.CRI_DIR;
@@ -64,9 +67,7 @@ function podConfig() {
     log_directory: path.join(dir, 'logs'),
     labels: {},
     annotations: {},
-    linux: {
-      security_context: { namespace_options: { network: 'NODE', pid: 'CONTAINER', ipc: 'POD' } },
-    },
+    linux: { security_context: { namespace_options: NAMESPACES } },
   };
 }
 
@@ -89,8 +90,7 @@ async function startContainer(name, script = `echo hello from ${name}; echo ${na
     log_path: `${name}.log`,
     labels: {},
     annotations: {},
-    // as the kubelet sets them without shareProcessNamespace
-    linux: { security_context: { namespace_options: { network: 'NODE', pid: 'CONTAINER', ipc: 'POD' } } },
+    linux: { security_context: { namespace_options: NAMESPACES } },
   };
   const res = await cri.rt('CreateContainer', {
     pod_sandbox_id: pod.id,
