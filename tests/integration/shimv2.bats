@@ -41,7 +41,7 @@ teardown() {
 		grep -o -- "$T/[^ ]*" /proc/self/mountinfo | sort -r | xargs -r umount -l
 		rm -rf /run/husk-v2/"$NS"-*
 		local c
-		for c in c1 c2 c3 c4 c5 c6 c7 c8 c9 c10 c11; do
+		for c in c1 c2 c3 c4 c5 c6 c7 c8 c9 c10 c11 c12 c13; do
 			rm -f "$(shim_socket "$NS-$c")"
 		done
 	fi
@@ -261,4 +261,27 @@ SH
 		# exit_status (field 2) 137, exited_at (field 3) set, no pid
 		[ "$(od -An -tx1 -N4 "$T/resp" | tr -d ' ')" = 1089011a ]
 	done
+}
+
+@test "shimv2: a group's second task gets a bind mount made after the VM booted; ro holds" {
+	local g=io.containerd.runc.v2.group=$NS-c12
+	mkdir -p "$T/src"
+	echo post-boot >"$T/src/f"
+	"${CTR[@]}" run --snapshotter native --runtime io.containerd.husk.v2 -d --annotation "$g" \
+		"$IMAGE" "$NS-c12" sleep 1000 </dev/null >/dev/null 3>&-
+	wait_task c12 RUNNING
+	RUN_OPTS=(--annotation "$g" --mount "type=bind,src=$T/src,dst=/data,options=rbind:ro")
+	ctr_run c13 sh -c 'cat /data/f; touch /data/x 2>/dev/null || echo ro'
+	cat "$T/out" "$T/err"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$T/out")" = "post-boot
+ro" ]
+	[ ! -e "$T/src/x" ]
+	"${CTR[@]}" task kill -s KILL "$NS-c12"
+	wait_task c12 STOPPED
+	"${CTR[@]}" task delete "$NS-c12"
+	"${CTR[@]}" containers delete "$NS-c12"
+	assert_v2_clean c12
+	assert_v2_clean c13
+	! grep -F -- "$T/src" /proc/[0-9]*/mountinfo
 }
