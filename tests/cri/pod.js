@@ -81,16 +81,17 @@ async function runPod() {
   h.checkEqual(st.status.runtime_handler, handler, 'pod runtime handler');
 }
 
-// A container running script; by default it logs one line to each stream, then sleeps.
-async function startContainer(name, script = `echo hello from ${name}; echo ${name} to stderr >&2; exec sleep 100000`) {
+// A container running script (by default it logs one line to each stream, then sleeps),
+// with a read-only rootfs if readonly.
+async function startContainer(name, { script, readonly = false } = {}) {
   const config = {
     metadata: { name, attempt: 0 },
     image: { image: IMAGE },
-    command: ['sh', '-c', script],
+    command: ['sh', '-c', script || `echo hello from ${name}; echo ${name} to stderr >&2; exec sleep 100000`],
     log_path: `${name}.log`,
     labels: {},
     annotations: {},
-    linux: { security_context: { namespace_options: NAMESPACES } },
+    linux: { security_context: { namespace_options: NAMESPACES, readonly_rootfs: readonly } },
   };
   const res = await cri.rt('CreateContainer', {
     pod_sandbox_id: pod.id,
@@ -109,7 +110,7 @@ async function checkRunning(name) {
 
 // A container whose process exits on its own: CRI sees it exited, with its status.
 async function checkExitedContainer() {
-  await startContainer('c', 'exit 3');
+  await startContainer('c', { script: 'exit 3' });
   const st = await h.waitFor('container c to be reported exited', async () => {
     const r = await cri.rt('ContainerStatus', { container_id: pod.containers.c });
     return r.status.state === 'CONTAINER_EXITED' && r.status;
@@ -131,6 +132,20 @@ async function checkRemoveOne() {
   await cri.rt('RemoveContainer', { container_id: pod.containers.b });
   delete pod.containers.b;
   h.checkEqual(await execOk('a', BOOT_ID), pod.bootId, "a's boot id after b was removed (the same VM)");
+}
+
+// readOnlyRootFilesystem: the rootfs refuses writes, yet CRI's bind mounts (resolv.conf,
+// hosts, ...) got their mount points in it; removed again afterwards.
+async function checkReadonlyRootfs() {
+  await startContainer('r', { script: 'exec sleep 100000', readonly: true });
+  await checkRunning('r');
+  const w = await exec('r', 'echo x > /written');
+  h.check(w.code !== 0, 'writing /written in a read-only rootfs succeeded');
+  h.check(/Read-only file system/.test(w.err), `writing in a read-only rootfs failed otherwise: ${w.err.trim()}`);
+  await execOk('r', 'test -f /etc/resolv.conf && echo x > /dev/shm/written');
+  await cri.rt('StopContainer', { container_id: pod.containers.r, timeout: 0 });
+  await cri.rt('RemoveContainer', { container_id: pod.containers.r });
+  delete pod.containers.r;
 }
 
 async function checkStats() {
@@ -297,7 +312,9 @@ const scenarios = {
   pod: [
     ...start,
     ['container b created and started in the same pod', async () => {
-      await startContainer('b', 'echo hello from b; echo b to stderr >&2; trap "exit 0" TERM; sleep 100000 & wait');
+      await startContainer('b', {
+        script: 'echo hello from b; echo b to stderr >&2; trap "exit 0" TERM; sleep 100000 & wait',
+      });
       await checkRunning('b');
     }],
     ['a and b share one kernel (boot id)', checkBootIds],
@@ -308,6 +325,7 @@ const scenarios = {
     ["b's CRI log file has its stdout and stderr", () => checkLogs('b')],
     ['ContainerStats reports CPU and memory', checkStats],
     ['a container that exits 3 is reported exited with status 3', checkExitedContainer],
+    ['a container with a read-only rootfs', checkReadonlyRootfs],
     ['b stopped and removed; a still served by the same kernel', checkRemoveOne],
     ['StopPodSandbox and RemovePodSandbox', stopAndRemovePod],
     ['nothing of the pod left behind', checkNothingLeft],
