@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <json-c/json.h>
 #include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -18,7 +20,9 @@
 
 #include "cleanup.h"
 #include "copyup.h"
+#include "hooks.h"
 #include "isolation.h"
+#include "log.h"
 
 extern char **environ;
 
@@ -405,19 +409,50 @@ static int enter_cgroup(const char *cgroup_dir, husk_err *err)
 	return 0;
 }
 
-void container_init_main(const struct spec *s, const char *rootfs, const char *cgroup_dir,
-                         const struct child_stdio *stdio, int report_fd, int start_fd)
+/*
+ * Guest hooks run in the container's namespaces with its root as theirs, so
+ * their paths resolve in the container's rootfs (the guest has no host
+ * programs). Their state names the init by the pid the agent sees; the
+ * bundle is on the host, the container's root "/" stands in for it.
+ */
+static int run_guest_hooks(const struct spec *s, enum hook_kind kind, const char *id,
+                           const char *pid, const char *status, husk_err *err)
+{
+	if (!s->hooks.n[kind])
+		return 0;
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "ociVersion", json_object_new_string("1.1.0"));
+	json_object_object_add(o, "id", json_object_new_string(id));
+	json_object_object_add(o, "status", json_object_new_string(status));
+	json_object_object_add(o, "pid", json_object_new_int(atoi(pid)));
+	json_object_object_add(o, "bundle", json_object_new_string("/"));
+	int r = hooks_run(&s->hooks, kind, json_object_to_json_string(o), err);
+	json_object_put(o);
+	return r;
+}
+
+void container_init_main(const char *id, const struct spec *s, const char *rootfs,
+                         const char *cgroup_dir, const struct child_stdio *stdio, int report_fd,
+                         int start_fd)
 {
 	husk_err err = NULL;
+	char pid[16] = "0";
+	/* the agent's /proc, before the container's replaces it: our pid as the agent sees it */
+	ssize_t n = readlink("/proc/self", pid, sizeof(pid) - 1);
+	pid[n > 0 ? n : 1] = '\0';
+	/* fd 2 becomes the container's stderr: nothing of the agent's log belongs there */
+	log_set_level(LOG_LEVEL_ERROR);
 	if (enter_cgroup(cgroup_dir, &err) < 0 || reset_signals(&err) < 0 ||
 	    setup_stdio(stdio, report_fd, start_fd, &err) < 0 ||
-	    setup_container(s, rootfs, &err) < 0)
+	    setup_container(s, rootfs, &err) < 0 ||
+	    run_guest_hooks(s, HOOK_CREATE_CONTAINER, id, pid, "creating", &err) < 0)
 		fail(report_fd, &err, 1);
 	send_report(report_fd, REPORT_READY, 0, NULL);
 	/* EOF instead of the start byte: the container was removed before starting */
 	if (wait_for_start(start_fd) < 0)
 		_exit(1);
-	exec_process(&s->process, s->seccomp, 1, &err);
+	if (run_guest_hooks(s, HOOK_START_CONTAINER, id, pid, "created", &err) == 0)
+		exec_process(&s->process, s->seccomp, 1, &err);
 	fail(report_fd, &err, 127);
 }
 

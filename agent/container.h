@@ -34,11 +34,11 @@ struct child_stdio {
 /*
  * Runs in the container init right after clone(CONTAINER_NS_FLAGS): joins
  * cgroup_dir ("" = stays), sets up the container from spec with rootfs as its
- * root, reports READY, waits for the start byte on start_fd, then execs.
- * Never returns.
+ * root, runs the createContainer hooks, reports READY, waits for the start
+ * byte on start_fd, runs the startContainer hooks, then execs. Never returns.
  */
-__attribute__((noreturn)) void container_init_main(const struct spec *s, const char *rootfs,
-                                                   const char *cgroup_dir,
+__attribute__((noreturn)) void container_init_main(const char *id, const struct spec *s,
+                                                   const char *rootfs, const char *cgroup_dir,
                                                    const struct child_stdio *stdio, int report_fd,
                                                    int start_fd);
 /*

@@ -1,6 +1,6 @@
 # husk-agent: the guest's PID 1, a static binary
 AGENT_LIB_SRCS := agent/ocispec.c agent/ocispec_linux.c agent/request.c agent/cgstat.c \
-	agent/proclist.c
+	agent/proclist.c shim/lib/hooks.c
 AGENT_SRCS := agent/main.c agent/rpc.c agent/sandbox.c agent/spawn.c agent/process.c agent/container.c \
 	agent/isolation.c agent/cgroup.c agent/copyup.c \
 	agent/modload.c $(AGENT_LIB_SRCS) $(TTRPC_SRCS) $(COMMON_SRCS)

@@ -701,7 +701,8 @@ int spec_parse(const char *json, size_t len, struct spec *out, husk_err *err)
 	         parse_hostname(member(o, "hostname"), out, err) == 0 &&
 	         parse_domainname(member(o, "domainname"), out, err) == 0 &&
 	         parse_root(member(o, "root"), out, err) == 0 &&
-	         parse_linux(member(o, "linux"), out, err) == 0)
+	         parse_linux(member(o, "linux"), out, err) == 0 &&
+	         hooks_parse(member(o, "hooks"), &out->hooks, err) == 0)
 		ret = parse_mounts(member(o, "mounts"), out, err);
 	json_object_put(o);
 	if (ret < 0)
@@ -732,6 +733,7 @@ void spec_free(struct spec *s)
 	free_strv(s->masked_paths);
 	free_strv(s->readonly_paths);
 	free(s->domainname);
+	hooks_free(&s->hooks);
 	spec_linux_free(s);
 	memset(s, 0, sizeof(*s));
 }

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "hooks.h"
 
 #define SPEC_MAX_JSON    (1u << 20)
 #define SPEC_MAX_STRING  32768
@@ -136,8 +137,9 @@ struct spec {
 	size_t ndevices;
 	unsigned long
 	    rootfs_propagation; /* MS_PRIVATE (default), MS_SLAVE, MS_SHARED, MS_UNBINDABLE */
-	int needs_net_ns; /* linux.namespaces has network: the guest's, which net.* sysctls set */
-	int mount_label;  /* linux.mountLabel given: accepted with a warning */
+	int needs_net_ns;   /* linux.namespaces has network: the guest's, which net.* sysctls set */
+	int mount_label;    /* linux.mountLabel given: accepted with a warning */
+	struct hooks hooks; /* the agent runs createContainer and startContainer */
 };
 
 /* Parses a whole config.json. On error *out is left empty (spec_free is safe). */

@@ -187,7 +187,8 @@ static int spawn_init(struct container *c, const struct spec *s, const char *roo
 	}
 	pid_t pid = (pid_t)syscall(SYS_clone, CONTAINER_NS_FLAGS | SIGCHLD, NULL, NULL, NULL, 0);
 	if (pid == 0)
-		container_init_main(s, rootfs, c->cgroup, &pipes->child, report[1], start[0]);
+		container_init_main(c->id, s, rootfs, c->cgroup, &pipes->child, report[1],
+		                    start[0]);
 	int e = errno;
 	close(report[1]);
 	close(start[0]);

@@ -34,6 +34,8 @@ int owner_args_load(struct owner_args *a, const struct husk_globals *g, const ch
 	if (a->spec.terminal)
 		return husk_error_set(
 		    err, 0, "bundle %s: config.json: process.terminal: not supported yet", bundle);
+	if (hooks_parse_spec(a->spec.json, a->spec.json_len, &a->hooks, err) < 0)
+		return husk_error_prefix(err, "bundle %s: config.json", bundle);
 	return 0;
 }
 
@@ -43,6 +45,7 @@ void owner_args_free(struct owner_args *a)
 	free(a->rootfs);
 	free(a->pid_file);
 	spec_free(&a->spec);
+	hooks_free(&a->hooks);
 	config_free(&a->cfg);
 }
 

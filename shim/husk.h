@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "hooks.h"
 #include "spec.h"
 
 #define HUSK_VERSION      "0.1.0"
@@ -50,6 +51,7 @@ struct owner_args {
 	char *bundle, *rootfs; /* absolute */
 	char *pid_file;        /* absolute, or NULL */
 	struct oci_spec spec;
+	struct hooks hooks;
 	struct husk_config cfg;
 	bool start;      /* run: start the container as soon as it is created */
 	bool foreground; /* run without --detach: the state goes when the container exits */

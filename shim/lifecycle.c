@@ -12,7 +12,9 @@
 
 #include "cleanup.h"
 #include "control.h"
+#include "hooks.h"
 #include "husk.h"
+#include "log.h"
 #include "ocistate.h"
 #include "statedir.h"
 
@@ -150,6 +152,28 @@ static void stop_owner(const struct husk_globals *g, const struct oci_state *st)
 	wait_exit(pidfd, OWNER_EXIT_MS);
 }
 
+/* The container is gone: the poststop hooks of its bundle's config.json get its last state. */
+static void run_poststop_hooks(struct oci_state *st)
+{
+	struct oci_spec spec = {0};
+	struct hooks hooks = {0};
+	cleanup_free char *rootfs = NULL, *state = NULL;
+	cleanup_error husk_err err = NULL;
+	st->status = OCI_STOPPED;
+	if (spec_load(st->bundle, &spec, &rootfs, &err) == 0 &&
+	    hooks_parse_spec(spec.json, spec.json_len, &hooks, &err) == 0 &&
+	    hooks.n[HOOK_POSTSTOP]) {
+		if ((state = ocistate_json(st)))
+			hooks_run(&hooks, HOOK_POSTSTOP, state, &err);
+		else
+			husk_error_set(&err, ENOMEM, "state");
+	}
+	if (err)
+		log_warn("delete %s: poststop hooks: %s", st->id, husk_error_msg(err));
+	hooks_free(&hooks);
+	spec_free(&spec);
+}
+
 int cmd_delete(const struct husk_globals *g, int argc, char **argv, husk_err *err)
 {
 	static const struct option opts[] = {{"force", no_argument, NULL, 'f'},
@@ -190,9 +214,10 @@ int cmd_delete(const struct husk_globals *g, int argc, char **argv, husk_err *er
 		goto fail;
 	}
 	stop_owner(g, &st);
-	ocistate_free(&st);
 	snprintf(dir, sizeof(dir), "%s/%s", g->root, id);
 	statedir_remove_path(dir);
+	run_poststop_hooks(&st);
+	ocistate_free(&st);
 	return 0;
 fail:
 	husk_error_prefix(err, "delete %s", id);

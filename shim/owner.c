@@ -8,17 +8,19 @@
  * the VM off and returns the container's status, as runc's init would. The
  * state directory stays until husk delete, except after a foreground run.
  *
- * The life of a container, in order: set_up (state dir, VM, container in the
- * guest, control socket, pid file), report_ready, start_container (on the
- * control request, or at once for run), serve, finish_stopped, tear_down.
+ * The life of a container, in order: set_up (state dir, VM, prestart and
+ * createRuntime hooks, container in the guest, control socket, pid file),
+ * report_ready, start_container (on the control request, or at once for run;
+ * poststart hooks), serve, finish_stopped, tear_down, finish_deleted
+ * (poststop hooks when the container is gone: a foreground run, a failure).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <limits.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -27,6 +29,7 @@
 #include "cleanup.h"
 #include "control.h"
 #include "detach.h"
+#include "hooks.h"
 #include "husk.h"
 #include "log.h"
 #include "ocistate.h"
@@ -53,6 +56,7 @@ struct owner {
 	int listen_fd, ready_fd;
 	struct conn conns[MAX_CONNS];
 	struct conn *pending; /* a complete request, served from the main loop */
+	bool env_created;     /* its VM booted: poststop runs when the container goes */
 	bool done;
 	int exit_status; /* also the status of a failed owner: 1, or 128 + an aborting signal */
 };
@@ -88,6 +92,24 @@ static int on_signal(struct husk_loop *loop, int fd, uint32_t events, void *data
 	return 0;
 }
 
+/* Runs the spec's hooks of kind with the state as it is now on their stdin. */
+static int run_hooks(struct owner *o, enum hook_kind kind, husk_err *err)
+{
+	if (!o->args->hooks.n[kind])
+		return 0;
+	cleanup_free char *state = ocistate_json(&o->st);
+	if (!state)
+		return husk_error_set(err, ENOMEM, "%s hooks", hook_kind_name(kind));
+	return hooks_run(&o->args->hooks, kind, state, err);
+}
+
+static void run_warning_hooks(struct owner *o, enum hook_kind kind)
+{
+	cleanup_error husk_err err = NULL;
+	if (run_hooks(o, kind, &err) < 0)
+		log_warn("%s", husk_error_msg(err));
+}
+
 static int start_container(struct owner *o, husk_err *err)
 {
 	uint32_t pid;
@@ -101,7 +123,10 @@ static int start_container(struct owner *o, husk_err *err)
 		return -1;
 	o->watch = proc_watch_start(o->loop, sandbox_agent(o->sb), o->st.id, "", STDIN_FILENO,
 	                            STDOUT_FILENO, STDERR_FILENO, err);
-	return o->watch ? 0 : -1;
+	if (!o->watch)
+		return -1;
+	run_warning_hooks(o, HOOK_POSTSTART);
+	return 0;
 }
 
 static int kill_container(struct owner *o, int sig, husk_err *err)
@@ -249,7 +274,14 @@ static int set_up(struct owner *o, husk_err *err)
 	if (ocistate_init(&o->st, a->id, a->bundle, a->rootfs, err) < 0 ||
 	    ocistate_write(sandbox_dir(o->sb), &o->st, err) < 0 ||
 	    sandbox_add_rootfs(o->sb, a->id, a->rootfs, a->spec.root_readonly, err) < 0 ||
-	    sandbox_add_mounts(o->sb, a->id, &a->spec, err) < 0 || sandbox_boot(o->sb, err) < 0 ||
+	    sandbox_add_mounts(o->sb, a->id, &a->spec, err) < 0 || sandbox_boot(o->sb, err) < 0)
+		return -1;
+	/*
+	 * The runtime environment (the VM) exists; the container's root switch
+	 * happens in CreateContainer, which also runs its createContainer hooks.
+	 */
+	o->env_created = true;
+	if (run_hooks(o, HOOK_PRESTART, err) < 0 || run_hooks(o, HOOK_CREATE_RUNTIME, err) < 0 ||
 	    sandbox_create_container(o->sb, a->id, &a->spec, true, err) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/%s", sandbox_dir(o->sb), OCISTATE_CONTROL);
@@ -293,8 +325,17 @@ static void tear_down(struct owner *o)
 	}
 	proc_watch_free(o->watch);
 	sandbox_destroy(o->sb);
-	ocistate_free(&o->st);
 	husk_loop_free(o->loop);
+}
+
+/* After tear_down: a container that no longer exists anywhere gets its poststop hooks. */
+static void finish_deleted(struct owner *o, bool deleted)
+{
+	if (deleted && o->env_created) {
+		o->st.status = OCI_STOPPED;
+		run_warning_hooks(o, HOOK_POSTSTOP);
+	}
+	ocistate_free(&o->st);
 }
 
 int owner_run(const struct owner_args *a, int ready_fd, husk_err *err)
@@ -312,6 +353,7 @@ int owner_run(const struct owner_args *a, int ready_fd, husk_err *err)
 		if (ready_fd >= 0)
 			husk_error_free(err); /* reported: create prints it */
 		tear_down(&o);
+		finish_deleted(&o, true);
 		return o.exit_status;
 	}
 	report_ready(&o, NULL);
@@ -320,5 +362,6 @@ int owner_run(const struct owner_args *a, int ready_fd, husk_err *err)
 	husk_loop_del(o.loop, sigfd);
 	finish_stopped(&o, status);
 	tear_down(&o);
+	finish_deleted(&o, a->foreground && !a->keep);
 	return status;
 }

@@ -213,6 +213,15 @@ void ocistate_print(FILE *f, const struct oci_state *s, bool pretty)
 	json_object_put(o);
 }
 
+char *ocistate_json(const struct oci_state *s)
+{
+	json_object *o = state_json(s, ocistate_live_status(s), false);
+	char *text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	                                                          JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return text;
+}
+
 int ocistate_lock(const char *root, const char *id, husk_err *err)
 {
 	char path[PATH_MAX];

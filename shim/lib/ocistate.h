@@ -47,6 +47,8 @@ enum oci_status ocistate_live_status(const struct oci_state *s);
 int ocistate_owner_pidfd(const struct oci_state *s);
 /* The state as `runc state` prints it (status as live; pid 0 when stopped). */
 void ocistate_print(FILE *f, const struct oci_state *s, bool pretty);
+/* The same, on one line, as a string the caller frees (what hooks get on stdin); NULL: ENOMEM. */
+char *ocistate_json(const struct oci_state *s);
 /* Takes the exclusive lock of root/id; returns the fd holding it. */
 int ocistate_lock(const char *root, const char *id, husk_err *err);
 int proc_start_time(pid_t pid, unsigned long long *out);
