@@ -1,5 +1,6 @@
 /* husk start, kill and delete: state transitions of a container made by husk create. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
@@ -152,26 +153,39 @@ static void stop_owner(const struct husk_globals *g, const struct oci_state *st)
 	wait_exit(pidfd, OWNER_EXIT_MS);
 }
 
-/* The container is gone: the poststop hooks of its bundle's config.json get its last state. */
-static void run_poststop_hooks(struct oci_state *st)
+/* The poststop hooks of the config.json the owner kept in dir (none if it kept none). */
+static int kept_hooks(const char *dir, struct hooks *h, husk_err *err)
 {
-	struct oci_spec spec = {0};
-	struct hooks hooks = {0};
-	cleanup_free char *rootfs = NULL, *state = NULL;
+	char path[PATH_MAX + sizeof(OCISTATE_CONFIG) + 1];
+	snprintf(path, sizeof(path), "%s/%s", dir, OCISTATE_CONFIG);
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : husk_error_set(err, errno, "%s", path);
+	/* written by the owner from the validated config: at most SPEC_MAX_BYTES */
+	cleanup_free char *buf = malloc(SPEC_MAX_BYTES);
+	size_t len = 0;
+	ssize_t n = 1;
+	while (buf && len < SPEC_MAX_BYTES && (n = read(fd, buf + len, SPEC_MAX_BYTES - len)) > 0)
+		len += (size_t)n;
+	if (!buf || n < 0)
+		return husk_error_set(err, buf ? errno : ENOMEM, "%s", path);
+	return hooks_parse_spec(buf, len, h, err);
+}
+
+/* After the container is gone: its poststop hooks get its last state. */
+static void run_poststop_hooks(struct oci_state *st, const struct hooks *h)
+{
+	cleanup_free char *state = NULL;
 	cleanup_error husk_err err = NULL;
+	if (!h->n[HOOK_POSTSTOP])
+		return;
 	st->status = OCI_STOPPED;
-	if (spec_load(st->bundle, &spec, &rootfs, &err) == 0 &&
-	    hooks_parse_spec(spec.json, spec.json_len, &hooks, &err) == 0 &&
-	    hooks.n[HOOK_POSTSTOP]) {
-		if ((state = ocistate_json(st)))
-			hooks_run(&hooks, HOOK_POSTSTOP, state, &err);
-		else
-			husk_error_set(&err, ENOMEM, "state");
-	}
+	if (!(state = ocistate_json(st)))
+		husk_error_set(&err, ENOMEM, "state");
+	else
+		hooks_run(h, HOOK_POSTSTOP, state, &err);
 	if (err)
 		log_warn("delete %s: poststop hooks: %s", st->id, husk_error_msg(err));
-	hooks_free(&hooks);
-	spec_free(&spec);
 }
 
 int cmd_delete(const struct husk_globals *g, int argc, char **argv, husk_err *err)
@@ -180,6 +194,8 @@ int cmd_delete(const struct husk_globals *g, int argc, char **argv, husk_err *er
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     {NULL, 0, NULL, 0}};
 	const char *use = "delete [--force] ID";
+	cleanup_error husk_err hooks_err = NULL;
+	struct hooks hooks = {0};
 	struct oci_state st;
 	char dir[PATH_MAX];
 	bool force = false;
@@ -215,8 +231,11 @@ int cmd_delete(const struct husk_globals *g, int argc, char **argv, husk_err *er
 	}
 	stop_owner(g, &st);
 	snprintf(dir, sizeof(dir), "%s/%s", g->root, id);
+	if (kept_hooks(dir, &hooks, &hooks_err) < 0)
+		log_warn("delete %s: poststop hooks: %s", id, husk_error_msg(hooks_err));
 	statedir_remove_path(dir);
-	run_poststop_hooks(&st);
+	run_poststop_hooks(&st, &hooks);
+	hooks_free(&hooks);
 	ocistate_free(&st);
 	return 0;
 fail:

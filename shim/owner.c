@@ -39,7 +39,7 @@
 
 #define MAX_CONNS 4
 
-static const char *const kept_files[] = {OCISTATE_FILE, OCISTATE_LOCK, NULL};
+static const char *const kept_files[] = {OCISTATE_FILE, OCISTATE_LOCK, OCISTATE_CONFIG, NULL};
 
 struct conn {
 	int fd;
@@ -264,6 +264,21 @@ static int serve(struct owner *o, husk_err *err)
 	return 0;
 }
 
+/* husk delete runs the poststop hooks of the config the container was created with. */
+static int save_config(struct owner *o, husk_err *err)
+{
+	char path[PATH_MAX];
+	const struct oci_spec *spec = &o->args->spec;
+	if (!o->args->hooks.n[HOOK_POSTSTOP])
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s", sandbox_dir(o->sb), OCISTATE_CONFIG);
+	cleanup_close int fd =
+	    open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || write(fd, spec->json, spec->json_len) != (ssize_t)spec->json_len)
+		return husk_error_set(err, errno, "%s", path);
+	return 0;
+}
+
 static int set_up(struct owner *o, husk_err *err)
 {
 	const struct owner_args *a = o->args;
@@ -272,7 +287,7 @@ static int set_up(struct owner *o, husk_err *err)
 	if (!o->sb)
 		return -1;
 	if (ocistate_init(&o->st, a->id, a->bundle, a->rootfs, err) < 0 ||
-	    ocistate_write(sandbox_dir(o->sb), &o->st, err) < 0 ||
+	    ocistate_write(sandbox_dir(o->sb), &o->st, err) < 0 || save_config(o, err) < 0 ||
 	    sandbox_add_rootfs(o->sb, a->id, a->rootfs, a->spec.root_readonly, err) < 0 ||
 	    sandbox_add_mounts(o->sb, a->id, &a->spec, err) < 0 || sandbox_boot(o->sb, err) < 0)
 		return -1;

@@ -18,6 +18,7 @@
 #define OCISTATE_FILE    "state.json"
 #define OCISTATE_LOCK    "lock"
 #define OCISTATE_CONTROL "control.sock"
+#define OCISTATE_CONFIG  "config.json" /* the bundle's, kept for poststop hooks if it has any */
 #define OCISTATE_MAX     (64u << 10)
 
 enum oci_status { OCI_CREATING, OCI_CREATED, OCI_RUNNING, OCI_STOPPED };

@@ -88,6 +88,8 @@ guest_log() {
 	# create: prestart, createRuntime (host, "creating"), then createContainer in the guest
 	[ "$(cat "$T/host.log")" = "$(printf 'prestart creating %s\ncreateRuntime creating %s' "$ID" "$ID")" ]
 	[ "$(guest_log)" = "createContainer creating $ID true /" ]
+	# config.json changed after create changes nothing (poststop comes from ROOT/ID/config.json)
+	set_hooks '{}'
 	"${H[@]}" start "$ID"
 	expect_line ready
 	# start: startContainer in the guest ("created": the program is not running yet), then poststart
