@@ -6,6 +6,7 @@
 const fs = require('fs');
 const path = require('path');
 const { spawn } = require('child_process');
+const { tail } = require('./harness');
 
 const CRI = 'plugins."io.containerd.grpc.v1.cri"';
 
@@ -126,14 +127,9 @@ class Containerd {
     fs.rmSync(this.pidFile, { force: true });
   }
 
-  // The last lines of containerd's log (each cut to 600 characters), for failure messages.
+  // The last lines of containerd's log, for failure messages.
   logTail(lines = 40) {
-    try {
-      const all = fs.readFileSync(this.log, 'utf8').trimEnd().split('\n');
-      return all.slice(-lines).map((l) => (l.length > 600 ? `${l.slice(0, 600)}...` : l)).join('\n');
-    } catch (e) {
-      return `(no containerd log: ${e.message})`;
-    }
+    return tail(this.log, lines);
   }
 }
 

@@ -107,6 +107,21 @@ function filesMatching(root, needles, depth = 4) {
   return found;
 }
 
+// The last lines of a file, each cut to 600 characters.
+function tail(file, lines = 40) {
+  try {
+    const all = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
+    return all.slice(-lines).map((l) => (l.length > 600 ? `${l.slice(0, 600)}...` : l)).join('\n');
+  } catch (e) {
+    return `(${e.message})`;
+  }
+}
+
+// "--- what (file), last lines:" and its tail, or nothing if the file does not exist.
+function fileTail(file, what, lines = 40) {
+  return fs.existsSync(file) ? `--- ${what} (${file}), last lines:\n${tail(file, lines)}` : '';
+}
+
 function pidAlive(pid) {
   try {
     process.kill(pid, 0);
@@ -127,4 +142,6 @@ module.exports = {
   socketsMatching,
   filesMatching,
   pidAlive,
+  tail,
+  fileTail,
 };

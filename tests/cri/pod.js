@@ -362,7 +362,11 @@ async function main() {
     huskConfig: process.env.HUSK_CONFIG,
   });
   const status = await h.runSteps(`cri ${scenario} (${handler})`, scenarios[scenario], {
-    onFailure: () => console.log(`--- containerd log (${ctd.log}), last lines:\n${ctd.logTail()}`),
+    onFailure: () => {
+      console.log(`--- containerd log (${ctd.log}, with the shims' logs), last lines:\n${ctd.logTail()}`);
+      const consoleLog = pod.id && h.fileTail(`/run/husk-v2/${pod.id}/console.log`, "the pod VM's console");
+      if (consoleLog) console.log(consoleLog);
+    },
   });
   await ctd.stop();
   if (cri) cri.close();
