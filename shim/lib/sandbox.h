@@ -1,8 +1,7 @@
 /*
  * The sandbox owner: one VM (QEMU + virtiofsd + husk-vsockd) and the agent
- * connection, driven by the caller's husk_loop. `husk run` owns a sandbox in
- * the foreground; later fronts (husk create/start, containerd-shim-husk-v2)
- * use the same calls.
+ * connection, driven by the caller's husk_loop. Its fronts: the CLI's owner
+ * (shim/owner.c: husk create, husk run) and containerd-shim-husk-v2.
  *
  * Helper deaths and the boot deadline surface as errors from whatever runs the
  * loop (husk_loop_run_once returns -1 naming the cause). sandbox_destroy()

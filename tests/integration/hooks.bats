@@ -147,6 +147,22 @@ guest_log() {
 	done
 }
 
+@test "hooks: a failing createContainer hook fails create with the guest's reason, leaves nothing, runs poststop" {
+	cat >"$T/bundle/rootfs/hook" <<'SH'
+#!/bin/sh
+echo "no /dev/fuse here" >&2
+exit 5
+SH
+	set_hooks "{\"createContainer\": [$(guest_hook createContainer)], \"poststop\": [$(host_hook poststop)]}"
+	run "${H[@]}" create --config "$CONFIG" --bundle "$T/bundle" --pid-file "$T/pid" "$ID"
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == "husk: create $ID: "*"hook createContainer[0] /hook: exited with status 5: no /dev/fuse here" ]]
+	[ ! -e "$T/pid" ]
+	[ "$(cat "$T/host.log")" = "poststop stopped $ID" ]
+	assert_clean
+}
+
 @test "hooks: a hook's timeout is enforced: the hook and its children are killed, create fails" {
 	set_hooks '{"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", "sleep 7654321 & sleep 7654322"], "timeout": 1}]}'
 	SECONDS=0
