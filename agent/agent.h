@@ -34,6 +34,9 @@ struct process {
 	int exit_status; /* as a shell reports it */
 	int stdin_fd;    /* write end, -1 if none or closed */
 	struct stream out, err;
+	int terminal;   /* process.terminal: out.fd/stdin_fd are dups of pty_fd */
+	int want_stdin; /* the host asked for stdin */
+	int pty_fd;     /* the pty master, once the process sent it, else -1 */
 	struct wait_req *waits;
 	int report_fd;              /* an exec's setup report pipe, until it exec'd */
 	struct ttrpc_call *pending; /* the ExecProcess call awaiting that */

@@ -14,11 +14,13 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "cmsg.h"
 #include "copyup.h"
 #include "hooks.h"
 #include "isolation.h"
@@ -26,12 +28,18 @@
 
 extern char **environ;
 
-static void send_report(int fd, int kind, pid_t pid, const char *msg)
+/* passed_fd >= 0 travels with the record (SCM_RIGHTS) */
+static void send_report_fd(int fd, int kind, pid_t pid, const char *msg, int passed_fd)
 {
 	struct report r = {.kind = kind, .pid = pid};
 	snprintf(r.msg, sizeof(r.msg), "%s", msg ? msg : "");
-	if (write(fd, &r, sizeof(r)) != sizeof(r))
+	if (cmsg_send(fd, &r, sizeof(r), &passed_fd, passed_fd >= 0) != sizeof(r))
 		_exit(126);
+}
+
+static void send_report(int fd, int kind, pid_t pid, const char *msg)
+{
+	send_report_fd(fd, kind, pid, msg, -1);
 }
 
 __attribute__((noreturn)) static void fail(int report_fd, husk_err *err, int status)
@@ -307,6 +315,62 @@ static int setup_container(const struct spec *s, const char *rootfs, husk_err *e
 	return mkdir_p(s->process.cwd, err);
 }
 
+/* As runc does for a container's init: /dev/console is the process's terminal. */
+static int bind_console(const char *slave, husk_err *err)
+{
+	int fd = open("/dev/console", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return husk_error_set(err, errno, "create /dev/console");
+	close(fd);
+	if (mount(slave, "/dev/console", NULL, MS_BIND, NULL) < 0)
+		return husk_error_set(err, errno, "bind %s to /dev/console", slave);
+	return 0;
+}
+
+static int open_pty(const struct spec_process *p, int *master, int *slave, char *name, size_t size,
+                    husk_err *err)
+{
+	struct winsize ws = {.ws_row = (unsigned short)p->console_rows,
+	                     .ws_col = (unsigned short)p->console_cols};
+	*master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (*master < 0)
+		return husk_error_set(err, errno, "terminal: open /dev/ptmx");
+	if (unlockpt(*master) < 0 || ptsname_r(*master, name, size) != 0)
+		return husk_error_set(err, errno, "terminal: unlock pty");
+	if ((ws.ws_row || ws.ws_col) && ioctl(*master, TIOCSWINSZ, &ws) < 0)
+		return husk_error_set(err, errno, "terminal: process.consoleSize");
+	*slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (*slave < 0)
+		return husk_error_set(err, errno, "terminal: open %s", name);
+	/* the process's own terminal even after it drops root */
+	if (fchown(*slave, p->uid, (gid_t)-1) < 0)
+		return husk_error_set(err, errno, "terminal: chown %s", name);
+	return 0;
+}
+
+/*
+ * Like runc: the pty comes from the container's own devpts (its /dev/ptmx,
+ * opened after the mounts), so the process sees /dev/pts/N. The process
+ * becomes a session leader with the slave as its controlling terminal on 0-2;
+ * the master goes to the agent with a REPORT_CONSOLE record.
+ */
+static int setup_terminal(const struct spec_process *p, int report_fd, int console, husk_err *err)
+{
+	cleanup_close int master = -1, slave = -1;
+	char name[64];
+	if (open_pty(p, &master, &slave, name, sizeof(name), err) < 0 ||
+	    (console && bind_console(name, err) < 0))
+		return -1;
+	if (setsid() < 0)
+		return husk_error_set(err, errno, "terminal: setsid");
+	if (ioctl(slave, TIOCSCTTY, 0) < 0)
+		return husk_error_set(err, errno, "terminal: TIOCSCTTY");
+	if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0)
+		return husk_error_set(err, errno, "terminal: stdio");
+	send_report_fd(report_fd, REPORT_CONSOLE, 0, NULL, master);
+	return 0;
+}
+
 static int switch_user(const struct spec_process *p, husk_err *err)
 {
 	if (setgroups(p->ngids, p->gids) < 0)
@@ -445,7 +509,8 @@ void container_init_main(const char *id, const struct spec *s, const char *rootf
 	if (enter_cgroup(cgroup_dir, &err) < 0 || reset_signals(&err) < 0 ||
 	    setup_stdio(stdio, report_fd, start_fd, &err) < 0 ||
 	    setup_container(s, rootfs, &err) < 0 ||
-	    run_guest_hooks(s, HOOK_CREATE_CONTAINER, id, pid, "creating", &err) < 0)
+	    run_guest_hooks(s, HOOK_CREATE_CONTAINER, id, pid, "creating", &err) < 0 ||
+	    (s->process.terminal && setup_terminal(&s->process, report_fd, 1, &err) < 0))
 		fail(report_fd, &err, 1);
 	send_report(report_fd, REPORT_READY, 0, NULL);
 	/* EOF instead of the start byte: the container was removed before starting */
@@ -498,7 +563,8 @@ void container_exec_main(pid_t init_pid, const char *cgroup_dir, const struct sp
 		send_report(report_fd, REPORT_PID, pid, NULL);
 		_exit(0);
 	}
-	if (setup_stdio(stdio, report_fd, report_fd, &err) == 0)
+	if (setup_stdio(stdio, report_fd, report_fd, &err) == 0 &&
+	    (!p->terminal || setup_terminal(p, report_fd, 0, &err) == 0))
 		exec_process(p, sc, 0, &err);
 	fail(report_fd, &err, 127);
 }

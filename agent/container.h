@@ -11,9 +11,10 @@
 
 #include "ocispec.h"
 
-enum report_kind { REPORT_READY = 1, REPORT_PID = 2, REPORT_ERROR = 3 };
+/* REPORT_CONSOLE carries the pty master of a process.terminal process (SCM_RIGHTS). */
+enum report_kind { REPORT_READY = 1, REPORT_PID = 2, REPORT_ERROR = 3, REPORT_CONSOLE = 4 };
 
-/* One record per write: smaller than PIPE_BUF, so it arrives whole. */
+/* One record per message on a SOCK_SEQPACKET pair. */
 struct report {
 	int32_t kind;
 	int32_t pid;

@@ -334,6 +334,27 @@ static int parse_oom_score_adj(json_object *o, struct spec_process *p, husk_err 
 	return 0;
 }
 
+static int parse_console_size(json_object *o, struct spec_process *p, husk_err *err)
+{
+	static const char *const keys[] = {"height", "width", NULL};
+	unsigned long long rows = 0, cols = 0;
+	json_object *v;
+	if (!o)
+		return 0;
+	if (!json_object_is_type(o, json_type_object))
+		return husk_error_set(err, 0, "process.consoleSize: not an object");
+	if (only_known_keys(o, keys, "process.consoleSize", err) < 0 ||
+	    ((v = member(o, "height")) && get_u64(v, &rows, "process.consoleSize.height", err)) ||
+	    ((v = member(o, "width")) && get_u64(v, &cols, "process.consoleSize.width", err)))
+		return -1;
+	if (rows > 0xffff || cols > 0xffff)
+		return husk_error_set(err, 0, "process.consoleSize: %llux%llu: out of range", cols,
+		                      rows);
+	p->console_rows = (unsigned)rows;
+	p->console_cols = (unsigned)cols;
+	return 0;
+}
+
 /* ioPriority, scheduler and execCPUAffinity are rejected (not supported yet) */
 static const char *const process_keys[] = {"terminal",
                                            "consoleSize",
@@ -351,16 +372,14 @@ static const char *const process_keys[] = {"terminal",
 
 static int parse_process_object(json_object *proc, struct spec_process *p, husk_err *err)
 {
-	int terminal = 0;
 	json_object *v;
 
 	p->umask = -1;
 	if (!json_object_is_type(proc, json_type_object))
 		return husk_error_set(err, 0, "process: not an object");
-	if (parse_bool(member(proc, "terminal"), &terminal, "process.terminal", err) < 0)
+	if (parse_bool(member(proc, "terminal"), &p->terminal, "process.terminal", err) < 0 ||
+	    parse_console_size(member(proc, "consoleSize"), p, err) < 0)
 		return -1;
-	if (terminal)
-		return husk_error_set(err, 0, "process.terminal: terminal not supported yet");
 	if (!(v = member(proc, "args")))
 		return husk_error_set(err, 0, "process.args: missing");
 	if (string_array(v, SPEC_MAX_ARGS, &p->args, "process.args", err) < 0)

@@ -107,6 +107,8 @@ struct spec_process {
 	int has_oom_score_adj;
 	int oom_score_adj;
 	int lsm_fields; /* apparmorProfile/selinuxLabel given: accepted with a warning */
+	int terminal;   /* a pty from the container's devpts on 0-2 */
+	unsigned console_rows, console_cols; /* consoleSize, 0 when not given */
 };
 
 struct spec_mount {

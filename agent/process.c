@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "agent.pb-c.h"
@@ -42,6 +44,7 @@ struct process *process_new(const char *exec_id, struct husk_loop *loop, husk_er
 	snprintf(p->exec_id, sizeof(p->exec_id), "%s", exec_id);
 	p->stdin_fd = -1;
 	p->report_fd = -1;
+	p->pty_fd = -1;
 	stream_init(&p->out, loop);
 	stream_init(&p->err, loop);
 	return p;
@@ -68,6 +71,31 @@ void process_set_stdio(struct process *p, int stdin_fd, int out_fd, int err_fd)
 	set_nonblock(stdin_fd);
 	set_nonblock(out_fd);
 	set_nonblock(err_fd);
+}
+
+int process_set_terminal(struct process *p, int master, husk_err *err)
+{
+	int out = fcntl(master, F_DUPFD_CLOEXEC, 3);
+	int in = out >= 0 && p->want_stdin ? fcntl(master, F_DUPFD_CLOEXEC, 3) : -1;
+	if (out < 0 || (p->want_stdin && in < 0)) {
+		int e = errno;
+		close_fd(&out);
+		close(master);
+		return husk_error_set(err, e, "terminal: dup pty master");
+	}
+	p->pty_fd = master;
+	process_set_stdio(p, in, out, -1);
+	return 0;
+}
+
+int process_resize(struct process *p, unsigned cols, unsigned rows, husk_err *err)
+{
+	struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+	if (p->pty_fd < 0)
+		return husk_error_set(err, 0, "process has no terminal");
+	if (ioctl(p->pty_fd, TIOCSWINSZ, &ws) < 0)
+		return husk_error_set(err, errno, "TIOCSWINSZ");
+	return 0;
 }
 
 static void unlink_read(struct read_req *r)
@@ -132,7 +160,8 @@ static int on_stream_readable(struct husk_loop *loop, int fd, uint32_t events, v
 	ssize_t n = read(fd, buf, r->max_bytes);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
-	if (n < 0)
+	/* EIO: a pty whose slave every process has closed */
+	if (n < 0 && errno != EIO)
 		log_warn("stream read: %s", strerror(errno));
 	if (n <= 0)
 		stream_hit_eof(s);
@@ -239,6 +268,10 @@ int process_write_stdin(struct process *p, const uint8_t *data, size_t len, uint
 
 void process_close_stdin(struct process *p)
 {
+	struct termios t;
+	if (p->stdin_fd >= 0 && p->pty_fd >= 0 && tcgetattr(p->pty_fd, &t) == 0 &&
+	    (t.c_lflag & ICANON) && write(p->stdin_fd, &t.c_cc[VEOF], 1) < 0)
+		log_debug("close stdin: VEOF: %s", strerror(errno));
 	close_fd(&p->stdin_fd);
 }
 
@@ -294,6 +327,7 @@ void process_free(struct process *p, const char *why)
 		ttrpc_reply(w->call, TTRPC_NOT_FOUND, why, NULL, 0);
 		free(w);
 	}
-	process_close_stdin(p);
+	close_fd(&p->stdin_fd);
+	close_fd(&p->pty_fd);
 	free(p);
 }

@@ -372,6 +372,23 @@ static void on_list_processes(struct ttrpc_call *call, const uint8_t *payload, s
 	proclist_free(&l);
 }
 
+static void on_resize(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *data)
+{
+	cleanup_msg Husk__Agent__V1__ResizePtyRequest *req =
+	    decode(call, "ResizePty", payload, len);
+	cleanup_error husk_err err = NULL;
+	struct process *p =
+	    req ? find_process(call, data, "resize", req->container_id, req->exec_id) : NULL;
+	if (!p)
+		return;
+	if (process_resize(p, req->width, req->height, &err) < 0) {
+		rpc_reply_error(call, TTRPC_FAILED_PRECONDITION, "resize %s: %s", req->container_id,
+		                husk_error_msg(err));
+		return;
+	}
+	reply_empty(call);
+}
+
 const struct ttrpc_method rpc_methods[] = {
     {AGENT_SERVICE, "Health", on_health},
     {AGENT_SERVICE, "CreateContainer", on_create},
@@ -389,5 +406,6 @@ const struct ttrpc_method rpc_methods[] = {
     {AGENT_SERVICE, "UpdateContainer", on_update},
     {AGENT_SERVICE, "StatsContainer", on_stats},
     {AGENT_SERVICE, "ListProcesses", on_list_processes},
+    {AGENT_SERVICE, "ResizePty", on_resize},
 };
 const size_t rpc_nmethods = ARRAY_SIZE(rpc_methods);

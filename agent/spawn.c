@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include "agent.pb-c.h"
 #include "cgroup.h"
 #include "cleanup.h"
+#include "cmsg.h"
 #include "container.h"
 #include "log.h"
 #include "process.h"
@@ -27,22 +29,47 @@
 
 /*
  * Returns 1 with a record, 0 on EOF (the child exec'd or died), -1 when
- * nothing is there yet. A broken record becomes an error record.
+ * nothing is there yet. A broken record becomes an error record. *passed
+ * gets the fd a REPORT_CONSOLE record carries, else -1.
  */
-static int read_report(int fd, struct report *r)
+static int read_report(int fd, struct report *r, int *passed)
 {
-	ssize_t got = read(fd, r, sizeof(*r));
+	size_t nfds = 0;
+	*passed = -1;
+	ssize_t got = cmsg_recv(fd, r, sizeof(*r), passed, 1, &nfds);
 	if (got < 0 && (errno == EAGAIN || errno == EINTR))
 		return -1;
-	if (got == 0)
+	if (got == 0 && nfds == 0)
 		return 0;
-	if (got != sizeof(*r)) {
+	if (got != sizeof(*r) || (nfds && r->kind != REPORT_CONSOLE)) {
+		if (nfds)
+			close_fd(passed);
 		*r = (struct report){.kind = REPORT_ERROR};
 		snprintf(r->msg, sizeof(r->msg), "setup report: %s",
-		         got < 0 ? strerror(errno) : "short record");
+		         got < 0 ? strerror(errno) : "malformed record");
 	}
 	r->msg[sizeof(r->msg) - 1] = '\0';
 	return 1;
+}
+
+/*
+ * Takes the pty master of a REPORT_CONSOLE record (returns 1). An unexpected
+ * one turns r into an error record (returns 0), as does failing to adopt it.
+ */
+static int take_console(struct process *p, struct report *r, int passed)
+{
+	cleanup_error husk_err err = NULL;
+	if (r->kind != REPORT_CONSOLE)
+		return 0;
+	if (passed < 0 || !p->terminal || p->pty_fd >= 0) {
+		close_fd(&passed);
+		husk_error_set(&err, 0, "unexpected terminal");
+	} else if (process_set_terminal(p, passed, &err) == 0) {
+		return 1;
+	}
+	*r = (struct report){.kind = REPORT_ERROR};
+	snprintf(r->msg, sizeof(r->msg), "%s", husk_error_msg(err));
+	return 0;
 }
 
 static const char *report_error(int n, const struct report *r)
@@ -68,10 +95,25 @@ static void close_pipes(struct stdio_pipes *p)
 	close_fd(&p->err_r);
 }
 
-static int open_pipes(struct stdio_pipes *p, int want_stdin, husk_err *err)
+/* A terminal process has /dev/null on 0-2 until its pty replaces them. */
+static int null_stdio(struct stdio_pipes *p, husk_err *err)
+{
+	if ((p->child.in = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0 ||
+	    (p->child.out = fcntl(p->child.in, F_DUPFD_CLOEXEC, 0)) < 0 ||
+	    (p->child.err = fcntl(p->child.in, F_DUPFD_CLOEXEC, 0)) < 0) {
+		int e = errno;
+		close_pipes(p);
+		return husk_error_set(err, e, "/dev/null");
+	}
+	return 0;
+}
+
+static int open_pipes(struct stdio_pipes *p, int want_stdin, int terminal, husk_err *err)
 {
 	int fds[2];
 	*p = (struct stdio_pipes){{-1, -1, -1}, -1, -1, -1};
+	if (terminal)
+		return null_stdio(p, err);
 	if (want_stdin) {
 		if (pipe2(fds, O_CLOEXEC) < 0)
 			goto fail;
@@ -111,10 +153,11 @@ static void read_pidns(struct container *c)
 	c->pidns[n > 0 ? n : 0] = '\0';
 }
 
-static int nonblocking_pipe(int fds[2], husk_err *err)
+/* A socket pair, so that a report can carry an fd; fds[0] (the agent's) is non-blocking. */
+static int report_channel(int fds[2], husk_err *err)
 {
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return husk_error_set(err, errno, "pipe");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0)
+		return husk_error_set(err, errno, "socketpair");
 	fcntl(fds[0], F_SETFL, O_NONBLOCK);
 	return 0;
 }
@@ -163,8 +206,10 @@ static int on_init_report(struct husk_loop *loop, int fd, uint32_t events, void 
 {
 	struct container *c = data;
 	struct report r;
-	int n = read_report(fd, &r);
-	if (n < 0)
+	int passed;
+	int n = read_report(fd, &r, &passed);
+	if (n < 0 ||
+	    (n == 1 && c->state == CONTAINER_CREATING && take_console(c->init, &r, passed)))
 		return 0;
 	if (c->state == CONTAINER_CREATING)
 		init_ready(c, n, &r);
@@ -178,7 +223,7 @@ static int spawn_init(struct container *c, const struct spec *s, const char *roo
                       struct stdio_pipes *pipes, husk_err *err)
 {
 	int report[2], start[2];
-	if (nonblocking_pipe(report, err) < 0)
+	if (report_channel(report, err) < 0)
 		return -1;
 	if (pipe2(start, O_CLOEXEC) < 0) {
 		close(report[0]);
@@ -256,7 +301,8 @@ int sandbox_create(struct agent *ag, const char *id, struct spec *s, const char 
 	ag->containers = c;
 	ag->ncontainers++;
 	if (!(c->init = process_new("", ag->loop, err)) ||
-	    cgroup_create(c, &s->resources, err) < 0 || open_pipes(&pipes, want_stdin, err) < 0) {
+	    cgroup_create(c, &s->resources, err) < 0 ||
+	    open_pipes(&pipes, want_stdin, s->process.terminal, err) < 0) {
 		sandbox_drop(c, NULL);
 		return -1;
 	}
@@ -266,6 +312,8 @@ int sandbox_create(struct agent *ag, const char *id, struct spec *s, const char 
 		return -1;
 	}
 	adopt_pipes(c->init, &pipes);
+	c->init->terminal = s->process.terminal;
+	c->init->want_stdin = want_stdin;
 	c->seccomp = s->seccomp; /* for the execs */
 	s->seccomp = NULL;
 	call_hold(&c->pending, call);
@@ -288,13 +336,19 @@ int sandbox_start(struct container *c, struct ttrpc_call *call, husk_err *err)
 	return 0;
 }
 
-/* The intermediate reports the pid, then EOF (exec'd) or an error follows. */
-static void exec_report(struct process *p, int n, const struct report *r)
+/*
+ * The intermediate reports the pid, the process its pty master if it has a
+ * terminal (in either order), then EOF (exec'd) or an error follows. Returns
+ * whether more records are expected (p is freed after an error).
+ */
+static int exec_report(struct process *p, int n, struct report *r, int passed)
 {
 	Husk__Agent__V1__ExecProcessResponse resp = HUSK__AGENT__V1__EXEC_PROCESS_RESPONSE__INIT;
+	if (n == 1 && take_console(p, r, passed))
+		return 1;
 	if (n == 1 && r->kind == REPORT_PID && p->pid == 0 && r->pid > 0) {
 		p->pid = r->pid;
-		return;
+		return 1;
 	}
 	struct ttrpc_call *call = call_take(&p->pending);
 	husk_loop_del(p->out.loop, p->report_fd);
@@ -304,34 +358,39 @@ static void exec_report(struct process *p, int n, const struct report *r)
 		resp.pid = (uint32_t)p->pid;
 		if (call)
 			ttrpc_reply_pb(call, &resp.base);
-		return;
+		return 0;
 	}
 	if (call)
 		rpc_reply_error(call, TTRPC_UNKNOWN, "exec %s in %s: %s", p->exec_id, p->ctr->id,
 		                report_error(n, r));
 	sandbox_drop_exec(p, NULL);
+	return 0;
 }
 
 static int on_exec_report(struct husk_loop *loop, int fd, uint32_t events, void *data,
                           husk_err *err)
 {
 	struct report r;
-	int n = read_report(fd, &r);
+	int passed;
+	int n = read_report(fd, &r, &passed);
 	if (n >= 0)
-		exec_report(data, n, &r);
+		exec_report(data, n, &r, passed);
 	return 0;
 }
 
+/* Reads the pid reports that are there, so that a reaped exec is known by its pid. */
 void spawn_poll_execs(struct agent *ag)
 {
 	struct report r;
+	int passed;
 	for (struct container *c = ag->containers; c; c = c->next)
 		for (struct process *p = c->execs, *next; p; p = next) {
 			next = p->next;
-			int n =
-			    p->report_fd >= 0 && p->pid == 0 ? read_report(p->report_fd, &r) : -1;
-			if (n >= 0)
-				exec_report(p, n, &r);
+			int more = 1;
+			while (more && p->report_fd >= 0 && p->pid == 0) {
+				int n = read_report(p->report_fd, &r, &passed);
+				more = n >= 0 && exec_report(p, n, &r, passed);
+			}
 		}
 }
 
@@ -339,7 +398,7 @@ static int spawn_exec(struct process *proc, const struct spec_process *p, struct
                       husk_err *err)
 {
 	int report[2];
-	if (nonblocking_pipe(report, err) < 0)
+	if (report_channel(report, err) < 0)
 		return -1;
 	pid_t child = fork();
 	if (child == 0)
@@ -368,7 +427,9 @@ int sandbox_exec(struct container *c, const char *exec_id, const struct spec_pro
 	proc->next = c->execs;
 	c->execs = proc;
 	c->nexecs++;
-	if (open_pipes(&pipes, want_stdin, err) < 0) {
+	proc->terminal = p->terminal;
+	proc->want_stdin = want_stdin;
+	if (open_pipes(&pipes, want_stdin, p->terminal, err) < 0) {
 		sandbox_drop_exec(proc, NULL);
 		return -1;
 	}

@@ -66,6 +66,10 @@ teardown() {
 	case_kill_all
 }
 
+@test "a terminal process gets its own pty; ResizePty and CloseStdin reach it" {
+	case_terminal
+}
+
 @test "a container dies with an agent that is killed" {
 	write_spec "$AT/s16.json" '["sleep","1000"]'
 	"$AGENT_BIN" --listen-unix "$AT/agent2.sock" --shared-dir "$AT/shared" 2>>"$AT/agent.log" 3>&- &

@@ -65,6 +65,10 @@ teardown_file() {
 	case_kill_all
 }
 
+@test "a terminal process gets its own pty; ResizePty and CloseStdin reach it" {
+	case_terminal
+}
+
 @test "DestroySandbox powers the guest off" {
 	write_spec "$AT/s7.json" '["sleep","1000"]'
 	client create last c1 "$AT/s7.json"

@@ -197,3 +197,49 @@ case_capabilities() {
 	[ "${lines[1]}" = "CapInh:0000000000000400 CapPrm:0000000000000400 CapEff:0000000000000400 CapBnd:0000000000000421 CapAmb:0000000000000400 exit 0" ]
 	client remove caps
 }
+
+# wait_file PATH: bounded wait for a file a container process creates
+wait_file() {
+	local i
+	for i in $(seq 200); do
+		[ -e "$1" ] && return 0
+		sleep 0.05
+	done
+	echo "timed out waiting for $1" >&2
+	return 1
+}
+
+# a terminal process gets a pty of the container's devpts sized by consoleSize; ResizePty
+# reaches it; stderr ends at once; CloseStdin is EOF for an exec on a pty
+case_terminal() {
+	rm -f "$AT/shared/c1/tty-ready"
+	write_spec "$AT/t1.json" '["sh","-c","tty; stty size; : >/tty-ready; read l; stty size; echo got:$l; exit 5"]' \
+		'{}' '"terminal":true,"consoleSize":{"height":24,"width":100}'
+	client create tty1 c1 "$AT/t1.json" --stdin
+	client start tty1
+	wait_file "$AT/shared/c1/tty-ready"
+	client resize tty1 "" 120 40
+	client write tty1 "" $'hi\n'
+	run client output tty1 ""
+	output=${output//$'\r'/}
+	echo "$output"
+	[ "$output" = $'/dev/pts/0\n24 100\nhi\n40 120\ngot:hi\nexit 5' ]
+	echo '{"args":["sh","-c","tty; cat; echo done"],"env":["PATH=/bin"],"cwd":"/","terminal":true}' >"$AT/tp.json"
+	client exec tty1 e1 "$AT/tp.json" --stdin 2>&1 | grep -q "container is not running"
+	client remove tty1
+	write_spec "$AT/t2.json" '["sleep","1000"]'
+	client create tty2 c1 "$AT/t2.json"
+	client start tty2
+	client exec tty2 e1 "$AT/tp.json" --stdin
+	client write tty2 e1 $'abc\n'
+	client close-stdin tty2 e1
+	run client output tty2 e1
+	output=${output//$'\r'/}
+	echo "$output"
+	[ "$output" = $'/dev/pts/0\nabc\nabc\ndone\nexit 0' ]
+	run client resize tty2 "" 80 25
+	[[ "$output" == *"resize tty2: process has no terminal"* ]]
+	client signal tty2 "" 9
+	client wait tty2
+	client remove tty2
+}

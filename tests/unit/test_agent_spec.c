@@ -74,6 +74,20 @@ TEST(spec_defaults)
 	spec_free(&s);
 }
 
+TEST(spec_terminal_and_console_size)
+{
+	cleanup_error husk_err err = NULL;
+	struct spec s;
+	CHECK_INT(parse("{\"process\":{\"args\":[\"sh\"],\"terminal\":true,"
+	                "\"consoleSize\":{\"height\":25,\"width\":132}}}",
+	                &s, &err),
+	          ==, 0);
+	CHECK_INT(s.process.terminal, ==, 1);
+	CHECK_INT(s.process.console_rows, ==, 25);
+	CHECK_INT(s.process.console_cols, ==, 132);
+	spec_free(&s);
+}
+
 TEST(spec_rejects_malformed)
 {
 	CHECK(parse_fails_with("", "invalid JSON"));
@@ -94,8 +108,13 @@ TEST(spec_rejects_malformed)
 	                       "out of range"));
 	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"],\"user\":{\"gid\":\"0\"}}}",
 	                       "not an integer"));
-	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"],\"terminal\":true}}",
-	                       "terminal not supported yet"));
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"],\"terminal\":1}}",
+	                       "process.terminal: not a boolean"));
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"],\"consoleSize\":{\"height\":"
+	                       "65536,\"width\":80}}}",
+	                       "process.consoleSize: 80x65536: out of range"));
+	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"],\"consoleSize\":{\"rows\":1}}}",
+	                       "process.consoleSize.rows: not supported"));
 	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"]},\"hostname\":\"a/b\"}",
 	                       "contains /"));
 }

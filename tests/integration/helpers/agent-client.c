@@ -222,6 +222,16 @@ static int cmd_close_stdin(struct client *c, char **argv, husk_err *err)
 	return call(c, "CloseStdin", &req.base, &husk__agent__v1__empty__descriptor, NULL, err);
 }
 
+static int cmd_resize(struct client *c, char **argv, husk_err *err)
+{
+	Husk__Agent__V1__ResizePtyRequest req = HUSK__AGENT__V1__RESIZE_PTY_REQUEST__INIT;
+	req.container_id = argv[0];
+	req.exec_id = argv[1];
+	req.width = (uint32_t)atoi(argv[2]);
+	req.height = (uint32_t)atoi(argv[3]);
+	return call(c, "ResizePty", &req.base, &husk__agent__v1__empty__descriptor, NULL, err);
+}
+
 static int cmd_remove(struct client *c, char **argv, husk_err *err)
 {
 	Husk__Agent__V1__ContainerRequest req = HUSK__AGENT__V1__CONTAINER_REQUEST__INIT;
@@ -401,6 +411,7 @@ static const struct command commands[] = {
     {"run", 3, cmd_run},         {"output", 2, cmd_output},
     {"abandon", 2, cmd_abandon}, {"oom-event", 0, cmd_oom_event},
     {"update", 2, cmd_update},   {"stats", 1, cmd_stats},
+    {"resize", 4, cmd_resize},
 };
 
 static int connect_agent(const char *opt, const char *path, husk_err *err)
