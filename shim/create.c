@@ -19,6 +19,7 @@
 #include "log.h"
 #include "ocistate.h"
 #include "spec.h"
+#include "tty.h"
 
 int owner_args_load(struct owner_args *a, const struct husk_globals *g, const char *id,
                     const char *bundle, const char *config, const char *pid_file, husk_err *err)
@@ -31,11 +32,28 @@ int owner_args_load(struct owner_args *a, const struct husk_globals *g, const ch
 		return husk_error_set(err, errno, "bundle %s", bundle);
 	if (spec_load(a->bundle, &a->spec, &a->rootfs, err) < 0)
 		return -1;
-	if (a->spec.terminal)
-		return husk_error_set(
-		    err, 0, "bundle %s: config.json: process.terminal: not supported yet", bundle);
 	if (hooks_parse_spec(a->spec.json, a->spec.json_len, &a->hooks, err) < 0)
 		return husk_error_prefix(err, "bundle %s: config.json", bundle);
+	return 0;
+}
+
+int owner_args_console(struct owner_args *a, const char *console, bool detach, husk_err *err)
+{
+	if (a->spec.terminal && detach && !console)
+		return husk_error_set(err, 0,
+		                      "process.terminal is true but no --console-socket was given");
+	if (console && !a->spec.terminal)
+		return husk_error_set(err, 0,
+		                      "--console-socket given but process.terminal is false");
+	if (console && !detach)
+		return husk_error_set(err, 0, "--console-socket needs --detach");
+	if (a->spec.terminal && !detach && tty_own_fd() < 0)
+		return husk_error_set(err, 0,
+		                      "process.terminal is true but neither stdin, stdout nor "
+		                      "stderr is a terminal");
+	/* the owner works in "/"; a socket path is resolved now, as runc does */
+	if (console && !(a->console_socket = realpath(console, NULL)))
+		return husk_error_set(err, errno, "console socket %s", console);
 	return 0;
 }
 
@@ -44,6 +62,7 @@ void owner_args_free(struct owner_args *a)
 	free(a->bundle);
 	free(a->rootfs);
 	free(a->pid_file);
+	free(a->console_socket);
 	spec_free(&a->spec);
 	hooks_free(&a->hooks);
 	config_free(&a->cfg);
@@ -121,10 +140,8 @@ int cmd_create(const struct husk_globals *g, int argc, char **argv, husk_err *er
 		return 2;
 	}
 	const char *id = argv[optind];
-	if (console)
-		husk_error_set(err, 0, "--console-socket: terminals are not supported yet");
-	else if (owner_args_load(&a, g, id, bundle, config, pid_file, err) == 0 &&
-	         owner_fork(g, &a, err) == 0)
+	if (owner_args_load(&a, g, id, bundle, config, pid_file, err) == 0 &&
+	    owner_args_console(&a, console, true, err) == 0 && owner_fork(g, &a, err) == 0)
 		status = 0;
 	owner_args_free(&a);
 	if (*err)

@@ -80,19 +80,6 @@ static int on_signal(struct husk_loop *loop, int fd, uint32_t events, void *data
 	return 0;
 }
 
-static int winch_fd(husk_err *err)
-{
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGWINCH);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return husk_error_set(err, errno, "sigprocmask");
-	int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (fd < 0)
-		return husk_error_set(err, errno, "signalfd");
-	return fd;
-}
-
 static int start_process(struct exec_run *r, husk_err *err)
 {
 	Husk__Agent__V1__ExecProcessRequest req = HUSK__AGENT__V1__EXEC_PROCESS_REQUEST__INIT;
@@ -112,13 +99,15 @@ static int start_process(struct exec_run *r, husk_err *err)
 	return 0;
 }
 
-static int open_terminal(struct exec_run *r, husk_err *err)
+static int open_terminal(struct exec_run *r, bool holder, husk_err *err)
 {
 	if (!r->x->terminal)
 		return 0;
 	r->tty = r->x->console_socket ? tty_front_console(r->x->console_socket, err)
 	                              : tty_front_own(STDIN_FILENO, err);
-	return r->tty ? 0 : -1;
+	if (!r->tty || (holder && r->x->console_socket && tty_release_stdio(err) < 0))
+		return -1;
+	return 0;
 }
 
 static int watch(struct exec_run *r, int sigfd, int winchfd, husk_err *err)
@@ -163,11 +152,11 @@ static int exec_main(const struct exec_cmd *x, int *report_fd, husk_err *err)
 
 	signal(SIGPIPE, SIG_IGN);
 	cleanup_close int sigfd = relay_signals_fd(err);
-	cleanup_close int winchfd = x->terminal && sigfd >= 0 ? winch_fd(err) : -1;
+	cleanup_close int winchfd = x->terminal && sigfd >= 0 ? tty_winch_fd(err) : -1;
 	if (sigfd < 0 || (x->terminal && winchfd < 0) || !(r.loop = husk_loop_new(err)) ||
 	    !(r.agent = sandbox_attach(r.loop, x->g->root, x->id, &x->cfg, &st, err)))
 		goto out;
-	if (check_state(&st, err) < 0 || open_terminal(&r, err) < 0 ||
+	if (check_state(&st, err) < 0 || open_terminal(&r, *report_fd >= 0, err) < 0 ||
 	    (x->pid_file && write_pid_file(x->pid_file, getpid(), err) < 0) ||
 	    start_process(&r, err) < 0)
 		goto out;

@@ -56,9 +56,19 @@ struct owner_args {
 	bool start;      /* run: start the container as soon as it is created */
 	bool foreground; /* run without --detach: the state goes when the container exits */
 	bool keep;       /* run --keep: ... unless this is set */
+	/*
+	 * process.terminal: where the pty master goes (absolute), or NULL for
+	 * a foreground run on the caller's own terminal
+	 */
+	char *console_socket;
 };
 int owner_args_load(struct owner_args *a, const struct husk_globals *g, const char *id,
                     const char *bundle, const char *config, const char *pid_file, husk_err *err);
+/*
+ * Checks --console-socket against process.terminal as runc does (a detached
+ * terminal needs a socket; a socket needs a detached terminal) and keeps it.
+ */
+int owner_args_console(struct owner_args *a, const char *console, bool detach, husk_err *err);
 void owner_args_free(struct owner_args *a);
 /*
  * husk create (and run --detach): forks the owner into its own session with

@@ -4,9 +4,12 @@
  * VM (shim/lib/sandbox.h), creates the container in the guest, reports
  * "created" to the waiting create command over a pipe, then serves the
  * control socket (start, kill). Once started it relays its stdio and signals
- * to the container; when the container exits it records "stopped", powers
- * the VM off and returns the container's status, as runc's init would. The
- * state directory stays until husk delete, except after a foreground run.
+ * to the container (with process.terminal: through a tty front, shim/lib/tty.h:
+ * the pty whose master went to the --console-socket, or the caller's own
+ * terminal for a foreground run; SIGWINCH becomes ResizePty); when the
+ * container exits it records "stopped", powers the VM off and returns the
+ * container's status, as runc's init would. The state directory stays until
+ * husk delete, except after a foreground run.
  *
  * The life of a container, in order: set_up (state dir, VM, prestart and
  * createRuntime hooks, container in the guest, control socket, pid file),
@@ -36,6 +39,7 @@
 #include "procwatch.h"
 #include "relay.h"
 #include "sandbox.h"
+#include "tty.h"
 
 #define MAX_CONNS 4
 
@@ -53,6 +57,7 @@ struct owner {
 	struct sandbox *sb;
 	struct oci_state st;
 	struct proc_watch *watch; /* the started container's process */
+	struct tty_front *tty;    /* process.terminal */
 	int listen_fd, ready_fd;
 	struct conn conns[MAX_CONNS];
 	struct conn *pending; /* a complete request, served from the main loop */
@@ -110,6 +115,17 @@ static void run_warning_hooks(struct owner *o, enum hook_kind kind)
 		log_warn("%s", husk_error_msg(err));
 }
 
+static int on_winch(struct husk_loop *loop, int fd, uint32_t events, void *data, husk_err *err)
+{
+	struct owner *o = data;
+	struct signalfd_siginfo si;
+	while (read(fd, &si, sizeof(si)) == sizeof(si))
+		;
+	if (o->tty && !process_exited(o))
+		tty_front_resize(o->tty, sandbox_agent(o->sb), o->st.id, "");
+	return 0;
+}
+
 static int start_container(struct owner *o, husk_err *err)
 {
 	uint32_t pid;
@@ -121,8 +137,12 @@ static int start_container(struct owner *o, husk_err *err)
 	o->st.status = OCI_RUNNING;
 	if (ocistate_write(sandbox_dir(o->sb), &o->st, err) < 0)
 		return -1;
-	o->watch = proc_watch_start(o->loop, sandbox_agent(o->sb), o->st.id, "", STDIN_FILENO,
-	                            STDOUT_FILENO, STDERR_FILENO, err);
+	/* a terminal's output is all on stdout */
+	int in = STDIN_FILENO, out = STDOUT_FILENO, errfd = o->tty ? -1 : STDERR_FILENO;
+	if (o->tty && o->args->console_socket)
+		in = out = tty_front_fd(o->tty);
+	o->watch =
+	    proc_watch_start(o->loop, sandbox_agent(o->sb), o->st.id, "", in, out, errfd, err);
 	if (!o->watch)
 		return -1;
 	run_warning_hooks(o, HOOK_POSTSTART);
@@ -279,6 +299,17 @@ static int save_config(struct owner *o, husk_err *err)
 	return 0;
 }
 
+/* After the guest made the process's pty; its size follows the front's from now on. */
+static int open_terminal(struct owner *o, husk_err *err)
+{
+	const char *console = o->args->console_socket;
+	o->tty = console ? tty_front_console(console, err) : tty_front_own(tty_own_fd(), err);
+	if (!o->tty || (console && tty_release_stdio(err) < 0))
+		return -1;
+	tty_front_resize(o->tty, sandbox_agent(o->sb), o->args->id, "");
+	return 0;
+}
+
 static int set_up(struct owner *o, husk_err *err)
 {
 	const struct owner_args *a = o->args;
@@ -297,7 +328,8 @@ static int set_up(struct owner *o, husk_err *err)
 	 */
 	o->env_created = true;
 	if (run_hooks(o, HOOK_PRESTART, err) < 0 || run_hooks(o, HOOK_CREATE_RUNTIME, err) < 0 ||
-	    sandbox_create_container(o->sb, a->id, &a->spec, true, err) < 0)
+	    sandbox_create_container(o->sb, a->id, &a->spec, true, err) < 0 ||
+	    (a->spec.terminal && open_terminal(o, err) < 0))
 		return -1;
 	snprintf(path, sizeof(path), "%s/%s", sandbox_dir(o->sb), OCISTATE_CONTROL);
 	o->listen_fd = control_listen(path, err);
@@ -339,6 +371,7 @@ static void tear_down(struct owner *o)
 		close(o->listen_fd);
 	}
 	proc_watch_free(o->watch);
+	tty_front_free(o->tty);
 	sandbox_destroy(o->sb);
 	husk_loop_free(o->loop);
 }
@@ -361,8 +394,10 @@ int owner_run(const struct owner_args *a, int ready_fd, husk_err *err)
 		o.conns[i].fd = -1;
 	signal(SIGPIPE, SIG_IGN);
 	cleanup_close int sigfd = relay_signals_fd(err);
-	if (sigfd < 0 || !(o.loop = husk_loop_new(err)) ||
-	    husk_loop_add(o.loop, sigfd, EPOLLIN, on_signal, &o, err) < 0 || set_up(&o, err) < 0 ||
+	cleanup_close int winchfd = sigfd < 0 ? -1 : tty_winch_fd(err);
+	if (winchfd < 0 || !(o.loop = husk_loop_new(err)) ||
+	    husk_loop_add(o.loop, sigfd, EPOLLIN, on_signal, &o, err) < 0 ||
+	    husk_loop_add(o.loop, winchfd, EPOLLIN, on_winch, &o, err) < 0 || set_up(&o, err) < 0 ||
 	    (a->start && start_container(&o, err) < 0)) {
 		report_ready(&o, *err);
 		if (ready_fd >= 0)
@@ -375,6 +410,7 @@ int owner_run(const struct owner_args *a, int ready_fd, husk_err *err)
 	int status = serve(&o, err) == 0 ? o.exit_status : 1;
 	/* Teardown is not interruptible: the signals stay blocked and are dropped. */
 	husk_loop_del(o.loop, sigfd);
+	husk_loop_del(o.loop, winchfd);
 	finish_stopped(&o, status);
 	tear_down(&o);
 	finish_deleted(&o, a->foreground && !a->keep);

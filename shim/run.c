@@ -71,9 +71,8 @@ int cmd_run(const struct husk_globals *g, int argc, char **argv, husk_err *err)
 		return 2;
 	}
 	const char *id = argv[optind];
-	if (console) {
-		husk_error_set(err, 0, "--console-socket: terminals are not supported yet");
-	} else if (owner_args_load(&a, g, id, bundle, config, pid_file, err) == 0) {
+	if (owner_args_load(&a, g, id, bundle, config, pid_file, err) == 0 &&
+	    owner_args_console(&a, console, detach, err) == 0) {
 		a.start = true;
 		a.foreground = !detach;
 		a.keep = keep;

@@ -11,7 +11,7 @@
  *    resize of the master by the receiver raises SIGWINCH here.
  *  - tty_front_own: the caller's own terminal (husk run/exec -t on a tty),
  *    put in raw mode until tty_front_free restores it.
- * Either way, on SIGWINCH call tty_front_size and send ResizePty.
+ * Either way, on SIGWINCH (tty_winch_fd) call tty_front_resize.
  */
 #ifndef HUSK_TTY_H
 #define HUSK_TTY_H
@@ -25,13 +25,27 @@ struct tty_front;
 
 struct tty_front *tty_front_console(const char *console_socket, husk_err *err);
 struct tty_front *tty_front_own(int fd, husk_err *err);
+/* The first of stdin, stdout and stderr that is a terminal (where runc looks), or -1. */
+int tty_own_fd(void);
 /* The fd to relay both ways (stdin and stdout of the guest process). */
 int tty_front_fd(const struct tty_front *t);
 /* The current window size; false if unknown. */
 bool tty_front_size(const struct tty_front *t, unsigned *cols, unsigned *rows);
-/* Sends ResizePty for (container_id, exec_id) with the current size (asynchronous). */
+/*
+ * Sends ResizePty for (container_id, exec_id) with the current size
+ * (asynchronous; a failure is logged). Nothing when the size is unknown.
+ */
 void tty_front_resize(const struct tty_front *t, struct agent *a, const char *container_id,
                       const char *exec_id);
+/*
+ * Points stdin, stdout and stderr at /dev/null. A detached process whose
+ * terminal went to a console socket must not hold the caller's stdio: a
+ * waiter for its output to close (containerd's runc shim waits so for create
+ * and exec) would wait until the container's process exits.
+ */
+int tty_release_stdio(husk_err *err);
+/* Blocks SIGWINCH and returns a non-blocking signalfd for it, or -1. */
+int tty_winch_fd(husk_err *err);
 /* Restores the terminal mode (own) / closes the slave (console). NULL is a no-op. */
 void tty_front_free(struct tty_front *t);
 

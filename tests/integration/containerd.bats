@@ -121,3 +121,33 @@ assert_ctd_clean() {
 	"${CTR[@]}" containers delete c4
 	assert_ctd_clean c4
 }
+
+@test "containerd: ctr run -t on a terminal: the container gets a pty of the terminal's size, input reaches it, the mode is restored" {
+	# ctr leaves OPOST on in its raw mode: lines end in \r\r\n (so they do with runc)
+	run python3 "$BATS_TEST_DIRNAME/tty_driver.py" spawn "$T/tty.log" \
+		'expect:/dev/pts/[0-9]+\r+\n24 80\r+\n' 'send:hi\r' 'expect:got:hi' -- \
+		"${CTR[@]}" run -t --snapshotter native --runc-binary "$HUSK" --rm \
+		docker.io/library/husk-busybox:latest c5 sh -c 'tty; stty size; read l; echo got:$l; exit 5'
+	echo "$output"
+	[ "$output" = $'exit=5\nmode=restored' ]
+	assert_ctd_clean c5
+}
+
+@test "containerd: ctr task exec -t on a terminal: the exec gets its own pty of the terminal's size; its status comes back" {
+	"${CTR[@]}" run --snapshotter native --runc-binary "$HUSK" -d \
+		docker.io/library/husk-busybox:latest c6 sleep 1000 </dev/null >/dev/null 3>&-
+	run python3 "$BATS_TEST_DIRNAME/tty_driver.py" spawn "$T/tty.log" \
+		'expect:/dev/pts/[0-9]+\r+\n24 80\r+\n' 'send:hi\r' 'expect:got:hi' -- \
+		"${CTR[@]}" task exec -t --exec-id e1 c6 sh -c 'tty; stty size; read l; echo got:$l; exit 4'
+	echo "$output"
+	[ "$output" = $'exit=4\nmode=restored' ]
+	"${CTR[@]}" task kill -s KILL c6
+	local i
+	for i in $(seq 300); do
+		"${CTR[@]}" task ls | grep -qE '^c6 +[0-9]+ +STOPPED' && break
+		sleep 0.1
+	done
+	"${CTR[@]}" task delete c6
+	"${CTR[@]}" containers delete c6
+	assert_ctd_clean c6
+}

@@ -225,7 +225,7 @@ assert_owner_gone() {
 	bundle_with '["true"]' '"terminal": true'
 	run "${H[@]}" create --config "$CONFIG" --bundle "$T/bundle" "$ID"
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"not supported yet"* ]]
+	[[ "$output" == *"process.terminal is true but no --console-socket was given" ]]
 	[ ! -e "$ROOT/$ID" ]
 	assert_clean
 }
