@@ -37,8 +37,8 @@
 struct exec_cmd {
 	const struct husk_globals *g;
 	const char *id;
-	const char *console_socket;
-	char *pid_file; /* absolute, or NULL */
+	char *console_socket; /* absolute (the holder works in /), or NULL */
+	char *pid_file;       /* absolute, or NULL */
 	char *process_json;
 	bool terminal;
 	struct husk_config cfg;
@@ -276,7 +276,11 @@ int cmd_exec(const struct husk_globals *g, int argc, char **argv, husk_err *err)
 				goto out;
 			break;
 		case 's':
-			x.console_socket = optarg;
+			free(x.console_socket);
+			if (!(x.console_socket = realpath(optarg, NULL))) {
+				husk_error_set(err, errno, "console socket %s", optarg);
+				goto out;
+			}
 			break;
 		case 't':
 			f.tty = true;
@@ -337,6 +341,7 @@ out:
 	free(f.gids);
 	free(x.process_json);
 	free(x.pid_file);
+	free(x.console_socket);
 	config_free(&x.cfg);
 	return status;
 }

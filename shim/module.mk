@@ -13,7 +13,7 @@ $(BUILD)/bin/husk: $(call objs,$(HUSK_SRCS))
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(QEMU_LIBS) $(PROTOBUF_LIBS)
 
-UNIT_TESTS += test_spec test_relay test_statedir test_ocistate test_execproc test_hooks
+UNIT_TESTS += test_spec test_relay test_statedir test_ocistate test_execproc test_hooks test_tty
 test_spec_SRCS := tests/unit/test_spec.c $(SPEC_SRCS) $(COMMON_SRCS)
 test_spec_LIBS := -ljson-c
 test_relay_SRCS := tests/unit/test_relay.c shim/lib/relay.c shim/lib/agent.c $(TTRPC_SRCS) \
@@ -25,6 +25,8 @@ test_ocistate_SRCS := tests/unit/test_ocistate.c shim/lib/ocistate.c shim/lib/co
 test_ocistate_LIBS := -ljson-c
 test_execproc_SRCS := tests/unit/test_execproc.c shim/lib/execproc.c $(SPEC_SRCS) $(COMMON_SRCS)
 test_execproc_LIBS := -ljson-c
+test_tty_SRCS := tests/unit/test_tty.c shim/lib/tty.c shim/lib/agent.c $(TTRPC_SRCS) $(COMMON_SRCS)
+test_tty_LIBS := $(PROTOBUF_LIBS)
 
 test_hooks_SRCS := tests/unit/test_hooks.c shim/lib/hooks.c $(COMMON_SRCS)
 test_hooks_LIBS := -ljson-c

@@ -74,27 +74,26 @@ static int open_pty(int *master, int *slave, husk_err *err)
 
 struct tty_front *tty_front_console(const char *console_socket, husk_err *err)
 {
-	cleanup_close int master = -1, slave = -1, sock = -1;
-	struct tty_front *t;
-	if (open_pty(&master, &slave, err) < 0 || make_raw(slave, NULL, err) < 0)
+	cleanup_close int sock = -1, master = -1, slave = -1;
+	cleanup_free struct tty_front *t = calloc(1, sizeof(*t));
+	if (!t) {
+		husk_error_set(err, ENOMEM, "console");
+		return NULL;
+	}
+	if ((sock = connect_unix(console_socket, err)) < 0 || open_pty(&master, &slave, err) < 0 ||
+	    make_raw(slave, NULL, err) < 0)
 		return NULL;
 	/* so that the receiver's resizes raise SIGWINCH here */
 	if (ioctl(slave, TIOCSCTTY, 0) < 0)
 		log_warn("console: not our controlling terminal (%s): resizes will not reach "
 		         "the container",
 		         strerror(errno));
-	if ((sock = connect_unix(console_socket, err)) < 0)
-		return NULL;
 	if (cmsg_send(sock, CONSOLE_NAME, strlen(CONSOLE_NAME), &master, 1) < 0) {
 		husk_error_set(err, errno, "send the console to %s", console_socket);
 		return NULL;
 	}
-	if (!(t = calloc(1, sizeof(*t)))) {
-		husk_error_set(err, ENOMEM, "console");
-		return NULL;
-	}
 	t->fd = move_fd(slave);
-	return t;
+	return move_ptr(t);
 }
 
 struct tty_front *tty_front_own(int fd, husk_err *err)
