@@ -150,3 +150,29 @@ got-term" ]
 	pm rm -f -t 0 "$cid"
 	assert_pm_clean "$cid"
 }
+
+# pm_on_tty PODMAN_ARGS...: podman (as pm runs it) on a fresh 24x80 terminal that types "hi"
+# once the process printed its tty and size; $output is "exit=N" and "mode=restored|changed".
+pm_on_tty() {
+	run python3 "$BATS_TEST_DIRNAME/tty_driver.py" spawn "$T/tty.log" \
+		'expect:/dev/pts/[0-9]+\r+\n24 80\r+\n' 'send:hi\r' 'expect:got:hi' -- \
+		env CONTAINERS_CONF="$PM/containers.conf" TMPDIR="$PM/tmp" podman --root "$PM/storage" \
+		--runroot "$PM/run" --tmpdir "$PM/libpod" --storage-driver overlay \
+		--cgroup-manager cgroupfs --events-backend file --runtime "$HUSK" "$@"
+	echo "$output"
+}
+
+@test "podman run -it and exec -it on a terminal: conmon gets the master over --console-socket; tty, the terminal's size, typed input, exit code" {
+	pm_on_tty run --rm -it --network none --cidfile "$T/cid" "$IMAGE" \
+		sh -c 'tty; stty size; read l; echo got:$l; exit 5'
+	[ "$output" = $'exit=5\nmode=restored' ]
+	assert_pm_clean "$(cat "$T/cid")"
+	cid=$(pm run -d --network none "$IMAGE" sleep 1000)
+	pm_on_tty exec -it "$cid" sh -c 'tty; stty size; read l; echo got:$l; exit 6'
+	[ "$output" = $'exit=6\nmode=restored' ]
+	conmon=$(cat "$PM/run/overlay-containers/$cid/userdata/conmon.pid")
+	pm rm -f -t 0 "$cid"
+	# rm returns before conmon has run its exit command
+	timeout 30 tail --pid="$conmon" -f /dev/null
+	assert_pm_clean "$cid"
+}
