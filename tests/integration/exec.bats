@@ -12,16 +12,28 @@ setup() {
 }
 
 teardown() {
+	if [ -n "${RECEIVER:-}" ]; then
+		kill -KILL "$RECEIVER" 2>/dev/null || true
+	fi
 	if [ -n "${T:-}" ] && [ -d "$ROOT/$ID" ]; then
 		"${H[@]}" delete --force "$ID" 2>/dev/null || true
 	fi
 	husk_teardown
 }
 
+# devpts_bundle ARGS_JSON: $T/bundle running ARGS (no terminal) with a devpts for exec -t.
+devpts_bundle() {
+	bundle_with "$1"
+	jq '.mounts += [{"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+		"options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]}]
+		| .process.env += ["TERM=xterm"]' "$T/bundle/config.json" >"$T/config.tmp"
+	mv "$T/config.tmp" "$T/bundle/config.json"
+}
+
 # start_container ARGS_JSON: create (stdin from the FIFO $T/init.in, held open on fd 8)
 # and start container $ID.
 start_container() {
-	bundle_with "$1"
+	[ -e "$T/bundle/config.json" ] || bundle_with "$1"
 	mkfifo "$T/init.in"
 	exec 8<>"$T/init.in"
 	"${H[@]}" create --bundle "$T/bundle" --pid-file "$T/init.pid" "$ID" \
@@ -252,4 +264,33 @@ expect_error() {
 	expect_error 255 "husk: exec $ID: cannot exec in a stopped container"
 	"${H[@]}" delete "$ID"
 	assert_clean
+}
+
+@test "conmon's terminal exec: --process F (terminal true) --detach --console-socket S: the master goes to S, its resizes reach the process, the holder exits with the status" {
+	devpts_bundle '["sleep", "1000"]'
+	start_container
+	python3 "$BATS_TEST_DIRNAME/tty_driver.py" console "$T/console.sock" "$T/console.log" \
+		'expect:/dev/pts/[0-9]+\r\n' 'resize:30x100' 'expect:30 100\r\n' 'send:hello\r' \
+		'expect:got:hello' >"$T/recv" 2>&1 3>&- &
+	RECEIVER=$!
+	local i
+	for i in $(seq 100); do
+		[ -S "$T/console.sock" ] && break
+		sleep 0.05
+	done
+	cat >"$T/process.json" <<-'JSON'
+		{"args": ["sh", "-c", "trap 'stty size' WINCH; tty; read l; echo got:$l; exit 3"],
+		 "env": ["PATH=/bin", "TERM=xterm"], "cwd": "/", "terminal": true}
+	JSON
+	exec_detached --pid-file "$T/exec.pid" --process "$T/process.json" \
+		--console-socket "$T/console.sock" "$ID"
+	[ "$READY" = created ] || { cat "$T/err" "$T/recv" >&2; return 1; }
+	wait_holder
+	[ "$HOLDER_STATUS" -eq 3 ]
+	wait "$RECEIVER" || { cat "$T/recv" >&2; return 1; }
+	RECEIVER=
+	[ "$(head -1 "$T/recv")" = "fds=1 name=/dev/ptmx" ]
+	"${H[@]}" delete --force "$ID"
+	assert_clean
+	assert_no_exec_left
 }
