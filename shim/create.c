@@ -26,7 +26,7 @@ int owner_args_load(struct owner_args *a, const struct husk_globals *g, const ch
 {
 	*a = (struct owner_args){.root = g->root, .id = id};
 	if (container_id_check(id, err) < 0 || config_load(config, &a->cfg, err) < 0 ||
-	    (pid_file && pid_file_path(pid_file, &a->pid_file, err) < 0))
+	    (pid_file && path_from_cwd(pid_file, &a->pid_file, err) < 0))
 		return -1;
 	if (!(a->bundle = realpath(bundle, NULL)))
 		return husk_error_set(err, errno, "bundle %s", bundle);

@@ -272,15 +272,14 @@ int cmd_exec(const struct husk_globals *g, int argc, char **argv, husk_err *err)
 			detach = true;
 			break;
 		case 'P':
-			if (pid_file_path(optarg, &x.pid_file, err) < 0)
+			free(x.pid_file);
+			if (path_from_cwd(optarg, &x.pid_file, err) < 0)
 				goto out;
 			break;
 		case 's':
 			free(x.console_socket);
-			if (!(x.console_socket = realpath(optarg, NULL))) {
-				husk_error_set(err, errno, "console socket %s", optarg);
+			if (path_from_cwd(optarg, &x.console_socket, err) < 0)
 				goto out;
-			}
 			break;
 		case 't':
 			f.tty = true;
@@ -335,8 +334,10 @@ int cmd_exec(const struct husk_globals *g, int argc, char **argv, husk_err *err)
 	int no_report = -1;
 	status = exec_main(&x, &no_report, err);
 out:
-	if (*err)
-		husk_error_prefix(err, "exec %s", x.id ? x.id : "");
+	if (*err && x.id)
+		husk_error_prefix(err, "exec %s", x.id);
+	else if (*err)
+		husk_error_prefix(err, "exec");
 	free(f.env);
 	free(f.gids);
 	free(x.process_json);

@@ -13,16 +13,16 @@
 #include "cleanup.h"
 #include "log.h"
 
-int pid_file_path(const char *path, char **out, husk_err *err)
+int path_from_cwd(const char *path, char **out, husk_err *err)
 {
 	char cwd[PATH_MAX];
 	if (path[0] == '/')
 		*out = strdup(path);
 	else if (!getcwd(cwd, sizeof(cwd)))
-		return husk_error_set(err, errno, "pid file %s", path);
+		return husk_error_set(err, errno, "%s", path);
 	else if (asprintf(out, "%s/%s", cwd, path) < 0)
 		*out = NULL;
-	return *out ? 0 : husk_error_set(err, ENOMEM, "pid file %s", path);
+	return *out ? 0 : husk_error_set(err, ENOMEM, "%s", path);
 }
 
 int write_pid_file(const char *path, pid_t pid, husk_err *err)

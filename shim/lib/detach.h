@@ -27,8 +27,11 @@ int detach_spawn(detach_fn fn, void *arg, int keep_fd, husk_err *err);
 /* The child's report: "ok", or error's message. Closes fd; fd < 0 is a no-op. */
 void detach_report(int fd, husk_err error);
 
-/* A --pid-file path made absolute from our cwd (the child works in /), as runc takes it. */
-int pid_file_path(const char *path, char **out, husk_err *err);
+/*
+ * A path from the command line (--pid-file, --console-socket) made absolute
+ * from our cwd, as runc takes it: the child works in /. It need not exist.
+ */
+int path_from_cwd(const char *path, char **out, husk_err *err);
 
 /* Writes pid to path atomically (temp file in the same directory + rename), like runc. */
 int write_pid_file(const char *path, pid_t pid, husk_err *err);
