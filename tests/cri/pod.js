@@ -82,10 +82,11 @@ async function runPod() {
 }
 
 // A container running script (by default it logs one line to each stream, then sleeps),
-// with a read-only rootfs if readonly.
-async function startContainer(name, { script, readonly = false } = {}) {
+// with a read-only rootfs if readonly, on a terminal if tty.
+async function startContainer(name, { script, readonly = false, tty = false } = {}) {
   const config = {
     metadata: { name, attempt: 0 },
+    tty,
     image: { image: IMAGE },
     command: ['sh', '-c', script || `echo hello from ${name}; echo ${name} to stderr >&2; exec sleep 100000`],
     log_path: `${name}.log`,
@@ -148,6 +149,15 @@ async function checkReadonlyRootfs() {
   delete pod.containers.r;
 }
 
+// tty: the container's stdout is a terminal, whose output reaches the CRI log as stdout.
+async function checkTtyContainer() {
+  await startContainer('t', { script: 'echo hello from t; test -t 1 && echo on a tty; exec sleep 100000', tty: true });
+  await checkLogs('t', ['stdout F hello from t', 'stdout F on a tty']);
+  await cri.rt('StopContainer', { container_id: pod.containers.t, timeout: 0 });
+  await cri.rt('RemoveContainer', { container_id: pod.containers.t });
+  delete pod.containers.t;
+}
+
 async function checkStats() {
   const res = await cri.rt('ContainerStats', { container_id: pod.containers.a });
   const { cpu, memory } = res.stats;
@@ -199,11 +209,10 @@ async function checkExecSync() {
 }
 
 // CRI log lines: "<RFC3339Nano time> <stdout|stderr> <F|P> <text>".
-async function checkLogs(name) {
+async function checkLogs(name, want = [`stdout F hello from ${name}`, `stderr F ${name} to stderr`]) {
   const st = await cri.rt('ContainerStatus', { container_id: pod.containers[name] });
   const logPath = st.status.log_path;
   h.checkEqual(logPath, path.join(dir, 'logs', `${name}.log`), `log path of ${name}`);
-  const want = [`stdout F hello from ${name}`, `stderr F ${name} to stderr`];
   await h.waitFor(`${logPath} holding both of ${name}'s lines`, () => {
     const lines = fs.readFileSync(logPath, 'utf8').split('\n');
     return want.every((w) => lines.some((l) => / /.test(l) && l.slice(l.indexOf(' ') + 1) === w));
@@ -326,6 +335,7 @@ const scenarios = {
     ['ContainerStats reports CPU and memory', checkStats],
     ['a container that exits 3 is reported exited with status 3', checkExitedContainer],
     ['a container with a read-only rootfs', checkReadonlyRootfs],
+    ['a container on a terminal (tty) logs to the CRI log', checkTtyContainer],
     ['b stopped and removed; a still served by the same kernel', checkRemoveOne],
     ['StopPodSandbox and RemovePodSandbox', stopAndRemovePod],
     ['nothing of the pod left behind', checkNothingLeft],
