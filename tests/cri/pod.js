@@ -104,6 +104,13 @@ async function startContainer(name, { script, readonly = false, tty = false } = 
   await cri.rt('StartContainer', { container_id: res.container_id });
 }
 
+// StopContainer (SIGKILL at once unless a grace period is given), then RemoveContainer.
+async function removeContainer(name, timeout = 0) {
+  await cri.rt('StopContainer', { container_id: pod.containers[name], timeout });
+  await cri.rt('RemoveContainer', { container_id: pod.containers[name] });
+  delete pod.containers[name];
+}
+
 async function checkRunning(name) {
   const st = await cri.rt('ContainerStatus', { container_id: pod.containers[name] });
   h.checkEqual(st.status.state, 'CONTAINER_RUNNING', `container ${name} state`);
@@ -117,8 +124,7 @@ async function checkExitedContainer() {
     return r.status.state === 'CONTAINER_EXITED' && r.status;
   });
   h.checkEqual(st.exit_code, 3, "container c's exit code");
-  await cri.rt('RemoveContainer', { container_id: pod.containers.c });
-  delete pod.containers.c;
+  await removeContainer('c');
 }
 
 // One container of the pod stopped (b's shell exits 0 on SIGTERM, within StopContainer's
@@ -130,8 +136,7 @@ async function checkRemoveOne() {
   h.checkEqual(st.status.state, 'CONTAINER_EXITED', 'container b state after StopContainer');
   h.checkEqual(st.status.exit_code, 0, "b's exit code after SIGTERM (its trap exits 0; 137 means it was killed)");
   h.check(Date.now() - t0 < 25000, 'StopContainer of b took the whole grace period: SIGTERM did not reach it');
-  await cri.rt('RemoveContainer', { container_id: pod.containers.b });
-  delete pod.containers.b;
+  await removeContainer('b');
   h.checkEqual(await execOk('a', BOOT_ID), pod.bootId, "a's boot id after b was removed (the same VM)");
 }
 
@@ -143,19 +148,15 @@ async function checkReadonlyRootfs() {
   const w = await exec('r', 'echo x > /written');
   h.check(w.code !== 0, 'writing /written in a read-only rootfs succeeded');
   h.check(/Read-only file system/.test(w.err), `writing in a read-only rootfs failed otherwise: ${w.err.trim()}`);
-  await execOk('r', 'test -f /etc/resolv.conf && echo x > /dev/shm/written');
-  await cri.rt('StopContainer', { container_id: pod.containers.r, timeout: 0 });
-  await cri.rt('RemoveContainer', { container_id: pod.containers.r });
-  delete pod.containers.r;
+  await execOk('r', 'test -f /etc/resolv.conf');
+  await removeContainer('r');
 }
 
 // tty: the container's stdout is a terminal, whose output reaches the CRI log as stdout.
 async function checkTtyContainer() {
   await startContainer('t', { script: 'echo hello from t; test -t 1 && echo on a tty; exec sleep 100000', tty: true });
   await checkLogs('t', ['stdout F hello from t', 'stdout F on a tty']);
-  await cri.rt('StopContainer', { container_id: pod.containers.t, timeout: 0 });
-  await cri.rt('RemoveContainer', { container_id: pod.containers.t });
-  delete pod.containers.t;
+  await removeContainer('t');
 }
 
 async function checkStats() {
@@ -213,7 +214,7 @@ async function checkLogs(name, want = [`stdout F hello from ${name}`, `stderr F 
   const st = await cri.rt('ContainerStatus', { container_id: pod.containers[name] });
   const logPath = st.status.log_path;
   h.checkEqual(logPath, path.join(dir, 'logs', `${name}.log`), `log path of ${name}`);
-  await h.waitFor(`${logPath} holding both of ${name}'s lines`, () => {
+  await h.waitFor(`${logPath} holding ${JSON.stringify(want)}`, () => {
     const lines = fs.readFileSync(logPath, 'utf8').split('\n');
     return want.every((w) => lines.some((l) => / /.test(l) && l.slice(l.indexOf(' ') + 1) === w));
   }, 20000);
