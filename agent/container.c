@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/ioctl.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -137,17 +138,50 @@ static const char *const dev_links[][2] = {
     {"/dev/stderr", "/proc/self/fd/2"},
 };
 
-static int populate_dev(husk_err *err)
+/*
+ * What the mounts take from the guest's tree before the root switch covers
+ * it: the bind mounts' sources and, in a user namespace (where neither mknod
+ * nor a sysfs of the guest's network namespace is allowed), the guest's /dev
+ * for its nodes and its /sys to bind, as runc does.
+ */
+struct guest_refs {
+	int trees[SPEC_MAX_MOUNTS]; /* -1 for mounts that are no binds */
+	int dev;                    /* the guest's /dev (O_PATH), or -1 */
+	int userns;
+};
+
+/* A user namespace's node is a bind of the guest's, onto an empty file. */
+static int bind_node(int dev, const char *name, const char *path, husk_err *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+	if (fd < 0)
+		return husk_error_set(err, errno, "create %s", path);
+	close(fd);
+	cleanup_close int tree = open_tree(dev, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (tree < 0 || move_mount(tree, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return husk_error_set(err, errno, "bind the guest's /dev/%s", name);
+	return 0;
+}
+
+static int make_node(const struct device *d, int dev, husk_err *err)
 {
 	char path[64];
+	snprintf(path, sizeof(path), "/dev/%s", d->name);
+	if (dev >= 0)
+		return bind_node(dev, d->name, path, err);
+	if (mknod(path, S_IFCHR | 0666, makedev(d->major, d->minor)) < 0)
+		return husk_error_set(err, errno, "mknod %s", path);
+	return 0;
+}
+
+static int populate_dev(int dev, husk_err *err)
+{
 	mode_t old = umask(0);
-	for (size_t i = 0; i < ARRAY_SIZE(devices); i++) {
-		snprintf(path, sizeof(path), "/dev/%s", devices[i].name);
-		if (mknod(path, S_IFCHR | 0666, makedev(devices[i].major, devices[i].minor)) < 0) {
+	for (size_t i = 0; i < ARRAY_SIZE(devices); i++)
+		if (make_node(&devices[i], dev, err) < 0) {
 			umask(old);
-			return husk_error_set(err, errno, "mknod %s", path);
+			return -1;
 		}
-	}
 	umask(old);
 	for (size_t i = 0; i < ARRAY_SIZE(dev_links); i++)
 		if (symlink(dev_links[i][1], dev_links[i][0]) < 0)
@@ -159,21 +193,41 @@ static int populate_dev(husk_err *err)
  * The bind mounts' sources, cloned (open_tree) while the shared directory is
  * still reachable: the root switch covers it. trees[i] is -1 for other mounts.
  */
-static int open_bind_sources(const struct spec *s, int *trees, husk_err *err)
+static int open_guest_refs(const struct spec *s, struct guest_refs *g, husk_err *err)
 {
+	g->userns = s->userns;
+	g->dev = -1;
+	if (s->userns && (g->dev = open("/dev", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return husk_error_set(err, errno, "open the guest's /dev");
 	for (size_t i = 0; i < s->nmounts; i++) {
 		const struct spec_mount *m = &s->mounts[i];
-		trees[i] = -1;
-		if (!(m->flags & MS_BIND))
+		int sys = s->userns && m->type && strcmp(m->type, "sysfs") == 0;
+		g->trees[i] = -1;
+		if (!(m->flags & MS_BIND) && !sys)
 			continue;
 		unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW |
-		                 (m->flags & MS_REC ? AT_RECURSIVE : 0);
-		trees[i] = open_tree(AT_FDCWD, m->source, flags);
-		if (trees[i] < 0)
+		                 (m->flags & MS_REC || sys ? AT_RECURSIVE : 0);
+		g->trees[i] = open_tree(AT_FDCWD, sys ? "/sys" : m->source, flags);
+		if (g->trees[i] < 0)
 			return husk_error_set(err, errno, "mount %s: open %s", m->destination,
-			                      m->source);
+			                      sys ? "/sys" : m->source);
 	}
 	return 0;
+}
+
+/*
+ * A bind remount may not clear the flags a user namespace's copy of the
+ * guest's mounts locked (nosuid, nodev, noexec, ro): they are kept.
+ */
+static int remount_bind(const char *path, unsigned long flags, int userns)
+{
+	struct statvfs st;
+	if (userns && statvfs(path, &st) == 0)
+		flags |= (st.f_flag & ST_NOSUID ? MS_NOSUID : 0) |
+		         (st.f_flag & ST_NODEV ? MS_NODEV : 0) |
+		         (st.f_flag & ST_NOEXEC ? MS_NOEXEC : 0) |
+		         (st.f_flag & ST_RDONLY ? MS_RDONLY : 0);
+	return mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | flags, NULL);
 }
 
 /* A directory, or an empty file for a source that is not one (as runc). */
@@ -193,17 +247,17 @@ static int make_mount_point(const char *path, int dir, husk_err *err)
 	return 0;
 }
 
-static int bind_one(const struct spec_mount *m, int tree, husk_err *err)
+static int bind_one(const struct spec_mount *m, int tree, int userns, husk_err *err)
 {
 	struct stat st;
 	if (fstat(tree, &st) < 0)
-		return husk_error_set(err, errno, "source %s", m->source);
+		return husk_error_set(err, errno, "source %s", m->source ? m->source : "/sys");
 	if (make_mount_point(m->destination, S_ISDIR(st.st_mode), err) < 0)
 		return -1;
 	if (move_mount(tree, "", AT_FDCWD, m->destination, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		return husk_error_set(err, errno, "bind");
 	unsigned long flags = m->flags & ~(MS_BIND | MS_REC);
-	if (flags && mount(NULL, m->destination, NULL, MS_REMOUNT | MS_BIND | flags, NULL) < 0)
+	if (flags && remount_bind(m->destination, flags, userns) < 0)
 		return husk_error_set(err, errno, "remount bind");
 	return 0;
 }
@@ -225,10 +279,11 @@ static int mount_copy_up(const struct spec_mount *m, husk_err *err)
 	return 0;
 }
 
-static int mount_one(const struct spec_mount *m, int tree, husk_err *err)
+static int mount_one(const struct spec_mount *m, const struct guest_refs *g, int tree,
+                     husk_err *err)
 {
-	if (m->flags & MS_BIND)
-		return bind_one(m, tree, err);
+	if (tree >= 0)
+		return bind_one(m, tree, g->userns, err);
 	if (m->copy_up)
 		return mkdir_p(m->destination, err) < 0 ? -1 : mount_copy_up(m, err);
 	if (mkdir_p(m->destination, err) < 0)
@@ -236,7 +291,7 @@ static int mount_one(const struct spec_mount *m, int tree, husk_err *err)
 	if (mount(m->source, m->destination, m->type, m->flags, m->data) < 0)
 		return husk_error_set(err, errno, "%s", m->type);
 	if (strcmp(m->destination, "/dev") == 0 && strcmp(m->type, "tmpfs") == 0)
-		return populate_dev(err);
+		return populate_dev(g->dev, err);
 	return 0;
 }
 
@@ -251,10 +306,10 @@ static int apply_propagation(const struct spec *s, husk_err *err)
 	return 0;
 }
 
-static int setup_mounts(const struct spec *s, const int *trees, husk_err *err)
+static int setup_mounts(const struct spec *s, const struct guest_refs *g, husk_err *err)
 {
 	for (size_t i = 0; i < s->nmounts; i++)
-		if (mount_one(&s->mounts[i], trees[i], err) < 0)
+		if (mount_one(&s->mounts[i], g, g->trees[i], err) < 0)
 			return husk_error_prefix(err, "mount %s", s->mounts[i].destination);
 	if (devices_create(s, err) < 0)
 		return -1;
@@ -264,7 +319,7 @@ static int setup_mounts(const struct spec *s, const int *trees, husk_err *err)
 		return husk_error_set(err, errno, "linux.rootfsPropagation");
 	if (apply_propagation(s, err) < 0)
 		return -1;
-	if (s->root_readonly && mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+	if (s->root_readonly && remount_bind("/", MS_RDONLY, s->userns) < 0)
 		return husk_error_set(err, errno, "remount / read-only");
 	return 0;
 }
@@ -302,9 +357,9 @@ static int restrict_paths(const struct spec *s, husk_err *err)
 
 static int setup_container(const struct spec *s, const char *rootfs, husk_err *err)
 {
-	int trees[SPEC_MAX_MOUNTS];
-	if (sysctl_apply(s, err) < 0 || open_bind_sources(s, trees, err) < 0 ||
-	    enter_rootfs(rootfs, err) < 0 || setup_mounts(s, trees, err) < 0 ||
+	struct guest_refs g;
+	if (sysctl_apply(s, err) < 0 || open_guest_refs(s, &g, err) < 0 ||
+	    enter_rootfs(rootfs, err) < 0 || setup_mounts(s, &g, err) < 0 ||
 	    restrict_paths(s, err) < 0)
 		return -1;
 	if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
@@ -474,6 +529,18 @@ static int enter_cgroup(const char *cgroup_dir, husk_err *err)
 }
 
 /*
+ * In its user namespace a process becomes that namespace's root (as runc
+ * does), so that what it makes is owned by a mapped id; it keeps its
+ * capabilities there.
+ */
+static int become_userns_root(int userns, husk_err *err)
+{
+	if (userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+		return husk_error_set(err, errno, "become root in the user namespace");
+	return 0;
+}
+
+/*
  * Guest hooks run in the container's namespaces with its root as theirs, so
  * their paths resolve in the container's rootfs (the guest has no host
  * programs). Their state names the init by the pid the agent sees; the
@@ -506,8 +573,11 @@ void container_init_main(const char *id, const struct spec *s, const char *rootf
 	pid[n > 0 ? n : 1] = '\0';
 	/* fd 2 becomes the container's stderr: nothing of the agent's log belongs there */
 	log_set_level(LOG_LEVEL_ERROR);
-	if (enter_cgroup(cgroup_dir, &err) < 0 || reset_signals(&err) < 0 ||
-	    setup_stdio(stdio, report_fd, start_fd, &err) < 0 ||
+	/* its user namespace has no maps until the agent's byte */
+	if (s->userns && wait_for_start(start_fd) < 0)
+		_exit(1);
+	if (enter_cgroup(cgroup_dir, &err) < 0 || become_userns_root(s->userns, &err) < 0 ||
+	    reset_signals(&err) < 0 || setup_stdio(stdio, report_fd, start_fd, &err) < 0 ||
 	    setup_container(s, rootfs, &err) < 0 ||
 	    run_guest_hooks(s, HOOK_CREATE_CONTAINER, id, pid, "creating", &err) < 0 ||
 	    (s->process.terminal && setup_terminal(&s->process, report_fd, 1, &err) < 0))
@@ -521,15 +591,20 @@ void container_init_main(const char *id, const struct spec *s, const char *rootf
 	fail(report_fd, &err, 127);
 }
 
-static const char *const ns_names[] = {"ipc", "uts", "cgroup", "pid", "mnt"};
+/*
+ * The user namespace last: root outside may enter the others (they are its
+ * own or its descendants'), and inside it the ones the container joined from
+ * another container would be out of reach.
+ */
+static const char *const ns_names[] = {"ipc", "uts", "cgroup", "pid", "mnt", "user"};
 
-static int join_namespaces(pid_t init_pid, husk_err *err)
+static int join_namespaces(pid_t init_pid, int userns, husk_err *err)
 {
 	int fds[ARRAY_SIZE(ns_names)];
 	char path[64];
 	int ret = 0;
 	size_t n = 0;
-	for (; n < ARRAY_SIZE(ns_names); n++) {
+	for (; n < ARRAY_SIZE(ns_names) - !userns; n++) {
 		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)init_pid, ns_names[n]);
 		fds[n] = open(path, O_RDONLY | O_CLOEXEC);
 		if (fds[n] < 0) {
@@ -545,13 +620,13 @@ static int join_namespaces(pid_t init_pid, husk_err *err)
 	return ret;
 }
 
-void container_exec_main(pid_t init_pid, const char *cgroup_dir, const struct spec_seccomp *sc,
-                         const struct spec_process *p, const struct child_stdio *stdio,
-                         int report_fd)
+void container_exec_main(pid_t init_pid, int userns, const char *cgroup_dir,
+                         const struct spec_seccomp *sc, const struct spec_process *p,
+                         const struct child_stdio *stdio, int report_fd)
 {
 	husk_err err = NULL;
 	if (reset_signals(&err) < 0 || cgroup_join(cgroup_dir, &err) < 0 ||
-	    join_namespaces(init_pid, &err) < 0)
+	    join_namespaces(init_pid, userns, &err) < 0 || become_userns_root(userns, &err) < 0)
 		fail(report_fd, &err, 1);
 	/* joining a pid namespace only applies to children */
 	pid_t pid = fork();

@@ -27,27 +27,27 @@ struct child_stdio {
 };
 
 /*
- * The namespaces a container init is cloned into; it makes its cgroup
- * namespace itself, once in its cgroup. An exec joins all of them.
- */
-#define CONTAINER_NS_FLAGS (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC)
-
-/*
- * Runs in the container init right after clone(CONTAINER_NS_FLAGS): joins
- * cgroup_dir ("" = stays), sets up the container from spec with rootfs as its
- * root, runs the createContainer hooks, reports READY, waits for the start
- * byte on start_fd, runs the startContainer hooks, then execs. Never returns.
+ * Runs in the container init right after its clone into new mount, pid, uts
+ * and ipc namespaces (but those the spec joins; the agent entered them for
+ * the clone) and the spec's user namespace. With a user namespace it first
+ * waits for a byte on start_fd (the agent wrote the maps). Joins cgroup_dir
+ * ("" = stays) and makes its cgroup namespace there, sets up the container
+ * from spec with rootfs as its root, runs the createContainer hooks, reports
+ * READY, waits for the start byte on start_fd, runs the startContainer hooks,
+ * then execs. Never returns.
  */
 __attribute__((noreturn)) void container_init_main(const char *id, const struct spec *s,
                                                    const char *rootfs, const char *cgroup_dir,
                                                    const struct child_stdio *stdio, int report_fd,
                                                    int start_fd);
 /*
- * Runs in a forked child: joins cgroup_dir and the namespaces of init_pid,
- * forks the exec'd process (reporting its pid) and exits; the process gets
- * the container's seccomp filter sc. Never returns.
+ * Runs in a forked child: joins cgroup_dir and the namespaces of init_pid
+ * (its user namespace too when userns), forks the exec'd process (reporting
+ * its pid) and exits; the process gets the container's seccomp filter sc.
+ * Never returns.
  */
-__attribute__((noreturn)) void container_exec_main(pid_t init_pid, const char *cgroup_dir,
+__attribute__((noreturn)) void container_exec_main(pid_t init_pid, int userns,
+                                                   const char *cgroup_dir,
                                                    const struct spec_seccomp *sc,
                                                    const struct spec_process *p,
                                                    const struct child_stdio *stdio, int report_fd);

@@ -114,6 +114,31 @@ int devices_create(const struct spec *s, husk_err *err)
 	return ret;
 }
 
+static int write_idmap(pid_t pid, const char *file, const struct spec_idmaps *m, husk_err *err)
+{
+	char path[64], text[SPEC_IDMAP_TEXT];
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	int n = spec_idmap_format(m, text, sizeof(text));
+	if (n < 0)
+		return husk_error_set(err, E2BIG, "%s", path);
+	cleanup_close int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return husk_error_set(err, errno, "open %s", path);
+	/* one write: the kernel takes a map whole or not at all */
+	if (write(fd, text, (size_t)n) != n)
+		return husk_error_set(err, errno, "write %s", path);
+	return 0;
+}
+
+int userns_write_maps(pid_t pid, const struct spec_idmaps *uids, const struct spec_idmaps *gids,
+                      husk_err *err)
+{
+	if (write_idmap(pid, "uid_map", uids, err) < 0 ||
+	    write_idmap(pid, "gid_map", gids, err) < 0)
+		return husk_error_prefix(err, "user namespace");
+	return 0;
+}
+
 int cgroup_join(const char *dir, husk_err *err)
 {
 	char path[256];

@@ -1,7 +1,7 @@
 /*
  * Child side of the isolation settings, run in a container process between
  * clone/fork and exec: seccomp, sysctl, oom_score_adj, device nodes, cgroup
- * membership.
+ * membership; and the agent's side of a user namespace.
  */
 #ifndef HUSK_AGENT_ISOLATION_H
 #define HUSK_AGENT_ISOLATION_H
@@ -16,6 +16,12 @@ int sysctl_apply(const struct spec *s, husk_err *err);
 int oom_score_adj_apply(const struct spec_process *p, husk_err *err);
 /* Creates linux.devices in the container's /dev (after its mounts). */
 int devices_create(const struct spec *s, husk_err *err);
+/*
+ * The agent's side of a user namespace: writes /proc/<pid>/uid_map and
+ * gid_map (setgroups stays allowed: the writer is privileged outside).
+ */
+int userns_write_maps(pid_t pid, const struct spec_idmaps *uids, const struct spec_idmaps *gids,
+                      husk_err *err);
 /* Moves the calling process into the cgroup directory dir ("" = none). */
 int cgroup_join(const char *dir, husk_err *err);
 

@@ -28,6 +28,8 @@
 #define SPEC_MAX_CGFILES 64 /* cgroup files linux.resources writes */
 #define SPEC_MAX_SYSCTL  64
 #define SPEC_MAX_DEVICES 64
+#define SPEC_MAX_IDMAPS  340  /* the kernel's limit of uid_map/gid_map lines */
+#define SPEC_IDMAP_TEXT  4096 /* and its limit of one write (a page) */
 
 struct spec_rlimit {
 	int resource; /* RLIMIT_* */
@@ -91,6 +93,24 @@ struct spec_device {
 	gid_t gid;
 };
 
+/* One line of linux.uidMappings/gidMappings: size ids from container_id up are host_id up. */
+struct spec_idmap {
+	uint32_t container_id, host_id, size;
+};
+
+struct spec_idmaps {
+	struct spec_idmap *maps;
+	size_t n;
+};
+
+/*
+ * The namespaces a spec may join by path (linux.namespaces[].path): only
+ * /proc/<pid>/ns/<name> of another container's init in the same sandbox,
+ * which the agent checks before joining.
+ */
+enum spec_join { JOIN_IPC, JOIN_UTS, JOIN_NET, JOIN_PID, JOIN_COUNT };
+extern const char *const spec_join_names[JOIN_COUNT]; /* "ipc", "uts", "net", "pid" */
+
 struct spec_process {
 	char **args; /* NULL-terminated, at least one entry */
 	char **env;  /* NULL-terminated */
@@ -142,6 +162,9 @@ struct spec {
 	int needs_net_ns;   /* linux.namespaces has network: the guest's, which net.* sysctls set */
 	int mount_label;    /* linux.mountLabel given: accepted with a warning */
 	struct hooks hooks; /* the agent runs createContainer and startContainer */
+	int userns;         /* linux.namespaces has user: a new one with these maps */
+	struct spec_idmaps uid_maps, gid_maps;
+	pid_t join_pid[JOIN_COUNT]; /* > 0: join /proc/<pid>/ns/<spec_join_names[i]> */
 };
 
 /* Parses a whole config.json. On error *out is left empty (spec_free is safe). */
@@ -159,6 +182,11 @@ int spec_share_mount(struct spec *s, uint32_t index, const char *tag, husk_err *
 /* Fails naming the first bind mount without a shared source. */
 int spec_check_shared(const struct spec *s, husk_err *err);
 void spec_free(struct spec *s);
+/*
+ * The uid_map/gid_map text of m ("container host size" lines) into buf;
+ * returns its length, or -1 when it does not fit in size bytes.
+ */
+int spec_idmap_format(const struct spec_idmaps *m, char *buf, size_t size);
 void spec_seccomp_free(struct spec_seccomp *sc);
 void spec_process_free(struct spec_process *p);
 

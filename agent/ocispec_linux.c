@@ -806,28 +806,60 @@ static int parse_devices(json_object *arr, struct spec *s, husk_err *err)
 
 /* ---- namespaces, propagation ---- */
 
+const char *const spec_join_names[JOIN_COUNT] = {"ipc", "uts", "net", "pid"};
+
+/*
+ * A joined namespace's path: /proc/<pid>/ns/<name>, name matching the type.
+ * The pid names a guest process; the agent joins only a container init's.
+ */
+static int parse_join_path(json_object *path, const char *type, enum spec_join j, struct spec *s,
+                           husk_err *err)
+{
+	cleanup_free char *p = NULL;
+	char tail[8];
+	unsigned long pid = 0;
+	int used = 0;
+	if (dup_string(path, 64, &p, "linux.namespaces path", err) < 0)
+		return husk_error_prefix(err, "linux.namespaces %s", type);
+	if (sscanf(p, "/proc/%lu/ns/%7s%n", &pid, tail, &used) != 2 || (size_t)used != strlen(p) ||
+	    strcmp(tail, spec_join_names[j]) != 0 || pid == 0 || pid > 4194304 || p[6] < '1' ||
+	    p[6] > '9')
+		return husk_error_set(err, 0,
+		                      "linux.namespaces %s: path %s: not /proc/<pid>/ns/%s of a "
+		                      "container in this sandbox",
+		                      type, p, spec_join_names[j]);
+	if (s->join_pid[j])
+		return husk_error_set(err, 0, "linux.namespaces %s: given twice", type);
+	s->join_pid[j] = (pid_t)pid;
+	return 0;
+}
+
 static int parse_namespace(json_object *o, struct spec *s, husk_err *err)
 {
-	/* the init always gets these (CONTAINER_NS_FLAGS) */
-	static const char *const created[] = {"pid", "mount", "ipc", "uts", "cgroup", NULL};
-	json_object *t = member(o, "type");
+	/* the init gets these unless it joins one (pid, ipc, uts) by path */
+	static const char *const created[] = {"mount", "cgroup", NULL};
+	static const char *const joinable[JOIN_COUNT] = {"ipc", "uts", "network", "pid"};
+	json_object *t = member(o, "type"), *path = member(o, "path");
 	if (require_object(o, "linux.namespaces entry", err) < 0 || !t ||
 	    !json_object_is_type(t, json_type_string))
 		return husk_error_set(err, 0, "linux.namespaces: entry without a type");
 	const char *type = json_object_get_string(t);
-	if (member(o, "path"))
-		return husk_error_set(err, 0,
-		                      "linux.namespaces %.16s: joining a namespace (path) not "
-		                      "supported",
-		                      type);
-	for (size_t i = 0; created[i]; i++)
-		if (strcmp(type, created[i]) == 0)
-			return 0;
-	if (strcmp(type, "network") == 0) {
+	if (strcmp(type, "network") == 0)
 		s->needs_net_ns = 1;
-		return 0;
-	}
-	return husk_error_set(err, 0, "linux.namespaces %.16s: not supported", type);
+	for (int j = 0; j < JOIN_COUNT; j++)
+		if (strcmp(type, joinable[j]) == 0)
+			return path ? parse_join_path(path, type, (enum spec_join)j, s, err) : 0;
+	size_t i = 0;
+	while (created[i] && strcmp(type, created[i]) != 0)
+		i++;
+	if (!created[i] && strcmp(type, "user") != 0)
+		return husk_error_set(err, 0, "linux.namespaces %.16s: not supported", type);
+	if (path)
+		return husk_error_set(
+		    err, 0, "linux.namespaces %s: joining one by path not supported", type);
+	if (!created[i])
+		s->userns = 1;
+	return 0;
 }
 
 static int parse_namespaces(json_object *arr, struct spec *s, husk_err *err)
@@ -842,6 +874,140 @@ static int parse_namespaces(json_object *arr, struct spec *s, husk_err *err)
 	for (size_t i = 0; i < n; i++)
 		if (parse_namespace(json_object_array_get_idx(arr, i), s, err) < 0)
 			return -1;
+	return 0;
+}
+
+/* ---- user namespace: uidMappings, gidMappings ---- */
+
+static int get_u32(json_object *o, uint32_t *out, const char *what, husk_err *err)
+{
+	unsigned long long v;
+	if (!o)
+		return husk_error_set(err, 0, "%s: missing", what);
+	if (get_u64(o, &v, what, err) < 0)
+		return -1;
+	if (v > UINT32_MAX)
+		return husk_error_set(err, 0, "%s: out of range", what);
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* The last id of a range; (uint32_t)-1 is no id, so a range must end below it. */
+static int range_ok(uint32_t first, uint32_t size)
+{
+	return size > 0 && (uint64_t)first + size - 1 < UINT32_MAX;
+}
+
+static int overlaps(uint32_t a, uint32_t b, uint32_t size_a, uint32_t size_b)
+{
+	return (uint64_t)a < (uint64_t)b + size_b && (uint64_t)b < (uint64_t)a + size_a;
+}
+
+/* What the kernel would refuse in uid_map: empty or wrapping ranges, overlaps on either side. */
+static int check_idmap(const struct spec_idmaps *m, size_t i, husk_err *err)
+{
+	const struct spec_idmap *e = &m->maps[i];
+	if (!range_ok(e->container_id, e->size) || !range_ok(e->host_id, e->size))
+		return husk_error_set(err, 0, "size %u: empty or past the last id", e->size);
+	for (size_t k = 0; k < i; k++) {
+		const struct spec_idmap *o = &m->maps[k];
+		if (overlaps(e->container_id, o->container_id, e->size, o->size))
+			return husk_error_set(err, 0, "containerID %u overlaps [%zu]",
+			                      e->container_id, k);
+		if (overlaps(e->host_id, o->host_id, e->size, o->size))
+			return husk_error_set(err, 0, "hostID %u overlaps [%zu]", e->host_id, k);
+	}
+	return 0;
+}
+
+static int parse_idmap(json_object *o, struct spec_idmap *e, husk_err *err)
+{
+	static const char *const keys[] = {"containerID", "hostID", "size", NULL};
+	if (require_object(o, "entry", err) < 0 || only_known_keys(o, keys, "entry", err) < 0 ||
+	    get_u32(member(o, "containerID"), &e->container_id, "containerID", err) < 0 ||
+	    get_u32(member(o, "hostID"), &e->host_id, "hostID", err) < 0 ||
+	    get_u32(member(o, "size"), &e->size, "size", err) < 0)
+		return -1;
+	return 0;
+}
+
+int spec_idmap_format(const struct spec_idmaps *m, char *buf, size_t size)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < m->n; i++) {
+		int n = snprintf(buf + used, size - used, "%u %u %u\n", m->maps[i].container_id,
+		                 m->maps[i].host_id, m->maps[i].size);
+		if (n < 0 || (size_t)n >= size - used)
+			return -1;
+		used += (size_t)n;
+	}
+	return (int)used;
+}
+
+static int parse_idmaps(json_object *arr, struct spec_idmaps *m, const char *what, husk_err *err)
+{
+	char text[SPEC_IDMAP_TEXT];
+	if (!arr)
+		return 0;
+	if (!json_object_is_type(arr, json_type_array))
+		return husk_error_set(err, 0, "%s: not an array", what);
+	size_t n = json_object_array_length(arr);
+	if (n > SPEC_MAX_IDMAPS)
+		return husk_error_set(err, 0, "%s: more than %d entries", what, SPEC_MAX_IDMAPS);
+	if (n && !(m->maps = calloc(n, sizeof(*m->maps))))
+		return husk_error_set(err, ENOMEM, "%s", what);
+	for (; m->n < n; m->n++)
+		if (parse_idmap(json_object_array_get_idx(arr, m->n), &m->maps[m->n], err) < 0 ||
+		    check_idmap(m, m->n, err) < 0)
+			return husk_error_prefix(err, "%s[%zu]", what, m->n);
+	if (spec_idmap_format(m, text, sizeof(text)) < 0)
+		return husk_error_set(err, 0, "%s: longer than the kernel's %d bytes", what,
+		                      SPEC_IDMAP_TEXT);
+	return 0;
+}
+
+static int mapped(const struct spec_idmaps *m, uint32_t id)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (id >= m->maps[i].container_id && id - m->maps[i].container_id < m->maps[i].size)
+			return 1;
+	return 0;
+}
+
+/* The process's ids must exist in the namespace: setuid/setgroups would fail there. */
+static int check_user_namespace(const struct spec *s, husk_err *err)
+{
+	const struct spec_process *p = &s->process;
+	if (!s->userns) {
+		if (s->uid_maps.n || s->gid_maps.n)
+			return husk_error_set(err, 0, "linux.%s: needs a user namespace",
+			                      s->uid_maps.n ? "uidMappings" : "gidMappings");
+		return 0;
+	}
+	if (!s->uid_maps.n || !s->gid_maps.n)
+		return husk_error_set(err, 0,
+		                      "linux.namespaces user: needs linux.uidMappings and "
+		                      "linux.gidMappings");
+	if (!mapped(&s->uid_maps, 0) || !mapped(&s->gid_maps, 0))
+		return husk_error_set(err, 0,
+		                      "linux.%s: containerID 0 (the container's root) not mapped",
+		                      mapped(&s->uid_maps, 0) ? "gidMappings" : "uidMappings");
+	if (!mapped(&s->uid_maps, p->uid))
+		return husk_error_set(err, 0, "process.user.uid %u: not in linux.uidMappings",
+		                      (unsigned)p->uid);
+	if (!mapped(&s->gid_maps, p->gid))
+		return husk_error_set(err, 0, "process.user.gid %u: not in linux.gidMappings",
+		                      (unsigned)p->gid);
+	for (size_t i = 0; i < p->ngids; i++)
+		if (!mapped(&s->gid_maps, p->gids[i]))
+			return husk_error_set(err, 0,
+			                      "process.user.additionalGids %u: not in "
+			                      "linux.gidMappings",
+			                      (unsigned)p->gids[i]);
+	/* mknod needs CAP_MKNOD in the guest's own user namespace */
+	if (s->ndevices)
+		return husk_error_set(err, 0, "linux.devices: not supported with a user namespace");
 	return 0;
 }
 
@@ -878,10 +1044,6 @@ int parse_linux_isolation(json_object *lx, struct spec *s, husk_err *err)
 {
 	json_object *x;
 	if (only_known_keys(lx, linux_keys, "linux", err) < 0 ||
-	    reject_nonempty(member(lx, "uidMappings"), "linux.uidMappings",
-	                    "user namespaces not supported yet", err) < 0 ||
-	    reject_nonempty(member(lx, "gidMappings"), "linux.gidMappings",
-	                    "user namespaces not supported yet", err) < 0 ||
 	    reject_nonempty(member(lx, "timeOffsets"), "linux.timeOffsets",
 	                    "time namespaces not supported", err) < 0 ||
 	    reject_nonempty(member(lx, "intelRdt"), "linux.intelRdt", "no RDT in the guest", err) ||
@@ -894,7 +1056,10 @@ int parse_linux_isolation(json_object *lx, struct spec *s, husk_err *err)
 	    parse_propagation(member(lx, "rootfsPropagation"), s, err) < 0 ||
 	    parse_seccomp(member(lx, "seccomp"), s, err) < 0 ||
 	    parse_sysctl(member(lx, "sysctl"), s, err) < 0 ||
-	    parse_devices(member(lx, "devices"), s, err) < 0)
+	    parse_devices(member(lx, "devices"), s, err) < 0 ||
+	    parse_idmaps(member(lx, "uidMappings"), &s->uid_maps, "linux.uidMappings", err) < 0 ||
+	    parse_idmaps(member(lx, "gidMappings"), &s->gid_maps, "linux.gidMappings", err) < 0 ||
+	    check_user_namespace(s, err) < 0)
 		return -1;
 	if ((x = member(lx, "resources")) && parse_resources_object(x, &s->resources, err) < 0)
 		return -1;
@@ -910,4 +1075,6 @@ void spec_linux_free(struct spec *s)
 	}
 	for (size_t i = 0; i < s->ndevices; i++)
 		free(s->devices[i].path);
+	free(s->uid_maps.maps);
+	free(s->gid_maps.maps);
 }

@@ -21,6 +21,7 @@
 #include "cleanup.h"
 #include "cmsg.h"
 #include "container.h"
+#include "isolation.h"
 #include "log.h"
 #include "process.h"
 #include "rpc.h"
@@ -218,6 +219,114 @@ static int on_init_report(struct husk_loop *loop, int fd, uint32_t events, void 
 	return 0;
 }
 
+/* The namespaces the init is cloned into: the spec's user namespace, and all but those it joins. */
+static unsigned long clone_flags(const struct spec *s)
+{
+	unsigned long f = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
+	if (s->join_pid[JOIN_IPC])
+		f &= ~(unsigned long)CLONE_NEWIPC;
+	if (s->join_pid[JOIN_UTS])
+		f &= ~(unsigned long)CLONE_NEWUTS;
+	if (s->join_pid[JOIN_PID])
+		f &= ~(unsigned long)CLONE_NEWPID;
+	return f | (s->userns ? CLONE_NEWUSER : 0);
+}
+
+/* A namespace path joins only the namespace of a live container init of this sandbox. */
+static int check_joins(struct agent *ag, const struct spec *s, husk_err *err)
+{
+	for (int j = 0; j < JOIN_COUNT; j++) {
+		struct container *c = ag->containers;
+		while (c && !(s->join_pid[j] && c->init && c->init->pid == s->join_pid[j] &&
+		              !c->init->exited && c->state != CONTAINER_CREATING))
+			c = c->next;
+		if (s->join_pid[j] && !c)
+			return husk_error_set(
+			    err, 0,
+			    "linux.namespaces %s: path /proc/%d/ns/%s: not the init "
+			    "of a running container in this sandbox",
+			    spec_join_names[j], (int)s->join_pid[j], spec_join_names[j]);
+	}
+	return 0;
+}
+
+static int open_ns(pid_t pid, const char *name, husk_err *err)
+{
+	char path[64];
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, name);
+	else
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		husk_error_set(err, errno, "open %s", path);
+	return fd;
+}
+
+/*
+ * The agent itself enters the namespaces the spec joins, for the clone to
+ * inherit (as runc joins before it creates), and leave_joined returns it to
+ * its own: own[j] keeps them. For pid this sets only the children's.
+ */
+static int enter_joined(const struct spec *s, int own[JOIN_COUNT], husk_err *err)
+{
+	for (int j = 0; j < JOIN_COUNT; j++)
+		own[j] = -1;
+	for (int j = 0; j < JOIN_COUNT; j++) {
+		if (!s->join_pid[j])
+			continue;
+		cleanup_close int target = open_ns(s->join_pid[j], spec_join_names[j], err);
+		if (target < 0 || (own[j] = open_ns(0, spec_join_names[j], err)) < 0)
+			return -1;
+		if (setns(target, 0) < 0)
+			return husk_error_set(
+			    err, errno, "linux.namespaces %s: setns /proc/%d/ns/%s",
+			    spec_join_names[j], (int)s->join_pid[j], spec_join_names[j]);
+	}
+	return 0;
+}
+
+static void leave_joined(int own[JOIN_COUNT])
+{
+	for (int j = 0; j < JOIN_COUNT; j++)
+		if (own[j] >= 0) {
+			if (setns(own[j], 0) < 0)
+				log_error("setns back to the agent's %s namespace: %s",
+				          spec_join_names[j], strerror(errno));
+			close_fd(&own[j]);
+		}
+}
+
+static pid_t clone_init(const struct spec *s, husk_err *err)
+{
+	int own[JOIN_COUNT];
+	pid_t pid = -1;
+	if (enter_joined(s, own, err) == 0) {
+		pid = (pid_t)syscall(SYS_clone, clone_flags(s) | SIGCHLD, NULL, NULL, NULL, 0);
+		if (pid < 0)
+			husk_error_set(err, errno, "clone");
+	}
+	if (pid != 0)
+		leave_joined(own);
+	return pid;
+}
+
+/*
+ * With a user namespace the agent writes the init's maps (as root outside,
+ * so setgroups stays allowed and any host id may be mapped) before the init
+ * may go on: a byte on the start pipe.
+ */
+static int release_userns(pid_t pid, const struct spec *s, int start_fd, husk_err *err)
+{
+	if (!s->userns)
+		return 0;
+	if (userns_write_maps(pid, &s->uid_maps, &s->gid_maps, err) < 0)
+		return -1;
+	if (write(start_fd, "u", 1) != 1)
+		return husk_error_set(err, errno, "release container init");
+	return 0;
+}
+
 /* Clones the init into its new namespaces; its READY report answers call. */
 static int spawn_init(struct container *c, const struct spec *s, const char *rootfs,
                       struct stdio_pipes *pipes, husk_err *err)
@@ -230,19 +339,20 @@ static int spawn_init(struct container *c, const struct spec *s, const char *roo
 		close(report[1]);
 		return husk_error_set(err, errno, "pipe");
 	}
-	pid_t pid = (pid_t)syscall(SYS_clone, CONTAINER_NS_FLAGS | SIGCHLD, NULL, NULL, NULL, 0);
+	pid_t pid = clone_init(s, err);
 	if (pid == 0)
 		container_init_main(c->id, s, rootfs, c->cgroup, &pipes->child, report[1],
 		                    start[0]);
-	int e = errno;
 	close(report[1]);
 	close(start[0]);
 	c->report_fd = report[0];
 	c->start_fd = start[1];
 	if (pid < 0)
-		return husk_error_set(err, e, "clone");
+		return -1;
 	c->init->pid = pid;
-	if (husk_loop_add(c->ag->loop, c->report_fd, EPOLLIN, on_init_report, c, err) < 0) {
+	c->userns = s->userns;
+	if (release_userns(pid, s, c->start_fd, err) < 0 ||
+	    husk_loop_add(c->ag->loop, c->report_fd, EPOLLIN, on_init_report, c, err) < 0) {
 		kill(pid, SIGKILL);
 		return -1;
 	}
@@ -288,7 +398,8 @@ int sandbox_create(struct agent *ag, const char *id, struct spec *s, const char 
 {
 	char rootfs[SPEC_MAX_PATH];
 	struct stdio_pipes pipes;
-	if (rootfs_path(ag, rootfs_tag, rootfs, sizeof(rootfs), err) < 0 ||
+	if (check_joins(ag, s, err) < 0 ||
+	    rootfs_path(ag, rootfs_tag, rootfs, sizeof(rootfs), err) < 0 ||
 	    bind_sources(ag, s, err) < 0)
 		return -1;
 	struct container *c = calloc(1, sizeof(*c));
@@ -402,8 +513,8 @@ static int spawn_exec(struct process *proc, const struct spec_process *p, struct
 		return -1;
 	pid_t child = fork();
 	if (child == 0)
-		container_exec_main(proc->ctr->init->pid, proc->ctr->cgroup, proc->ctr->seccomp, p,
-		                    &pipes->child, report[1]);
+		container_exec_main(proc->ctr->init->pid, proc->ctr->userns, proc->ctr->cgroup,
+		                    proc->ctr->seccomp, p, &pipes->child, report[1]);
 	int e = errno;
 	close(report[1]);
 	proc->report_fd = report[0];

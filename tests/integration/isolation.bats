@@ -174,7 +174,7 @@ MKDIR_DENIED='{"seccomp":{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCM
 	[[ "$output" == *"linux.sysctl kernel.panic: not namespaced [EINVAL]"* ]]
 	write_spec "$AT/bad.json" '["true"]' '{"uidMappings":[{"containerID":0,"hostID":1000,"size":1}]}'
 	run client create bad c1 "$AT/bad.json"
-	[[ "$output" == *"linux.uidMappings: user namespaces not supported yet"* ]]
+	[[ "$output" == *"linux.uidMappings: needs a user namespace"* ]]
 }
 
 @test "with the default capability set CAP_NET_ADMIN is absent; an LSM profile only warns" {

@@ -602,11 +602,8 @@ TEST(spec_sysctl_devices_namespaces)
 	                       "linux.devices[0]: path /etc/x: not under /dev"));
 	CHECK(linux_fails_with("{\"devices\":[{\"path\":\"/dev/../etc\",\"type\":\"c\"}]}",
 	                       "contains . or .."));
-	CHECK(linux_fails_with("{\"namespaces\":[{\"type\":\"user\"}]}",
-	                       "linux.namespaces user: not supported"));
-	CHECK(linux_fails_with(
-	    "{\"namespaces\":[{\"type\":\"network\",\"path\":\"/proc/1/ns/net\"}]}",
-	    "joining a namespace (path) not supported"));
+	CHECK(linux_fails_with("{\"namespaces\":[{\"type\":\"time\"}]}",
+	                       "linux.namespaces time: not supported"));
 	CHECK(linux_fails_with("{\"intelRdt\":{\"closID\":\"x\"}}", "linux.intelRdt: no RDT"));
 	CHECK(linux_fails_with("{\"bogus\":1}", "linux.bogus: not supported"));
 	CHECK(parse_fails_with("{\"process\":{\"args\":[\"true\"],\"oomScoreAdj\":1001}}",
@@ -620,6 +617,129 @@ TEST(spec_sysctl_devices_namespaces)
 	CHECK_INT(s.process.lsm_fields, ==, 1);
 	CHECK_STR(s.domainname, "d");
 	spec_free(&s);
+}
+
+#define IDMAP(c, h, n) "{\"containerID\":" #c ",\"hostID\":" #h ",\"size\":" #n "}"
+#define USERNS(uids, gids)                                                                         \
+	"{\"namespaces\":[{\"type\":\"user\"}],\"uidMappings\":[" uids "],\"gidMappings\":[" gids  \
+	"]}"
+
+TEST(spec_user_namespace_mappings)
+{
+	cleanup_error husk_err err = NULL;
+	struct spec s;
+	char text[SPEC_IDMAP_TEXT];
+	CHECK_INT(parse_linux(USERNS(IDMAP(0, 100000, 1000) "," IDMAP(1000, 5000, 1),
+	                             IDMAP(0, 100000, 65536)),
+	                      &s, &err),
+	          ==, 0);
+	CHECK_INT(s.userns, ==, 1);
+	CHECK_INT(s.uid_maps.n, ==, 2);
+	CHECK_INT(s.uid_maps.maps[1].host_id, ==, 5000);
+	CHECK_INT(spec_idmap_format(&s.uid_maps, text, sizeof(text)), ==, 26);
+	CHECK(strcmp(text, "0 100000 1000\n1000 5000 1\n") == 0);
+	CHECK_INT(spec_idmap_format(&s.uid_maps, text, 10), ==, -1);
+	spec_free(&s);
+	/* the last id, 4294967295, is no id; one range may end just below it */
+	CHECK_INT(parse_linux(USERNS(IDMAP(0, 4294967294, 1), IDMAP(0, 0, 4294967295)), &s, &err),
+	          ==, 0);
+	spec_free(&s);
+	CHECK(linux_fails_with(USERNS(IDMAP(0, 4294967295, 1), IDMAP(0, 1, 1)),
+	                       "linux.uidMappings[0]: size 1: empty or past the last id"));
+	CHECK(linux_fails_with(USERNS(IDMAP(0, 1, 1), IDMAP(0, 1, 4294967296)),
+	                       "linux.gidMappings[0]: size: out of range"));
+	CHECK(linux_fails_with(USERNS(IDMAP(0, 1, 10) "," IDMAP(9, 100, 1), IDMAP(0, 1, 1)),
+	                       "linux.uidMappings[1]: containerID 9 overlaps [0]"));
+	CHECK(linux_fails_with(USERNS(IDMAP(0, 1, 1), IDMAP(0, 10, 5) "," IDMAP(5, 6, 5)),
+	                       "linux.gidMappings[1]: hostID 6 overlaps [0]"));
+	CHECK(linux_fails_with(USERNS(IDMAP(0, 1, 1), "{\"containerID\":0,\"hostID\":1,"
+	                                              "\"size\":1,\"x\":1}"),
+	                       "linux.gidMappings[0]: entry.x: not supported"));
+	CHECK(linux_fails_with(USERNS(IDMAP(0, 1, -1), IDMAP(0, 1, 1)),
+	                       "linux.uidMappings[0]: size: out of range"));
+	CHECK(
+	    linux_fails_with(USERNS(IDMAP(1, 1, 1), IDMAP(0, 1, 1)),
+	                     "linux.uidMappings: containerID 0 (the container's root) not mapped"));
+	CHECK(linux_fails_with(
+	    "{\"namespaces\":[{\"type\":\"user\"}]}",
+	    "linux.namespaces user: needs linux.uidMappings and linux.gidMappings"));
+	CHECK(linux_fails_with("{\"uidMappings\":[" IDMAP(0, 1, 1) "]}",
+	                       "linux.uidMappings: needs a user namespace"));
+	CHECK(linux_fails_with("{\"namespaces\":[{\"type\":\"user\"}],\"uidMappings\":{}}",
+	                       "linux.uidMappings: not an array"));
+	CHECK(parse_fails_with(
+	    "{\"process\":{\"args\":[\"true\"],\"user\":{\"uid\":0,\"gid\":7,"
+	    "\"additionalGids\":[0]}},\"linux\":" USERNS(IDMAP(0, 1, 1), IDMAP(0, 1, 1)) "}",
+	    "process.user.gid 7: not in linux.gidMappings"));
+	CHECK(parse_fails_with(
+	    "{\"process\":{\"args\":[\"true\"],\"user\":{\"uid\":0,\"gid\":0,"
+	    "\"additionalGids\":[3]}},\"linux\":" USERNS(IDMAP(0, 1, 1), IDMAP(0, 1, 1)) "}",
+	    "process.user.additionalGids 3: not in linux.gidMappings"));
+	CHECK(linux_fails_with(
+	    "{\"namespaces\":[{\"type\":\"user\"}],\"uidMappings\":[" IDMAP(
+	        0, 1, 1) "],\"gidMappings\":[" IDMAP(0, 1, 1) "],"
+	                                                      "\"devices\":[{\"path\":\"/dev/"
+	                                                      "fuse\",\"type\":\"c\","
+	                                                      "\"major\":10,\"minor\":229}]}",
+	    "linux.devices: not supported with a user namespace"));
+}
+
+/* More lines than fit in the kernel's one page of uid_map text. */
+TEST(spec_user_namespace_map_text_bounded)
+{
+	char json[32768];
+	size_t used =
+	    (size_t)snprintf(json, sizeof(json),
+	                     "{\"namespaces\":[{\"type\":\"user\"}],\"gidMappings\":[" IDMAP(
+	                         0, 1, 1) "],\"uidMappings\":[");
+	for (int i = 0; i < 300; i++)
+		used += (size_t)snprintf(json + used, sizeof(json) - used,
+		                         "%s{\"containerID\":%d,\"hostID\":%d,\"size\":1}",
+		                         i ? "," : "", 1000000000 + i, 2000000000 + i);
+	snprintf(json + used, sizeof(json) - used, "]}");
+	char full[33000];
+	snprintf(full, sizeof(full), "{\"process\":{\"args\":[\"true\"]},\"linux\":%s}", json);
+	CHECK(parse_fails_with(full, "linux.uidMappings: longer than the kernel's 4096 bytes"));
+}
+
+TEST(spec_namespace_paths)
+{
+	cleanup_error husk_err err = NULL;
+	struct spec s;
+	CHECK_INT(parse_linux("{\"namespaces\":[{\"type\":\"ipc\",\"path\":\"/proc/12/ns/ipc\"},"
+	                      "{\"type\":\"network\",\"path\":\"/proc/12/ns/net\"},"
+	                      "{\"type\":\"pid\",\"path\":\"/proc/7/ns/pid\"},{\"type\":\"uts\"}]}",
+	                      &s, &err),
+	          ==, 0);
+	CHECK_INT(s.join_pid[JOIN_IPC], ==, 12);
+	CHECK_INT(s.join_pid[JOIN_NET], ==, 12);
+	CHECK_INT(s.join_pid[JOIN_PID], ==, 7);
+	CHECK_INT(s.join_pid[JOIN_UTS], ==, 0);
+	CHECK_INT(s.needs_net_ns, ==, 1);
+	spec_free(&s);
+	CHECK(linux_fails_with("{\"namespaces\":[{\"type\":\"network\",\"path\":\"/var/run/netns/"
+	                       "cni-1\"}]}",
+	                       "linux.namespaces network: path /var/run/netns/cni-1: not "
+	                       "/proc/<pid>/ns/net of a container in this sandbox"));
+	CHECK(linux_fails_with("{\"namespaces\":[{\"type\":\"ipc\",\"path\":\"/proc/1/ns/uts\"}]}",
+	                       "not /proc/<pid>/ns/ipc"));
+	CHECK(linux_fails_with("{\"namespaces\":[{\"type\":\"ipc\",\"path\":\"/proc/01/ns/ipc\"}]}",
+	                       "not /proc/<pid>/ns/ipc"));
+	CHECK(linux_fails_with("{\"namespaces\":[{\"type\":\"ipc\",\"path\":\"/proc/-1/ns/ipc\"}]}",
+	                       "not /proc/<pid>/ns/ipc"));
+	CHECK(linux_fails_with("{\"namespaces\":[{\"type\":\"ipc\",\"path\":\"/proc/9/ns/ipc/\"}]}",
+	                       "not /proc/<pid>/ns/ipc"));
+	CHECK(linux_fails_with("{\"namespaces\":[{\"type\":\"ipc\",\"path\":\"/proc/99999999/ns/"
+	                       "ipc\"}]}",
+	                       "not /proc/<pid>/ns/ipc"));
+	CHECK(linux_fails_with("{\"namespaces\":[{\"type\":\"ipc\",\"path\":\"/proc/2/ns/ipc\"},"
+	                       "{\"type\":\"ipc\",\"path\":\"/proc/3/ns/ipc\"}]}",
+	                       "linux.namespaces ipc: given twice"));
+	CHECK(linux_fails_with("{\"namespaces\":[{\"type\":\"ipc\",\"path\":5}]}",
+	                       "linux.namespaces ipc: linux.namespaces path"));
+	CHECK(linux_fails_with("{\"namespaces\":[{\"type\":\"cgroup\",\"path\":\"/proc/2/ns/"
+	                       "cgroup\"}]}",
+	                       "linux.namespaces cgroup: joining one by path not supported"));
 }
 
 TEST(cgroup_stat_files)
