@@ -64,6 +64,7 @@ struct container {
 	char cgroup[128];             /* its cgroup directory, "" without cgroups */
 	struct spec_seccomp *seccomp; /* linux.seccomp for the init and every exec, or NULL */
 	int userns;                   /* its own user namespace, which its execs join */
+	int shared_pidns;             /* it joined another container's pid namespace */
 	int oom_wd;                   /* inotify watch of its memory.events, or -1 */
 	uint64_t oom_kills;           /* memory.events oom_kill last seen */
 	struct agent *ag;

@@ -1,6 +1,7 @@
 #include "sandbox.h"
 
 #include <dirent.h>
+#include <stdint.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -119,11 +120,39 @@ static int kill_pidns(struct container *c, int sig, husk_err *err)
 	return 0;
 }
 
+/*
+ * A container in another's pid namespace: its processes are those of its
+ * cgroup (as runc's --all), which outlive its init there. Without cgroups
+ * (--listen-unix) only the init.
+ */
+static int kill_cgroup(struct container *c, int sig, husk_err *err)
+{
+	char path[160];
+	long pid;
+	if (!c->cgroup[0])
+		return c->init->exited ? 0 : kill(c->init->pid, sig);
+	snprintf(path, sizeof(path), "%s/cgroup.procs", c->cgroup);
+	cleanup_fclose FILE *f = fopen(path, "re");
+	if (!f)
+		return husk_error_set(err, errno, "open %s", path);
+	while (fscanf(f, "%ld", &pid) == 1)
+		if (pid > 0 && pid <= INT32_MAX)
+			kill((pid_t)pid, sig);
+	return 0;
+}
+
+static int kill_container(struct container *c, int sig, husk_err *err)
+{
+	if (c->shared_pidns)
+		return kill_cgroup(c, sig, err);
+	/* a dead init took its pid namespace along, and the ns inode number may be reused */
+	return c->init->exited ? 0 : kill_pidns(c, sig, err);
+}
+
 int sandbox_signal(struct container *c, struct process *p, int sig, int all, husk_err *err)
 {
-	/* a dead init took its pid namespace along, and the ns inode number may be reused */
 	if (all)
-		return c->init->exited ? 0 : kill_pidns(c, sig, err);
+		return kill_container(c, sig, err);
 	if (p->pid <= 0)
 		return husk_error_set(err, 0, "process not started yet");
 	if (kill(p->pid, sig) < 0)
@@ -180,7 +209,7 @@ void sandbox_kill_all(struct agent *ag)
 		return;
 	}
 	for (struct container *c = ag->containers; c; c = c->next) {
-		if (kill_pidns(c, SIGKILL, &err) < 0)
+		if (kill_container(c, SIGKILL, &err) < 0)
 			log_warn("destroy: %s", husk_error_msg(err));
 		if (!c->init->exited)
 			kill(c->init->pid, SIGKILL);

@@ -114,10 +114,21 @@ bad_lx() {
 	echo "$output"
 	local joined=("${lines[@]:1}")
 	[ "${joined[-1]}" = "exit 0" ]
+	# SignalProcess --all of a container in the sandbox's pid namespace ends its own processes
+	# (its cgroup's), not the sandbox's
+	write_spec "$AT/k.json" '["sh","-c","sleep 1000 & wait"]' "{$joins}"
+	sed -i 's/"hostname":"ctr",//' "$AT/k.json"
+	client create k c1 "$AT/k.json"
+	client start k
+	client signal k "" 9 --all
+	run client wait k
+	[ "$output" = "exit 137" ]
+	client remove k
 	client write sb "" $'go\n'
 	run client output sb ""
 	echo "$output"
 	[ "${lines[0]}" = sandbox1 ]
+	[ "${lines[-1]}" = "exit 0" ] # the sandbox lived on
 	[ "${joined[0]}" = sandbox1 ]
 	for i in 1 2 3 4; do [ "${joined[$i]}" = "${lines[$i]}" ]; done
 	[ "${joined[5]}" != "${lines[5]}" ] # its own mount namespace
@@ -137,4 +148,21 @@ bad_lx() {
 		"linux.namespaces mount: joining one by path not supported"
 	bad_lx '"namespaces":[{"type":"user","path":"/proc/5/ns/user"}]' \
 		"linux.namespaces user: joining one by path not supported"
+}
+
+teardown() {
+	[ -z "${ROOT:-}" ] || husk_teardown
+}
+
+@test "husk run: a namespace path is one error line naming the field, before any VM; nothing left" {
+	load helpers
+	husk_setup
+	bundle_with '["true"]'
+	sed -i 's|{ "type": "uts" }|{ "type": "network", "path": "/run/netns/n1" }|' "$T/bundle/config.json"
+	husk_run
+	cat "$T/err"
+	[ "$status" -ne 0 ]
+	assert_one_error_line "config.json: linux.namespaces network: path /run/netns/n1: cannot be joined \(the container gets a VM of its own\)"
+	[ ! -s "$T/out" ]
+	assert_clean
 }
