@@ -46,17 +46,23 @@ char *spec_annotation(const char *json, size_t len, const char *key)
 	return out;
 }
 
-char *shim_group_id(const char *bundle, const char *id, husk_err *err)
+char *spec_group(const char *json, size_t len)
 {
 	static const char *const keys[] = {"io.containerd.runc.v2.group",
 	                                   "io.kubernetes.cri.sandbox-id"};
+	char *group = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(keys) && !group; i++)
+		group = spec_annotation(json, len, keys[i]);
+	return group;
+}
+
+char *shim_group_id(const char *bundle, const char *id, husk_err *err)
+{
 	struct oci_spec spec = {0};
 	cleanup_free char *rootfs = NULL;
-	char *group = NULL;
 	if (spec_load(bundle, &spec, &rootfs, err) < 0)
 		return NULL;
-	for (size_t i = 0; i < ARRAY_SIZE(keys) && !group; i++)
-		group = spec_annotation(spec.json, spec.json_len, keys[i]);
+	char *group = spec_group(spec.json, spec.json_len);
 	spec_free(&spec);
 	if (!group)
 		group = strdup(id);

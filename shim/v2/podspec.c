@@ -1,11 +1,12 @@
 /*
  * CRI writes host namespace paths into a pod's container specs
- * (/proc/<task pid>/ns/ipc, uts, net: the pod sandbox's namespaces, the task
- * pid being our VMM's). Inside the guest those paths mean nothing and the
- * agent does not join namespaces by path, so each such entry loses its path:
- * the container gets a namespace of that type of its own, inside the pod's
- * VM. Any other path (a CNI network namespace) cannot reach the guest either
- * and is dropped with a warning.
+ * (/proc/<task pid>/ns/ipc, uts, net, pid: the pod sandbox's namespaces, the
+ * task pid being our VMM's). Inside the guest they become the sandbox
+ * container's: /proc/<its init's guest pid>/ns/<type>, which the agent joins
+ * after checking that the pid is a container init of the sandbox. Any other
+ * path (a CNI network namespace) cannot reach the guest and is dropped with a
+ * warning: the container keeps the guest's network, the VM being the
+ * boundary.
  */
 #include <errno.h>
 #include <json-c/json.h>
@@ -13,32 +14,71 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cleanup.h"
 #include "log.h"
 #include "shim.h"
 
-static bool drop_namespace_path(json_object *ns, const char *pod_prefix)
+/* The guest pid of the group's sandbox container's init, or 0 when it is not running. */
+static uint32_t sandbox_guest_pid(struct shim *s, const struct oci_spec *spec)
+{
+	cleanup_free char *group = spec_group(spec->json, spec->json_len);
+	struct task *t = group ? task_find(s, group) : NULL;
+	return t && t->init.state == PROC_RUNNING ? t->guest_pid : 0;
+}
+
+static int adapt_namespace(json_object *ns, const char *pod_prefix, uint32_t guest_pid,
+                           husk_err *err)
 {
 	json_object *path, *type;
-	if (!json_object_object_get_ex(ns, "path", &path))
-		return false;
-	const char *p = json_object_get_string(path);
+	char guest[64];
+	const char *p =
+	    json_object_object_get_ex(ns, "path", &path) ? json_object_get_string(path) : NULL;
 	const char *t =
 	    json_object_object_get_ex(ns, "type", &type) ? json_object_get_string(type) : "?";
-	if (!p || strncmp(p, pod_prefix, strlen(pod_prefix)) != 0)
+	size_t n = strlen(pod_prefix);
+	if (!p || strncmp(p, pod_prefix, n) != 0) {
 		log_warn(
 		    "linux.namespaces %.16s: path %.256s is not in the pod's VM; the container "
 		    "gets its own",
 		    t, p ? p : "");
-	else
-		log_debug("linux.namespaces %.16s: the pod's (%s) stays the container's own", t, p);
-	json_object_object_del(ns, "path");
-	return true;
+		json_object_object_del(ns, "path");
+		return 0;
+	}
+	if (!guest_pid)
+		return husk_error_set(err, 0,
+		                      "linux.namespaces %.16s: path %.256s: the pod's sandbox "
+		                      "container is not running",
+		                      t, p);
+	snprintf(guest, sizeof(guest), "/proc/%u/ns/%.16s", guest_pid, p + n);
+	log_debug("linux.namespaces %.16s: %s is %s in the guest", t, p, guest);
+	json_object_object_add(ns, "path", json_object_new_string(guest));
+	return 0;
 }
 
-int pod_spec_adapt(struct oci_spec *spec, uint32_t vmm_pid, husk_err *err)
+static int adapt_namespaces(json_object *root, const char *pod_prefix, uint32_t guest_pid,
+                            bool *changed, husk_err *err)
+{
+	json_object *linux_obj, *namespaces, *path;
+	if (!json_object_object_get_ex(root, "linux", &linux_obj) ||
+	    !json_object_object_get_ex(linux_obj, "namespaces", &namespaces) ||
+	    !json_object_is_type(namespaces, json_type_array))
+		return 0;
+	size_t n = json_object_array_length(namespaces);
+	for (size_t i = 0; i < n; i++) {
+		json_object *ns = json_object_array_get_idx(namespaces, i);
+		if (!json_object_is_type(ns, json_type_object) ||
+		    !json_object_object_get_ex(ns, "path", &path))
+			continue;
+		if (adapt_namespace(ns, pod_prefix, guest_pid, err) < 0)
+			return -1;
+		*changed = true;
+	}
+	return 0;
+}
+
+int pod_spec_adapt(struct shim *s, struct oci_spec *spec, husk_err *err)
 {
 	char prefix[64];
-	json_object *linux_obj, *namespaces;
 	struct json_tokener *tok = json_tokener_new_ex(SPEC_MAX_DEPTH);
 	if (!tok)
 		return husk_error_set(err, ENOMEM, "config.json");
@@ -47,20 +87,9 @@ int pod_spec_adapt(struct oci_spec *spec, uint32_t vmm_pid, husk_err *err)
 	if (!root)
 		return husk_error_set(err, EINVAL, "config.json: not JSON");
 	bool changed = false;
-	snprintf(prefix, sizeof(prefix), "/proc/%u/ns/", vmm_pid);
-	if (json_object_object_get_ex(root, "linux", &linux_obj) &&
-	    json_object_object_get_ex(linux_obj, "namespaces", &namespaces) &&
-	    json_object_is_type(namespaces, json_type_array)) {
-		size_t n = json_object_array_length(namespaces);
-		for (size_t i = 0; i < n; i++) {
-			json_object *ns = json_object_array_get_idx(namespaces, i);
-			if (json_object_is_type(ns, json_type_object) &&
-			    drop_namespace_path(ns, prefix))
-				changed = true;
-		}
-	}
-	int ret = 0;
-	if (changed) {
+	snprintf(prefix, sizeof(prefix), "/proc/%u/ns/", shim_task_pid(s));
+	int ret = adapt_namespaces(root, prefix, sandbox_guest_pid(s, spec), &changed, err);
+	if (ret == 0 && changed) {
 		size_t len;
 		const char *text =
 		    json_object_to_json_string_length(root, JSON_C_TO_STRING_PLAIN, &len);

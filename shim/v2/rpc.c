@@ -173,7 +173,7 @@ static int create_in_sandbox(struct shim *s, struct task *t,
 	    sandbox_add_mounts(s->sb, t->id, &spec, err) < 0)
 		goto out;
 	if ((boot && (sandbox_boot(s->sb, err) < 0 || shim_watch_oom(s, err) < 0)) ||
-	    pod_spec_adapt(&spec, shim_task_pid(s), err) < 0)
+	    pod_spec_adapt(s, &spec, err) < 0)
 		goto out;
 	t->init.io = task_io_open(&t->init.paths, t->id, s->args->ns, err);
 	if (!t->init.io ||
@@ -285,17 +285,17 @@ static int rpc_start(struct shim *s, struct ttrpc_call *call, const ProtobufCMes
 	const TaskRequest *req = (const void *)m;
 	Containerd__Task__V2__StartResponse resp = CONTAINERD__TASK__V2__START_RESPONSE__INIT;
 	cleanup_error husk_err err = NULL;
-	uint32_t guest_pid;
 	struct process *p = process_find(s, req->id, req->exec_id);
 	if (!p)
 		return not_found(call, req->id, req->exec_id);
 	if (p->state != PROC_CREATED || p->waited)
 		return reply_status(call, TTRPC_FAILED_PRECONDITION, "start %s: already started",
 		                    req->id);
-	int r = p->exec_id[0]
-	            ? exec_in_guest(s, p, &err)
-	            : (s->vm_dead ? husk_error_set(&err, ENOTCONN, "the VM is gone")
-	                          : sandbox_start_container(s->sb, req->id, &guest_pid, &err));
+	int r =
+	    p->exec_id[0]
+	        ? exec_in_guest(s, p, &err)
+	        : (s->vm_dead ? husk_error_set(&err, ENOTCONN, "the VM is gone")
+	                      : sandbox_start_container(s->sb, req->id, &p->task->guest_pid, &err));
 	if (r < 0) {
 		husk_error_prefix(&err, "start %s", req->id);
 		return reply_error(call, err);

@@ -48,14 +48,18 @@ int shim_serve(const struct shim_args *a);
 
 /* The group a task belongs to (the pod): from its bundle's config.json annotations. */
 char *shim_group_id(const char *bundle, const char *id, husk_err *err);
+/* The group named by config.json text's annotations (the pod sandbox's id), or NULL. */
+char *spec_group(const char *json, size_t len);
 /* The JSON string value of annotations[key] in config.json text, or NULL. */
 char *spec_annotation(const char *json, size_t len, const char *key);
 
+struct shim;
 /*
- * Drops the host namespace paths CRI writes into pod container specs
- * (podspec.c): each such namespace becomes the container's own in the guest.
+ * Turns the host namespace paths CRI writes into pod container specs
+ * (/proc/<the pod's task pid>/ns/<type>) into the pod sandbox container's
+ * namespaces in the guest (podspec.c).
  */
-int pod_spec_adapt(struct oci_spec *spec, uint32_t vmm_pid, husk_err *err);
+int pod_spec_adapt(struct shim *s, struct oci_spec *spec, husk_err *err);
 
 /* --- stdio (stdio.c) --- */
 
@@ -130,6 +134,7 @@ struct task {
 	struct shim *shim;
 	char *id, *bundle, *rootfs;
 	bool rootfs_mounted, paused;
+	uint32_t guest_pid; /* its init's in the guest once started: the pod joins its namespaces */
 	struct process init;
 	struct process *execs;
 	struct task *next;

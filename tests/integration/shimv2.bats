@@ -41,7 +41,7 @@ teardown() {
 		grep -o -- "$T/[^ ]*" /proc/self/mountinfo | sort -r | xargs -r umount -l
 		rm -rf /run/husk-v2/"$NS"-*
 		local c
-		for c in c1 c2 c3 c4 c5 c6 c7 c8 c9 c10 c11 c12 c13; do
+		for c in c1 c2 c3 c4 c5 c6 c7 c8 c9 c10 c11 c12 c13 c14 c15; do
 			rm -f "$(shim_socket "$NS-$c")"
 		done
 	fi
@@ -284,4 +284,35 @@ ro" ]
 	assert_v2_clean c12
 	assert_v2_clean c13
 	! grep -F -- "$T/src" /proc/[0-9]*/mountinfo
+}
+
+@test "shimv2: a group's task given the pod's namespace paths shares the first task's uts, ipc and net" {
+	local g=io.containerd.runc.v2.group=$NS-c14 show='hostname; for n in uts ipc net mnt; do readlink /proc/self/ns/$n; done'
+	"${CTR[@]}" run --snapshotter native --runtime io.containerd.husk.v2 -d --annotation "$g" \
+		--cap-add CAP_SYS_ADMIN "$IMAGE" "$NS-c14" sleep 1000 </dev/null >/dev/null 3>&-
+	wait_task c14 RUNNING
+	local pid
+	pid=$("${CTR[@]}" task ls | awk -v id="$NS-c14" '$1 == id { print $2 }')
+	local pod
+	pod=$("${CTR[@]}" task exec --exec-id s "$NS-c14" sh -c "hostname podhost; $show")
+	# as CRI writes them: the paths name the pod's task pid (its QEMU)
+	RUN_OPTS=(--annotation "$g" --with-ns "uts:/proc/$pid/ns/uts" --with-ns "ipc:/proc/$pid/ns/ipc"
+		--with-ns "network:/proc/$pid/ns/net")
+	ctr_run c15 sh -c "$show"
+	cat "$T/out" "$T/err"
+	[ "$status" -eq 0 ]
+	mapfile -t mine <"$T/out"
+	mapfile -t theirs <<<"$pod"
+	[ "${theirs[0]}" = podhost ]
+	[ "${mine[0]}" = podhost ]
+	[ "${mine[1]}" = "${theirs[1]}" ]
+	[ "${mine[2]}" = "${theirs[2]}" ]
+	[ "${mine[3]}" = "${theirs[3]}" ]
+	[ "${mine[4]}" != "${theirs[4]}" ] # its own mount namespace
+	"${CTR[@]}" task kill -s KILL "$NS-c14"
+	wait_task c14 STOPPED
+	"${CTR[@]}" task delete "$NS-c14"
+	"${CTR[@]}" containers delete "$NS-c14"
+	assert_v2_clean c14
+	assert_v2_clean c15
 }
