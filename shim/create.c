@@ -32,6 +32,13 @@ int owner_args_load(struct owner_args *a, const struct husk_globals *g, const ch
 		return husk_error_set(err, errno, "bundle %s", bundle);
 	if (spec_load(a->bundle, &a->spec, &a->rootfs, err) < 0)
 		return -1;
+	/* a VM per container: no other container's namespace is there to join */
+	if (a->spec.join_type)
+		return husk_error_set(
+		    err, 0,
+		    "bundle %s: config.json: linux.namespaces %s: path %s: cannot be "
+		    "joined (the container gets a VM of its own)",
+		    bundle, a->spec.join_type, a->spec.join_path);
 	if (hooks_parse_spec(a->spec.json, a->spec.json_len, &a->hooks, err) < 0)
 		return husk_error_prefix(err, "bundle %s: config.json", bundle);
 	return 0;

@@ -310,6 +310,26 @@ static json_object *parse_json(const char *buf, size_t len, husk_err *err)
 	return o;
 }
 
+/* Notes the first namespace to join; the agent checks the entries in full. */
+static int note_join(json_object *spec, struct oci_spec *out, husk_err *err)
+{
+	json_object *lx = member(spec, "linux"), *nss = lx ? member(lx, "namespaces") : NULL;
+	if (!json_object_is_type(nss, json_type_array))
+		return 0;
+	for (size_t i = 0; i < json_object_array_length(nss); i++) {
+		json_object *ns = json_object_array_get_idx(nss, i);
+		const char *type = plain_string(member(ns, "type"));
+		const char *path = plain_string(member(ns, "path"));
+		if (!path)
+			continue;
+		if (!(out->join_type = strndup(type ? type : "?", 16)) ||
+		    !(out->join_path = strndup(path, 256)))
+			return husk_error_set(err, ENOMEM, "linux.namespaces");
+		return 0;
+	}
+	return 0;
+}
+
 int spec_parse(const char *buf, size_t len, struct oci_spec *spec, husk_err *err)
 {
 	struct oci_spec out = {0};
@@ -321,7 +341,7 @@ int spec_parse(const char *buf, size_t len, struct oci_spec *spec, husk_err *err
 	if (check_string(root, "ociVersion", "ociVersion", true, err) < 0 ||
 	    check_string(root, "hostname", "hostname", false, err) < 0 ||
 	    check_process(root, &out, err) < 0 || check_root(root, &out, err) < 0 ||
-	    check_mounts(root, &out, err) < 0) {
+	    check_mounts(root, &out, err) < 0 || note_join(root, &out, err) < 0) {
 		spec_free(&out);
 		return -1;
 	}
@@ -460,6 +480,8 @@ void spec_free(struct oci_spec *spec)
 		free(spec->binds[i].source);
 	}
 	free(spec->binds);
+	free(spec->join_type);
+	free(spec->join_path);
 	*spec = (struct oci_spec){0};
 }
 

@@ -37,6 +37,8 @@ struct oci_spec {
 	bool terminal;
 	struct oci_bind *binds; /* mounts of type "bind" or with a bind/rbind option */
 	size_t nbinds;
+	/* the first linux.namespaces entry with a path (one to join), or NULLs */
+	char *join_type, *join_path;
 };
 
 /*

@@ -113,7 +113,7 @@ tmp-rw" ]
 	run pm run --rm --cidfile "$T/cid" "$IMAGE" true
 	echo "$output"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"husk: create "*"linux.namespaces network: joining a namespace (path) not supported"* ]]
+	[[ "$output" == *"husk: create "*"linux.namespaces network: path "*": cannot be joined (the container gets a VM of its own)"* ]]
 	pm rm -f "$(cat "$T/cid")" >/dev/null 2>&1 || true
 	assert_pm_clean "$(cat "$T/cid")"
 }

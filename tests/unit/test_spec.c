@@ -44,6 +44,25 @@ TEST(spec_accepts_good_config)
 	spec_free(&spec);
 }
 
+/* What the CLI refuses to join (a VM per container): the first namespace with a path. */
+TEST(spec_notes_the_first_namespace_to_join)
+{
+	struct oci_spec spec;
+	cleanup_error husk_err err = NULL;
+	const char *s =
+	    "{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"true\"],\"cwd\":\"/\"},"
+	    "\"root\":{\"path\":\"rootfs\"},\"linux\":{\"namespaces\":[{\"type\":\"pid\"},"
+	    "{\"type\":\"network\",\"path\":\"/run/netns/n1\"},"
+	    "{\"type\":\"ipc\",\"path\":\"/proc/9/ns/ipc\"}]}}";
+	CHECK_INT(spec_parse(s, strlen(s), &spec, &err), ==, 0);
+	CHECK_STR(spec.join_type, "network");
+	CHECK_STR(spec.join_path, "/run/netns/n1");
+	spec_free(&spec);
+	CHECK_INT(spec_parse(GOOD, strlen(GOOD), &spec, &err), ==, 0);
+	CHECK(spec.join_type == NULL && spec.join_path == NULL);
+	spec_free(&spec);
+}
+
 TEST(spec_rejects_malformed_json)
 {
 	CHECK(strstr(parse_msg("{\"ociVersion\":"), "malformed JSON"));
