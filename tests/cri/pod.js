@@ -184,6 +184,16 @@ async function execOk(name, script) {
   return r.out.trim();
 }
 
+// The kubelet's namespace options: IPC the pod's (a and b join the sandbox's), PID each one's own.
+async function checkNamespaces() {
+  const ns = async (name) => (await execOk(name, 'for n in ipc pid; do readlink /proc/self/ns/$n; done')).split('\n');
+  const [aIpc, aPid] = await ns('a');
+  const [bIpc, bPid] = await ns('b');
+  h.check(/^ipc:\[\d+\]$/.test(aIpc), `a's IPC namespace is not one: '${aIpc}'`);
+  h.checkEqual(bIpc, aIpc, "b's IPC namespace (the pod's, as a's)");
+  h.check(bPid !== aPid, `a and b share the PID namespace ${aPid}, though each should have its own`);
+}
+
 async function checkBootIds() {
   const a = await execOk('a', BOOT_ID);
   const b = await execOk('b', BOOT_ID);
@@ -328,6 +338,7 @@ const scenarios = {
       await checkRunning('b');
     }],
     ['a and b share one kernel (boot id)', checkBootIds],
+    ["a and b share the pod's IPC namespace, each has its own PID one", checkNamespaces],
     ...(handler === 'husk' ? [['one QEMU for the pod, its pid the sandbox task pid', checkOneVm]] : []),
     ['a and b have their own rootfs', checkOwnRootfs],
     ['ExecSync returns stdout, stderr and the exit code', checkExecSync],
