@@ -41,7 +41,7 @@ teardown() {
 		grep -o -- "$T/[^ ]*" /proc/self/mountinfo | sort -r | xargs -r umount -l
 		rm -rf /run/husk-v2/"$NS"-*
 		local c
-		for c in c1 c2 c3 c4 c5 c6 c7 c8 c9 c10 c11 c12 c13 c14 c15; do
+		for c in c1 c2 c3 c4 c5 c6 c7 c8 c9 c10 c11 c12 c13 c14 c15 c16 c17; do
 			rm -f "$(shim_socket "$NS-$c")"
 		done
 	fi
@@ -315,4 +315,63 @@ ro" ]
 	"${CTR[@]}" containers delete "$NS-c14"
 	assert_v2_clean c14
 	assert_v2_clean c15
+}
+
+@test "shimv2: stdin reaches the task" {
+	# ctr 1.6 never sends CloseIO (stdin's EOF), so the task reads one line and exits
+	status=0
+	printf 'line1\n' | "${CTR[@]}" run --snapshotter native --runtime io.containerd.husk.v2 \
+		--rm "$IMAGE" "$NS-c16" sh -c 'read l; echo got:$l' >"$T/out" 2>"$T/err" 3>&- ||
+		status=$?
+	cat "$T/err"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$T/out")" = got:line1 ]
+	assert_v2_clean c16
+}
+
+@test "shimv2: malformed requests, unknown ids and oversized frames get an error; the shim serves on" {
+	local id=$NS-c17
+	"${CTR[@]}" run --snapshotter native --runtime io.containerd.husk.v2 -d "$IMAGE" "$id" \
+		sleep 1000 </dev/null >/dev/null 3>&-
+	wait_task c17 RUNNING
+	python3 - "$(shim_socket "$id")" "$id" <<'PY'
+import socket, struct, sys
+path, task = sys.argv[1], sys.argv[2].encode()
+s = socket.socket(socket.AF_UNIX)
+s.connect(path)
+def field(n, b):
+    return bytes([n << 3 | 2, len(b)]) + b
+def call(stream, method, payload):
+    req = field(1, b"containerd.task.v2.Task") + field(2, method) + field(3, payload)
+    s.sendall(struct.pack(">IIBB", len(req), stream, 1, 0) + req)
+def answer():
+    hdr = b""
+    while len(hdr) < 10:
+        hdr += s.recv(10 - len(hdr))
+    n, stream, typ, _ = struct.unpack(">IIBB", hdr)
+    body = b""
+    while len(body) < n:
+        body += s.recv(n - len(body))
+    # Response{1 status{1 code}}: the code, 0 without a status
+    code = body[3] if body[:1] == b"\x0a" and body[2:3] == b"\x08" else 0
+    return stream, code
+call(1, b"State", b"\xff\xff\xff")             # not protobuf
+assert answer() == (1, 3), "malformed request"
+call(3, b"State", field(1, b"nosuch"))         # unknown id
+assert answer() == (3, 5), "unknown id"
+call(5, b"State", field(1, b"../bad id"))      # not a container id
+assert answer() == (5, 3), "bad id"
+call(7, b"Checkpoint", field(1, task))
+assert answer() == (7, 12), "checkpoint"
+s.sendall(struct.pack(">IIBB", 5 << 20, 9, 1, 0) + b"\0" * (5 << 20))  # oversized
+assert answer() == (9, 8), "oversized frame"
+call(11, b"State", field(1, task))
+assert answer() == (11, 0), "state after all that"
+PY
+	"${CTR[@]}" task ls | grep -E "^$id +[0-9]+ +RUNNING"
+	"${CTR[@]}" task kill -s KILL "$id"
+	wait_task c17 STOPPED
+	"${CTR[@]}" task delete "$id"
+	"${CTR[@]}" containers delete "$id"
+	assert_v2_clean c17
 }
