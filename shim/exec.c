@@ -80,6 +80,26 @@ static int on_signal(struct husk_loop *loop, int fd, uint32_t events, void *data
 	return 0;
 }
 
+/*
+ * The agent's error names the RPC and the exec id, which mean nothing to the
+ * caller: keep the cause ("exec /x: No such file or directory").
+ */
+static int exec_failure(const struct exec_cmd *x, husk_err *err)
+{
+	char prefix[192];
+	snprintf(prefix, sizeof(prefix), "exec %s in %s: ", x->exec_id, x->id);
+	const char *cause = strstr(husk_error_msg(*err), prefix);
+	if (!cause)
+		return -1;
+	husk_err plain = NULL;
+	husk_error_set(&plain, 0, "%s", cause + strlen(prefix));
+	if (plain)
+		plain->code = (*err)->code;
+	husk_error_free(err);
+	*err = plain;
+	return -1;
+}
+
 static int start_process(struct exec_run *r, husk_err *err)
 {
 	Husk__Agent__V1__ExecProcessRequest req = HUSK__AGENT__V1__EXEC_PROCESS_REQUEST__INIT;
@@ -92,7 +112,7 @@ static int start_process(struct exec_run *r, husk_err *err)
 	if (agent_call_sync(r->agent, "ExecProcess", &req.base,
 	                    &husk__agent__v1__exec_process_response__descriptor,
 	                    (int)r->x->cfg.timeouts.agent_call_ms, &resp, err) < 0)
-		return -1;
+		return exec_failure(r->x, err);
 	log_debug("exec %s in %s: guest pid %u", r->x->exec_id, r->x->id,
 	          ((Husk__Agent__V1__ExecProcessResponse *)resp)->pid);
 	protobuf_c_message_free_unpacked(resp, NULL);

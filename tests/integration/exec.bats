@@ -136,7 +136,7 @@ expect_error() {
 	husk_exec "$ID" /nosuch/binary arg
 	[ "$status" -eq 255 ]
 	[ "$(wc -l <"$T/err")" -eq 1 ]
-	grep -E "^husk: exec $ID: .*/nosuch/binary: No such file or directory" "$T/err"
+	[ "$(cat "$T/err")" = "husk: exec $ID: exec /nosuch/binary: No such file or directory" ]
 	[ "$("${H[@]}" state "$ID" | jq -r .status)" = running ]
 	husk_exec "$ID" echo still
 	[ "$(cat "$T/out")" = still ]
