@@ -9,6 +9,7 @@
 #include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -17,9 +18,11 @@
 #include "cleanup.h"
 #include "log.h"
 #include "process.h"
+#include "rpc.h"
 #include "ttrpc.h"
 
-#define CGROUP_ROOT "/sys/fs/cgroup"
+#define CGROUP_ROOT       "/sys/fs/cgroup"
+#define FREEZE_TIMEOUT_MS 5000
 
 static const char *const controllers[] = {"+cpu", "+cpuset", "+io", "+memory", "+pids", "+hugetlb"};
 
@@ -30,6 +33,13 @@ static int write_value(const char *path, const char *value)
 	if (fd < 0)
 		return -1;
 	return write(fd, value, n) == (ssize_t)n ? 0 : -1;
+}
+
+static int write_freeze(struct container *c, int frozen)
+{
+	char path[192];
+	snprintf(path, sizeof(path), "%s/cgroup.freeze", c->cgroup);
+	return write_value(path, frozen ? "1" : "0");
 }
 
 /* Each controller alone: one the kernel lacks does not keep the others off. */
@@ -104,6 +114,94 @@ static void oom_check(struct container *c)
 	c->oom_kills = kills > c->oom_kills ? kills : c->oom_kills;
 }
 
+static int frozen_now(struct container *c)
+{
+	char buf[256];
+	read_cgfile(c->cgroup, "cgroup.events", buf, sizeof(buf));
+	return cgstat_keyed(buf, "frozen") != 0;
+}
+
+/* Answers the waiting call (if the host still waits) and drops the deadline. */
+static void freeze_done(struct container *c, enum ttrpc_code code, const char *msg)
+{
+	struct ttrpc_call *call = call_take(&c->freezing);
+	if (c->freeze_timer >= 0) {
+		husk_loop_del(c->ag->loop, c->freeze_timer);
+		close_fd(&c->freeze_timer);
+	}
+	if (call)
+		ttrpc_reply(call, code, code == TTRPC_OK ? NULL : msg, NULL, 0);
+}
+
+static void freeze_check(struct container *c)
+{
+	if (c->freeze_timer >= 0 && frozen_now(c) == c->freeze_want)
+		freeze_done(c, TTRPC_OK, NULL);
+}
+
+static int on_freeze_timeout(struct husk_loop *loop, int fd, uint32_t events, void *data,
+                             husk_err *err)
+{
+	struct container *c = data;
+	char msg[160];
+	snprintf(msg, sizeof(msg), "%s %s: cgroup.events did not report frozen %d within %d ms",
+	         c->freeze_want ? "pause" : "resume", c->id, c->freeze_want, FREEZE_TIMEOUT_MS);
+	log_warn("%s", msg);
+	if (c->freeze_want && write_freeze(c, 0) < 0)
+		log_warn("container %s: thaw: %s", c->id, strerror(errno));
+	freeze_done(c, TTRPC_DEADLINE_EXCEEDED, msg);
+	return 0;
+}
+
+static int arm_freeze_timer(struct container *c)
+{
+	struct itimerspec its = {
+	    .it_value = {FREEZE_TIMEOUT_MS / 1000, (FREEZE_TIMEOUT_MS % 1000) * 1000000L}};
+	cleanup_error husk_err err = NULL;
+	c->freeze_timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (c->freeze_timer < 0)
+		return -1;
+	if (timerfd_settime(c->freeze_timer, 0, &its, NULL) < 0 ||
+	    husk_loop_add(c->ag->loop, c->freeze_timer, EPOLLIN, on_freeze_timeout, c, &err) < 0) {
+		close_fd(&c->freeze_timer);
+		return -1;
+	}
+	return 0;
+}
+
+void cgroup_freeze(struct container *c, int want, struct ttrpc_call *call)
+{
+	const char *what = want ? "pause" : "resume";
+	if (!c->cgroup[0] || c->events_wd < 0) {
+		rpc_reply_error(call, TTRPC_FAILED_PRECONDITION,
+		                "%s %s: the container has no cgroup", what, c->id);
+		return;
+	}
+	if (c->freeze_timer >= 0) {
+		rpc_reply_error(call, TTRPC_FAILED_PRECONDITION,
+		                "%s %s: a pause or resume is under way", what, c->id);
+		return;
+	}
+	if (write_freeze(c, want) < 0) {
+		rpc_reply_error(call, TTRPC_UNKNOWN, "%s %s: cgroup.freeze: %s", what, c->id,
+		                strerror(errno));
+		return;
+	}
+	c->freeze_want = want;
+	if (frozen_now(c) == want) {
+		ttrpc_reply_pb(call, NULL);
+		return;
+	}
+	if (arm_freeze_timer(c) < 0) {
+		rpc_reply_error(call, TTRPC_UNKNOWN, "%s %s: timer: %s", what, c->id,
+		                strerror(errno));
+		return;
+	}
+	call_hold(&c->freezing, call);
+	/* the state may have changed between the first check and the watch being armed */
+	freeze_check(c);
+}
+
 static int on_inotify(struct husk_loop *loop, int fd, uint32_t events, void *data, husk_err *err)
 {
 	struct agent *ag = data;
@@ -114,6 +212,8 @@ static int on_inotify(struct husk_loop *loop, int fd, uint32_t events, void *dat
 		for (struct container *c = ag->containers; c; c = c->next)
 			if (c->oom_wd == ev->wd)
 				oom_check(c);
+			else if (c->events_wd == ev->wd)
+				freeze_check(c);
 		off += (ssize_t)sizeof(*ev) + ev->len;
 	}
 	return 0;
@@ -164,7 +264,7 @@ int cgroup_create(struct container *c, const struct spec_resources *r, husk_err 
 {
 	char path[192];
 	c->cgroup[0] = '\0';
-	c->oom_wd = -1;
+	c->oom_wd = c->events_wd = -1;
 	if (!c->ag->cgroups) {
 		if (r->nfiles)
 			return husk_error_set(err, 0, "%s: cgroups are only managed in the guest",
@@ -187,6 +287,10 @@ int cgroup_create(struct container *c, const struct spec_resources *r, husk_err 
 	c->oom_wd = inotify_add_watch(c->ag->inotify_fd, path, IN_MODIFY);
 	if (c->oom_wd < 0)
 		log_warn("container %s: no OOM events: %s: %s", c->id, path, strerror(errno));
+	snprintf(path, sizeof(path), "%s/cgroup.events", c->cgroup);
+	c->events_wd = inotify_add_watch(c->ag->inotify_fd, path, IN_MODIFY);
+	if (c->events_wd < 0)
+		log_warn("container %s: no pause: %s: %s", c->id, path, strerror(errno));
 	return 0;
 }
 
@@ -199,9 +303,12 @@ int cgroup_update(struct container *c, const struct spec_resources *r, husk_err 
 
 void cgroup_remove(struct container *c)
 {
+	freeze_done(c, TTRPC_NOT_FOUND, "container removed");
 	if (c->oom_wd >= 0 && c->cgroup[0])
 		inotify_rm_watch(c->ag->inotify_fd, c->oom_wd);
-	c->oom_wd = -1;
+	if (c->events_wd >= 0 && c->cgroup[0])
+		inotify_rm_watch(c->ag->inotify_fd, c->events_wd);
+	c->oom_wd = c->events_wd = -1;
 	if (c->cgroup[0] && rmdir(c->cgroup) < 0)
 		log_warn("remove cgroup %s: %s", c->cgroup, strerror(errno));
 	c->cgroup[0] = '\0';

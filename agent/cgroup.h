@@ -23,6 +23,12 @@ int cgroup_update(struct container *c, const struct spec_resources *r, husk_err 
 void cgroup_remove(struct container *c);
 /* GetOOMEvent: answers call with the oldest queued OOM kill, or when the next one happens. */
 void cgroup_oom_wait(struct agent *ag, struct ttrpc_call *call);
+/*
+ * Pause/ResumeContainer: writes cgroup.freeze and answers call once
+ * cgroup.events reports frozen == want, or with an error after
+ * FREEZE_TIMEOUT_MS (a pause that timed out is undone).
+ */
+void cgroup_freeze(struct container *c, int want, struct ttrpc_call *call);
 int cgroup_stats(struct container *c, Husk__Agent__V1__StatsContainerResponse *r, husk_err *err);
 
 #endif

@@ -389,6 +389,27 @@ static void on_resize(struct ttrpc_call *call, const uint8_t *payload, size_t le
 	reply_empty(call);
 }
 
+static void freeze(struct ttrpc_call *call, const char *method, const uint8_t *payload, size_t len,
+                   struct agent *ag)
+{
+	int want = strcmp(method, "PauseContainer") == 0;
+	cleanup_msg Husk__Agent__V1__ContainerRequest *req = decode(call, method, payload, len);
+	struct container *c =
+	    req ? find_container(call, ag, want ? "pause" : "resume", req->container_id) : NULL;
+	if (c)
+		cgroup_freeze(c, want, call);
+}
+
+static void on_pause(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *data)
+{
+	freeze(call, "PauseContainer", payload, len, data);
+}
+
+static void on_resume(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *data)
+{
+	freeze(call, "ResumeContainer", payload, len, data);
+}
+
 const struct ttrpc_method rpc_methods[] = {
     {AGENT_SERVICE, "Health", on_health},
     {AGENT_SERVICE, "CreateContainer", on_create},
@@ -407,5 +428,7 @@ const struct ttrpc_method rpc_methods[] = {
     {AGENT_SERVICE, "StatsContainer", on_stats},
     {AGENT_SERVICE, "ListProcesses", on_list_processes},
     {AGENT_SERVICE, "ResizePty", on_resize},
+    {AGENT_SERVICE, "PauseContainer", on_pause},
+    {AGENT_SERVICE, "ResumeContainer", on_resume},
 };
 const size_t rpc_nmethods = ARRAY_SIZE(rpc_methods);

@@ -408,6 +408,7 @@ int sandbox_create(struct agent *ag, const char *id, struct spec *s, const char 
 		return husk_error_set(err, ENOMEM, "container");
 	snprintf(c->id, sizeof(c->id), "%s", id);
 	c->report_fd = c->start_fd = -1;
+	c->oom_wd = c->events_wd = c->freeze_timer = -1;
 	c->ag = ag;
 	c->next = ag->containers;
 	ag->containers = c;
