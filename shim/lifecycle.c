@@ -223,7 +223,7 @@ int cmd_delete(const struct husk_globals *g, int argc, char **argv, husk_err *er
 		goto fail;
 	}
 	enum oci_status s = ocistate_live_status(&st);
-	if (s == OCI_RUNNING && !force) {
+	if ((s == OCI_RUNNING || s == OCI_PAUSED) && !force) {
 		ocistate_free(&st);
 		husk_error_set(err, 0, "cannot delete container %s that is not stopped: %s", id,
 		               oci_status_name(s));

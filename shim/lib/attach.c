@@ -34,3 +34,25 @@ struct agent *sandbox_attach(struct husk_loop *loop, const char *root, const cha
 	}
 	return a;
 }
+
+int attach_open(struct attach_session *s, const char *root, const char *id, husk_err *err)
+{
+	*s = (struct attach_session){0};
+	if (config_load(NULL, &s->cfg, err) < 0 || !(s->loop = husk_loop_new(err)) ||
+	    !(s->agent = sandbox_attach(s->loop, root, id, &s->cfg, &s->st, err))) {
+		husk_loop_free(s->loop);
+		config_free(&s->cfg);
+		*s = (struct attach_session){0};
+		return -1;
+	}
+	return 0;
+}
+
+void attach_close(struct attach_session *s)
+{
+	agent_free(s->agent);
+	husk_loop_free(s->loop);
+	ocistate_free(&s->st);
+	config_free(&s->cfg);
+	*s = (struct attach_session){0};
+}

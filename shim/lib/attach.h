@@ -23,4 +23,16 @@
 struct agent *sandbox_attach(struct husk_loop *loop, const char *root, const char *id,
                              const struct husk_config *cfg, struct oci_state *st, husk_err *err);
 
+/* What a CLI command holds while it talks to one container's agent. */
+struct attach_session {
+	struct husk_loop *loop;
+	struct husk_config cfg; /* config_load(NULL): $HUSK_CONFIG, /etc/husk, defaults */
+	struct oci_state st;
+	struct agent *agent;
+};
+
+/* Loads the config, makes a loop and sandbox_attach()es; attach_close undoes it. */
+int attach_open(struct attach_session *s, const char *root, const char *id, husk_err *err);
+void attach_close(struct attach_session *s);
+
 #endif

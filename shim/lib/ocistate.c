@@ -14,7 +14,7 @@
 
 #include "cleanup.h"
 
-static const char *const status_names[] = {"creating", "created", "running", "stopped"};
+static const char *const status_names[] = {"creating", "created", "running", "stopped", "paused"};
 
 const char *oci_status_name(enum oci_status s)
 {
@@ -175,6 +175,23 @@ int ocistate_read(const char *root, const char *id, struct oci_state *s, husk_er
 	json_object_put(o);
 	if (r < 0)
 		return husk_error_set(err, EINVAL, "%s: malformed", path);
+	snprintf(path, sizeof(path), "%s/%s/%s", root, id, OCISTATE_PAUSED);
+	if (s->status == OCI_RUNNING && access(path, F_OK) == 0)
+		s->status = OCI_PAUSED;
+	return 0;
+}
+
+int ocistate_set_paused(const char *root, const char *id, bool paused, husk_err *err)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s/%s", root, id, OCISTATE_PAUSED);
+	if (!paused)
+		return unlink(path) < 0 && errno != ENOENT ? husk_error_set(err, errno, "%s", path)
+		                                           : 0;
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return husk_error_set(err, errno, "%s", path);
+	close(fd);
 	return 0;
 }
 

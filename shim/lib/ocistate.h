@@ -4,6 +4,13 @@
  * + rename) and <root>/<id>/lock (flock'ed by CLI commands around a state
  * transition). The owner pid is the --pid-file process; its start time (from
  * /proc/<pid>/stat) guards against pid reuse. A dead owner means "stopped".
+ *
+ * "paused" is not in state.json: `husk pause` (holding the lock) creates
+ * <root>/<id>/paused once the guest froze the container and `husk resume`
+ * removes it after the thaw, so the owner stays the only writer of
+ * state.json. A running container with that file reads as paused; the owner
+ * clears the directory down to state.json and lock when it exits, and a dead
+ * owner reads as stopped whatever is left.
  */
 #ifndef HUSK_OCISTATE_H
 #define HUSK_OCISTATE_H
@@ -19,9 +26,10 @@
 #define OCISTATE_LOCK    "lock"
 #define OCISTATE_CONTROL "control.sock"
 #define OCISTATE_CONFIG  "config.json" /* the bundle's, kept for poststop hooks if it has any */
+#define OCISTATE_PAUSED  "paused"
 #define OCISTATE_MAX     (64u << 10)
 
-enum oci_status { OCI_CREATING, OCI_CREATED, OCI_RUNNING, OCI_STOPPED };
+enum oci_status { OCI_CREATING, OCI_CREATED, OCI_RUNNING, OCI_STOPPED, OCI_PAUSED };
 
 struct oci_state {
 	char id[CONTAINER_ID_MAX + 1];
@@ -39,7 +47,10 @@ const char *oci_status_name(enum oci_status s);
 int ocistate_init(struct oci_state *s, const char *id, const char *bundle, const char *rootfs,
                   husk_err *err);
 int ocistate_write(const char *dir, const struct oci_state *s, husk_err *err);
-/* ENOENT with "container ID does not exist" when there is no such container. */
+/*
+ * ENOENT with "container ID does not exist" when there is no such container.
+ * A running container whose paused marker exists reads as OCI_PAUSED.
+ */
 int ocistate_read(const char *root, const char *id, struct oci_state *s, husk_err *err);
 void ocistate_free(struct oci_state *s);
 /* The recorded status, or stopped when the owner is gone. */
@@ -50,6 +61,8 @@ int ocistate_owner_pidfd(const struct oci_state *s);
 void ocistate_print(FILE *f, const struct oci_state *s, bool pretty);
 /* The same, on one line, as a string the caller frees (what hooks get on stdin); NULL: ENOMEM. */
 char *ocistate_json(const struct oci_state *s);
+/* Creates or removes root/id's paused marker; the caller holds the lock. */
+int ocistate_set_paused(const char *root, const char *id, bool paused, husk_err *err);
 /* Takes the exclusive lock of root/id; returns the fd holding it. */
 int ocistate_lock(const char *root, const char *id, husk_err *err);
 int proc_start_time(pid_t pid, unsigned long long *out);

@@ -31,9 +31,29 @@ TEST(ocistate_round_trips_and_tracks_the_owner)
 	CHECK_INT(ocistate_live_status(&r), ==, OCI_RUNNING);
 	ocistate_free(&r);
 
+	/* the paused marker turns running into paused, and only running */
+	CHECK_INT(ocistate_set_paused(root, "c1", true, &err), ==, 0);
+	CHECK_INT(ocistate_read(root, "c1", &r, &err), ==, 0);
+	CHECK_INT(ocistate_live_status(&r), ==, OCI_PAUSED);
+	ocistate_free(&r);
+	s.status = OCI_STOPPED;
+	CHECK_INT(ocistate_write(dir, &s, &err), ==, 0);
+	CHECK_INT(ocistate_read(root, "c1", &r, &err), ==, 0);
+	CHECK_INT(ocistate_live_status(&r), ==, OCI_STOPPED);
+	ocistate_free(&r);
+	s.status = OCI_RUNNING;
+	CHECK_INT(ocistate_set_paused(root, "c1", false, &err), ==, 0);
+	CHECK_INT(ocistate_set_paused(root, "c1", false, &err), ==, 0);
+
 	/* a recorded owner that is some other process now (same pid, other start time) */
 	s.pid_start++;
 	CHECK_INT(ocistate_write(dir, &s, &err), ==, 0);
+	CHECK_INT(ocistate_read(root, "c1", &r, &err), ==, 0);
+	CHECK_INT(ocistate_live_status(&r), ==, OCI_STOPPED);
+	ocistate_free(&r);
+
+	/* a paused container whose owner died is stopped */
+	CHECK_INT(ocistate_set_paused(root, "c1", true, &err), ==, 0);
 	CHECK_INT(ocistate_read(root, "c1", &r, &err), ==, 0);
 	CHECK_INT(ocistate_live_status(&r), ==, OCI_STOPPED);
 	ocistate_free(&r);
