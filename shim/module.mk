@@ -2,7 +2,8 @@
 SPEC_SRCS := shim/lib/spec.c
 SHIM_LIB_SRCS := $(SPEC_SRCS) shim/lib/agent.c shim/lib/relay.c shim/lib/statedir.c \
 	shim/lib/sandbox.c shim/lib/ocistate.c shim/lib/control.c shim/lib/attach.c shim/lib/tty.c \
-	shim/lib/detach.c shim/lib/execproc.c shim/lib/procwatch.c shim/lib/hooks.c
+	shim/lib/detach.c shim/lib/execproc.c shim/lib/procwatch.c shim/lib/hooks.c \
+	shim/lib/resources.c
 HUSK_SRCS := shim/main.c shim/run.c shim/check.c shim/create.c shim/owner.c shim/lifecycle.c \
 	shim/state.c shim/spec_cmd.c shim/exec.c shim/ps.c shim/pause.c shim/update.c \
 	shim/events.c $(SHIM_LIB_SRCS) $(QEMU_SRCS) $(TTRPC_SRCS) \
@@ -13,7 +14,8 @@ $(BUILD)/bin/husk: $(call objs,$(HUSK_SRCS))
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(QEMU_LIBS) $(PROTOBUF_LIBS)
 
-UNIT_TESTS += test_spec test_relay test_statedir test_ocistate test_execproc test_hooks test_tty
+UNIT_TESTS += test_spec test_relay test_statedir test_ocistate test_execproc test_hooks test_tty \
+	test_resources
 test_spec_SRCS := tests/unit/test_spec.c $(SPEC_SRCS) $(COMMON_SRCS)
 test_spec_LIBS := -ljson-c
 test_relay_SRCS := tests/unit/test_relay.c shim/lib/relay.c shim/lib/agent.c $(TTRPC_SRCS) \
@@ -35,6 +37,13 @@ FUZZERS += fuzz_hooks
 fuzz_hooks_SRCS := tests/fuzz/fuzz_hooks.c shim/lib/hooks.c $(COMMON_SRCS)
 fuzz_hooks_LIBS := -ljson-c
 
+test_resources_SRCS := tests/unit/test_resources.c shim/lib/resources.c $(COMMON_SRCS)
+test_resources_LIBS := -ljson-c
+
 FUZZERS += fuzz_spec
 fuzz_spec_SRCS := tests/fuzz/fuzz_spec.c $(SPEC_SRCS) $(COMMON_SRCS)
 fuzz_spec_LIBS := -ljson-c
+
+FUZZERS += fuzz_resources
+fuzz_resources_SRCS := tests/fuzz/fuzz_resources.c shim/lib/resources.c $(COMMON_SRCS)
+fuzz_resources_LIBS := -ljson-c

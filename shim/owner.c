@@ -320,7 +320,8 @@ static int set_up(struct owner *o, husk_err *err)
 	if (ocistate_init(&o->st, a->id, a->bundle, a->rootfs, err) < 0 ||
 	    ocistate_write(sandbox_dir(o->sb), &o->st, err) < 0 || save_config(o, err) < 0 ||
 	    sandbox_add_rootfs(o->sb, a->id, a->rootfs, a->spec.root_readonly, err) < 0 ||
-	    sandbox_add_mounts(o->sb, a->id, &a->spec, err) < 0 || sandbox_boot(o->sb, err) < 0)
+	    sandbox_add_mounts(o->sb, a->id, &a->spec, err) < 0 ||
+	    sandbox_set_size(o->sb, &a->spec, err) < 0 || sandbox_boot(o->sb, err) < 0)
 		return -1;
 	/*
 	 * The runtime environment (the VM) exists; the container's root switch

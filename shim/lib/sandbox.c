@@ -16,6 +16,7 @@
 #include "log.h"
 #include "qemu/qemu.h"
 #include "qemu/virtiofsd.h"
+#include "resources.h"
 #include "vsock/dial.h"
 
 #define DIAL_INTERVAL_MS 50
@@ -62,6 +63,7 @@ struct sandbox {
 	bool stopping;
 	const char *const *keep; /* entries of the state dir that outlive the sandbox */
 	struct timespec boot_start;
+	unsigned vcpus, memory_mib; /* the VM's size: cfg's, or sandbox_set_size's */
 };
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
@@ -240,6 +242,8 @@ struct sandbox *sandbox_create(struct husk_loop *loop, const char *root, const c
 	}
 	sb->loop = loop;
 	sb->cfg = cfg;
+	sb->vcpus = cfg->vcpus;
+	sb->memory_mib = cfg->memory_mib;
 	sb->ready_fd = sb->boot_timer = sb->dial_timer = sb->dial.fd = -1;
 	helper_init(sb, &sb->vsockd, "husk-vsockd", NULL);
 	helper_init(sb, &sb->virtiofsd, "virtiofsd", NULL);
@@ -456,8 +460,8 @@ static int start_qemu(struct sandbox *sb, const struct accel_choice *accel, husk
 	    .kernel = cfg->kernel,
 	    .initrd = cfg->initrd,
 	    .cmdline = cmdline,
-	    .vcpus = cfg->vcpus,
-	    .memory_mib = cfg->memory_mib,
+	    .vcpus = sb->vcpus,
+	    .memory_mib = sb->memory_mib,
 	    .accel = accel->accel,
 	    .vsock = sb->transport == VSOCK_HYBRID ? QEMU_VSOCK_VHOST_USER : QEMU_VSOCK_KERNEL,
 	    .vsock_socket = sb->sd.vhost_vsock_sock,
@@ -815,4 +819,16 @@ void sandbox_destroy(struct sandbox *sb)
 		statedir_remove(&sb->sd);
 	free(sb->id);
 	free(sb);
+}
+
+int sandbox_set_size(struct sandbox *sb, const struct oci_spec *spec, husk_err *err)
+{
+	struct resource_limits l;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN), pages = sysconf(_SC_PHYS_PAGES);
+	uint64_t host_mib = pages > 0 ? (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE) >> 20 : 0;
+	if (resources_from_spec(spec->json, spec->json_len, &l, err) < 0)
+		return husk_error_prefix(err, "config.json");
+	resources_vm_size(&l, cpus > 0 ? (unsigned)cpus : 0, host_mib, &sb->vcpus, &sb->memory_mib);
+	log_debug("sandbox %s: %u vCPUs, %u MiB", sb->id, sb->vcpus, sb->memory_mib);
+	return 0;
 }

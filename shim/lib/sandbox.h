@@ -51,6 +51,12 @@ int sandbox_add_mounts(struct sandbox *sb, const char *container_id, const struc
  * it for every container.
  */
 void sandbox_release_container(struct sandbox *sb, const char *container_id);
+/*
+ * Sizes the VM from the spec's linux.resources (resources_vm_size in
+ * resources.h), the config's vcpus and memory_mib where it sets no limit.
+ * Before sandbox_boot; an ill-shaped linux.resources is an error.
+ */
+int sandbox_set_size(struct sandbox *sb, const struct oci_spec *spec, husk_err *err);
 /* Starts husk-vsockd, virtiofsd and QEMU, then waits for the agent (Health). */
 int sandbox_boot(struct sandbox *sb, husk_err *err);
 int sandbox_create_container(struct sandbox *sb, const char *container_id,
