@@ -66,7 +66,7 @@ static char *read_resources(const char *path, size_t *len, husk_err *err)
 		return NULL;
 	}
 	if (n > RESOURCES_MAX_BYTES) {
-		husk_error_set(err, EFBIG, "%s: larger than %u bytes", path, RESOURCES_MAX_BYTES);
+		husk_error_set(err, 0, "%s: larger than %u bytes", path, RESOURCES_MAX_BYTES);
 		return NULL;
 	}
 	*len = n;

@@ -197,7 +197,7 @@ int resources_parse(const char *buf, size_t len, json_object **obj, husk_err *er
 {
 	struct resource_limits ignored;
 	if (len > RESOURCES_MAX_BYTES)
-		return husk_error_set(err, EFBIG, "larger than %u bytes", RESOURCES_MAX_BYTES);
+		return husk_error_set(err, 0, "larger than %u bytes", RESOURCES_MAX_BYTES);
 	json_tokener *tok = json_tokener_new_ex(RESOURCES_MAX_DEPTH);
 	if (!tok)
 		return husk_error_set(err, ENOMEM, "resources");
