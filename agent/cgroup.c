@@ -169,6 +169,15 @@ static int arm_freeze_timer(struct container *c)
 	return 0;
 }
 
+int cgroup_frozen(struct container *c)
+{
+	char buf[8];
+	if (!c->cgroup[0])
+		return 0;
+	read_cgfile(c->cgroup, "cgroup.freeze", buf, sizeof(buf));
+	return buf[0] == '1';
+}
+
 void cgroup_freeze(struct container *c, int want, struct ttrpc_call *call)
 {
 	const char *what = want ? "pause" : "resume";

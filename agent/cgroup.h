@@ -29,6 +29,8 @@ void cgroup_oom_wait(struct agent *ag, struct ttrpc_call *call);
  * FREEZE_TIMEOUT_MS (a pause that timed out is undone).
  */
 void cgroup_freeze(struct container *c, int want, struct ttrpc_call *call);
+/* Whether c's cgroup is frozen (or being frozen) by PauseContainer. */
+int cgroup_frozen(struct container *c);
 int cgroup_stats(struct container *c, Husk__Agent__V1__StatsContainerResponse *r, husk_err *err);
 
 #endif

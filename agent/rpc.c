@@ -172,6 +172,12 @@ static void on_exec(struct ttrpc_call *call, const uint8_t *payload, size_t len,
 		                "exec %s in %s: container is not running", req->exec_id, c->id);
 		return;
 	}
+	if (cgroup_frozen(c)) {
+		/* the new process would join the frozen cgroup and never report its pid */
+		rpc_reply_error(call, TTRPC_FAILED_PRECONDITION,
+		                "exec %s in %s: container is paused", req->exec_id, c->id);
+		return;
+	}
 	if (spec_parse_process((const char *)req->process_json.data, req->process_json.len, &p,
 	                       &err) < 0) {
 		rpc_reply_error(call, TTRPC_INVALID_ARGUMENT, "exec %s in %s: process: %s",

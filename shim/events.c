@@ -120,6 +120,10 @@ static void on_oom(ProtobufCMessage *msg, husk_err error, void *data)
 	struct events *e = data;
 	Husk__Agent__V1__OOMEvent *ev = (void *)msg;
 	cleanup_error husk_err call_err = NULL;
+	if (!ev && agent_alive(e->s.agent)) {
+		set_failure(e, error);
+		return;
+	}
 	if (!ev) {
 		/* the VM powers off when the container stops: the owner's exit tells */
 		e->conn_lost = true;

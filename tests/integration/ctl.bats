@@ -101,6 +101,9 @@ COUNTER='["sh", "-c", "i=0; while true; do i=$((i+1)); echo $i; sleep 0.1; done"
 	"${H[@]}" pause "$ID"
 	run "${H[@]}" pause "$ID"
 	assert_error "husk: pause $ID: container is paused, not running"
+	run "${H[@]}" exec "$ID" true
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"cannot exec in a paused container" ]]
 	"${H[@]}" resume "$ID"
 	echo done >&8
 	wait_owner
