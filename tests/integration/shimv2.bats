@@ -41,7 +41,7 @@ teardown() {
 		grep -o -- "$T/[^ ]*" /proc/self/mountinfo | sort -r | xargs -r umount -l
 		rm -rf /run/husk-v2/"$NS"-*
 		local c
-		for c in c1 c2 c3 c4 c5 c6 c7 c8 c9 c10 c11 c12 c13 c14 c15 c16 c17; do
+		for c in c1 c2 c3 c4 c5 c6 c7 c8 c9 c10 c11 c12 c13 c14 c15 c16 c17 c18 c19 c20; do
 			rm -f "$(shim_socket "$NS-$c")"
 		done
 	fi
@@ -374,4 +374,47 @@ PY
 	"${CTR[@]}" task delete "$id"
 	"${CTR[@]}" containers delete "$id"
 	assert_v2_clean c17
+}
+
+@test "shimv2: a shim killed outright: its VM goes with it and the delete action clears the rest" {
+	local id=$NS-c18 shim
+	"${CTR[@]}" run --snapshotter native --runtime io.containerd.husk.v2 -d "$IMAGE" "$id" \
+		sleep 1000 </dev/null >/dev/null 3>&-
+	wait_task c18 RUNNING
+	shim=$(pgrep -f -- "-namespace $NS -id $id ")
+	kill -KILL "$shim"
+	# containerd notices the closed connection, runs `delete` and drops the task
+	local i
+	for i in $(seq 300); do
+		"${CTR[@]}" task ls | grep -q -- "^$id " || break
+		sleep 0.1
+	done
+	! "${CTR[@]}" task ls | grep -- "^$id "
+	"${CTR[@]}" containers delete "$id"
+	assert_v2_clean c18
+}
+
+@test "shimv2: ctr run -t and task exec -t: a pty of the terminal's size that follows resizes" {
+	# ctr leaves OPOST on in its raw mode: lines end in \r\r\n (so they do with runc)
+	run python3 "$BATS_TEST_DIRNAME/tty_driver.py" spawn "$T/tty.log" \
+		'expect:/dev/pts/[0-9]+\r+\n24 80\r+\n' 'resize:30x100' 'send:stty size\r' \
+		'expect:30 100' 'send:exit 5\r' -- \
+		"${CTR[@]}" run -t --snapshotter native --runtime io.containerd.husk.v2 --rm "$IMAGE" \
+		"$NS-c19" sh -c 'tty; stty size; exec sh'
+	echo "$output"
+	[ "$output" = $'exit=5\nmode=restored' ]
+	assert_v2_clean c19
+	"${CTR[@]}" run --snapshotter native --runtime io.containerd.husk.v2 -d "$IMAGE" "$NS-c20" \
+		sleep 1000 </dev/null >/dev/null 3>&-
+	wait_task c20 RUNNING
+	run python3 "$BATS_TEST_DIRNAME/tty_driver.py" spawn "$T/tty.log" \
+		'expect:/dev/pts/[0-9]+\r+\n24 80\r+\n' 'send:hi\r' 'expect:got:hi' -- \
+		"${CTR[@]}" task exec -t --exec-id e1 "$NS-c20" sh -c 'tty; stty size; read l; echo got:$l; exit 4'
+	echo "$output"
+	[ "$output" = $'exit=4\nmode=restored' ]
+	"${CTR[@]}" task kill -s KILL "$NS-c20"
+	wait_task c20 STOPPED
+	"${CTR[@]}" task delete "$NS-c20"
+	"${CTR[@]}" containers delete "$NS-c20"
+	assert_v2_clean c20
 }
