@@ -279,6 +279,20 @@ static int mount_copy_up(const struct spec_mount *m, husk_err *err)
 	return 0;
 }
 
+/*
+ * In a user namespace /sys is the guest's, bound with its cgroup2 mount, and
+ * the same superblock may not be mounted on its own root (EBUSY): a tmpfs
+ * goes in between.
+ */
+static int cover_guest_cgroup(const struct spec_mount *m, int userns, husk_err *err)
+{
+	if (userns && strcmp(m->type, "cgroup2") == 0 &&
+	    mount("tmpfs", m->destination, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") <
+	        0)
+		return husk_error_set(err, errno, "cover the guest's cgroup2");
+	return 0;
+}
+
 static int mount_one(const struct spec_mount *m, const struct guest_refs *g, int tree,
                      husk_err *err)
 {
@@ -286,7 +300,7 @@ static int mount_one(const struct spec_mount *m, const struct guest_refs *g, int
 		return bind_one(m, tree, g->userns, err);
 	if (m->copy_up)
 		return mkdir_p(m->destination, err) < 0 ? -1 : mount_copy_up(m, err);
-	if (mkdir_p(m->destination, err) < 0)
+	if (mkdir_p(m->destination, err) < 0 || cover_guest_cgroup(m, g->userns, err) < 0)
 		return -1;
 	if (mount(m->source, m->destination, m->type, m->flags, m->data) < 0)
 		return husk_error_set(err, errno, "%s", m->type);
@@ -488,15 +502,9 @@ static int exec_process(const struct spec_process *p, const struct spec_seccomp 
 {
 	if (chdir(p->cwd) < 0)
 		return husk_error_set(err, errno, "chdir %s", p->cwd);
-	for (size_t i = 0; i < p->nrlimits; i++) {
-		struct rlimit rl = {p->rlimits[i].soft, p->rlimits[i].hard};
-		if (setrlimit(p->rlimits[i].resource, &rl) < 0)
-			return husk_error_set(err, errno, "setrlimit %d", p->rlimits[i].resource);
-	}
 	if (p->umask >= 0)
 		umask((mode_t)p->umask);
-	if (oom_score_adj_apply(p, err) < 0 || (!p->no_new_privs && seccomp_apply(sc, err) < 0) ||
-	    switch_identity(p, err) < 0)
+	if ((!p->no_new_privs && seccomp_apply(sc, err) < 0) || switch_identity(p, err) < 0)
 		return -1;
 	if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return husk_error_set(err, errno, "no_new_privs");
@@ -626,7 +634,8 @@ void container_exec_main(pid_t init_pid, int userns, const char *cgroup_dir,
 {
 	husk_err err = NULL;
 	if (reset_signals(&err) < 0 || cgroup_join(cgroup_dir, &err) < 0 ||
-	    join_namespaces(init_pid, userns, &err) < 0 || become_userns_root(userns, &err) < 0)
+	    process_limits_apply(0, p, &err) < 0 || join_namespaces(init_pid, userns, &err) < 0 ||
+	    become_userns_root(userns, &err) < 0)
 		fail(report_fd, &err, 1);
 	/* joining a pid namespace only applies to children */
 	pid_t pid = fork();

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -89,13 +90,24 @@ int sysctl_apply(const struct spec *s, husk_err *err)
 	return 0;
 }
 
-int oom_score_adj_apply(const struct spec_process *p, husk_err *err)
+static int oom_score_adj_apply(pid_t pid, const struct spec_process *p, husk_err *err)
 {
-	char v[16];
+	char v[16], path[64];
 	if (!p->has_oom_score_adj)
 		return 0;
 	snprintf(v, sizeof(v), "%d", p->oom_score_adj);
-	return write_file("/proc/self/oom_score_adj", v, err);
+	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)pid);
+	return write_file(path, v, err);
+}
+
+int process_limits_apply(pid_t pid, const struct spec_process *p, husk_err *err)
+{
+	for (size_t i = 0; i < p->nrlimits; i++) {
+		struct rlimit rl = {p->rlimits[i].soft, p->rlimits[i].hard};
+		if (prlimit(pid, p->rlimits[i].resource, &rl, NULL) < 0)
+			return husk_error_set(err, errno, "setrlimit %d", p->rlimits[i].resource);
+	}
+	return oom_score_adj_apply(pid ? pid : getpid(), p, err);
 }
 
 int devices_create(const struct spec *s, husk_err *err)

@@ -13,7 +13,12 @@
 int seccomp_apply(const struct spec_seccomp *sc, husk_err *err);
 /* Writes the sysctls through the agent's /proc (before the root switch). */
 int sysctl_apply(const struct spec *s, husk_err *err);
-int oom_score_adj_apply(const struct spec_process *p, husk_err *err);
+/*
+ * process.rlimits and oomScoreAdj of process pid (0: the caller), applied
+ * from outside its user namespace (as runc does): inside one, raising a limit
+ * or lowering the score is not allowed.
+ */
+int process_limits_apply(pid_t pid, const struct spec_process *p, husk_err *err);
 /* Creates linux.devices in the container's /dev (after its mounts). */
 int devices_create(const struct spec *s, husk_err *err);
 /*

@@ -352,7 +352,8 @@ static int spawn_init(struct container *c, const struct spec *s, const char *roo
 	c->init->pid = pid;
 	c->userns = s->userns;
 	c->shared_pidns = s->join_pid[JOIN_PID] != 0;
-	if (release_userns(pid, s, c->start_fd, err) < 0 ||
+	if (process_limits_apply(pid, &s->process, err) < 0 ||
+	    release_userns(pid, s, c->start_fd, err) < 0 ||
 	    husk_loop_add(c->ag->loop, c->report_fd, EPOLLIN, on_init_report, c, err) < 0) {
 		kill(pid, SIGKILL);
 		return -1;

@@ -101,7 +101,12 @@ int statedir_create(const char *root, const char *id, struct statedir *sd, husk_
 		}
 		goto fail;
 	}
-	if (mkdir(sd->shared, 0700) < 0) {
+	/*
+	 * Searchable: in the guest a user namespace's root (an unmapped host uid
+	 * to this directory) must reach its rootfs and bind sources through it,
+	 * as runc needs of a bundle's path. The state dir above stays private.
+	 */
+	if (mkdir(sd->shared, 0711) < 0) {
 		husk_error_set(err, errno, "%s", sd->shared);
 		rmdir(sd->dir);
 		goto fail;
