@@ -64,13 +64,14 @@ struct container {
 	char cgroup[128];             /* its cgroup directory, "" without cgroups */
 	struct spec_seccomp *seccomp; /* linux.seccomp for the init and every exec, or NULL */
 	int userns;                   /* its own user namespace, which its execs join */
-	int shared_pidns;             /* it joined another container's pid namespace */
-	int oom_wd;                   /* inotify watch of its memory.events, or -1 */
-	uint64_t oom_kills;           /* memory.events oom_kill last seen */
-	int events_wd;                /* inotify watch of its cgroup.events, or -1 */
-	struct ttrpc_call *freezing;  /* the Pause/ResumeContainer call awaiting cgroup.events */
-	int freeze_want;              /* the "frozen" value that call waits for */
-	int freeze_timer;             /* bounds that wait; -1 when none */
+	struct spec_idmaps uid_maps, gid_maps; /* its maps, which an exec's ids must be in */
+	int shared_pidns;                      /* it joined another container's pid namespace */
+	int oom_wd;                            /* inotify watch of its memory.events, or -1 */
+	uint64_t oom_kills;                    /* memory.events oom_kill last seen */
+	int events_wd;                         /* inotify watch of its cgroup.events, or -1 */
+	struct ttrpc_call *freezing; /* the Pause/ResumeContainer call awaiting cgroup.events */
+	int freeze_want;             /* the "frozen" value that call waits for */
+	int freeze_timer;            /* bounds that wait; -1 when none */
 	struct agent *ag;
 	struct container *next;
 };

@@ -183,6 +183,13 @@ int spec_share_mount(struct spec *s, uint32_t index, const char *tag, husk_err *
 int spec_check_shared(const struct spec *s, husk_err *err);
 void spec_free(struct spec *s);
 /*
+ * The process's ids must exist in its user namespace (setuid and setgroups
+ * would fail there): fails naming the first of uid, gid, additionalGids that
+ * the maps lack.
+ */
+int spec_ids_mapped(const struct spec_idmaps *uids, const struct spec_idmaps *gids,
+                    const struct spec_process *p, husk_err *err);
+/*
  * The uid_map/gid_map text of m ("container host size" lines) into buf;
  * returns its length, or -1 when it does not fit in size bytes.
  */

@@ -975,10 +975,26 @@ static int mapped(const struct spec_idmaps *m, uint32_t id)
 	return 0;
 }
 
-/* The process's ids must exist in the namespace: setuid/setgroups would fail there. */
+int spec_ids_mapped(const struct spec_idmaps *uids, const struct spec_idmaps *gids,
+                    const struct spec_process *p, husk_err *err)
+{
+	if (!mapped(uids, p->uid))
+		return husk_error_set(err, 0, "process.user.uid %u: not in linux.uidMappings",
+		                      (unsigned)p->uid);
+	if (!mapped(gids, p->gid))
+		return husk_error_set(err, 0, "process.user.gid %u: not in linux.gidMappings",
+		                      (unsigned)p->gid);
+	for (size_t i = 0; i < p->ngids; i++)
+		if (!mapped(gids, p->gids[i]))
+			return husk_error_set(err, 0,
+			                      "process.user.additionalGids %u: not in "
+			                      "linux.gidMappings",
+			                      (unsigned)p->gids[i]);
+	return 0;
+}
+
 static int check_user_namespace(const struct spec *s, husk_err *err)
 {
-	const struct spec_process *p = &s->process;
 	if (!s->userns) {
 		if (s->uid_maps.n || s->gid_maps.n)
 			return husk_error_set(err, 0, "linux.%s: needs a user namespace",
@@ -993,18 +1009,8 @@ static int check_user_namespace(const struct spec *s, husk_err *err)
 		return husk_error_set(err, 0,
 		                      "linux.%s: containerID 0 (the container's root) not mapped",
 		                      mapped(&s->uid_maps, 0) ? "gidMappings" : "uidMappings");
-	if (!mapped(&s->uid_maps, p->uid))
-		return husk_error_set(err, 0, "process.user.uid %u: not in linux.uidMappings",
-		                      (unsigned)p->uid);
-	if (!mapped(&s->gid_maps, p->gid))
-		return husk_error_set(err, 0, "process.user.gid %u: not in linux.gidMappings",
-		                      (unsigned)p->gid);
-	for (size_t i = 0; i < p->ngids; i++)
-		if (!mapped(&s->gid_maps, p->gids[i]))
-			return husk_error_set(err, 0,
-			                      "process.user.additionalGids %u: not in "
-			                      "linux.gidMappings",
-			                      (unsigned)p->gids[i]);
+	if (spec_ids_mapped(&s->uid_maps, &s->gid_maps, &s->process, err) < 0)
+		return -1;
 	/* mknod needs CAP_MKNOD in the guest's own user namespace */
 	if (s->ndevices)
 		return husk_error_set(err, 0, "linux.devices: not supported with a user namespace");

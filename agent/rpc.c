@@ -184,6 +184,12 @@ static void on_exec(struct ttrpc_call *call, const uint8_t *payload, size_t len,
 		                req->exec_id, c->id, husk_error_msg(err));
 		return;
 	}
+	if (c->userns && spec_ids_mapped(&c->uid_maps, &c->gid_maps, &p, &err) < 0) {
+		rpc_reply_error(call, TTRPC_INVALID_ARGUMENT, "exec %s in %s: %s", req->exec_id,
+		                c->id, husk_error_msg(err));
+		spec_process_free(&p);
+		return;
+	}
 	if (p.lsm_fields)
 		log_warn(
 		    "exec %s in %s: apparmorProfile and selinuxLabel are ignored: the guest has "

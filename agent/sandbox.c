@@ -52,6 +52,8 @@ static void container_free(struct container *c, const char *why)
 	}
 	cgroup_remove(c);
 	spec_seccomp_free(c->seccomp);
+	free(c->uid_maps.maps);
+	free(c->gid_maps.maps);
 	free(c);
 }
 

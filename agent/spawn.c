@@ -430,6 +430,9 @@ int sandbox_create(struct agent *ag, const char *id, struct spec *s, const char 
 	c->init->want_stdin = want_stdin;
 	c->seccomp = s->seccomp; /* for the execs */
 	s->seccomp = NULL;
+	c->uid_maps = s->uid_maps;
+	c->gid_maps = s->gid_maps;
+	s->uid_maps = s->gid_maps = (struct spec_idmaps){0};
 	call_hold(&c->pending, call);
 	return 0;
 }

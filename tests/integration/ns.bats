@@ -54,6 +54,12 @@ USERNS='"namespaces":[{"type":"user"},{"type":"mount"},{"type":"pid"}],
 	local exec_ns=${lines[1]}
 	[ "$(echo ${lines[2]})" = "0 100000 65536" ]
 	[ "${lines[-1]}" = "exit 0" ]
+	# an exec's ids must be in the container's maps
+	echo '{"args":["true"],"env":["PATH=/bin"],"cwd":"/","user":{"uid":70000,"gid":0}}' >"$AT/u-bad.json"
+	run client exec u2 e2 "$AT/u-bad.json"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"exec e2 in u2: process.user.uid 70000: not in linux.uidMappings"* ]]
 	client write u2 "" $'go\n'
 	run client output u2 ""
 	echo "$output"
