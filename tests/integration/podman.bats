@@ -177,19 +177,31 @@ pm_on_tty() {
 	assert_pm_clean "$cid"
 }
 
-@test "podman run --uidmap/--gidmap: the container's root is the mapped host uid, in a user namespace in the guest" {
+@test "podman run --uidmap/--gidmap, exec: the container's root is the mapped host uid, in a user namespace in the guest" {
 	# a rootfs owned by the mapped root (as podman's storage makes it for an image); husk does
 	# not chown (nor does runc)
 	"$HUSK_SRC/scripts/mkrootfs" "$T/rfs"
 	mkdir "$T/rfs/run" "$T/rfs/etc"
 	chown -R 100000:100000 "$T/rfs"
-	run pm run --rm --network none --uidmap 0:100000:65536 --gidmap 0:100000:65536 --rootfs "$T/rfs" \
-		sh -c 'cat /proc/self/uid_map; id -u; stat -c %u /bin/sh; touch /made && stat -c %u /made'
+	local cid
+	cid=$(pm run -d --network none --uidmap 0:100000:65536 --gidmap 0:100000:65536 --rootfs "$T/rfs" \
+		sh -c 'cat /proc/self/uid_map; readlink /proc/self/ns/user; exec sleep 1000')
+	# the exec joins the init's user namespace
+	run pm exec "$cid" sh -c 'cat /proc/self/uid_map; readlink /proc/self/ns/user; id -u; stat -c %u /bin/sh; touch /made && stat -c %u /made'
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$(echo ${lines[0]})" = "0 100000 65536" ]
-	[ "${lines[1]}" = 0 ]
 	[ "${lines[2]}" = 0 ]
 	[ "${lines[3]}" = 0 ]
+	[ "${lines[4]}" = 0 ]
 	[ "$(stat -c %u "$T/rfs/made")" = 100000 ]
+	local exec_ns=${lines[1]} map ns
+	coproc LOGS { pm logs -f "$cid"; }
+	read -r -t 120 -u "${LOGS[0]}" map
+	read -r -t 120 -u "${LOGS[0]}" ns
+	[ "$(echo $map)" = "0 100000 65536" ]
+	[ "$ns" = "$exec_ns" ]
+	pm rm -f -t 0 "$cid" >/dev/null
+	wait "$LOGS_PID" || true
+	assert_pm_clean "$cid"
 }
