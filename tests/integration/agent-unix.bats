@@ -70,6 +70,10 @@ teardown() {
 	case_terminal
 }
 
+@test "a container joins another's uts, ipc, net and pid namespaces by path, keeping its own mounts" {
+	case_join_namespaces
+}
+
 @test "a container dies with an agent that is killed" {
 	write_spec "$AT/s16.json" '["sleep","1000"]'
 	"$AGENT_BIN" --listen-unix "$AT/agent2.sock" --shared-dir "$AT/shared" 2>>"$AT/agent.log" 3>&- &

@@ -243,3 +243,46 @@ case_terminal() {
 	client wait tty2
 	client remove tty2
 }
+
+# a container joins another's uts, ipc, net and pid namespaces by /proc/<init>/ns/<type>,
+# keeping its own mounts; SignalProcess --all of it leaves the other alone
+case_join_namespaces() {
+	local show='hostname; for n in uts ipc net pid mnt; do readlink /proc/self/ns/$n; done'
+	write_spec "$AT/sb.json" "[\"sh\",\"-c\",\"$show; read l\"]"
+	sed -i 's/"hostname":"ctr"/"hostname":"sandbox1"/' "$AT/sb.json"
+	client create sb c1 "$AT/sb.json" --stdin
+	run client start sb
+	[[ "$output" =~ ^pid\ ([0-9]+)$ ]]
+	local pid=${BASH_REMATCH[1]}
+	local joins="\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"uts\",\"path\":\"/proc/$pid/ns/uts\"},
+	 {\"type\":\"ipc\",\"path\":\"/proc/$pid/ns/ipc\"},{\"type\":\"network\",\"path\":\"/proc/$pid/ns/net\"},
+	 {\"type\":\"pid\",\"path\":\"/proc/$pid/ns/pid\"}]"
+	write_spec "$AT/j.json" "[\"sh\",\"-c\",\"$show; echo \$\$\"]" "{$joins}"
+	# a pod container does not set the hostname of the namespace it shares
+	sed -i 's/"hostname":"ctr",//' "$AT/j.json"
+	run client run j c1 "$AT/j.json"
+	echo "$output"
+	local joined=("${lines[@]:1}")
+	[ "${joined[-1]}" = "exit 0" ]
+	# SignalProcess --all of a container in the sandbox's pid namespace ends its own processes
+	# (its cgroup's), not the sandbox's
+	write_spec "$AT/k.json" '["sh","-c","sleep 1000 & wait"]' "{$joins}"
+	sed -i 's/"hostname":"ctr",//' "$AT/k.json"
+	client create k c1 "$AT/k.json"
+	client start k
+	client signal k "" 9 --all
+	run client wait k
+	[ "$output" = "exit 137" ]
+	client remove k
+	client write sb "" $'go\n'
+	run client output sb ""
+	echo "$output"
+	[ "${lines[0]}" = sandbox1 ]
+	[ "${lines[-1]}" = "exit 0" ] # the sandbox lived on
+	[ "${joined[0]}" = sandbox1 ]
+	for i in 1 2 3 4; do [ "${joined[$i]}" = "${lines[$i]}" ]; done
+	[ "${joined[5]}" != "${lines[5]}" ] # its own mount namespace
+	[ "${joined[6]}" -gt 1 ] # the sandbox's init is pid 1 of the shared pid namespace
+	client remove j
+	client remove sb
+}
