@@ -33,6 +33,9 @@ struct process {
 	int exited;
 	int exit_status; /* as a shell reports it */
 	int stdin_fd;    /* write end, -1 if none or closed */
+	uint8_t *held;   /* a WriteStdin's bytes stdin could not take yet (watched for EPOLLOUT) */
+	size_t held_len;
+	struct ttrpc_call *held_call; /* its call, NULL if the host hung up */
 	struct stream out, err;
 	int terminal;   /* process.terminal: out.fd/stdin_fd are dups of pty_fd */
 	int want_stdin; /* the host asked for stdin */

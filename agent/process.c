@@ -254,21 +254,76 @@ void process_exited(struct process *p, int wstatus)
 	}
 }
 
-int process_write_stdin(struct process *p, const uint8_t *data, size_t len, uint32_t *written,
-                        husk_err *err)
+static void reply_written(struct ttrpc_call *call, uint32_t written)
+{
+	Husk__Agent__V1__WriteStdinResponse resp = HUSK__AGENT__V1__WRITE_STDIN_RESPONSE__INIT;
+	resp.written = written;
+	ttrpc_reply_pb(call, &resp.base);
+}
+
+/* Answers the held write (n bytes taken, or errno e) and stops watching stdin. */
+static void release_held(struct process *p, ssize_t n, int e)
+{
+	struct ttrpc_call *call = call_take(&p->held_call);
+	husk_loop_del(p->out.loop, p->stdin_fd);
+	free(p->held);
+	p->held = NULL;
+	char msg[128];
+	if (call && n >= 0) {
+		reply_written(call, (uint32_t)n);
+	} else if (call) {
+		snprintf(msg, sizeof(msg), "write stdin: %s", strerror(e));
+		ttrpc_reply(call, TTRPC_FAILED_PRECONDITION, msg, NULL, 0);
+	}
+}
+
+static int on_stdin_writable(struct husk_loop *loop, int fd, uint32_t events, void *data,
+                             husk_err *err)
+{
+	struct process *p = data;
+	ssize_t n = write(fd, p->held, p->held_len);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	release_held(p, n, errno);
+	return 0;
+}
+
+static int hold_write(struct process *p, struct ttrpc_call *call, const uint8_t *data, size_t len,
+                      husk_err *err)
+{
+	if (!(p->held = malloc(len)))
+		return husk_error_set(err, ENOMEM, "write stdin");
+	memcpy(p->held, data, len);
+	p->held_len = len;
+	if (husk_loop_add(p->out.loop, p->stdin_fd, EPOLLOUT, on_stdin_writable, p, err) < 0) {
+		free(p->held);
+		p->held = NULL;
+		return -1;
+	}
+	call_hold(&p->held_call, call);
+	return 0;
+}
+
+int process_write_stdin(struct process *p, struct ttrpc_call *call, const uint8_t *data, size_t len,
+                        uint32_t *written, husk_err *err)
 {
 	if (p->stdin_fd < 0)
 		return husk_error_set(err, 0, "stdin is not open");
-	ssize_t n = len ? write(p->stdin_fd, data, len) : 0;
+	ssize_t n = len && !p->held ? write(p->stdin_fd, data, len) : 0;
 	if (n < 0 && errno != EAGAIN)
 		return husk_error_set(err, errno, "write stdin");
+	/* one write is held at a time; another meanwhile is told 0, as before */
+	if (n < 0 && hold_write(p, call, data, len, err) == 0)
+		return 0;
 	*written = n < 0 ? 0 : (uint32_t)n;
-	return 0;
+	return 1;
 }
 
 void process_close_stdin(struct process *p)
 {
 	struct termios t;
+	if (p->held)
+		release_held(p, 0, 0);
 	if (p->stdin_fd >= 0 && p->pty_fd >= 0 && tcgetattr(p->pty_fd, &t) == 0 &&
 	    (t.c_lflag & ICANON) && write(p->stdin_fd, &t.c_cc[VEOF], 1) < 0)
 		log_debug("close stdin: VEOF: %s", strerror(errno));
@@ -327,6 +382,8 @@ void process_free(struct process *p, const char *why)
 		ttrpc_reply(w->call, TTRPC_NOT_FOUND, why, NULL, 0);
 		free(w);
 	}
+	if (p->held)
+		release_held(p, 0, 0);
 	close_fd(&p->stdin_fd);
 	close_fd(&p->pty_fd);
 	free(p);

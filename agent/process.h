@@ -26,8 +26,13 @@ void stream_read(struct stream *s, struct ttrpc_call *call, uint32_t max_bytes);
 void process_wait(struct process *p, struct ttrpc_call *call);
 /* Records an exit (status from waitpid) and answers every waiter. */
 void process_exited(struct process *p, int wstatus);
-int process_write_stdin(struct process *p, const uint8_t *data, size_t len, uint32_t *written,
-                        husk_err *err);
+/*
+ * Writes to stdin what it takes now: returns 1 with *written set. When it
+ * takes nothing (a full pipe or pty) the call is held and answered once it
+ * takes some (returns 0), so a host does not spin resending. -1: error.
+ */
+int process_write_stdin(struct process *p, struct ttrpc_call *call, const uint8_t *data, size_t len,
+                        uint32_t *written, husk_err *err);
 /* Closes stdin; for a terminal in canonical mode, sends VEOF first (what ^D would). */
 void process_close_stdin(struct process *p);
 /* Closes everything; pending calls get NOT_FOUND naming why. */

@@ -245,12 +245,12 @@ static void on_write_stdin(struct ttrpc_call *call, const uint8_t *payload, size
 	    req ? find_process(call, data, "write stdin", req->container_id, req->exec_id) : NULL;
 	if (!p)
 		return;
-	if (process_write_stdin(p, req->data.data, req->data.len, &resp.written, &err) < 0) {
+	int r = process_write_stdin(p, call, req->data.data, req->data.len, &resp.written, &err);
+	if (r < 0)
 		rpc_reply_error(call, TTRPC_FAILED_PRECONDITION, "write stdin %s: %s",
 		                req->container_id, husk_error_msg(err));
-		return;
-	}
-	ttrpc_reply_pb(call, &resp.base);
+	else if (r > 0)
+		ttrpc_reply_pb(call, &resp.base);
 }
 
 static void on_close_stdin(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *data)

@@ -74,6 +74,10 @@ teardown() {
 	case_join_namespaces
 }
 
+@test "a write a full stdin cannot take waits for the process to read" {
+	case_stdin_full
+}
+
 @test "a container dies with an agent that is killed" {
 	write_spec "$AT/s16.json" '["sleep","1000"]'
 	"$AGENT_BIN" --listen-unix "$AT/agent2.sock" --shared-dir "$AT/shared" 2>>"$AT/agent.log" 3>&- &

@@ -69,6 +69,10 @@ teardown_file() {
 	case_terminal
 }
 
+@test "a write a full stdin cannot take waits for the process to read" {
+	case_stdin_full
+}
+
 @test "DestroySandbox powers the guest off" {
 	write_spec "$AT/s7.json" '["sleep","1000"]'
 	client create last c1 "$AT/s7.json"

@@ -286,3 +286,31 @@ case_join_namespaces() {
 	client remove j
 	client remove sb
 }
+
+# a WriteStdin that a full stdin cannot take is answered once the process reads, not with 0
+case_stdin_full() {
+	rm -f "$AT/shared/c1/go"
+	write_spec "$AT/f1.json" '["sh","-c","while [ ! -e /go ]; do sleep 0.1; done; wc -c"]'
+	client create full c1 "$AT/f1.json" --stdin
+	client start full
+	local data n
+	data=$(head -c 100000 /dev/zero | tr '\0' x)
+	run client write full "" "$data"
+	[ "$output" = "written 65536" ] # the pipe's buffer
+	data=${data:65536}
+	client write full "" "$data" >"$AT/held.out" &
+	local writer=$!
+	: >"$AT/shared/c1/go"
+	wait "$writer"
+	# held until the reader made room; it takes what fits then
+	while n=$(sed -n 's/^written //p' "$AT/held.out") && [ "$n" -gt 0 ] && [ "$n" -lt "${#data}" ]; do
+		data=${data:$n}
+		client write full "" "$data" >"$AT/held.out"
+	done
+	[ "$n" -eq "${#data}" ]
+	client close-stdin full ""
+	run client output full ""
+	[ "${lines[0]}" = 100000 ]
+	[ "${lines[1]}" = "exit 0" ]
+	client remove full
+}
