@@ -5,10 +5,12 @@
  * the host the bytes are relayed (shim/lib/relay.h) through one fd:
  *  - tty_front_console: a fresh host pty pair; the master is sent over the
  *    --console-socket exactly as runc does (one SCM_RIGHTS message, one fd,
- *    the pty name as data) and the relay uses the slave, in raw mode (the
- *    guest's line discipline is the only one). The calling process makes the
- *    slave its controlling terminal (it must be a session leader), so a
- *    resize of the master by the receiver raises SIGWINCH here.
+ *    "/dev/ptmx" as the data: the name runc's pty package gives the master)
+ *    and the relay uses the slave, in raw mode (the guest's line discipline
+ *    is the only one). The calling process makes the slave its controlling
+ *    terminal, so a resize of the master by the receiver raises SIGWINCH
+ *    here; that needs a session leader without a terminal (otherwise a
+ *    warning, and resizes are lost).
  *  - tty_front_own: the caller's own terminal (husk run/exec -t on a tty),
  *    put in raw mode until tty_front_free restores it.
  * Either way, on SIGWINCH (tty_winch_fd) call tty_front_resize.
