@@ -218,7 +218,7 @@ expect_error() {
 	assert_no_exec_left
 }
 
-@test "bad input to exec: unknown, created and stopped containers, malformed or empty process, bad flags; nothing changes" {
+@test "bad input to exec: unknown, created, paused and stopped containers, malformed or empty process, bad flags; nothing changes" {
 	husk_exec nosuch true
 	expect_error 255 "husk: exec nosuch: container nosuch does not exist"
 	bundle_with '["sh", "-c", "read l"]'
@@ -232,6 +232,10 @@ expect_error() {
 	husk_exec "$ID" true
 	expect_error 255 "husk: exec $ID: cannot exec in a created container: start it first"
 	"${H[@]}" start "$ID"
+	"${H[@]}" pause "$ID"
+	husk_exec "$ID" true
+	expect_error 255 "husk: exec $ID: cannot exec in a paused container"
+	"${H[@]}" resume "$ID"
 	echo '{"args": ["true"], "cwd": "/"' >"$T/bad.json"
 	husk_exec --process "$T/bad.json" "$ID"
 	[ "$status" -eq 255 ]
