@@ -3,6 +3,7 @@
 //   pod      RunPodSandbox, two containers (one VM: same boot id; own rootfs each), ExecSync
 //            output and exit code, the CRI log files, StopPodSandbox, RemovePodSandbox,
 //            nothing left behind
+//   sharedpid  shareProcessNamespace: the containers share the pod's PID namespace
 //   vmdies   (husk) the pod's VM killed: its container is reported exited, the pod still goes
 //            cleanly (under runc a container outlives its pod's pause process)
 //   restart  containerd restarted mid-pod, stopped cleanly then killed; the pod still serves
@@ -23,10 +24,10 @@ const IMAGE = 'docker.io/library/husk-busybox:latest';
 const NS = 'k8s.io';
 const BOOT_ID = 'cat /proc/sys/kernel/random/boot_id';
 // host network (no CNI needed), a namespace per container for PID (the kubelet's choice
-// without shareProcessNamespace), the pod's for IPC
-const NAMESPACES = { network: 'NODE', pid: 'CONTAINER', ipc: 'POD' };
-
+// without shareProcessNamespace; the pod's in the sharedpid scenario), the pod's for IPC
 const [scenario, handler] = process.argv.slice(2);
+const NAMESPACES = { network: 'NODE', pid: scenario === 'sharedpid' ? 'POD' : 'CONTAINER', ipc: 'POD' };
+
 const dir = process.env.CRI_DIR;
 let ctd;
 let cri;
@@ -305,10 +306,14 @@ async function checkExecAfterRestart() {
   h.checkEqual(await execOk('a', BOOT_ID), pod.bootId, 'boot id after the restart (the same kernel)');
 }
 
-const start = [
+const podReady = [
   ['containerd with the CRI plugin ready', startContainerd],
   ['busybox image imported', importImage],
   [`RunPodSandbox (handler ${handler}, host network)`, runPod],
+];
+
+const start = [
+  ...podReady,
   ['container a created and started', async () => {
     await startContainer('a');
     await checkRunning('a');
@@ -326,6 +331,18 @@ async function killSandbox() {
   }, 30000, 200);
   const st = await cri.rt('PodSandboxStatus', { pod_sandbox_id: pod.id });
   h.checkEqual(st.status.state, 'SANDBOX_NOTREADY', 'pod state after its sandbox task died');
+}
+
+// shareProcessNamespace: the pod's containers see the sandbox's process as pid 1 and each
+// other's processes; one of them stopped leaves the others running.
+async function checkSharedPids() {
+  const ps = async (name) => execOk(name, "ps -o args | grep '^sleep'");
+  const want = ['sleep 2147483647', 'sleep 100001', 'sleep 100002'];
+  h.checkEqual(await ps('a'), want.join('\n'), "the processes a sees (the sandbox's, a's and b's)");
+  h.checkEqual(await ps('b'), want.join('\n'), 'the processes b sees');
+  h.checkEqual(await execOk('b', 'cat /proc/1/cmdline | tr "\\0" " "'), want[0], "pid 1 in b (the sandbox's process)");
+  await removeContainer('a');
+  h.checkEqual(await ps('b'), [want[0], want[2]].join('\n'), 'the processes b sees once a is removed');
 }
 
 const scenarios = {
@@ -349,6 +366,16 @@ const scenarios = {
     ['a container with a read-only rootfs', checkReadonlyRootfs],
     ['a container on a terminal (tty) logs to the CRI log', checkTtyContainer],
     ['b stopped and removed; a still served by the same kernel', checkRemoveOne],
+    ['StopPodSandbox and RemovePodSandbox', stopAndRemovePod],
+    ['nothing of the pod left behind', checkNothingLeft],
+  ],
+  sharedpid: [
+    ...podReady,
+    ['containers a and b started in the pod PID namespace', async () => {
+      await startContainer('a', { script: 'exec sleep 100001' });
+      await startContainer('b', { script: 'exec sleep 100002' });
+    }],
+    ['a and b see the sandbox and each other; a removed, b lives on', checkSharedPids],
     ['StopPodSandbox and RemovePodSandbox', stopAndRemovePod],
     ['nothing of the pod left behind', checkNothingLeft],
   ],

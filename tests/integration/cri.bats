@@ -72,6 +72,10 @@ need_shim() {
 	cri_scenario restart runc
 }
 
+@test "cri (runc): shareProcessNamespace: the containers share the pod's PID namespace" {
+	cri_scenario sharedpid runc
+}
+
 @test "cri (husk): a pod of two containers in one VM (same boot id, own rootfs), ExecSync, CRI logs, stop and remove; nothing left" {
 	need_shim
 	cri_scenario pod husk
@@ -80,6 +84,11 @@ need_shim() {
 @test "cri (husk): containerd restarted mid-pod; the pod's VM still serves ExecSync" {
 	need_shim
 	cri_scenario restart husk
+}
+
+@test "cri (husk): shareProcessNamespace: the containers share the pod's PID namespace in its VM" {
+	need_shim
+	cri_scenario sharedpid husk
 }
 
 @test "cri (husk): the pod's VM (QEMU) killed; its container exits, the pod goes cleanly" {
