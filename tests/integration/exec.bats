@@ -282,9 +282,10 @@ expect_error() {
 		[ -S "$T/console.sock" ] && break
 		sleep 0.05
 	done
-	# busybox's read returns 1 when the WINCH trap interrupts it: then it reads again
+	# busybox's read returns 1 when a WINCH trap interrupts it (the resize, and the holder's
+	# initial ResizePty if it lands after the trap is set): then it reads again
 	cat >"$T/process.json" <<-'JSON'
-		{"args": ["sh", "-c", "trap 'stty size' WINCH; tty; read l || read l; echo got:$l; exit 3"],
+		{"args": ["sh", "-c", "trap 'stty size' WINCH; tty; for i in 1 2 3 4; do read l && break; done; echo got:$l; exit 3"],
 		 "env": ["PATH=/bin", "TERM=xterm"], "cwd": "/", "terminal": true}
 	JSON
 	exec_detached --pid-file "$T/exec.pid" --process "$T/process.json" \
