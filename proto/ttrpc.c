@@ -868,6 +868,11 @@ int64_t ttrpc_call_timeout_ns(struct ttrpc_call *call)
 	return call->req->timeout_nano;
 }
 
+const char *ttrpc_call_method(struct ttrpc_call *call)
+{
+	return call->req->method;
+}
+
 /* ---- client ---- */
 
 struct ttrpc_conn *ttrpc_client_new(struct husk_loop *loop, int fd, husk_err *err)

@@ -106,6 +106,8 @@ void ttrpc_call_set_cancel(struct ttrpc_call *call, void (*cancel)(void *data), 
 /* The request's metadata value for key, or NULL. */
 const char *ttrpc_call_metadata(struct ttrpc_call *call, const char *key);
 int64_t ttrpc_call_timeout_ns(struct ttrpc_call *call);
+/* The method the request named (one of the server's, for a dispatched call). */
+const char *ttrpc_call_method(struct ttrpc_call *call);
 
 /*
  * Client side. The callback runs exactly once, from the loop (never from inside

@@ -263,6 +263,13 @@ static int exec_in_guest(struct shim *s, struct process *p, husk_err *err)
 	                  &husk__agent__v1__exec_process_response__descriptor, NULL, err);
 }
 
+static int start_in_guest(struct shim *s, struct task *t, husk_err *err)
+{
+	if (s->vm_dead)
+		return husk_error_set(err, ENOTCONN, "the VM is gone");
+	return sandbox_start_container(s->sb, t->id, &t->guest_pid, err);
+}
+
 static void publish_started(struct shim *s, struct process *p)
 {
 	if (p->exec_id[0]) {
@@ -291,11 +298,7 @@ static int rpc_start(struct shim *s, struct ttrpc_call *call, const ProtobufCMes
 	if (p->state != PROC_CREATED || p->waited)
 		return reply_status(call, TTRPC_FAILED_PRECONDITION, "start %s: already started",
 		                    req->id);
-	int r =
-	    p->exec_id[0]
-	        ? exec_in_guest(s, p, &err)
-	        : (s->vm_dead ? husk_error_set(&err, ENOTCONN, "the VM is gone")
-	                      : sandbox_start_container(s->sb, req->id, &p->task->guest_pid, &err));
+	int r = p->exec_id[0] ? exec_in_guest(s, p, &err) : start_in_guest(s, p->task, &err);
 	if (r < 0) {
 		husk_error_prefix(&err, "start %s", req->id);
 		return reply_error(call, err);

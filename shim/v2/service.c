@@ -22,47 +22,23 @@
 #define LISTEN_FD      3
 #define EVENT_FLUSH_MS 3000
 
-static void enqueue(struct shim *s, struct ttrpc_call *call, const uint8_t *payload, size_t len,
-                    const struct rpc *rpc)
+/* Every method's handler: the request waits for the top of the loop. */
+static void enqueue(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *data)
 {
+	struct shim *s = data;
+	const char *method = ttrpc_call_method(call);
 	struct job *j = calloc(1, sizeof(*j));
 	if (!j) {
 		ttrpc_reply(call, TTRPC_RESOURCE_EXHAUSTED, "out of memory", NULL, 0);
 		return;
 	}
-	*j = (struct job){.call = call, .payload = payload, .len = len, .rpc = rpc};
+	*j = (struct job){.call = call, .payload = payload, .len = len};
+	for (size_t i = 0; i < task_nrpcs && !j->rpc; i++)
+		if (!strcmp(task_rpcs[i].method, method))
+			j->rpc = &task_rpcs[i];
 	*s->jobs_tail = j;
 	s->jobs_tail = &j->next;
 }
-
-#define QUEUE_FN(i)                                                                                \
-	static void queue_##i(struct ttrpc_call *call, const uint8_t *payload, size_t len,         \
-	                      void *data)                                                          \
-	{                                                                                          \
-		enqueue(data, call, payload, len, &task_rpcs[i]);                                  \
-	}
-QUEUE_FN(0)
-QUEUE_FN(1)
-QUEUE_FN(2)
-QUEUE_FN(3)
-QUEUE_FN(4)
-QUEUE_FN(5)
-QUEUE_FN(6)
-QUEUE_FN(7)
-QUEUE_FN(8)
-QUEUE_FN(9)
-QUEUE_FN(10)
-QUEUE_FN(11)
-QUEUE_FN(12)
-QUEUE_FN(13)
-QUEUE_FN(14)
-QUEUE_FN(15)
-QUEUE_FN(16)
-
-static const ttrpc_handler queue_fns[] = {
-    queue_0, queue_1,  queue_2,  queue_3,  queue_4,  queue_5,  queue_6,  queue_7,  queue_8,
-    queue_9, queue_10, queue_11, queue_12, queue_13, queue_14, queue_15, queue_16,
-};
 
 static void serve_job(struct shim *s, struct job *j)
 {
@@ -105,12 +81,11 @@ static int on_accept(struct husk_loop *loop, int fd, uint32_t events, void *data
 
 int shim_listen(struct shim *s, int fd, husk_err *err)
 {
-	struct ttrpc_method methods[ARRAY_SIZE(queue_fns)];
-	_Static_assert(ARRAY_SIZE(queue_fns) == 17, "one queue function per RPC");
-	if (task_nrpcs != ARRAY_SIZE(queue_fns))
-		return husk_error_set(err, EINVAL, "task service table");
+	struct ttrpc_method methods[TASK_MAX_RPCS];
+	if (task_nrpcs > TASK_MAX_RPCS)
+		return husk_error_set(err, E2BIG, "task service table");
 	for (size_t i = 0; i < task_nrpcs; i++)
-		methods[i] = (struct ttrpc_method){TASK_SERVICE, task_rpcs[i].method, queue_fns[i]};
+		methods[i] = (struct ttrpc_method){TASK_SERVICE, task_rpcs[i].method, enqueue};
 	s->srv = ttrpc_server_new(s->loop, methods, task_nrpcs, s, err);
 	if (!s->srv)
 		return -1;

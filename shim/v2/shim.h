@@ -195,6 +195,7 @@ struct rpc {
 	int (*serve)(struct shim *s, struct ttrpc_call *call, const ProtobufCMessage *req);
 };
 
+#define TASK_MAX_RPCS 32
 extern const struct rpc task_rpcs[];
 extern const size_t task_nrpcs;
 /* Serves the queued requests. */
