@@ -110,7 +110,7 @@ wait_task() {
 	assert_v2_clean c2
 }
 
-@test "shimv2: a long-running task: task ps, exec, kill, delete; the task pid is the VM's" {
+@test "shimv2: a long-running task: task ps, exec, pause, resume, metrics, kill, delete; the task pid is the VM's" {
 	local id=$NS-c3 pid
 	"${CTR[@]}" run --snapshotter native --runtime io.containerd.husk.v2 -d "$IMAGE" "$id" \
 		sleep 1000 </dev/null >/dev/null 3>&-
@@ -126,6 +126,11 @@ wait_task() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "${#lines[@]}" -ge 2 ]
+	# the freezer: PAUSED while frozen, RUNNING again after resume, events for both
+	"${CTR[@]}" task pause "$id"
+	"${CTR[@]}" task ls | grep -E "^$id +[0-9]+ +PAUSED"
+	"${CTR[@]}" task resume "$id"
+	"${CTR[@]}" task ls | grep -E "^$id +[0-9]+ +RUNNING"
 	# Stats as cgroups v2 Metrics from the guest's container cgroup
 	run "${CTR[@]}" task metrics "$id"
 	echo "$output"
