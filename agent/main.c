@@ -168,14 +168,10 @@ static int on_sigchld(struct husk_loop *loop, int fd, uint32_t events, void *dat
 
 static int watch_children(struct agent *ag, husk_err *err)
 {
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return husk_error_set(err, errno, "sigprocmask");
-	int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	static const int chld[] = {SIGCHLD};
+	int fd = signals_block_fd(chld, ARRAY_SIZE(chld), err);
 	if (fd < 0)
-		return husk_error_set(err, errno, "signalfd");
+		return -1;
 	if (husk_loop_add(ag->loop, fd, EPOLLIN, on_sigchld, ag, err) < 0) {
 		close(fd);
 		return -1;

@@ -174,17 +174,11 @@ static int on_front_end(struct husk_loop *loop, int fd, uint32_t events, void *d
 
 static int add_signalfd(struct husk_loop *loop, husk_err *err)
 {
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return husk_error_set(err, errno, "sigprocmask");
+	static const int stop[] = {SIGTERM, SIGINT, SIGHUP};
 	signal(SIGPIPE, SIG_IGN);
-	int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	int fd = signals_block_fd(stop, ARRAY_SIZE(stop), err);
 	if (fd < 0)
-		return husk_error_set(err, errno, "signalfd");
+		return -1;
 	if (husk_loop_add(loop, fd, EPOLLIN, on_signal, NULL, err) < 0) {
 		close(fd);
 		return -1;

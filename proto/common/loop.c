@@ -1,8 +1,10 @@
 #include "loop.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #define MAX_EVENTS 64
@@ -154,4 +156,18 @@ void husk_loop_stop(struct husk_loop *loop, int status)
 int husk_loop_stopped(struct husk_loop *loop)
 {
 	return loop->stopped;
+}
+
+int signals_block_fd(const int *sigs, size_t n, husk_err *err)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	for (size_t i = 0; i < n; i++)
+		sigaddset(&set, sigs[i]);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return husk_error_set(err, errno, "sigprocmask");
+	int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (fd < 0)
+		return husk_error_set(err, errno, "signalfd");
+	return fd;
 }

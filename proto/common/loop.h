@@ -6,6 +6,7 @@
 #ifndef HUSK_LOOP_H
 #define HUSK_LOOP_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -26,6 +27,12 @@ int husk_loop_run(struct husk_loop *loop, husk_err *err);
 /* Runs one round of at most one epoll_wait (timeout_ms, -1 = block). Returns 0, or -1. */
 int husk_loop_run_once(struct husk_loop *loop, int timeout_ms, husk_err *err);
 void husk_loop_stop(struct husk_loop *loop, int status);
+
+/*
+ * Blocks the n signals in sigs and returns a non-blocking, close-on-exec
+ * signalfd that reads them, for a loop to watch; -1 with *err set.
+ */
+int signals_block_fd(const int *sigs, size_t n, husk_err *err);
 int husk_loop_stopped(struct husk_loop *loop);
 
 #endif

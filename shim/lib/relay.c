@@ -389,15 +389,5 @@ void stdio_relay_free(struct stdio_relay *r)
 int relay_signals_fd(husk_err *err)
 {
 	static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
-	sigset_t set;
-
-	sigemptyset(&set);
-	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
-		sigaddset(&set, forwarded[i]);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return husk_error_set(err, errno, "sigprocmask");
-	int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (fd < 0)
-		return husk_error_set(err, errno, "signalfd");
-	return fd;
+	return signals_block_fd(forwarded, ARRAY_SIZE(forwarded), err);
 }

@@ -185,13 +185,6 @@ int tty_release_stdio(husk_err *err)
 
 int tty_winch_fd(husk_err *err)
 {
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGWINCH);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return husk_error_set(err, errno, "sigprocmask");
-	int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (fd < 0)
-		return husk_error_set(err, errno, "signalfd");
-	return fd;
+	static const int winch[] = {SIGWINCH};
+	return signals_block_fd(winch, ARRAY_SIZE(winch), err);
 }

@@ -108,16 +108,8 @@ static int on_signal(struct husk_loop *loop, int fd, uint32_t events, void *data
 
 static int signals_fd(husk_err *err)
 {
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return husk_error_set(err, errno, "sigprocmask");
-	int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (fd < 0)
-		return husk_error_set(err, errno, "signalfd");
-	return fd;
+	static const int stop[] = {SIGTERM, SIGINT};
+	return signals_block_fd(stop, ARRAY_SIZE(stop), err);
 }
 
 /* containerd reads <bundle>/log (a FIFO it opened) into its own log: our stderr. */
