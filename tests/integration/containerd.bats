@@ -12,23 +12,7 @@ setup() {
 	NS=husk-$$-${BATS_TEST_NUMBER}
 	# the runc shim runs husk with --root /run/containerd/runc/<namespace>
 	HROOT=/run/containerd/runc/$NS
-	cat >"$T/containerd.toml" <<TOML
-version = 2
-root = "$T/ctd/root"
-state = "$T/ctd/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$T/ctd.sock"
-[ttrpc]
-  address = "$T/ctd.sock.ttrpc"
-[debug]
-  address = "$T/ctd-debug.sock"
-TOML
-	CTD_PID=$(HUSK_CONFIG=$CONFIG "$BATS_TEST_DIRNAME/start-notified" 60 \
-		containerd --config "$T/containerd.toml" 2>"$T/containerd.log" 3>&-)
-	CTR=(ctr --address "$T/ctd.sock" --namespace "$NS")
-	"$BATS_TEST_DIRNAME/make-oci-image" "$T/image.tar" docker.io/library/husk-busybox:latest
-	"${CTR[@]}" images import "$T/image.tar" >/dev/null
+	containerd_start docker.io/library/husk-busybox:latest
 }
 
 teardown() {

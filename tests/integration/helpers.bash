@@ -142,3 +142,26 @@ while left:
         left -= 1
 PY
 }
+
+# containerd_start IMAGE: a private containerd (config, root, state and sockets under $T, no CRI)
+# started with HUSK_CONFIG=$CONFIG, waited for; $CTD_PID, $CTR (ctr in namespace $NS); the
+# locally built busybox image imported as IMAGE.
+containerd_start() {
+	cat >"$T/containerd.toml" <<TOML
+version = 2
+root = "$T/ctd/root"
+state = "$T/ctd/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$T/ctd.sock"
+[ttrpc]
+  address = "$T/ctd.sock.ttrpc"
+[debug]
+  address = "$T/ctd-debug.sock"
+TOML
+	CTD_PID=$(HUSK_CONFIG=$CONFIG "$BATS_TEST_DIRNAME/start-notified" 60 \
+		containerd --config "$T/containerd.toml" 2>"$T/containerd.log" 3>&-)
+	CTR=(ctr --address "$T/ctd.sock" --namespace "$NS")
+	"$BATS_TEST_DIRNAME/make-oci-image" "$T/image.tar" "$1"
+	"${CTR[@]}" images import "$T/image.tar" >/dev/null
+}

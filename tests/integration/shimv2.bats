@@ -14,23 +14,7 @@ setup() {
 	[ -x "$SHIM" ] || { echo "missing $SHIM (run: make all)" >&2; return 1; }
 	husk_setup
 	NS=husk-v2-$$-${BATS_TEST_NUMBER}
-	cat >"$T/containerd.toml" <<TOML
-version = 2
-root = "$T/ctd/root"
-state = "$T/ctd/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$T/ctd.sock"
-[ttrpc]
-  address = "$T/ctd.sock.ttrpc"
-[debug]
-  address = "$T/ctd-debug.sock"
-TOML
-	CTD_PID=$(PATH=$HUSK_BUILD/bin:$PATH HUSK_CONFIG=$CONFIG "$BATS_TEST_DIRNAME/start-notified" 60 \
-		containerd --config "$T/containerd.toml" 2>"$T/containerd.log" 3>&-)
-	CTR=(ctr --address "$T/ctd.sock" --namespace "$NS")
-	"$BATS_TEST_DIRNAME/make-oci-image" "$T/image.tar" "$IMAGE"
-	"${CTR[@]}" images import "$T/image.tar" >/dev/null
+	PATH=$HUSK_BUILD/bin:$PATH containerd_start "$IMAGE"
 }
 
 teardown() {
