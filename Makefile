@@ -7,18 +7,61 @@ CLANG    ?= clang
 PKGS     := json-c libprotobuf-c
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -Iproto/common -Iproto -I$(BUILD)/gen \
-	-Ihypervisor -Ishim/lib -Iagent -Itests/unit \
-	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS   ?= -O2
-ALL_CFLAGS   = $(BASE_CFLAGS) $(CFLAGS) -MMD -MP
+ALL_CFLAGS   = $(BASE_CFLAGS) $(MODULE_CFLAGS) $(CFLAGS) -MMD -MP
 SAN_FLAGS    = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-ASAN_CFLAGS  = $(BASE_CFLAGS) -O1 $(SAN_FLAGS) -MMD -MP
-FUZZ_CFLAGS  = $(BASE_CFLAGS) -O1 -fsanitize=fuzzer-no-link,address,undefined -DHUSK_FUZZ -MMD -MP
+ASAN_CFLAGS  = $(BASE_CFLAGS) $(MODULE_CFLAGS) -O1 $(SAN_FLAGS) -MMD -MP
+FUZZ_CFLAGS  = $(BASE_CFLAGS) $(MODULE_CFLAGS) -O1 -fsanitize=fuzzer-no-link,address,undefined -DHUSK_FUZZ -MMD -MP
 FUZZ_SECONDS ?= 20
 TEST_FUZZ_SECONDS ?= 5
 
-COMMON_SRCS := proto/common/error.c proto/common/log.c proto/common/loop.c proto/common/cmsg.c
+# The module graph, bottom up: what each module's sources may include besides their own
+# folder (whose headers they name bare). Other modules' headers are named from the repository
+# root ("lib/error.h", "proto/agent.pb-c.h"), and a module's include path holds only the
+# modules listed here (build/inc/<module>/, links made from this table), so a header from
+# anywhere else does not compile. docs/architecture.md draws the same graph.
+MODULES := lib proto ttrpc oci hypervisor/qemu hypervisor/vsock agent shim/lib shim shim/v2
+USES_lib :=
+USES_proto :=
+USES_ttrpc := lib proto
+USES_oci := lib
+USES_hypervisor/qemu := lib
+USES_hypervisor/vsock := lib
+USES_agent := lib proto ttrpc oci
+USES_shim/lib := lib proto ttrpc oci hypervisor/qemu hypervisor/vsock
+USES_shim := shim/lib $(USES_shim/lib)
+USES_shim/v2 := $(USES_shim)
+# test code: each test folder sees what it tests and what that module sees
+TEST_HARNESS := tests/unit/harness
+USES_tests/unit/lib := $(TEST_HARNESS) lib
+USES_tests/unit/ttrpc := $(TEST_HARNESS) ttrpc $(USES_ttrpc)
+USES_tests/unit/oci := $(TEST_HARNESS) oci $(USES_oci)
+USES_tests/unit/agent := $(TEST_HARNESS) agent $(USES_agent)
+USES_tests/unit/hypervisor/qemu := $(TEST_HARNESS) hypervisor/qemu $(USES_hypervisor/qemu)
+USES_tests/unit/hypervisor/vsock := $(TEST_HARNESS) tests/guest hypervisor/vsock \
+	$(USES_hypervisor/vsock)
+USES_tests/unit/shim/lib := $(TEST_HARNESS) shim/lib $(USES_shim/lib)
+USES_tests/guest := $(TEST_HARNESS) lib agent
+USES_tests/integration/helpers := tests/guest lib proto ttrpc hypervisor/vsock
+USES_tests/fuzz := tests/guest shim/v2 $(USES_shim/v2) agent
+USES_bench/helpers := shim/lib $(USES_shim/lib)
+TEST_MODULES := tests/guest tests/unit/lib tests/unit/ttrpc tests/unit/oci tests/unit/agent \
+	tests/unit/hypervisor/qemu tests/unit/hypervisor/vsock tests/unit/shim/lib \
+	tests/integration/helpers tests/fuzz bench/helpers
+
+# build/inc/<module, / as ->/<used module> links to the used module's folder (proto: its generated code)
+inc_target = $(if $(filter proto,$(1)),$(abspath $(BUILD)/gen/proto),$(CURDIR)/$(1))
+define module_includes
+$(BUILD)/inc/$(subst /,-,$(1))/.made: Makefile
+	@rm -rf $(BUILD)/inc/$(subst /,-,$(1)) && mkdir -p $(BUILD)/inc/$(subst /,-,$(1))
+	@$$(foreach u,$(sort $(USES_$(1))),mkdir -p $$(dir $(BUILD)/inc/$(subst /,-,$(1))/$$(u)) && \
+		ln -s $$(call inc_target,$$(u)) $(BUILD)/inc/$(subst /,-,$(1))/$$(u) &&) touch $$@
+$(BUILD)/obj/$(1)/%.o $(BUILD)/asan/$(1)/%.o $(BUILD)/fuzzobj/$(1)/%.o: \
+	MODULE_CFLAGS := -I$(BUILD)/inc/$(subst /,-,$(1))
+INCLUDE_TREES += $(BUILD)/inc/$(subst /,-,$(1))/.made
+endef
+$(foreach m,$(MODULES) $(TEST_MODULES),$(eval $(call module_includes,$(m))))
 
 BINS :=
 PROGRAMS :=
@@ -27,7 +70,7 @@ FUZZERS :=
 GUEST :=
 GEN_HEADERS :=
 
-.PHONY: all install deps demo test unit integration fuzz check-format format clean
+.PHONY: all install deps demo test unit integration fuzz check-format check-layout format clean
 all:
 
 # object trees: normal, sanitized (unit tests), fuzzing (clang)
@@ -45,13 +88,13 @@ objs      = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 asan_objs = $(patsubst %.c,$(BUILD)/asan/%.o,$(1))
 fuzz_objs = $(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(1))
 
-# proto/ (shared by host and guest) first, so every module can name its sources
-# (PROTO_SRCS, TTRPC_SRCS) in its rules; the rest in name order.
-PROTO_FRAGMENTS := $(wildcard proto/module.mk proto/*/module.mk)
-include $(PROTO_FRAGMENTS) $(filter-out $(PROTO_FRAGMENTS),$(sort $(wildcard */module.mk */*/module.mk)))
+# module fragments bottom up (a fragment may use the source lists of those before it), then
+# the tests' fragments
+include $(addsuffix /module.mk,$(MODULES) guest-image bench)
+include $(sort $(shell find tests -name module.mk))
 
 .PHONY: gen
-gen: $(GEN_HEADERS)
+gen: $(GEN_HEADERS) $(INCLUDE_TREES)
 
 # host programs: PROGRAMS += path/under/build with path_SRCS and path_LIBS. The
 # rules are made after every fragment is read, so SRCS may name variables that
@@ -65,7 +108,7 @@ $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 
 # unit tests: NAME_SRCS (without the harness) and NAME_LIBS per test
 define unit_test_rule
-$(BUILD)/tests/$(1): $$(call asan_objs,$$($(1)_SRCS) tests/unit/harness.c)
+$(BUILD)/tests/$(1): $$(call asan_objs,$$($(1)_SRCS) tests/unit/harness/harness.c)
 	@mkdir -p $$(@D)
 	$$(CC) $$(SAN_FLAGS) -o $$@ $$^ $$($(1)_LIBS)
 endef
@@ -106,7 +149,7 @@ demo:
 	scripts/demo
 
 unit: $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
-	tests/unit/run $^
+	tests/unit/harness/run $^
 
 fuzz: $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
 	tests/fuzz/run $(FUZZ_SECONDS) $^
@@ -115,11 +158,15 @@ integration: all
 	tests/integration/run
 
 # CI runs this: sanitized unit tests, real-VM integration tests, and each fuzzer briefly
-test: check-format all unit integration
+test: check-format check-layout all unit integration
 	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
 check-format:
 	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
+
+# header names, include spelling and include cycles (tests/layout/check)
+check-layout:
+	tests/layout/check
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -5,8 +5,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "loop.h"
-#include "ocispec.h"
+#include "lib/loop.h"
+#include "oci/ocispec.h"
 #include "request.h"
 
 #define AGENT_VERSION        "0.1.0"

@@ -13,13 +13,13 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
-#include "agent.pb-c.h"
+#include "proto/agent.pb-c.h"
 #include "cgstat.h"
-#include "cleanup.h"
-#include "log.h"
+#include "lib/cleanup.h"
+#include "lib/log.h"
 #include "process.h"
 #include "rpc.h"
-#include "ttrpc.h"
+#include "ttrpc/ttrpc.h"
 
 #define CGROUP_ROOT       "/sys/fs/cgroup"
 #define FREEZE_TIMEOUT_MS 5000

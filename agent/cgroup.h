@@ -7,9 +7,9 @@
 #define HUSK_AGENT_CGROUP_H
 
 #include "agent.h"
-#include "agent.pb-c.h"
-#include "error.h"
-#include "ocispec.h"
+#include "proto/agent.pb-c.h"
+#include "lib/error.h"
+#include "oci/ocispec.h"
 
 #define CGROUP_HUSK "/sys/fs/cgroup/husk"
 

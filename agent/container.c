@@ -20,12 +20,12 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "cmsg.h"
+#include "lib/cleanup.h"
+#include "lib/cmsg.h"
 #include "copyup.h"
-#include "hooks.h"
+#include "oci/hooks.h"
 #include "isolation.h"
-#include "log.h"
+#include "lib/log.h"
 
 extern char **environ;
 

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "ocispec.h"
+#include "oci/ocispec.h"
 
 /* REPORT_CONSOLE carries the pty master of a process.terminal process (SCM_RIGHTS). */
 enum report_kind { REPORT_READY = 1, REPORT_PID = 2, REPORT_ERROR = 3, REPORT_CONSOLE = 4 };

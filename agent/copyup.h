@@ -2,7 +2,7 @@
 #ifndef HUSK_AGENT_COPYUP_H
 #define HUSK_AGENT_COPYUP_H
 
-#include "error.h"
+#include "lib/error.h"
 
 /*
  * Copies the tree under directory fd from into directory fd to: directories,

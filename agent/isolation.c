@@ -11,7 +11,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "cleanup.h"
+#include "lib/cleanup.h"
 
 static int add_rule(scmp_filter_ctx ctx, const struct spec_seccomp_rule *r, husk_err *err)
 {

@@ -6,8 +6,8 @@
 #ifndef HUSK_AGENT_ISOLATION_H
 #define HUSK_AGENT_ISOLATION_H
 
-#include "error.h"
-#include "ocispec.h"
+#include "lib/error.h"
+#include "oci/ocispec.h"
 
 /* Loads the filter; needs no_new_privs or CAP_SYS_ADMIN (it does not set no_new_privs). */
 int seccomp_apply(const struct spec_seccomp *sc, husk_err *err);

@@ -24,12 +24,12 @@
 
 #include "agent.h"
 #include "cgroup.h"
-#include "cleanup.h"
-#include "log.h"
+#include "lib/cleanup.h"
+#include "lib/log.h"
 #include "modload.h"
 #include "rpc.h"
 #include "sandbox.h"
-#include "ttrpc.h"
+#include "ttrpc/ttrpc.h"
 
 #define AGENT_VSOCK_PORT 1024
 #define SHARED_DIR       "/run/husk/shared"

@@ -6,7 +6,7 @@
 #ifndef HUSK_MODLOAD_H
 #define HUSK_MODLOAD_H
 
-#include "error.h"
+#include "lib/error.h"
 
 /* Longest accepted line (module file name) in the order file. */
 #define MODLOAD_NAME_MAX 128

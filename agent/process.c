@@ -10,10 +10,10 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "agent.pb-c.h"
-#include "cleanup.h"
-#include "log.h"
-#include "ttrpc.h"
+#include "proto/agent.pb-c.h"
+#include "lib/cleanup.h"
+#include "lib/log.h"
+#include "ttrpc/ttrpc.h"
 
 struct read_req {
 	struct ttrpc_call *call;

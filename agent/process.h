@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "agent.h"
-#include "error.h"
+#include "lib/error.h"
 
 struct ttrpc_call;
 

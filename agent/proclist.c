@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cleanup.h"
+#include "lib/cleanup.h"
 
 int proclist_parse_stat(const char *stat, char *state, uint32_t *ppid)
 {

@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent.pb-c.h"
-#include "error.h"
+#include "proto/agent.pb-c.h"
+#include "lib/error.h"
 
 #define PROCLIST_MAX_PROCS   4096
 #define PROCLIST_MAX_CMDLINE 4096

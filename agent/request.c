@@ -2,9 +2,9 @@
 
 #include <string.h>
 
-#include "agent.pb-c.h"
-#include "cleanup.h"
-#include "ocispec.h"
+#include "proto/agent.pb-c.h"
+#include "lib/cleanup.h"
+#include "oci/ocispec.h"
 
 int request_valid_id(const char *id)
 {

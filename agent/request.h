@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
+#include "lib/error.h"
 
 #define AGENT_SERVICE    "husk.agent.v1.Agent"
 #define AGENT_MAX_ID     64

@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include "agent.h"
-#include "agent.pb-c.h"
+#include "proto/agent.pb-c.h"
 #include "cgroup.h"
-#include "cleanup.h"
-#include "log.h"
+#include "lib/cleanup.h"
+#include "lib/log.h"
 #include "process.h"
 #include "proclist.h"
 #include "request.h"

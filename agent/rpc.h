@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "ttrpc.h"
+#include "ttrpc/ttrpc.h"
 
 /* The methods of service husk.agent.v1.Agent; the server's data is the struct agent. */
 extern const struct ttrpc_method rpc_methods[];

@@ -11,10 +11,10 @@
 #include <unistd.h>
 
 #include "cgroup.h"
-#include "cleanup.h"
-#include "log.h"
+#include "lib/cleanup.h"
+#include "lib/log.h"
 #include "process.h"
-#include "ttrpc.h"
+#include "ttrpc/ttrpc.h"
 
 struct container *sandbox_find(struct agent *ag, const char *id)
 {

@@ -3,9 +3,9 @@
 #define HUSK_AGENT_SANDBOX_H
 
 #include "agent.h"
-#include "ttrpc.h"
-#include "error.h"
-#include "ocispec.h"
+#include "ttrpc/ttrpc.h"
+#include "lib/error.h"
+#include "oci/ocispec.h"
 
 struct container *sandbox_find(struct agent *ag, const char *id);
 /* The process exec_id ("" = init) of c, or NULL. */

@@ -16,17 +16,17 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "agent.pb-c.h"
+#include "proto/agent.pb-c.h"
 #include "cgroup.h"
-#include "cleanup.h"
-#include "cmsg.h"
+#include "lib/cleanup.h"
+#include "lib/cmsg.h"
 #include "container.h"
 #include "isolation.h"
-#include "log.h"
+#include "lib/log.h"
 #include "process.h"
 #include "rpc.h"
 #include "sandbox.h"
-#include "ttrpc.h"
+#include "ttrpc/ttrpc.h"
 
 /*
  * Returns 1 with a record, 0 on EOF (the child exec'd or died), -1 when

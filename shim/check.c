@@ -6,13 +6,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "config.h"
+#include "lib/cleanup.h"
+#include "shim/lib/config.h"
 #include "husk.h"
-#include "qemu/accel.h"
-#include "qemu/qemu.h"
-#include "qemu/virtiofsd.h"
-#include "vsock/dial.h"
+#include "hypervisor/qemu/accel.h"
+#include "hypervisor/qemu/qemu.h"
+#include "hypervisor/qemu/virtiofsd.h"
+#include "hypervisor/vsock/dial.h"
 
 /* Prints one "name: detail" line; returns 1 if the item is missing and required. */
 static int report(const char *name, bool ok, bool required, const char *detail)

@@ -12,14 +12,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "config.h"
-#include "detach.h"
+#include "lib/cleanup.h"
+#include "shim/lib/config.h"
+#include "shim/lib/detach.h"
 #include "husk.h"
-#include "log.h"
-#include "ocistate.h"
-#include "spec.h"
-#include "tty.h"
+#include "lib/log.h"
+#include "shim/lib/ocistate.h"
+#include "shim/lib/spec.h"
+#include "shim/lib/tty.h"
 
 int owner_args_load(struct owner_args *a, const struct husk_globals *g, const char *id,
                     const char *bundle, const char *config, const char *pid_file, husk_err *err)

@@ -19,8 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "attach.h"
-#include "cleanup.h"
+#include "shim/lib/attach.h"
+#include "lib/cleanup.h"
 #include "husk.h"
 
 /* after the owner exited or the connection ended, how long to wait for the other */

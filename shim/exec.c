@@ -18,17 +18,17 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "attach.h"
-#include "cleanup.h"
-#include "config.h"
-#include "detach.h"
-#include "execproc.h"
+#include "shim/lib/attach.h"
+#include "lib/cleanup.h"
+#include "shim/lib/config.h"
+#include "shim/lib/detach.h"
+#include "shim/lib/execproc.h"
 #include "husk.h"
-#include "log.h"
-#include "ocistate.h"
-#include "procwatch.h"
-#include "relay.h"
-#include "tty.h"
+#include "lib/log.h"
+#include "shim/lib/ocistate.h"
+#include "shim/lib/procwatch.h"
+#include "shim/lib/relay.h"
+#include "shim/lib/tty.h"
 
 /* runc exec's status when husk itself fails, so it is told apart from the process's own. */
 #define EXEC_FAILED  255

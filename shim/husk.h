@@ -4,10 +4,10 @@
 
 #include <stdbool.h>
 
-#include "config.h"
-#include "error.h"
-#include "hooks.h"
-#include "spec.h"
+#include "shim/lib/config.h"
+#include "lib/error.h"
+#include "oci/hooks.h"
+#include "shim/lib/spec.h"
 
 #define HUSK_VERSION      "0.1.0"
 #define HUSK_OCI_VERSION  "1.1.0"

@@ -11,13 +11,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "control.h"
-#include "hooks.h"
+#include "lib/cleanup.h"
+#include "shim/lib/control.h"
+#include "oci/hooks.h"
 #include "husk.h"
-#include "log.h"
-#include "ocistate.h"
-#include "statedir.h"
+#include "lib/log.h"
+#include "shim/lib/ocistate.h"
+#include "shim/lib/statedir.h"
 
 #define START_TIMEOUT_MS 60000
 #define KILL_TIMEOUT_MS  10000

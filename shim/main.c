@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "husk.h"
-#include "log.h"
+#include "lib/log.h"
 
 struct command {
 	const char *name;

@@ -29,17 +29,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "control.h"
-#include "detach.h"
-#include "hooks.h"
+#include "lib/cleanup.h"
+#include "shim/lib/control.h"
+#include "shim/lib/detach.h"
+#include "oci/hooks.h"
 #include "husk.h"
-#include "log.h"
-#include "ocistate.h"
-#include "procwatch.h"
-#include "relay.h"
-#include "sandbox.h"
-#include "tty.h"
+#include "lib/log.h"
+#include "shim/lib/ocistate.h"
+#include "shim/lib/procwatch.h"
+#include "shim/lib/relay.h"
+#include "shim/lib/sandbox.h"
+#include "shim/lib/tty.h"
 
 #define MAX_CONNS 4
 

@@ -5,8 +5,8 @@
  */
 #include <stdio.h>
 
-#include "attach.h"
-#include "cleanup.h"
+#include "shim/lib/attach.h"
+#include "lib/cleanup.h"
 #include "husk.h"
 
 static int freeze(const struct husk_globals *g, int argc, char **argv, bool pause, husk_err *err)

@@ -9,11 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "attach.h"
-#include "cleanup.h"
-#include "config.h"
+#include "shim/lib/attach.h"
+#include "lib/cleanup.h"
+#include "shim/lib/config.h"
 #include "husk.h"
-#include "ocistate.h"
+#include "shim/lib/ocistate.h"
 
 /* The bounds proto/agent.proto gives ListProcessesResponse. */
 #define PS_MAX_PROCS   4096

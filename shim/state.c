@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cleanup.h"
+#include "lib/cleanup.h"
 #include "husk.h"
-#include "ocistate.h"
+#include "shim/lib/ocistate.h"
 
 int cmd_state(const struct husk_globals *g, int argc, char **argv, husk_err *err)
 {

@@ -13,10 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "attach.h"
-#include "cleanup.h"
+#include "shim/lib/attach.h"
+#include "lib/cleanup.h"
 #include "husk.h"
-#include "resources.h"
+#include "shim/lib/resources.h"
 
 enum value_kind { V_INT, V_BYTES, V_STRING };
 

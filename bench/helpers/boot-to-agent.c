@@ -8,11 +8,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cleanup.h"
-#include "config.h"
-#include "log.h"
-#include "loop.h"
-#include "sandbox.h"
+#include "lib/cleanup.h"
+#include "shim/lib/config.h"
+#include "lib/log.h"
+#include "lib/loop.h"
+#include "shim/lib/sandbox.h"
 
 int main(int argc, char **argv)
 {

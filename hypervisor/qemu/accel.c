@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cleanup.h"
+#include "lib/cleanup.h"
 
 static const char *const accel_names[] = {
     [ACCEL_AUTO] = "auto",

@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 
-#include "error.h"
+#include "lib/error.h"
 
 enum accel_mode { ACCEL_AUTO, ACCEL_KVM, ACCEL_TCG };
 

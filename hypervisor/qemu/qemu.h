@@ -11,8 +11,8 @@
 #include <json-c/json.h>
 
 #include "accel.h"
-#include "error.h"
-#include "proc.h"
+#include "lib/error.h"
+#include "lib/proc.h"
 
 enum qemu_vsock {
 	QEMU_VSOCK_NONE,

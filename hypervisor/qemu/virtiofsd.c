@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "log.h"
+#include "lib/cleanup.h"
+#include "lib/log.h"
 
 static const char *const cache_names[] = {
     [VIRTIOFS_CACHE_AUTO] = "auto",

@@ -2,8 +2,8 @@
 #ifndef HUSK_VIRTIOFSD_H
 #define HUSK_VIRTIOFSD_H
 
-#include "error.h"
-#include "proc.h"
+#include "lib/error.h"
+#include "lib/proc.h"
 
 enum virtiofs_cache { VIRTIOFS_CACHE_AUTO, VIRTIOFS_CACHE_ALWAYS, VIRTIOFS_CACHE_NONE };
 

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cleanup.h"
+#include "lib/cleanup.h"
 
 #define DIAL_BACKOFF_MIN_MS 10
 #define DIAL_BACKOFF_MAX_MS 250

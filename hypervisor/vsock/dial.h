@@ -16,7 +16,7 @@
 
 #include <stddef.h>
 
-#include "error.h"
+#include "lib/error.h"
 
 enum vsock_transport { VSOCK_AUTO, VSOCK_VHOST, VSOCK_HYBRID };
 

@@ -13,8 +13,8 @@
 #include <stdint.h>
 #include <sys/un.h>
 
-#include "error.h"
-#include "loop.h"
+#include "lib/error.h"
+#include "lib/loop.h"
 
 #define CONNECT_LINE_MAX   32   /* "CONNECT 4294967295\n" is 19 bytes */
 #define CONNECT_TIMEOUT_MS 5000 /* to complete the line */

@@ -16,10 +16,10 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "cleanup.h"
+#include "lib/cleanup.h"
 #include "hybrid.h"
-#include "log.h"
-#include "loop.h"
+#include "lib/log.h"
+#include "lib/loop.h"
 #include "vhost_user.h"
 #include "vsock_dev.h"
 

@@ -14,9 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cmsg.h"
-#include "error.h"
-#include "loop.h"
+#include "lib/cmsg.h"
+#include "lib/error.h"
+#include "lib/loop.h"
 #include "vring.h"
 
 #define VU_NUM_QUEUES  2 /* rx 0, tx 1; QEMU emulates the event queue itself */

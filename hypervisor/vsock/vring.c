@@ -8,7 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "lib/log.h"
 
 _Static_assert(sizeof(struct vring_desc_raw) == 16, "descriptor layout");
 _Static_assert(sizeof(struct vring_used_elem_raw) == 8, "used element layout");

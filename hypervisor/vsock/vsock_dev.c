@@ -9,8 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "log.h"
+#include "lib/cleanup.h"
+#include "lib/log.h"
 #include "vsock_pkt.h"
 
 static void conn_destroy(struct vsock_dev *d, struct vsock_conn *c);

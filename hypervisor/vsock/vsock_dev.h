@@ -12,9 +12,9 @@
 #include <stdint.h>
 
 #include "conn.h"
-#include "error.h"
+#include "lib/error.h"
 #include "hybrid.h"
-#include "loop.h"
+#include "lib/loop.h"
 #include "vhost_user.h"
 #include "vring.h"
 

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "vsock/dial.h"
+#include "hypervisor/vsock/dial.h"
 
 #define ATTACH_DIAL_MS 5000
 

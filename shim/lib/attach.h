@@ -7,10 +7,10 @@
 #ifndef HUSK_ATTACH_H
 #define HUSK_ATTACH_H
 
-#include "agent.h"
+#include "agent_client.h"
 #include "config.h"
-#include "error.h"
-#include "loop.h"
+#include "lib/error.h"
+#include "lib/loop.h"
 #include "ocistate.h"
 
 /*

@@ -11,7 +11,7 @@
 
 #include <json-c/json.h>
 
-#include "cleanup.h"
+#include "lib/cleanup.h"
 
 #define CONFIG_MAX_DEPTH 8
 

@@ -10,10 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "qemu/accel.h"
-#include "error.h"
-#include "log.h"
-#include "qemu/virtiofsd.h"
+#include "hypervisor/qemu/accel.h"
+#include "lib/error.h"
+#include "lib/log.h"
+#include "hypervisor/qemu/virtiofsd.h"
 
 #define CONFIG_SYSTEM_PATH "/etc/husk/husk.json"
 #define CONFIG_MAX_SIZE    (1024 * 1024)

@@ -9,8 +9,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "proc.h"
+#include "lib/cleanup.h"
+#include "lib/proc.h"
 
 static int unix_addr(const char *path, struct sockaddr_un *sa, husk_err *err)
 {

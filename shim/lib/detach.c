@@ -10,8 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "log.h"
+#include "lib/cleanup.h"
+#include "lib/log.h"
 
 int path_from_cwd(const char *path, char **out, husk_err *err)
 {

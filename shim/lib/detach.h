@@ -11,7 +11,7 @@
 
 #include <sys/types.h>
 
-#include "error.h"
+#include "lib/error.h"
 
 /* Runs in the child; reports on report_fd (detach_report) and returns its exit status. */
 typedef int (*detach_fn)(void *arg, int report_fd);

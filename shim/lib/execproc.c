@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cleanup.h"
+#include "lib/cleanup.h"
 #include "spec.h"
 
 static void cleanup_json_fn(json_object **o)

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "error.h"
+#include "lib/error.h"
 
 /* What the agent accepts as process_json (AGENT_MAX_SPEC). */
 #define EXEC_PROCESS_MAX (1u << 20)

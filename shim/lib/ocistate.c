@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cleanup.h"
+#include "lib/cleanup.h"
 
 static const char *const status_names[] = {"creating", "created", "running", "stopped", "paused"};
 

@@ -19,7 +19,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "error.h"
+#include "lib/error.h"
 #include "spec.h"
 
 #define OCISTATE_FILE    "state.json"

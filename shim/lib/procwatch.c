@@ -6,7 +6,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "lib/log.h"
 #include "relay.h"
 
 struct proc_watch {

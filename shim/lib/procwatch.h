@@ -9,9 +9,9 @@
 
 #include <stdbool.h>
 
-#include "agent.h"
-#include "error.h"
-#include "loop.h"
+#include "agent_client.h"
+#include "lib/error.h"
+#include "lib/loop.h"
 
 #define PROC_WATCH_DRAIN_MS 5000
 

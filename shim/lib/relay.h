@@ -12,9 +12,9 @@
 
 #include <stdbool.h>
 
-#include "agent.h"
-#include "error.h"
-#include "loop.h"
+#include "agent_client.h"
+#include "lib/error.h"
+#include "lib/loop.h"
 
 #define STDIO_CHUNK (64u << 10)
 

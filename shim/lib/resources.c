@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cleanup.h"
+#include "lib/cleanup.h"
 #include "spec.h"
 
 enum kind { K_INT, K_UINT, K_BOOL, K_STRING, K_OBJECT, K_ARRAY };

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
+#include "lib/error.h"
 
 #define RESOURCES_MAX_BYTES (64u << 10)
 #define RESOURCES_MAX_DEPTH 16

@@ -12,12 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "log.h"
-#include "qemu/qemu.h"
-#include "qemu/virtiofsd.h"
+#include "lib/cleanup.h"
+#include "lib/log.h"
+#include "hypervisor/qemu/qemu.h"
+#include "hypervisor/qemu/virtiofsd.h"
 #include "resources.h"
-#include "vsock/dial.h"
+#include "hypervisor/vsock/dial.h"
 
 #define DIAL_INTERVAL_MS 50
 #define TAIL_BYTES       4096

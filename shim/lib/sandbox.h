@@ -14,10 +14,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "agent.h"
+#include "agent_client.h"
 #include "config.h"
-#include "error.h"
-#include "loop.h"
+#include "lib/error.h"
+#include "lib/loop.h"
 #include "spec.h"
 #include "statedir.h"
 

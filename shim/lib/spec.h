@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
+#include "lib/error.h"
 
 #define SPEC_MAX_BYTES   (4u << 20)
 #define SPEC_MAX_DEPTH   64

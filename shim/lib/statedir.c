@@ -12,8 +12,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "log.h"
+#include "lib/cleanup.h"
+#include "lib/log.h"
 
 /* Room for the longest socket name plus the hybrid vsock "_<port>" suffix. */
 #define SOCK_SUFFIX_ROOM 12

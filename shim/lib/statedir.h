@@ -7,7 +7,7 @@
 
 #include <stdbool.h>
 
-#include "error.h"
+#include "lib/error.h"
 
 struct statedir {
 	char *dir;

@@ -12,9 +12,9 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "cmsg.h"
-#include "log.h"
+#include "lib/cleanup.h"
+#include "lib/cmsg.h"
+#include "lib/log.h"
 
 /* The name runc sends with the master: its pty package names the master by the device it opened. */
 #define CONSOLE_NAME      "/dev/ptmx"

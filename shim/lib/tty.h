@@ -20,8 +20,8 @@
 
 #include <stdbool.h>
 
-#include "agent.h"
-#include "error.h"
+#include "agent_client.h"
+#include "lib/error.h"
 
 struct tty_front;
 

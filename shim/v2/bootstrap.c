@@ -19,13 +19,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "containerd/task.pb-c.h"
-#include "log.h"
-#include "sha256.h"
+#include "lib/cleanup.h"
+#include "proto/containerd/task.pb-c.h"
+#include "lib/log.h"
+#include "lib/sha256.h"
 #include "shim.h"
-#include "spec.h"
-#include "statedir.h"
+#include "shim/lib/spec.h"
+#include "shim/lib/statedir.h"
 
 #define OPTIONS_MAX    (1u << 20)
 #define ADDRESS_MAX    106

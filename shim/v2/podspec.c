@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cleanup.h"
-#include "log.h"
+#include "lib/cleanup.h"
+#include "lib/log.h"
 #include "shim.h"
 
 /* The guest pid of the group's sandbox container's init, or 0 when it is not running. */

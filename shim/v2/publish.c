@@ -14,9 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "containerd/events.pb-c.h"
-#include "log.h"
+#include "lib/cleanup.h"
+#include "proto/containerd/events.pb-c.h"
+#include "lib/log.h"
 #include "shim.h"
 
 #define EVENTS_SERVICE "containerd.services.events.ttrpc.v1.Events"

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <sys/mount.h>
 
-#include "cleanup.h"
-#include "log.h"
+#include "lib/cleanup.h"
+#include "lib/log.h"
 #include "shim.h"
 
 #define MOUNT_DATA_MAX 4096

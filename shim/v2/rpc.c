@@ -11,13 +11,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "containerd/cgroups.pb-c.h"
-#include "containerd/events.pb-c.h"
-#include "containerd/task.pb-c.h"
-#include "log.h"
+#include "lib/cleanup.h"
+#include "proto/containerd/cgroups.pb-c.h"
+#include "proto/containerd/events.pb-c.h"
+#include "proto/containerd/task.pb-c.h"
+#include "lib/log.h"
 #include "shim.h"
-#include "spec.h"
+#include "shim/lib/spec.h"
 
 #define MAX_MOUNTS          16
 #define MAX_PIDS            4096

@@ -14,9 +14,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "log.h"
-#include "request.h"
+#include "lib/cleanup.h"
+#include "lib/log.h"
+#include "task_request.h"
 #include "shim.h"
 
 #define LISTEN_FD      3

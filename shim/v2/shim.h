@@ -17,13 +17,13 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "config.h"
-#include "error.h"
-#include "loop.h"
-#include "relay.h"
-#include "sandbox.h"
-#include "spec.h"
-#include "ttrpc.h"
+#include "shim/lib/config.h"
+#include "lib/error.h"
+#include "lib/loop.h"
+#include "shim/lib/relay.h"
+#include "shim/lib/sandbox.h"
+#include "shim/lib/spec.h"
+#include "ttrpc/ttrpc.h"
 
 #define SHIM_NAME "containerd-shim-husk-v2"
 /* Short: sandbox state dirs hold Unix sockets and CRI ids are 64 characters. */

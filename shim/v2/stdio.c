@@ -14,9 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "log.h"
-#include "proc.h"
+#include "lib/cleanup.h"
+#include "lib/log.h"
+#include "lib/proc.h"
 #include "shim.h"
 
 #define LOGGER_READY_MS 10000

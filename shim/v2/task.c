@@ -10,10 +10,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "cleanup.h"
-#include "containerd/events.pb-c.h"
-#include "containerd/task.pb-c.h"
-#include "log.h"
+#include "lib/cleanup.h"
+#include "proto/containerd/events.pb-c.h"
+#include "proto/containerd/task.pb-c.h"
+#include "lib/log.h"
 #include "shim.h"
 
 #define VM_GONE_STATUS 255

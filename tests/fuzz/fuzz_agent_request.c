@@ -6,9 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
-#include "request.h"
-#include "ttrpc.pb-c.h"
+#include "lib/error.h"
+#include "agent/request.h"
+#include "proto/ttrpc.pb-c.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

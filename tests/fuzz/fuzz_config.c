@@ -3,8 +3,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "config.h"
-#include "error.h"
+#include "shim/lib/config.h"
+#include "lib/error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

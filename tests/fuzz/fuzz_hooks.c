@@ -2,7 +2,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hooks.h"
+#include "oci/hooks.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

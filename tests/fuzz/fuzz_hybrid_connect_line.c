@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vsock/hybrid.h"
+#include "hypervisor/vsock/hybrid.h"
 
 static void check_path(const uint8_t *data, size_t size)
 {

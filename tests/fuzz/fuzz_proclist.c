@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proclist.h"
+#include "agent/proclist.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

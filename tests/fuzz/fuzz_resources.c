@@ -2,7 +2,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "resources.h"
+#include "shim/lib/resources.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -5,9 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cleanup.h"
-#include "containerd/task.pb-c.h"
-#include "../../shim/v2/request.h"
+#include "lib/cleanup.h"
+#include "proto/containerd/task.pb-c.h"
+#include "shim/v2/task_request.h"
 
 static const ProtobufCMessageDescriptor *const descs[] = {
     &containerd__task__v2__task_request__descriptor,

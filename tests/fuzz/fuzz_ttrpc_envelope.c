@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "fuzz_ttrpc_peer.h"
-#include "ttrpc.h"
+#include "ttrpc/ttrpc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -5,8 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "loop.h"
-#include "ttrpc.h"
+#include "lib/loop.h"
+#include "ttrpc/ttrpc.h"
 
 #define SVC "fuzz.Svc"
 

@@ -17,9 +17,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "loop.h"
-#include "vsock/vhost_user.h"
+#include "lib/log.h"
+#include "lib/loop.h"
+#include "hypervisor/vsock/vhost_user.h"
 
 #define GUEST_SIZE     0x10000
 #define POKE           0xf0

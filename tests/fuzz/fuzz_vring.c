@@ -13,8 +13,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "vsock/vring.h"
+#include "lib/log.h"
+#include "hypervisor/vsock/vring.h"
 
 #define REGION_SIZE 0x4000
 #define GPA0        0x1000ULL

@@ -12,11 +12,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "loop.h"
-#include "vsock/hybrid.h"
-#include "vsock/vsock_dev.h"
-#include "vsock_guest.h"
+#include "lib/log.h"
+#include "lib/loop.h"
+#include "hypervisor/vsock/hybrid.h"
+#include "hypervisor/vsock/vsock_dev.h"
+#include "tests/guest/vsock_guest.h"
 
 #define CID         3
 #define LISTEN_PORT 1234

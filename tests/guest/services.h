@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
+#include "lib/error.h"
 
 /* Guest ports, and host ports the guest connects to (CID 2). */
 enum {

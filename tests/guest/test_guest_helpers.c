@@ -1,5 +1,5 @@
 /* Unit tests for the guest module loader's input checks and the test-data pattern. */
-#include "test.h"
+#include "tests/unit/harness/test.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "modload.h"
+#include "lib/error.h"
+#include "agent/modload.h"
 #include "pattern.h"
 
 /* A scratch "<dir>/modules.order" + "<dir>/modules/", removed when the test returns. */

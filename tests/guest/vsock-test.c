@@ -24,8 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "modload.h"
+#include "lib/cleanup.h"
+#include "agent/modload.h"
 #include "pattern.h"
 #include "services.h"
 

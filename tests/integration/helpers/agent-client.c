@@ -15,12 +15,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent.pb-c.h"
-#include "cleanup.h"
-#include "error.h"
-#include "loop.h"
-#include "ttrpc.h"
-#include "vsock/dial.h"
+#include "proto/agent.pb-c.h"
+#include "lib/cleanup.h"
+#include "lib/error.h"
+#include "lib/loop.h"
+#include "ttrpc/ttrpc.h"
+#include "hypervisor/vsock/dial.h"
 
 #define SERVICE    "husk.agent.v1.Agent"
 #define TIMEOUT_MS 60000

@@ -37,12 +37,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "log.h"
-#include "loop.h"
-#include "pattern.h"
-#include "services.h"
-#include "vsock/dial.h"
+#include "lib/cleanup.h"
+#include "lib/log.h"
+#include "lib/loop.h"
+#include "tests/guest/pattern.h"
+#include "tests/guest/services.h"
+#include "hypervisor/vsock/dial.h"
 
 /* The data modes come first, up to M_PUSH; --baseline serves those before M_PUSH. */
 enum mode { M_ECHO, M_SINK, M_DISCARD, M_SOURCE, M_PUSH, M_REFUSED, M_READY, M_REBOOT, M_POWEROFF };

@@ -1,0 +1,163 @@
+#include "agent_client.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/cleanup.h"
+#include "lib/log.h"
+#include "ttrpc/ttrpc.h"
+
+struct pending {
+	struct agent *agent;
+	const char *method;
+	const ProtobufCMessageDescriptor *desc;
+	agent_cb cb; /* NULL once forgotten */
+	void *data;
+	int64_t start_ns;
+	struct pending *next;
+};
+
+struct agent {
+	struct husk_loop *loop;
+	struct ttrpc_conn *conn;
+	struct pending *pending;
+};
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void log_call(const char *method, int64_t start_ns, size_t len, const char *status)
+{
+	log_debug("agent %s: %.1f ms, %zu bytes, %s", method, (double)(now_ns() - start_ns) / 1e6,
+	          len, status);
+}
+
+struct agent *agent_new(struct husk_loop *loop, int fd, husk_err *err)
+{
+	struct agent *a = calloc(1, sizeof(*a));
+	if (!a) {
+		close(fd);
+		husk_error_set(err, ENOMEM, "agent client");
+		return NULL;
+	}
+	a->loop = loop;
+	a->conn = ttrpc_client_new(loop, fd, err);
+	if (!a->conn) {
+		free(a);
+		return NULL;
+	}
+	return a;
+}
+
+static void unlink_pending(struct pending *p)
+{
+	for (struct pending **pp = &p->agent->pending; *pp; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			return;
+		}
+	}
+}
+
+void agent_free(struct agent *a)
+{
+	if (!a)
+		return;
+	agent_forget(a, NULL);
+	/* The connection may complete pending calls as it closes; they find no callback. */
+	ttrpc_client_free(a->conn);
+	while (a->pending) {
+		struct pending *p = a->pending;
+		a->pending = p->next;
+		free(p);
+	}
+	free(a);
+}
+
+int agent_alive(struct agent *a)
+{
+	return a && ttrpc_client_alive(a->conn);
+}
+
+void agent_forget(struct agent *a, void *data)
+{
+	for (struct pending *p = a->pending; p; p = p->next)
+		if (!data || p->data == data)
+			p->cb = NULL;
+}
+
+static void on_response(enum ttrpc_code code, const char *message, const uint8_t *payload,
+                        size_t len, void *data)
+{
+	struct pending *p = data;
+	cleanup_error husk_err error = NULL;
+	ProtobufCMessage *resp = NULL;
+
+	unlink_pending(p);
+	if (code != TTRPC_OK) {
+		log_call(p->method, p->start_ns, 0, message ? message : "error");
+		husk_error_set(&error, 0, "%s: %s", p->method, message ? message : "failed");
+		error->code = ttrpc_code_to_errno(code);
+	} else {
+		log_call(p->method, p->start_ns, len, "ok");
+		resp = protobuf_c_message_unpack(p->desc, NULL, len, payload);
+		if (!resp)
+			husk_error_set(&error, EPROTO, "%s: malformed response", p->method);
+	}
+	if (p->cb)
+		p->cb(resp, error, p->data);
+	if (resp)
+		protobuf_c_message_free_unpacked(resp, NULL);
+	free(p);
+}
+
+int agent_call(struct agent *a, const char *method, const ProtobufCMessage *req,
+               const ProtobufCMessageDescriptor *resp_desc, int timeout_ms, agent_cb cb, void *data,
+               husk_err *err)
+{
+	size_t len = protobuf_c_message_get_packed_size(req);
+	cleanup_free uint8_t *buf = malloc(len ? len : 1);
+	struct pending *p = calloc(1, sizeof(*p));
+	if (!buf || !p) {
+		free(p);
+		return husk_error_set(err, ENOMEM, "%s", method);
+	}
+	protobuf_c_message_pack(req, buf);
+	*p = (struct pending){.agent = a,
+	                      .method = method,
+	                      .desc = resp_desc,
+	                      .cb = cb,
+	                      .data = data,
+	                      .start_ns = now_ns()};
+	int64_t timeout_ns = timeout_ms > 0 ? (int64_t)timeout_ms * 1000000 : 0;
+	if (ttrpc_client_call(a->conn, AGENT_SERVICE, method, buf, len, timeout_ns, on_response, p,
+	                      err) < 0) {
+		free(p);
+		return -1;
+	}
+	p->next = a->pending;
+	a->pending = p;
+	return 0;
+}
+
+int agent_call_sync(struct agent *a, const char *method, const ProtobufCMessage *req,
+                    const ProtobufCMessageDescriptor *resp_desc, int timeout_ms,
+                    ProtobufCMessage **resp, husk_err *err)
+{
+	int64_t start = now_ns();
+	int r = ttrpc_client_call_pb_sync(a->conn, AGENT_SERVICE, method, req, resp_desc,
+	                                  timeout_ms, resp, err);
+	if (r < 0) {
+		log_call(method, start, 0, husk_error_msg(*err));
+		return -1;
+	}
+	log_call(method, start, protobuf_c_message_get_packed_size(*resp), "ok");
+	return 0;
+}

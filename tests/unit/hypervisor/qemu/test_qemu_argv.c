@@ -1,0 +1,307 @@
+/*
+ * QEMU argv builder, plus the driver against real processes: QMP against a
+ * real QEMU (TCG), and QEMU + virtiofsd with the guest kernel when it is built.
+ */
+#include "tests/unit/harness/test.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/cleanup.h"
+#include "lib/error.h"
+#include "hypervisor/qemu/qemu.h"
+#include "hypervisor/qemu/virtiofsd.h"
+
+static struct qemu_spec base_spec(void)
+{
+	return (struct qemu_spec){
+	    .binary = "qemu-system-x86_64",
+	    .kernel = "/g/vmlinuz",
+	    .initrd = "/g/initrd.img",
+	    .cmdline = "console=ttyS0 panic=-1 quiet husk.log=warn",
+	    .vcpus = 2,
+	    .memory_mib = 256,
+	    .accel = ACCEL_TCG,
+	    .vsock = QEMU_VSOCK_VHOST_USER,
+	    .vsock_socket = "/run/husk/a/vhost-vsock.sock",
+	    .virtiofs_socket = "/run/husk/a/virtiofsd.sock",
+	    .virtiofs_tag = "husk",
+	    .console_log = "/run/husk/a/console.log",
+	    .qmp_socket = "/run/husk/a/qmp.sock",
+	};
+}
+
+/* argv joined with single spaces (args here contain no spaces except -append's) */
+static char *joined(const struct qemu_spec *spec, husk_err *err)
+{
+	char **argv = NULL;
+	if (qemu_build_argv(spec, &argv, err) < 0)
+		return NULL;
+	size_t len = 1;
+	for (char **p = argv; *p; p++)
+		len += strlen(*p) + 1;
+	char *out = calloc(1, len);
+	for (char **p = argv; out && *p; p++) {
+		strcat(out, *p);
+		if (p[1])
+			strcat(out, " ");
+	}
+	qemu_argv_free(argv);
+	return out;
+}
+
+TEST(argv_for_vhost_user_vsock_and_virtiofs)
+{
+	cleanup_error husk_err err = NULL;
+	struct qemu_spec s = base_spec();
+	cleanup_free char *got = joined(&s, &err);
+	static const char want[] =
+	    "qemu-system-x86_64 -nodefaults -no-user-config -display none "
+	    "-machine pc,memory-backend=mem -accel tcg,tb-size=64 -cpu max -smp 2 "
+	    "-m 256M -object memory-backend-memfd,id=mem,size=256M,share=on "
+	    "-no-reboot -chardev file,id=console,path=/run/husk/a/console.log "
+	    "-serial chardev:console -chardev socket,id=qmp,fd=3,server=on,wait=off "
+	    "-mon chardev=qmp,mode=control "
+	    "-chardev socket,id=vsock,path=/run/husk/a/vhost-vsock.sock "
+	    "-device vhost-user-vsock-pci,chardev=vsock "
+	    "-chardev socket,id=fs0,path=/run/husk/a/virtiofsd.sock "
+	    "-device vhost-user-fs-pci,chardev=fs0,tag=husk "
+	    "-kernel /g/vmlinuz -initrd /g/initrd.img "
+	    "-append console=ttyS0 panic=-1 quiet husk.log=warn";
+	if (!got || strcmp(got, want) != 0)
+		fprintf(stderr, "  got:  %s\n  want: %s\n", got ? got : husk_error_msg(err), want);
+	CHECK(got && strcmp(got, want) == 0);
+	CHECK(!strstr(got, "reconnect"));
+}
+
+TEST(argv_for_kvm_and_kernel_vsock)
+{
+	cleanup_error husk_err err = NULL;
+	struct qemu_spec s = base_spec();
+	s.accel = ACCEL_KVM;
+	s.vsock = QEMU_VSOCK_KERNEL;
+	s.guest_cid = 7;
+	s.virtiofs_socket = NULL;
+	s.initrd = NULL;
+	cleanup_free char *got = joined(&s, &err);
+	CHECK(got);
+	CHECK(strstr(got, " -accel kvm -cpu host "));
+	CHECK(strstr(got, " -device vhost-vsock-pci,guest-cid=7 "));
+	CHECK(!strstr(got, "vhost-user"));
+	CHECK(!strstr(got, "-initrd"));
+}
+
+TEST(commas_in_paths_are_escaped)
+{
+	cleanup_error husk_err err = NULL;
+	struct qemu_spec s = base_spec();
+	s.console_log = "/run/a,b/console.log";
+	s.vsock_socket = "/run/a,b/v.sock";
+	cleanup_free char *got = joined(&s, &err);
+	CHECK(strstr(got, "file,id=console,path=/run/a,,b/console.log "));
+	CHECK(strstr(got, "socket,id=vsock,path=/run/a,,b/v.sock "));
+}
+
+TEST(bad_specs_are_rejected)
+{
+	cleanup_error husk_err err = NULL;
+	char **argv = NULL;
+	struct qemu_spec s = base_spec();
+	s.vcpus = 0;
+	CHECK_INT(qemu_build_argv(&s, &argv, &err), ==, -1);
+	CHECK_STR(husk_error_msg(err), "qemu: vcpus 0 not in 1..64: Invalid argument");
+	s = base_spec();
+	s.virtiofs_tag = "hu,sk";
+	CHECK_INT(qemu_build_argv(&s, &argv, &err), ==, -1);
+	s = base_spec();
+	s.vsock_socket = NULL;
+	CHECK_INT(qemu_build_argv(&s, &argv, &err), ==, -1);
+	s = base_spec();
+	s.accel = ACCEL_AUTO;
+	CHECK_INT(qemu_build_argv(&s, &argv, &err), ==, -1);
+	s = base_spec();
+	s.vsock = QEMU_VSOCK_KERNEL;
+	s.guest_cid = 2;
+	CHECK_INT(qemu_build_argv(&s, &argv, &err), ==, -1);
+	CHECK(argv == NULL);
+}
+
+TEST(version_lines)
+{
+	cleanup_error husk_err err = NULL;
+	char buf[256];
+	CHECK_INT(qemu_version("qemu-system-x86_64", buf, sizeof(buf), &err), ==, 0);
+	CHECK(strncmp(buf, "QEMU emulator version ", 22) == 0);
+	CHECK_INT(virtiofsd_version("/usr/lib/qemu/virtiofsd", buf, sizeof(buf), &err), ==, 0);
+	CHECK(strncmp(buf, "virtiofsd version ", 18) == 0);
+	CHECK_INT(qemu_version("/nonexistent/qemu", buf, sizeof(buf), &err), ==, -1);
+	CHECK_STR(husk_error_msg(err), "exec /nonexistent/qemu: No such file or directory");
+}
+
+static char tmp[] = "/tmp/husk-test-qemu-XXXXXX";
+
+static const char *tmp_path(char *buf, size_t len, const char *name)
+{
+	if (tmp[strlen(tmp) - 1] == 'X' && !mkdtemp(tmp))
+		abort();
+	snprintf(buf, len, "%s/%s", tmp, name);
+	return buf;
+}
+
+/* QMP against a real QEMU with no guest at all (firmware idles): stop, cont, quit. */
+TEST(qmp_drives_a_real_qemu)
+{
+	cleanup_error husk_err err = NULL;
+	char sock[128];
+	tmp_path(sock, sizeof(sock), "qmp-bare.sock");
+	struct qemu_spec s = base_spec();
+	s.qmp_socket = sock;
+	struct proc probe;
+	s.binary = "/nonexistent/qemu";
+	CHECK_INT(qemu_start(&s, -1, &probe, &err), ==, -1);
+	CHECK(strstr(husk_error_msg(err), "exec /nonexistent/qemu"));
+	CHECK(access(sock, F_OK) != 0); /* no stale socket left behind */
+	/* the rest with a kernel-less QEMU that just idles in firmware */
+	const char *argv[] = {"qemu-system-x86_64",
+	                      "-nodefaults",
+	                      "-no-user-config",
+	                      "-display",
+	                      "none",
+	                      "-accel",
+	                      "tcg,tb-size=16",
+	                      "-m",
+	                      "64M",
+	                      "-qmp",
+	                      NULL,
+	                      NULL};
+	char qmparg[160];
+	snprintf(qmparg, sizeof(qmparg), "unix:%s,server=on,wait=off", sock);
+	argv[10] = qmparg;
+	struct proc_spec ps = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
+	struct proc p;
+	CHECK_INT(proc_spawn(&ps, &p, &err), ==, 0);
+	int r = proc_wait_for_path(sock, &p, 10000, &err);
+	struct qmp q;
+	if (r == 0)
+		r = qmp_connect(&q, sock, 10000, &err);
+	if (r < 0) {
+		proc_kill_and_reap(&p, SIGKILL, 0);
+		unlink(sock);
+		CHECK_STR(husk_error_msg(err), "");
+	}
+	char st[32] = "";
+	CHECK_INT(qmp_query_status(&q, st, sizeof(st), 5000, &err), ==, 0);
+	CHECK_STR(st, "running");
+	CHECK_INT(qmp_stop(&q, 5000, &err), ==, 0);
+	CHECK_INT(qmp_query_status(&q, st, sizeof(st), 5000, &err), ==, 0);
+	CHECK_STR(st, "paused");
+	CHECK_INT(qmp_cont(&q, 5000, &err), ==, 0);
+	CHECK_INT(qmp_execute(&q, "no-such-command", NULL, NULL, 5000, &err), ==, -1);
+	CHECK(strstr(husk_error_msg(err), "QMP no-such-command: The command no-such-command has "
+	                                  "not been found"));
+	CHECK_INT(qmp_quit(&q, 5000, &err), ==, 0);
+	qmp_close(&q);
+	int done = proc_wait_status(&p, 10000, &err);
+	proc_kill_and_reap(&p, SIGKILL, 0);
+	unlink(sock);
+	CHECK_INT(done, ==, 1);
+	CHECK(WIFEXITED(p.status) && WEXITSTATUS(p.status) == 0);
+}
+
+TEST(virtiofsd_failure_names_its_reason)
+{
+	cleanup_error husk_err err = NULL;
+	char sock[128], log[128];
+	struct virtiofsd_spec v = {.binary = "/usr/lib/qemu/virtiofsd",
+	                           .socket_path = tmp_path(sock, sizeof(sock), "bad-fs.sock"),
+	                           .shared_dir = "/nonexistent/shared",
+	                           .log_path = tmp_path(log, sizeof(log), "bad-virtiofsd.log"),
+	                           .timeout_ms = 10000};
+	struct proc p;
+	CHECK_INT(virtiofsd_start(&v, &p, &err), ==, -1);
+	unlink(log);
+	CHECK(p.reaped);
+	CHECK(strstr(husk_error_msg(err), "virtiofsd: process"));
+	CHECK(strstr(husk_error_msg(err), "before creating"));
+	CHECK(strstr(husk_error_msg(err), "/nonexistent/shared"));
+}
+
+static const char *guest_kernel(void)
+{
+	const char *k = getenv("HUSK_TEST_KERNEL");
+	return k ? k : "build/guest/vmlinuz";
+}
+
+/*
+ * The real driver path: virtiofsd up (socket present) before QEMU, QEMU boots
+ * the guest kernel without an initrd, the kernel panics, -no-reboot ends QEMU,
+ * and virtiofsd exits on its own once QEMU is gone.
+ */
+TEST(qemu_with_virtiofsd_boots_and_exits)
+{
+	if (access(guest_kernel(), R_OK) != 0) {
+		fprintf(stderr, "  skipped: no guest kernel at %s (make all)\n", guest_kernel());
+		return;
+	}
+	cleanup_error husk_err err = NULL;
+	char shared[128], fsock[128], flog[128], qsock[128], con[128], qlog[128];
+	tmp_path(shared, sizeof(shared), "shared");
+	CHECK(mkdir(shared, 0700) == 0);
+	struct virtiofsd_spec v = {.binary = "/usr/lib/qemu/virtiofsd",
+	                           .socket_path = tmp_path(fsock, sizeof(fsock), "virtiofsd.sock"),
+	                           .shared_dir = shared,
+	                           .log_path = tmp_path(flog, sizeof(flog), "virtiofsd.log"),
+	                           .timeout_ms = 10000};
+	struct proc fs, vm;
+	proc_init(&vm);
+	int r = virtiofsd_start(&v, &fs, &err);
+	struct qemu_spec s = base_spec();
+	s.kernel = guest_kernel();
+	s.initrd = NULL;
+	s.vcpus = 1;
+	s.vsock = QEMU_VSOCK_NONE;
+	s.virtiofs_socket = fsock;
+	s.console_log = tmp_path(con, sizeof(con), "console.log");
+	s.qmp_socket = tmp_path(qsock, sizeof(qsock), "qmp.sock");
+	cleanup_close int log = open(tmp_path(qlog, sizeof(qlog), "qemu.log"),
+	                             O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (r == 0)
+		r = qemu_start(&s, log, &vm, &err);
+	struct qmp q = {.fd = -1};
+	char st[32] = "";
+	if (r == 0 && qmp_connect(&q, qsock, 10000, &err) == 0)
+		qmp_query_status(&q, st, sizeof(st), 5000, &err);
+	qmp_close(&q);
+	int vm_done = r == 0 ? proc_wait_status(&vm, 60000, &err) : 0;
+	int fs_done = r == 0 ? proc_wait_status(&fs, 10000, &err) : 0;
+	proc_kill_and_reap(&vm, SIGKILL, 0);
+	proc_kill_and_reap(&fs, SIGKILL, 0);
+	char console[65536] = "";
+	int cfd = open(con, O_RDONLY | O_CLOEXEC);
+	if (cfd >= 0) {
+		ssize_t n = read(cfd, console, sizeof(console) - 1);
+		console[n > 0 ? n : 0] = '\0';
+		close(cfd);
+	}
+	const char *files[] = {fsock, flog, qsock, con, qlog};
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
+		unlink(files[i]);
+	rmdir(shared);
+	CHECK_STR(r == 0 ? "" : husk_error_msg(err), "");
+	CHECK_STR(st, "running");
+	CHECK_INT(vm_done, ==, 1);
+	CHECK(WIFEXITED(vm.status));
+	CHECK_INT(fs_done, ==, 1); /* virtiofsd left by itself when QEMU went away */
+	CHECK(strstr(console, "Kernel panic"));
+}
+
+TEST(cleanup_tmpdir)
+{
+	rmdir(tmp);
+	CHECK(access(tmp, F_OK) != 0 || tmp[strlen(tmp) - 1] == 'X');
+}

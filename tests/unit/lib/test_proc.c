@@ -1,0 +1,262 @@
+#include "tests/unit/harness/test.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/cleanup.h"
+#include "lib/error.h"
+#include "lib/proc.h"
+
+/* Reads everything from fd until EOF (bounded), NUL-terminated. */
+static size_t read_all(int fd, char *buf, size_t len)
+{
+	size_t have = 0;
+	ssize_t n;
+	while (have < len - 1 && (n = read(fd, buf + have, len - 1 - have)) > 0)
+		have += (size_t)n;
+	buf[have] = '\0';
+	return have;
+}
+
+TEST(exec_failure_is_a_clean_error)
+{
+	cleanup_error husk_err err = NULL;
+	struct proc p;
+	const char *argv[] = {"/nonexistent/qemu-system-x86_64", NULL};
+	struct proc_spec spec = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
+	CHECK_INT(proc_spawn(&spec, &p, &err), ==, -1);
+	CHECK_STR(husk_error_msg(err),
+	          "exec /nonexistent/qemu-system-x86_64: No such file or directory");
+	CHECK(p.reaped);
+	CHECK_INT(p.pidfd, ==, -1);
+	CHECK_INT(waitpid(-1, NULL, WNOHANG), ==, -1); /* no zombie left behind */
+}
+
+TEST(path_search_failure_names_the_program)
+{
+	cleanup_error husk_err err = NULL;
+	struct proc p;
+	const char *argv[] = {"husk-test-no-such-program", NULL};
+	struct proc_spec spec = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
+	CHECK_INT(proc_spawn(&spec, &p, &err), ==, -1);
+	CHECK_STR(husk_error_msg(err), "exec husk-test-no-such-program: No such file or directory");
+}
+
+TEST(bad_fd_mapping_is_rejected)
+{
+	cleanup_error husk_err err = NULL;
+	struct proc p;
+	const char *argv[] = {"true", NULL};
+	struct proc_fd_map fds[] = {{0, 1}};
+	struct proc_spec spec = {
+	    .argv = argv, .fds = fds, .nfds = 1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
+	CHECK_INT(proc_spawn(&spec, &p, &err), ==, -1);
+	CHECK(strstr(husk_error_msg(err), "bad fd mapping 0 -> 1"));
+}
+
+/* The child sees exactly 0, 1, 2 and the mapped fds, even ones colliding with sources. */
+TEST(only_passed_fds_reach_the_child)
+{
+	cleanup_error husk_err err = NULL;
+	int out[2], extra[2];
+	CHECK(pipe2(out, O_CLOEXEC) == 0);
+	CHECK(pipe(extra) == 0); /* no CLOEXEC: leaking these would be our bug */
+	cleanup_close int leak = open("/dev/null", O_RDONLY);
+	/* map extra[1] -> 7 and extra[0] -> extra[1]'s number: needs the move-up step */
+	int second = extra[1] >= 3 && extra[1] < 7 ? extra[1] : 9;
+	struct proc_fd_map fds[] = {{extra[1], 7}, {extra[0], second}};
+	const char *argv[] = {"sh", "-c", "echo hi >&7; cd /proc/$$/fd && echo *", NULL};
+	struct proc_spec spec = {.argv = argv,
+	                         .fds = fds,
+	                         .nfds = 2,
+	                         .stdin_fd = -1,
+	                         .stdout_fd = out[1],
+	                         .stderr_fd = -1};
+	struct proc p;
+	CHECK_INT(proc_spawn(&spec, &p, &err), ==, 0);
+	close(out[1]);
+	close(extra[1]);
+	char buf[256], want[64];
+	read_all(out[0], buf, sizeof(buf));
+	close(out[0]);
+	CHECK_INT(proc_wait_status(&p, 5000, &err), ==, 1);
+	proc_release(&p);
+	CHECK(WIFEXITED(p.status) && WEXITSTATUS(p.status) == 0);
+	/* the glob itself holds the directory open on the lowest free fd */
+	int dirfd = second == 3 ? 4 : 3;
+	int lo = dirfd < second ? dirfd : second, hi = dirfd < second ? second : dirfd;
+	if (hi < 7)
+		snprintf(want, sizeof(want), "0 1 2 %d %d 7\n", lo, hi);
+	else
+		snprintf(want, sizeof(want), "0 1 2 %d 7 %d\n", lo, hi);
+	CHECK_STR(buf, want);
+	char got[8];
+	CHECK_INT(read_all(extra[0], got, sizeof(got)), ==, 3);
+	close(extra[0]);
+	CHECK_STR(got, "hi\n");
+	CHECK(leak >= 0);
+}
+
+TEST(kill_and_reap_with_blocked_sigterm_in_parent)
+{
+	cleanup_error husk_err err = NULL;
+	sigset_t term, old;
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, &old); /* the child must not inherit this */
+	const char *argv[] = {"sleep", "1000", NULL};
+	struct proc_spec spec = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
+	struct proc p;
+	int r = proc_spawn(&spec, &p, &err);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	CHECK_INT(r, ==, 0);
+	CHECK(p.pidfd >= 0);
+	CHECK_INT(proc_try_reap(&p, &err), ==, 0);
+	CHECK_INT(proc_wait_status(&p, 50, &err), ==, 0);
+	proc_kill_and_reap(&p, SIGTERM, 5000);
+	CHECK(p.reaped);
+	CHECK(WIFSIGNALED(p.status) && WTERMSIG(p.status) == SIGTERM);
+	char how[64];
+	CHECK_STR(proc_status_str(p.status, how, sizeof(how)), "killed by signal 15 (Terminated)");
+}
+
+TEST(kill_escalates_to_sigkill)
+{
+	cleanup_error husk_err err = NULL;
+	int out[2];
+	CHECK(pipe2(out, O_CLOEXEC) == 0);
+	const char *argv[] = {"sh", "-c", "trap '' TERM; echo ready; exec sleep 1000", NULL};
+	struct proc_spec spec = {
+	    .argv = argv, .stdin_fd = -1, .stdout_fd = out[1], .stderr_fd = -1};
+	struct proc p;
+	CHECK_INT(proc_spawn(&spec, &p, &err), ==, 0);
+	close(out[1]);
+	char buf[16] = {0};
+	CHECK_INT(read(out[0], buf, 6), ==, 6); /* the trap is set */
+	close(out[0]);
+	proc_kill_and_reap(&p, SIGTERM, 100);
+	CHECK(p.reaped);
+	CHECK(WIFSIGNALED(p.status) && WTERMSIG(p.status) == SIGKILL);
+	proc_kill_and_reap(&p, SIGTERM, 100); /* idempotent */
+}
+
+/* An intermediate parent spawns a sleeper and exits: the sleeper must get SIGKILL. */
+TEST(pdeathsig_kills_orphans)
+{
+	CHECK(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
+	int pids[2];
+	CHECK(pipe2(pids, O_CLOEXEC) == 0);
+	pid_t mid = fork();
+	CHECK(mid >= 0);
+	if (mid == 0) {
+		husk_err err = NULL;
+		const char *argv[] = {"sleep", "1000", NULL};
+		struct proc_spec spec = {
+		    .argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
+		struct proc p;
+		if (proc_spawn(&spec, &p, &err) < 0)
+			_exit(1);
+		ssize_t w = write(pids[1], &p.pid, sizeof(p.pid));
+		_exit(w == sizeof(p.pid) ? 0 : 1);
+	}
+	close(pids[1]);
+	pid_t sleeper = 0;
+	CHECK_INT(read(pids[0], &sleeper, sizeof(sleeper)), ==, sizeof(sleeper));
+	close(pids[0]);
+	int status;
+	CHECK_INT(waitpid(mid, &status, 0), ==, mid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* reparented to us (subreaper), so it is ours to reap once PDEATHSIG fired */
+	struct proc orphan = {.pid = sleeper, .pidfd = (int)syscall(SYS_pidfd_open, sleeper, 0)};
+	int died = proc_wait_status(&orphan, 10000, NULL);
+	if (died != 1)
+		proc_kill_and_reap(&orphan, SIGKILL, 0);
+	prctl(PR_SET_CHILD_SUBREAPER, 0);
+	CHECK_INT(died, ==, 1);
+	status = orphan.status;
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+TEST(wait_for_path_sees_creation)
+{
+	cleanup_error husk_err err = NULL;
+	char dir[] = "/tmp/husk-test-proc-XXXXXX", path[64], script[128];
+	CHECK(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/sock", dir);
+	snprintf(script, sizeof(script), "read x; touch %s; exec sleep 1000", path);
+	int in[2];
+	CHECK(pipe2(in, O_CLOEXEC) == 0);
+	const char *argv[] = {"sh", "-c", script, NULL};
+	struct proc_spec spec = {.argv = argv, .stdin_fd = in[0], .stdout_fd = -1, .stderr_fd = -1};
+	struct proc p;
+	CHECK_INT(proc_spawn(&spec, &p, &err), ==, 0);
+	close(in[0]);
+	CHECK_INT(write(in[1], "go\n", 3), ==, 3); /* create it only once we may be watching */
+	close(in[1]);
+	int r = proc_wait_for_path(path, &p, 5000, &err);
+	proc_kill_and_reap(&p, SIGTERM, 1000);
+	unlink(path);
+	rmdir(dir);
+	CHECK_INT(r, ==, 0);
+}
+
+TEST(wait_for_path_fails_when_process_dies)
+{
+	cleanup_error husk_err err = NULL;
+	const char *argv[] = {"sh", "-c", "exit 3", NULL};
+	struct proc_spec spec = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
+	struct proc p;
+	CHECK_INT(proc_spawn(&spec, &p, &err), ==, 0);
+	CHECK_INT(proc_wait_for_path("/tmp/husk-test-never-created", &p, 5000, &err), ==, -1);
+	CHECK(strstr(husk_error_msg(err), "exited with status 3 before creating"));
+	CHECK_INT(proc_wait_status(&p, 1000, &err), ==, 1); /* still ours to reap */
+	proc_release(&p);
+	CHECK(WIFEXITED(p.status) && WEXITSTATUS(p.status) == 3);
+}
+
+TEST(wait_for_path_times_out)
+{
+	cleanup_error husk_err err = NULL;
+	CHECK_INT(proc_wait_for_path("/tmp/husk-test-never-created", NULL, 50, &err), ==, -1);
+	CHECK_INT(err->code, ==, ETIMEDOUT);
+}
+
+TEST(first_line_of_output)
+{
+	cleanup_error husk_err err = NULL;
+	char buf[32];
+	const char *argv[] = {"sh", "-c", "echo hello; echo world", NULL};
+	CHECK_INT(proc_first_line(argv, 5000, buf, sizeof(buf), &err), ==, 0);
+	CHECK_STR(buf, "hello");
+	const char *silent[] = {"true", NULL};
+	CHECK_INT(proc_first_line(silent, 5000, buf, sizeof(buf), &err), ==, -1);
+	CHECK_STR(husk_error_msg(err), "true: no output");
+}
+
+/* An event loop must be able to remove the pidfd after the reap, so reaping keeps it open. */
+TEST(reaped_proc_keeps_pidfd_until_release)
+{
+	cleanup_error husk_err err = NULL;
+	const char *argv[] = {"true", NULL};
+	struct proc_spec spec = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
+	struct proc p;
+	CHECK_INT(proc_spawn(&spec, &p, &err), ==, 0);
+	int fd = p.pidfd;
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	CHECK_INT(poll(&pfd, 1, 5000), ==, 1);
+	CHECK_INT(proc_try_reap(&p, &err), ==, 1);
+	CHECK_INT(p.pidfd, ==, fd);
+	CHECK(fcntl(fd, F_GETFD) >= 0);
+	proc_kill_and_reap(&p, SIGKILL, 0); /* no signal to a reaped pid; closes the pidfd */
+	CHECK_INT(p.pidfd, ==, -1);
+	CHECK(fcntl(fd, F_GETFD) < 0);
+	CHECK(WIFEXITED(p.status) && WEXITSTATUS(p.status) == 0);
+}

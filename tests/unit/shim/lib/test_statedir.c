@@ -1,0 +1,177 @@
+#include "tests/unit/harness/test.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/cleanup.h"
+#include "lib/error.h"
+#include "shim/lib/statedir.h"
+
+static void touch(const char *dir, const char *name)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	int fd = open(path, O_WRONLY | O_CREAT, 0600);
+	if (fd >= 0)
+		close(fd);
+}
+
+TEST(statedir_create_refuses_an_existing_id_and_removes_everything)
+{
+	char root[] = "/tmp/test_statedir.XXXXXX";
+	struct statedir sd, again;
+	cleanup_error husk_err err = NULL;
+	struct stat st;
+
+	CHECK(mkdtemp(root));
+	CHECK_INT(statedir_create(root, "abc", &sd, &err), ==, 0);
+	CHECK_INT(stat(sd.dir, &st), ==, 0);
+	CHECK_INT(st.st_mode & 0777, ==, 0700);
+	CHECK_INT(stat(sd.shared, &st), ==, 0);
+
+	CHECK_INT(statedir_create(root, "abc", &again, &err), ==, -1);
+	CHECK_STR(husk_error_msg(err), "container abc already exists");
+	CHECK_INT(err->code, ==, EEXIST);
+
+	touch(sd.dir, "console.log");
+	touch(sd.shared, "file");
+	char sub[512];
+	snprintf(sub, sizeof(sub), "%s/abc", sd.shared);
+	CHECK_INT(mkdir(sub, 0755), ==, 0);
+	touch(sub, "deep");
+	char dir[512];
+	snprintf(dir, sizeof(dir), "%s", sd.dir);
+	statedir_remove(&sd);
+	CHECK_INT(stat(dir, &st), ==, -1);
+	CHECK(sd.dir == NULL);
+	CHECK_INT(rmdir(root), ==, 0);
+}
+
+TEST(statedir_creates_missing_parents_of_root)
+{
+	char base[] = "/tmp/test_statedir.XXXXXX", root[256];
+	struct statedir sd;
+	cleanup_error husk_err err = NULL;
+	CHECK(mkdtemp(base));
+	snprintf(root, sizeof(root), "%s/a/b/", base);
+	CHECK_INT(statedir_create(root, "x", &sd, &err), ==, 0);
+	statedir_remove(&sd);
+	snprintf(root, sizeof(root), "%s/a/b", base);
+	CHECK_INT(rmdir(root), ==, 0);
+	snprintf(root, sizeof(root), "%s/a", base);
+	CHECK_INT(rmdir(root), ==, 0);
+	CHECK_INT(rmdir(base), ==, 0);
+}
+
+TEST(statedir_rejects_socket_paths_that_do_not_fit)
+{
+	char root[200];
+	struct statedir sd;
+	cleanup_error husk_err err = NULL;
+	memset(root, 'r', sizeof(root) - 1);
+	root[0] = '/';
+	root[sizeof(root) - 1] = '\0';
+	CHECK_INT(statedir_create(root, "abc", &sd, &err), ==, -1);
+	CHECK_INT(err->code, ==, ENAMETOOLONG);
+}
+
+static int try_create(const char *dir, const char *name)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	int fd = open(path, O_WRONLY | O_CREAT, 0600);
+	if (fd >= 0)
+		close(fd);
+	return fd >= 0 ? 0 : errno;
+}
+
+/* In a child (the namespace is process-wide): bind, check, and see it is private. */
+static int bind_in_child(const char *root, const char *src)
+{
+	struct statedir sd;
+	husk_err err = NULL;
+	char probe[512], file[512], sub[512];
+	snprintf(file, sizeof(file), "%s/marker", src);
+	snprintf(sub, sizeof(sub), "%s/sub", src);
+	if (mount_namespace_enter(&err) < 0 || statedir_create(root, "c1", &sd, &err) < 0 ||
+	    mount("tmpfs", sub, "tmpfs", 0, NULL) < 0 ||
+	    statedir_bind(&sd, "c1", src, true, true, &err) < 0 ||
+	    statedir_bind(&sd, "_m0", file, false, false, &err) < 0) {
+		fprintf(stderr, "%s\n", husk_error_msg(err));
+		return 1;
+	}
+	snprintf(probe, sizeof(probe), "%s/c1/marker", sd.shared);
+	if (access(probe, F_OK) < 0)
+		return 2;
+	/* read-only bind, submounts included */
+	snprintf(probe, sizeof(probe), "%s/c1", sd.shared);
+	if (try_create(probe, "new") != EROFS)
+		return 3;
+	snprintf(probe, sizeof(probe), "%s/c1/sub", sd.shared);
+	if (try_create(probe, "new") != EROFS)
+		return 4;
+	/* a file bind, writable */
+	snprintf(probe, sizeof(probe), "%s/_m0", sd.shared);
+	int fd = open(probe, O_WRONLY | O_APPEND);
+	if (fd < 0 || write(fd, "x", 1) != 1)
+		return 5;
+	close(fd);
+	/* read-write, then read-only after the fact */
+	if (statedir_bind(&sd, "c2", src, true, false, &err) < 0)
+		return 8;
+	snprintf(probe, sizeof(probe), "%s/c2", sd.shared);
+	if (try_create(probe, "rw") != 0 || statedir_bind_readonly(&sd, "c2", &err) < 0 ||
+	    try_create(probe, "rw2") != EROFS)
+		return 9;
+	snprintf(probe, sizeof(probe), "%s/rw", src);
+	unlink(probe);
+	statedir_unbind(&sd, "c2");
+	snprintf(probe, sizeof(probe), "%s/_m0", sd.shared);
+	/* an entry that exists is not bound over */
+	if (statedir_bind(&sd, "_m0", file, false, false, &err) == 0)
+		return 6;
+	husk_error_free(&err);
+	statedir_unbind(&sd, "c1");
+	statedir_unbind(&sd, "_m0");
+	if (access(probe, F_OK) == 0)
+		return 7;
+	umount2(sub, MNT_DETACH);
+	statedir_remove(&sd);
+	return 0;
+}
+
+TEST(statedir_binds_dirs_and_files_read_only_or_not_in_a_private_namespace)
+{
+	char root[] = "/tmp/test_statedir.XXXXXX", src[] = "/tmp/test_statedir_src.XXXXXX";
+	int status;
+	CHECK(mkdtemp(root));
+	CHECK(mkdtemp(src));
+	touch(src, "marker");
+	char path[512];
+	snprintf(path, sizeof(path), "%s/sub", src);
+	CHECK_INT(mkdir(path, 0700), ==, 0);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0)
+		_exit(bind_in_child(root, src));
+	CHECK_INT(waitpid(pid, &status, 0), ==, pid);
+	CHECK(WIFEXITED(status));
+	CHECK_INT(WEXITSTATUS(status), ==, 0);
+	snprintf(path, sizeof(path), "%s/new", src);
+	CHECK_INT(access(path, F_OK), ==, -1);
+	snprintf(path, sizeof(path), "%s/marker", src);
+	struct stat st;
+	CHECK_INT(stat(path, &st), ==, 0);
+	CHECK_INT(st.st_size, ==, 1);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/sub", src);
+	CHECK_INT(rmdir(path), ==, 0);
+	CHECK_INT(rmdir(src), ==, 0);
+	CHECK_INT(rmdir(root), ==, 0);
+}

@@ -1,0 +1,4 @@
+# unit tests of ttrpc/
+UNIT_TESTS += test_ttrpc
+test_ttrpc_SRCS := tests/unit/ttrpc/test_ttrpc.c $(TTRPC_SRCS) $(LIB_SRCS)
+test_ttrpc_LIBS := $(PROTOBUF_LIBS)
