@@ -50,13 +50,6 @@ struct process *process_new(const char *exec_id, struct husk_loop *loop, husk_er
 	return p;
 }
 
-void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
 static void set_nonblock(int fd)
 {
 	if (fd >= 0)

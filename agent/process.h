@@ -7,6 +7,7 @@
 
 #include "agent.h"
 #include "lib/error.h"
+#include "lib/fs.h"
 
 struct ttrpc_call;
 
@@ -38,8 +39,6 @@ void process_close_stdin(struct process *p);
 /* Closes everything; pending calls get NOT_FOUND naming why. */
 void process_free(struct process *p, const char *why);
 int exit_status_of(int wstatus);
-/* Closes *fd if open and marks it closed (-1). */
-void close_fd(int *fd);
 /* Keeps call in *slot until call_take(); a host hang-up empties the slot. */
 void call_hold(struct ttrpc_call **slot, struct ttrpc_call *call);
 /* The held call (now the caller's to reply to), or NULL if the host hung up. */

@@ -48,26 +48,6 @@ void proc_init(struct proc *p)
 	p->reaped = false;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int deadline_left(int64_t deadline)
-{
-	if (deadline < 0)
-		return -1;
-	int64_t left = deadline - now_ms();
-	return left < 0 ? 0 : (int)(left > INT_MAX ? INT_MAX : left);
-}
-
-int64_t deadline_after(int timeout_ms)
-{
-	return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
-}
-
 static _Noreturn void child_fail(int report_fd, int stage)
 {
 	struct child_report r = {.stage = stage, .err = errno};

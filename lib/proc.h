@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "clock.h"
 #include "error.h"
 
 #define PROC_MAX_FDS 16
@@ -68,10 +69,5 @@ const char *proc_status_str(int status, char *buf, size_t len);
 int proc_wait_for_path(const char *path, const struct proc *p, int timeout_ms, husk_err *err);
 /* Runs argv (stdin/stderr /dev/null) and returns the first stdout line (no '\n') in buf. */
 int proc_first_line(const char *const *argv, int timeout_ms, char *buf, size_t len, husk_err *err);
-
-/* Deadlines on CLOCK_MONOTONIC for bounded waits: -1 = none. */
-int64_t deadline_after(int timeout_ms);
-/* Milliseconds left (>= 0), or -1 for no deadline: ready for poll(). */
-int deadline_left(int64_t deadline);
 
 #endif

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "lib/cleanup.h"
 #include "lib/log.h"
 
@@ -20,13 +21,6 @@ struct hybrid_client {
 	struct hybrid *h;
 	struct hybrid_client *next;
 };
-
-int64_t monotonic_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int connect_line_feed(struct connect_line *l, char ch)
 {

@@ -68,6 +68,4 @@ void hybrid_fini(struct hybrid *h);
 /* Drops clients that did not complete their line in time. */
 void hybrid_expire(struct hybrid *h, int64_t now_ms);
 
-int64_t monotonic_ms(void);
-
 #endif

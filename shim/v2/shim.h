@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "shim/lib/config.h"
+#include "lib/clock.h"
 #include "lib/error.h"
 #include "lib/loop.h"
 #include "shim/lib/relay.h"
@@ -184,8 +185,6 @@ int shim_watch_oom(struct shim *s, husk_err *err);
 void shim_vm_died(struct shim *s, husk_err cause);
 void tasks_free(struct shim *s);
 uint32_t shim_task_pid(struct shim *s);
-/* Milliseconds on CLOCK_MONOTONIC. */
-int64_t monotonic_ms(void);
 
 /* --- the task service (service.c, rpc.c) --- */
 

@@ -18,13 +18,6 @@
 
 #define VM_GONE_STATUS 255
 
-int64_t monotonic_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 uint32_t shim_task_pid(struct shim *s)
 {
 	return s->sb ? (uint32_t)sandbox_vmm_pid(s->sb) : 0;

@@ -1,0 +1,14 @@
+/* Small file-system and fd helpers. */
+#ifndef HUSK_FS_H
+#define HUSK_FS_H
+
+#include <sys/types.h>
+
+#include "error.h"
+
+/* mkdir -p: every missing directory of path with mode; *err names the one that failed. */
+int mkdir_p(const char *path, mode_t mode, husk_err *err);
+/* Closes *fd if it is open and sets it to -1 (errno kept). */
+void close_fd(int *fd);
+
+#endif
