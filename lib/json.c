@@ -57,8 +57,7 @@ json_object *json_parse_object(const char *text, size_t len, size_t max_bytes, i
 json_object *json_member(json_object *obj, const char *key)
 {
 	json_object *v = NULL;
-	if (!json_object_is_type(obj, json_type_object) ||
-	    !json_object_object_get_ex(obj, key, &v))
+	if (!json_object_is_type(obj, json_type_object) || !json_object_object_get_ex(obj, key, &v))
 		return NULL;
 	return v;
 }
