@@ -85,18 +85,13 @@ struct agent {
 	size_t ncontainers;
 	const char *shared_dir; /* where rootfs tags live: /run/husk/shared */
 	int pid1;               /* running as the guest's init */
-	int cgroups;            /* containers get cgroups (the guest's cgroup2 is set up) */
-	int inotify_fd;         /* watches the containers' memory.events */
+	char cgroup_parent[64]; /* where containers get cgroups, "" without (--listen-unix) */
+	int inotify_fd;         /* watches the containers' memory.events and cgroup.events */
+	int freeze_timeout_ms;  /* how long Pause/ResumeContainer wait for cgroup.events */
 	struct ttrpc_call *oom_waiters[AGENT_OOM_WAITERS]; /* pending GetOOMEvent calls */
 	char oom_queue[AGENT_OOM_QUEUE][AGENT_MAX_ID + 1]; /* ids of OOM kills nobody took yet */
 	size_t oom_first, oom_count;
 	int destroying;
 };
-
-/*
- * After DestroySandbox: stops the agent once the host has closed its
- * connection (it got the reply) or a second has passed.
- */
-void agent_shutdown(struct agent *ag);
 
 #endif

@@ -1,36 +1,42 @@
 /*
- * Agent side of the containers' cgroups (v2, in the guest only): one
- * /sys/fs/cgroup/husk/<id> per container holding all its processes, written
- * from linux.resources, watched for OOM kills, read for stats.
+ * The containers' cgroups (v2, in the guest only) as files: one <parent>/<id>
+ * directory per container holding all its processes, written from
+ * linux.resources, read for OOM kills, freezing and stats. Every function
+ * takes the directory, so tests point it at plain files.
  */
 #ifndef HUSK_AGENT_CGROUP_H
 #define HUSK_AGENT_CGROUP_H
 
-#include "agent.h"
+#include <stddef.h>
+#include <stdint.h>
+
 #include "proto/agent.pb-c.h"
 #include "lib/error.h"
 #include "oci/ocispec.h"
 
-#define CGROUP_HUSK "/sys/fs/cgroup/husk"
+#define CGROUP_ROOT "/sys/fs/cgroup"
 
-/* At boot: mounts cgroup2 if needed and enables the controllers for husk/. */
-int cgroup_init(struct agent *ag, husk_err *err);
-/* Makes c's cgroup and writes r into it; without cgroups (--listen-unix) r must be empty. */
-int cgroup_create(struct container *c, const struct spec_resources *r, husk_err *err);
-/* Writes r into c's cgroup (UpdateContainer). */
-int cgroup_update(struct container *c, const struct spec_resources *r, husk_err *err);
-/* Removes c's cgroup (its processes are gone). */
-void cgroup_remove(struct container *c);
-/* GetOOMEvent: answers call with the oldest queued OOM kill, or when the next one happens. */
-void cgroup_oom_wait(struct agent *ag, struct ttrpc_call *call);
 /*
- * Pause/ResumeContainer: writes cgroup.freeze and answers call once
- * cgroup.events reports frozen == want, or with an error after
- * FREEZE_TIMEOUT_MS (a pause that timed out is undone).
+ * At boot: mounts cgroup2 on root if it is not there, makes root/husk (the
+ * containers' parent, written into parent) and enables the controllers in both.
  */
-void cgroup_freeze(struct container *c, int want, struct ttrpc_call *call);
-/* Whether c's cgroup is frozen (or being frozen) by PauseContainer. */
-int cgroup_frozen(struct container *c);
-int cgroup_stats(struct container *c, Husk__Agent__V1__StatsContainerResponse *r, husk_err *err);
+int cgroup_init(const char *root, char *parent, size_t size, husk_err *err);
+/* Makes parent/id (into dir, "" on failure) and writes r into it. */
+int cgroup_create(const char *parent, const char *id, const struct spec_resources *r, char *dir,
+                  size_t size, husk_err *err);
+/* Writes r's files into dir (a file the kernel lacks is "not supported by the guest kernel"). */
+int cgroup_write_resources(const char *dir, const struct spec_resources *r, husk_err *err);
+/* Removes dir (its processes are gone); a failure is logged. */
+void cgroup_remove(const char *dir);
+/* Writes cgroup.freeze. Returns 0, or -1 with errno. */
+int cgroup_set_freeze(const char *dir, int frozen);
+/* Whether cgroup.freeze asks for frozen (a pause done or under way). */
+int cgroup_freeze_requested(const char *dir);
+/* Whether cgroup.events reports the cgroup frozen. */
+int cgroup_frozen(const char *dir);
+/* memory.events oom_kill: how many OOM kills there were. */
+uint64_t cgroup_oom_kills(const char *dir);
+/* Fills r's cgroup fields from dir's statistics files (missing ones read as 0). */
+void cgroup_stats(const char *dir, Husk__Agent__V1__StatsContainerResponse *r);
 
 #endif

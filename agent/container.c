@@ -22,6 +22,7 @@
 
 #include "lib/cleanup.h"
 #include "lib/cmsg.h"
+#include "lib/fs.h"
 #include "copyup.h"
 #include "oci/hooks.h"
 #include "isolation.h"
@@ -76,23 +77,6 @@ static int setup_stdio(const struct child_stdio *s, int keep_a, int keep_b, husk
 	    syscall(SYS_close_range, hi + 1, ~0u, 0) < 0)
 		return husk_error_set(err, errno, "close_range");
 	return 0;
-}
-
-static int mkdir_p(const char *path, husk_err *err)
-{
-	char buf[SPEC_MAX_PATH];
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *c = buf + 1;; c++) {
-		if (*c != '/' && *c != '\0')
-			continue;
-		char saved = *c;
-		*c = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return husk_error_set(err, errno, "mkdir %s", buf);
-		*c = saved;
-		if (!saved)
-			return 0;
-	}
 }
 
 /*
@@ -234,11 +218,11 @@ static int remount_bind(const char *path, unsigned long flags, int userns)
 static int make_mount_point(const char *path, int dir, husk_err *err)
 {
 	if (dir)
-		return mkdir_p(path, err);
+		return mkdir_p(path, 0755, err);
 	char parent[SPEC_MAX_PATH];
 	snprintf(parent, sizeof(parent), "%s", path);
 	*strrchr(parent, '/') = '\0';
-	if (parent[0] && mkdir_p(parent, err) < 0)
+	if (parent[0] && mkdir_p(parent, 0755, err) < 0)
 		return -1;
 	int fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
 	if (fd < 0)
@@ -299,8 +283,8 @@ static int mount_one(const struct spec_mount *m, const struct guest_refs *g, int
 	if (tree >= 0)
 		return bind_one(m, tree, g->userns, err);
 	if (m->copy_up)
-		return mkdir_p(m->destination, err) < 0 ? -1 : mount_copy_up(m, err);
-	if (mkdir_p(m->destination, err) < 0 || cover_guest_cgroup(m, g->userns, err) < 0)
+		return mkdir_p(m->destination, 0755, err) < 0 ? -1 : mount_copy_up(m, err);
+	if (mkdir_p(m->destination, 0755, err) < 0 || cover_guest_cgroup(m, g->userns, err) < 0)
 		return -1;
 	if (mount(m->source, m->destination, m->type, m->flags, m->data) < 0)
 		return husk_error_set(err, errno, "%s", m->type);
@@ -381,7 +365,7 @@ static int setup_container(const struct spec *s, const char *rootfs, husk_err *e
 	if (s->domainname && setdomainname(s->domainname, strlen(s->domainname)) < 0)
 		return husk_error_set(err, errno, "setdomainname %s", s->domainname);
 	/* like runc: a missing working directory is created */
-	return mkdir_p(s->process.cwd, err);
+	return mkdir_p(s->process.cwd, 0755, err);
 }
 
 /* As runc does for a container's init: /dev/console is the process's terminal. */

@@ -18,22 +18,22 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "agent.h"
 #include "cgroup.h"
+#include "containers.h"
+#include "events.h"
 #include "lib/cleanup.h"
 #include "lib/log.h"
 #include "modload.h"
 #include "rpc.h"
-#include "sandbox.h"
+#include "spawn.h"
 #include "ttrpc/ttrpc.h"
 
 #define AGENT_VSOCK_PORT 1024
 #define SHARED_DIR       "/run/husk/shared"
-#define SHUTDOWN_GRACE_S 1
 
 struct base_mount {
 	const char *target, *type;
@@ -162,7 +162,7 @@ static int on_sigchld(struct husk_loop *loop, int fd, uint32_t events, void *dat
 	struct signalfd_siginfo si;
 	while (read(fd, &si, sizeof(si)) == sizeof(si))
 		;
-	sandbox_reap(data);
+	spawn_reap(data);
 	return 0;
 }
 
@@ -179,22 +179,11 @@ static int watch_children(struct agent *ag, husk_err *err)
 	return 0;
 }
 
-static int on_shutdown_timer(struct husk_loop *loop, int fd, uint32_t events, void *data,
-                             husk_err *err)
+static int watch_cgroups(struct agent *ag, husk_err *err)
 {
-	husk_loop_stop(loop, 0);
-	return 0;
-}
-
-void agent_shutdown(struct agent *ag)
-{
-	cleanup_error husk_err err = NULL;
-	struct itimerspec its = {.it_value = {.tv_sec = SHUTDOWN_GRACE_S}};
-	ag->destroying = 1;
-	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (fd < 0 || timerfd_settime(fd, 0, &its, NULL) < 0 ||
-	    husk_loop_add(ag->loop, fd, EPOLLIN, on_shutdown_timer, ag, &err) < 0)
-		husk_loop_stop(ag->loop, 0);
+	if (cgroup_init(CGROUP_ROOT, ag->cgroup_parent, sizeof(ag->cgroup_parent), err) < 0)
+		return -1;
+	return events_init(ag, err);
 }
 
 static void on_conn_closed(void *data)
@@ -245,7 +234,7 @@ static int serve(struct agent *ag, int listen_fd, husk_err *err)
 	int ret = husk_loop_add(ag->loop, listen_fd, EPOLLIN, on_accept, srv, err);
 	if (ret == 0)
 		ret = husk_loop_run(ag->loop, err);
-	sandbox_free(ag);
+	containers_free_all(ag);
 	ttrpc_server_free(srv);
 	return ret;
 }
@@ -258,7 +247,7 @@ static int run(struct agent *ag, const struct options *o, husk_err *err)
 		return husk_error_set(err, errno, "PR_SET_CHILD_SUBREAPER");
 	signal(SIGPIPE, SIG_IGN);
 	if (!(ag->loop = husk_loop_new(err)) || watch_children(ag, err) < 0 ||
-	    (ag->pid1 && cgroup_init(ag, err) < 0))
+	    (ag->pid1 && watch_cgroups(ag, err) < 0))
 		return -1;
 	int unix_mode = o->listen_unix && !ag->pid1;
 	cleanup_close int fd = unix_mode ? listen_unix(o->listen_unix, err) : listen_vsock(err);
@@ -275,7 +264,8 @@ int main(int argc, char **argv)
 {
 	cleanup_error husk_err err = NULL;
 	struct options o = {0};
-	struct agent ag = {.pid1 = getpid() == 1, .inotify_fd = -1};
+	struct agent ag = {
+	    .pid1 = getpid() == 1, .inotify_fd = -1, .freeze_timeout_ms = EVENTS_FREEZE_TIMEOUT_MS};
 
 	log_init("husk-agent");
 	log_set_level(LOG_LEVEL_WARN);
@@ -289,8 +279,7 @@ int main(int argc, char **argv)
 		log_error("%s", husk_error_msg(err));
 	if (ag.pid1)
 		power_off();
-	if (ag.inotify_fd >= 0)
-		close(ag.inotify_fd);
+	events_close(&ag);
 	husk_loop_free(ag.loop);
 	return ret < 0 ? 1 : 0;
 }

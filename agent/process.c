@@ -261,13 +261,10 @@ static void release_held(struct process *p, ssize_t n, int e)
 	husk_loop_del(p->out.loop, p->stdin_fd);
 	free(p->held);
 	p->held = NULL;
-	char msg[128];
-	if (call && n >= 0) {
+	if (call && n >= 0)
 		reply_written(call, (uint32_t)n);
-	} else if (call) {
-		snprintf(msg, sizeof(msg), "write stdin: %s", strerror(e));
-		ttrpc_reply(call, TTRPC_FAILED_PRECONDITION, msg, NULL, 0);
-	}
+	else if (call)
+		ttrpc_reply_error(call, TTRPC_FAILED_PRECONDITION, "write stdin: %s", strerror(e));
 }
 
 static int on_stdin_writable(struct husk_loop *loop, int fd, uint32_t events, void *data,

@@ -1,23 +1,28 @@
 #include "rpc.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include "agent.h"
 #include "proto/agent.pb-c.h"
 #include "cgroup.h"
+#include "containers.h"
+#include "events.h"
 #include "lib/cleanup.h"
 #include "lib/log.h"
 #include "process.h"
 #include "proclist.h"
 #include "request.h"
-#include "sandbox.h"
+#include "spawn.h"
+
+#define SHUTDOWN_GRACE_S 1
 
 static void free_msg_fn(void *p)
 {
@@ -32,32 +37,21 @@ static void reply_empty(struct ttrpc_call *call)
 	ttrpc_reply_pb(call, NULL);
 }
 
-void rpc_reply_error(struct ttrpc_call *call, enum ttrpc_code code, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	log_info("reply %d: %s", code, msg);
-	ttrpc_reply(call, code, msg, NULL, 0);
-}
-
 static void *decode(struct ttrpc_call *call, const char *method, const uint8_t *payload, size_t len)
 {
 	cleanup_error husk_err err = NULL;
 	ProtobufCMessage *m = request_decode(method, payload, len, &err);
 	if (!m)
-		rpc_reply_error(call, TTRPC_INVALID_ARGUMENT, "%s", husk_error_msg(err));
+		ttrpc_reply_error(call, TTRPC_INVALID_ARGUMENT, "%s", husk_error_msg(err));
 	return m;
 }
 
 static struct container *find_container(struct ttrpc_call *call, struct agent *ag, const char *what,
                                         const char *id)
 {
-	struct container *c = sandbox_find(ag, id);
+	struct container *c = containers_find(ag, id);
 	if (!c)
-		rpc_reply_error(call, TTRPC_NOT_FOUND, "%s %s: container not found", what, id);
+		ttrpc_reply_error(call, TTRPC_NOT_FOUND, "%s %s: container not found", what, id);
 	return c;
 }
 
@@ -65,10 +59,20 @@ static struct process *find_process(struct ttrpc_call *call, struct agent *ag, c
                                     const char *cid, const char *eid)
 {
 	struct container *c = find_container(call, ag, what, cid);
-	struct process *p = c ? sandbox_process(c, eid) : NULL;
+	struct process *p = c ? containers_process(c, eid) : NULL;
 	if (c && !p)
-		rpc_reply_error(call, TTRPC_NOT_FOUND, "%s %s: exec %s not found", what, cid, eid);
+		ttrpc_reply_error(call, TTRPC_NOT_FOUND, "%s %s: exec %s not found", what, cid,
+		                  eid);
 	return p;
+}
+
+/* Whether c has a cgroup; else answers call (--listen-unix makes none). */
+static int has_cgroup(struct ttrpc_call *call, struct container *c, const char *what)
+{
+	if (!c->cgroup[0])
+		ttrpc_reply_error(call, TTRPC_FAILED_PRECONDITION,
+		                  "%s %s: cgroups are only managed in the guest", what, c->id);
+	return c->cgroup[0] != '\0';
 }
 
 static void read_line(const char *path, char *buf, size_t size)
@@ -104,19 +108,19 @@ static void on_create(struct ttrpc_call *call, const uint8_t *payload, size_t le
 	struct spec s;
 	if (!req)
 		return;
-	if (sandbox_find(ag, req->container_id)) {
-		rpc_reply_error(call, TTRPC_ALREADY_EXISTS, "create %s: container already exists",
-		                req->container_id);
+	if (containers_find(ag, req->container_id)) {
+		ttrpc_reply_error(call, TTRPC_ALREADY_EXISTS, "create %s: container already exists",
+		                  req->container_id);
 		return;
 	}
 	if (ag->ncontainers >= AGENT_MAX_CONTAINERS) {
-		rpc_reply_error(call, TTRPC_RESOURCE_EXHAUSTED, "create %s: too many containers",
-		                req->container_id);
+		ttrpc_reply_error(call, TTRPC_RESOURCE_EXHAUSTED, "create %s: too many containers",
+		                  req->container_id);
 		return;
 	}
 	if (request_create_spec(req, &s, &err) < 0) {
-		rpc_reply_error(call, TTRPC_INVALID_ARGUMENT, "create %s: %s", req->container_id,
-		                husk_error_msg(err));
+		ttrpc_reply_error(call, TTRPC_INVALID_ARGUMENT, "create %s: %s", req->container_id,
+		                  husk_error_msg(err));
 		return;
 	}
 	if (s.process.lsm_fields || s.mount_label)
@@ -127,11 +131,11 @@ static void on_create(struct ttrpc_call *call, const uint8_t *payload, size_t le
 		log_warn("create %s: linux.seccomp: skipping syscalls libseccomp does not know: %s",
 		         req->container_id, s.seccomp->unknown);
 	int ret =
-	    sandbox_create(ag, req->container_id, &s, req->rootfs_tag, req->stdin, call, &err);
+	    spawn_container(ag, req->container_id, &s, req->rootfs_tag, req->stdin, call, &err);
 	spec_free(&s);
 	if (ret < 0)
-		rpc_reply_error(call, TTRPC_UNKNOWN, "create %s: %s", req->container_id,
-		                husk_error_msg(err));
+		ttrpc_reply_error(call, TTRPC_UNKNOWN, "create %s: %s", req->container_id,
+		                  husk_error_msg(err));
 }
 
 static void on_start(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *data)
@@ -143,13 +147,13 @@ static void on_start(struct ttrpc_call *call, const uint8_t *payload, size_t len
 	if (!c)
 		return;
 	if (c->state != CONTAINER_CREATED) {
-		rpc_reply_error(call, TTRPC_FAILED_PRECONDITION, "start %s: container %s", c->id,
-		                c->state == CONTAINER_CREATING ? "is being created"
-		                                               : "already started");
+		ttrpc_reply_error(call, TTRPC_FAILED_PRECONDITION, "start %s: container %s", c->id,
+		                  c->state == CONTAINER_CREATING ? "is being created"
+		                                                 : "already started");
 		return;
 	}
-	if (sandbox_start(c, call, &err) < 0)
-		rpc_reply_error(call, TTRPC_UNKNOWN, "start %s: %s", c->id, husk_error_msg(err));
+	if (spawn_start(c, call, &err) < 0)
+		ttrpc_reply_error(call, TTRPC_UNKNOWN, "start %s: %s", c->id, husk_error_msg(err));
 }
 
 static void on_exec(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *data)
@@ -162,31 +166,31 @@ static void on_exec(struct ttrpc_call *call, const uint8_t *payload, size_t len,
 	struct container *c = req ? find_container(call, ag, "exec", req->container_id) : NULL;
 	if (!c)
 		return;
-	if (sandbox_process(c, req->exec_id)) {
-		rpc_reply_error(call, TTRPC_ALREADY_EXISTS, "exec %s in %s: already exists",
-		                req->exec_id, c->id);
+	if (containers_process(c, req->exec_id)) {
+		ttrpc_reply_error(call, TTRPC_ALREADY_EXISTS, "exec %s in %s: already exists",
+		                  req->exec_id, c->id);
 		return;
 	}
 	if (c->state != CONTAINER_STARTED || c->init->exited) {
-		rpc_reply_error(call, TTRPC_FAILED_PRECONDITION,
-		                "exec %s in %s: container is not running", req->exec_id, c->id);
+		ttrpc_reply_error(call, TTRPC_FAILED_PRECONDITION,
+		                  "exec %s in %s: container is not running", req->exec_id, c->id);
 		return;
 	}
-	if (cgroup_frozen(c)) {
+	if (c->cgroup[0] && cgroup_freeze_requested(c->cgroup)) {
 		/* the new process would join the frozen cgroup and never report its pid */
-		rpc_reply_error(call, TTRPC_FAILED_PRECONDITION,
-		                "exec %s in %s: container is paused", req->exec_id, c->id);
+		ttrpc_reply_error(call, TTRPC_FAILED_PRECONDITION,
+		                  "exec %s in %s: container is paused", req->exec_id, c->id);
 		return;
 	}
 	if (spec_parse_process((const char *)req->process_json.data, req->process_json.len, &p,
 	                       &err) < 0) {
-		rpc_reply_error(call, TTRPC_INVALID_ARGUMENT, "exec %s in %s: process: %s",
-		                req->exec_id, c->id, husk_error_msg(err));
+		ttrpc_reply_error(call, TTRPC_INVALID_ARGUMENT, "exec %s in %s: process: %s",
+		                  req->exec_id, c->id, husk_error_msg(err));
 		return;
 	}
 	if (c->userns && spec_ids_mapped(&c->uid_maps, &c->gid_maps, &p, &err) < 0) {
-		rpc_reply_error(call, TTRPC_INVALID_ARGUMENT, "exec %s in %s: %s", req->exec_id,
-		                c->id, husk_error_msg(err));
+		ttrpc_reply_error(call, TTRPC_INVALID_ARGUMENT, "exec %s in %s: %s", req->exec_id,
+		                  c->id, husk_error_msg(err));
 		spec_process_free(&p);
 		return;
 	}
@@ -195,11 +199,11 @@ static void on_exec(struct ttrpc_call *call, const uint8_t *payload, size_t len,
 		    "exec %s in %s: apparmorProfile and selinuxLabel are ignored: the guest has "
 		    "no LSM",
 		    req->exec_id, c->id);
-	int ret = sandbox_exec(c, req->exec_id, &p, req->stdin, call, &err);
+	int ret = spawn_exec(c, req->exec_id, &p, req->stdin, call, &err);
 	spec_process_free(&p);
 	if (ret < 0)
-		rpc_reply_error(call, TTRPC_UNKNOWN, "exec %s in %s: %s", req->exec_id, c->id,
-		                husk_error_msg(err));
+		ttrpc_reply_error(call, TTRPC_UNKNOWN, "exec %s in %s: %s", req->exec_id, c->id,
+		                  husk_error_msg(err));
 }
 
 static void on_signal(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *data)
@@ -212,14 +216,14 @@ static void on_signal(struct ttrpc_call *call, const uint8_t *payload, size_t le
 	if (!p)
 		return;
 	if (p->exited && !req->all) {
-		rpc_reply_error(call, TTRPC_NOT_FOUND, "signal %s: process already exited",
-		                req->container_id);
+		ttrpc_reply_error(call, TTRPC_NOT_FOUND, "signal %s: process already exited",
+		                  req->container_id);
 		return;
 	}
-	struct container *c = sandbox_find(data, req->container_id);
-	if (sandbox_signal(c, p, (int)req->signal, req->all, &err) < 0) {
-		rpc_reply_error(call, TTRPC_UNKNOWN, "signal %s: %s", req->container_id,
-		                husk_error_msg(err));
+	struct container *c = containers_find(data, req->container_id);
+	if (containers_signal(c, p, (int)req->signal, req->all, &err) < 0) {
+		ttrpc_reply_error(call, TTRPC_UNKNOWN, "signal %s: %s", req->container_id,
+		                  husk_error_msg(err));
 		return;
 	}
 	reply_empty(call);
@@ -247,8 +251,8 @@ static void on_write_stdin(struct ttrpc_call *call, const uint8_t *payload, size
 		return;
 	int r = process_write_stdin(p, call, req->data.data, req->data.len, &resp.written, &err);
 	if (r < 0)
-		rpc_reply_error(call, TTRPC_FAILED_PRECONDITION, "write stdin %s: %s",
-		                req->container_id, husk_error_msg(err));
+		ttrpc_reply_error(call, TTRPC_FAILED_PRECONDITION, "write stdin %s: %s",
+		                  req->container_id, husk_error_msg(err));
 	else if (r > 0)
 		ttrpc_reply_pb(call, &resp.base);
 }
@@ -294,12 +298,31 @@ static void on_remove(struct ttrpc_call *call, const uint8_t *payload, size_t le
 	struct container *c = req ? find_container(call, data, "remove", req->container_id) : NULL;
 	if (!c)
 		return;
-	if (sandbox_remove(c, &err) < 0) {
-		rpc_reply_error(call, TTRPC_FAILED_PRECONDITION, "remove %s: %s", req->container_id,
-		                husk_error_msg(err));
+	if (containers_remove(c, &err) < 0) {
+		ttrpc_reply_error(call, TTRPC_FAILED_PRECONDITION, "remove %s: %s",
+		                  req->container_id, husk_error_msg(err));
 		return;
 	}
 	reply_empty(call);
+}
+
+static int on_shutdown_timer(struct husk_loop *loop, int fd, uint32_t events, void *data,
+                             husk_err *err)
+{
+	husk_loop_stop(loop, 0);
+	return 0;
+}
+
+/* Stops the agent once the host has closed its connection (it got the reply) or after a grace. */
+static void shutdown_after_reply(struct agent *ag)
+{
+	cleanup_error husk_err err = NULL;
+	struct itimerspec its = {.it_value = {.tv_sec = SHUTDOWN_GRACE_S}};
+	ag->destroying = 1;
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (fd < 0 || timerfd_settime(fd, 0, &its, NULL) < 0 ||
+	    husk_loop_add(ag->loop, fd, EPOLLIN, on_shutdown_timer, ag, &err) < 0)
+		husk_loop_stop(ag->loop, 0);
 }
 
 static void on_destroy(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *data)
@@ -309,16 +332,16 @@ static void on_destroy(struct ttrpc_call *call, const uint8_t *payload, size_t l
 	if (!req)
 		return;
 	log_info("destroying the sandbox");
-	sandbox_kill_all(ag);
+	containers_kill_all(ag);
 	reply_empty(call);
-	agent_shutdown(ag);
+	shutdown_after_reply(ag);
 }
 
 static void on_oom_event(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *data)
 {
 	cleanup_msg Husk__Agent__V1__Empty *req = decode(call, "GetOOMEvent", payload, len);
 	if (req)
-		cgroup_oom_wait(data, call);
+		events_oom_wait(data, call);
 }
 
 static void on_update(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *data)
@@ -332,13 +355,15 @@ static void on_update(struct ttrpc_call *call, const uint8_t *payload, size_t le
 		return;
 	if (spec_parse_resources((const char *)req->resources_json.data, req->resources_json.len,
 	                         &r, &err) < 0) {
-		rpc_reply_error(call, TTRPC_INVALID_ARGUMENT, "update %s: resources: %s", c->id,
-		                husk_error_msg(err));
+		ttrpc_reply_error(call, TTRPC_INVALID_ARGUMENT, "update %s: resources: %s", c->id,
+		                  husk_error_msg(err));
 		return;
 	}
-	if (cgroup_update(c, &r, &err) < 0) {
-		rpc_reply_error(call, TTRPC_FAILED_PRECONDITION, "update %s: %s", c->id,
-		                husk_error_msg(err));
+	if (!has_cgroup(call, c, "update"))
+		return;
+	if (cgroup_write_resources(c->cgroup, &r, &err) < 0) {
+		ttrpc_reply_error(call, TTRPC_FAILED_PRECONDITION, "update %s: %s", c->id,
+		                  husk_error_msg(err));
 		return;
 	}
 	reply_empty(call);
@@ -350,15 +375,10 @@ static void on_stats(struct ttrpc_call *call, const uint8_t *payload, size_t len
 	    decode(call, "StatsContainer", payload, len);
 	Husk__Agent__V1__StatsContainerResponse resp =
 	    HUSK__AGENT__V1__STATS_CONTAINER_RESPONSE__INIT;
-	cleanup_error husk_err err = NULL;
 	struct container *c = req ? find_container(call, data, "stats", req->container_id) : NULL;
-	if (!c)
+	if (!c || !has_cgroup(call, c, "stats"))
 		return;
-	if (cgroup_stats(c, &resp, &err) < 0) {
-		rpc_reply_error(call, TTRPC_FAILED_PRECONDITION, "stats %s: %s", c->id,
-		                husk_error_msg(err));
-		return;
-	}
+	cgroup_stats(c->cgroup, &resp);
 	ttrpc_reply_pb(call, &resp.base);
 }
 
@@ -370,15 +390,10 @@ static void on_list_processes(struct ttrpc_call *call, const uint8_t *payload, s
 	cleanup_error husk_err err = NULL;
 	struct proclist l;
 	struct container *c = req ? find_container(call, data, "ps", req->container_id) : NULL;
-	if (!c)
+	if (!c || !has_cgroup(call, c, "ps"))
 		return;
-	if (!c->cgroup[0]) {
-		rpc_reply_error(call, TTRPC_FAILED_PRECONDITION,
-		                "ps %s: cgroups are only managed in the guest", c->id);
-		return;
-	}
 	if (proclist_read(c->cgroup, &l, &err) < 0)
-		rpc_reply_error(call, TTRPC_UNKNOWN, "ps %s: %s", c->id, husk_error_msg(err));
+		ttrpc_reply_error(call, TTRPC_UNKNOWN, "ps %s: %s", c->id, husk_error_msg(err));
 	else
 		ttrpc_reply_pb(call, &l.resp.base);
 	proclist_free(&l);
@@ -394,8 +409,8 @@ static void on_resize(struct ttrpc_call *call, const uint8_t *payload, size_t le
 	if (!p)
 		return;
 	if (process_resize(p, req->width, req->height, &err) < 0) {
-		rpc_reply_error(call, TTRPC_FAILED_PRECONDITION, "resize %s: %s", req->container_id,
-		                husk_error_msg(err));
+		ttrpc_reply_error(call, TTRPC_FAILED_PRECONDITION, "resize %s: %s",
+		                  req->container_id, husk_error_msg(err));
 		return;
 	}
 	reply_empty(call);
@@ -409,7 +424,7 @@ static void freeze(struct ttrpc_call *call, const char *method, const uint8_t *p
 	struct container *c =
 	    req ? find_container(call, ag, want ? "pause" : "resume", req->container_id) : NULL;
 	if (c)
-		cgroup_freeze(c, want, call);
+		events_freeze(c, want, call);
 }
 
 static void on_pause(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *data)

@@ -10,8 +10,4 @@
 extern const struct ttrpc_method rpc_methods[];
 extern const size_t rpc_nmethods;
 
-/* Replies code with a one-line message (also logged at info). */
-void rpc_reply_error(struct ttrpc_call *call, enum ttrpc_code code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 #endif

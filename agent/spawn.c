@@ -1,8 +1,5 @@
-/*
- * Agent side of container processes: pipes, clone/fork, and the setup
- * reports that answer CreateContainer, StartContainer and ExecProcess once
- * the child got there, read in the event loop.
- */
+#include "spawn.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -14,19 +11,17 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "proto/agent.pb-c.h"
-#include "cgroup.h"
 #include "lib/cleanup.h"
 #include "lib/cmsg.h"
 #include "container.h"
+#include "containers.h"
 #include "isolation.h"
 #include "lib/log.h"
 #include "process.h"
-#include "rpc.h"
-#include "sandbox.h"
-#include "ttrpc/ttrpc.h"
 
 /*
  * Returns 1 with a record, 0 on EOF (the child exec'd or died), -1 when
@@ -176,9 +171,9 @@ static void init_ready(struct container *c, int n, const struct report *r)
 		return;
 	}
 	if (call)
-		rpc_reply_error(call, TTRPC_UNKNOWN, "create %s: %s", c->id, report_error(n, r));
+		ttrpc_reply_error(call, TTRPC_UNKNOWN, "create %s: %s", c->id, report_error(n, r));
 	kill(c->init->pid, SIGKILL);
-	sandbox_drop(c, NULL);
+	containers_drop(c, NULL);
 }
 
 static void init_execd(struct container *c, int n, const struct report *r)
@@ -191,9 +186,9 @@ static void init_execd(struct container *c, int n, const struct report *r)
 	c->state = CONTAINER_STARTED;
 	if (n != 0) {
 		if (call)
-			rpc_reply_error(call, TTRPC_UNKNOWN, "start %s: %s", c->id,
-			                r->kind == REPORT_ERROR ? r->msg
-			                                        : "unexpected setup report");
+			ttrpc_reply_error(call, TTRPC_UNKNOWN, "start %s: %s", c->id,
+			                  r->kind == REPORT_ERROR ? r->msg
+			                                          : "unexpected setup report");
 		return;
 	}
 	log_info("container %s started", c->id);
@@ -395,8 +390,8 @@ static int bind_sources(struct agent *ag, struct spec *s, husk_err *err)
 	return 0;
 }
 
-int sandbox_create(struct agent *ag, const char *id, struct spec *s, const char *rootfs_tag,
-                   int want_stdin, struct ttrpc_call *call, husk_err *err)
+int spawn_container(struct agent *ag, const char *id, struct spec *s, const char *rootfs_tag,
+                    int want_stdin, struct ttrpc_call *call, husk_err *err)
 {
 	char rootfs[SPEC_MAX_PATH];
 	struct stdio_pipes pipes;
@@ -404,25 +399,17 @@ int sandbox_create(struct agent *ag, const char *id, struct spec *s, const char 
 	    rootfs_path(ag, rootfs_tag, rootfs, sizeof(rootfs), err) < 0 ||
 	    bind_sources(ag, s, err) < 0)
 		return -1;
-	struct container *c = calloc(1, sizeof(*c));
+	struct container *c = containers_add(ag, id, &s->resources, err);
 	if (!c)
-		return husk_error_set(err, ENOMEM, "container");
-	snprintf(c->id, sizeof(c->id), "%s", id);
-	c->report_fd = c->start_fd = -1;
-	c->oom_wd = c->events_wd = c->freeze_timer = -1;
-	c->ag = ag;
-	c->next = ag->containers;
-	ag->containers = c;
-	ag->ncontainers++;
+		return -1;
 	if (!(c->init = process_new("", ag->loop, err)) ||
-	    cgroup_create(c, &s->resources, err) < 0 ||
 	    open_pipes(&pipes, want_stdin, s->process.terminal, err) < 0) {
-		sandbox_drop(c, NULL);
+		containers_drop(c, NULL);
 		return -1;
 	}
 	if (spawn_init(c, s, rootfs, &pipes, err) < 0) {
 		close_pipes(&pipes);
-		sandbox_drop(c, NULL);
+		containers_drop(c, NULL);
 		return -1;
 	}
 	adopt_pipes(c->init, &pipes);
@@ -437,7 +424,7 @@ int sandbox_create(struct agent *ag, const char *id, struct spec *s, const char 
 	return 0;
 }
 
-int sandbox_start(struct container *c, struct ttrpc_call *call, husk_err *err)
+int spawn_start(struct container *c, struct ttrpc_call *call, husk_err *err)
 {
 	ssize_t n = write(c->start_fd, "s", 1);
 	int e = errno;
@@ -478,9 +465,9 @@ static int exec_report(struct process *p, int n, struct report *r, int passed)
 		return 0;
 	}
 	if (call)
-		rpc_reply_error(call, TTRPC_UNKNOWN, "exec %s in %s: %s", p->exec_id, p->ctr->id,
-		                report_error(n, r));
-	sandbox_drop_exec(p, NULL);
+		ttrpc_reply_error(call, TTRPC_UNKNOWN, "exec %s in %s: %s", p->exec_id, p->ctr->id,
+		                  report_error(n, r));
+	containers_drop_exec(p, NULL);
 	return 0;
 }
 
@@ -496,7 +483,7 @@ static int on_exec_report(struct husk_loop *loop, int fd, uint32_t events, void 
 }
 
 /* Reads the pid reports that are there, so that a reaped exec is known by its pid. */
-void spawn_poll_execs(struct agent *ag)
+static void poll_execs(struct agent *ag)
 {
 	struct report r;
 	int passed;
@@ -511,8 +498,8 @@ void spawn_poll_execs(struct agent *ag)
 		}
 }
 
-static int spawn_exec(struct process *proc, const struct spec_process *p, struct stdio_pipes *pipes,
-                      husk_err *err)
+static int fork_exec(struct process *proc, const struct spec_process *p, struct stdio_pipes *pipes,
+                     husk_err *err)
 {
 	int report[2];
 	if (report_channel(report, err) < 0)
@@ -529,12 +516,12 @@ static int spawn_exec(struct process *proc, const struct spec_process *p, struct
 	return husk_loop_add(proc->out.loop, proc->report_fd, EPOLLIN, on_exec_report, proc, err);
 }
 
-int sandbox_exec(struct container *c, const char *exec_id, const struct spec_process *p,
-                 int want_stdin, struct ttrpc_call *call, husk_err *err)
+int spawn_exec(struct container *c, const char *exec_id, const struct spec_process *p,
+               int want_stdin, struct ttrpc_call *call, husk_err *err)
 {
 	struct stdio_pipes pipes;
 	if (c->nexecs >= AGENT_MAX_EXECS)
-		sandbox_prune_execs(c);
+		containers_prune_execs(c);
 	if (c->nexecs >= AGENT_MAX_EXECS)
 		return husk_error_set(err, 0, "too many processes");
 	struct process *proc = process_new(exec_id, c->ag->loop, err);
@@ -547,15 +534,33 @@ int sandbox_exec(struct container *c, const char *exec_id, const struct spec_pro
 	proc->terminal = p->terminal;
 	proc->want_stdin = want_stdin;
 	if (open_pipes(&pipes, want_stdin, p->terminal, err) < 0) {
-		sandbox_drop_exec(proc, NULL);
+		containers_drop_exec(proc, NULL);
 		return -1;
 	}
-	if (spawn_exec(proc, p, &pipes, err) < 0) {
+	if (fork_exec(proc, p, &pipes, err) < 0) {
 		close_pipes(&pipes);
-		sandbox_drop_exec(proc, NULL);
+		containers_drop_exec(proc, NULL);
 		return -1;
 	}
 	adopt_pipes(proc, &pipes);
 	call_hold(&proc->pending, call);
 	return 0;
+}
+
+void spawn_reap(struct agent *ag)
+{
+	int status;
+	pid_t pid;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		struct process *p = containers_find_pid(ag, pid);
+		if (!p) {
+			/* an exec's pid report is written before its process can be ours to reap */
+			poll_execs(ag);
+			p = containers_find_pid(ag, pid);
+		}
+		if (p)
+			process_exited(p, status);
+		else
+			log_debug("reaped pid %d", (int)pid);
+	}
 }

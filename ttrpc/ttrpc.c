@@ -842,7 +842,18 @@ int ttrpc_reply_pb(struct ttrpc_call *call, const ProtobufCMessage *msg)
 	return ttrpc_reply(call, TTRPC_OK, NULL, buf, len);
 }
 
-int ttrpc_reply_error(struct ttrpc_call *call, husk_err err)
+int ttrpc_reply_error(struct ttrpc_call *call, enum ttrpc_code code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_debug("ttrpc: reply %d: %s", code, msg);
+	return ttrpc_reply(call, code, msg, NULL, 0);
+}
+
+int ttrpc_reply_husk_error(struct ttrpc_call *call, husk_err err)
 {
 	enum ttrpc_code code = ttrpc_code_from_errno(err ? err->code : 0);
 	return ttrpc_reply(call, code == TTRPC_OK ? TTRPC_UNKNOWN : code, husk_error_msg(err), NULL,

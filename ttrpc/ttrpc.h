@@ -100,8 +100,11 @@ int ttrpc_reply(struct ttrpc_call *call, enum ttrpc_code code, const char *messa
                 const uint8_t *payload, size_t len);
 /* Packs msg (NULL = empty) and replies OK. */
 int ttrpc_reply_pb(struct ttrpc_call *call, const ProtobufCMessage *msg);
+/* Replies code with a printf-formatted message of at most 511 bytes (logged at debug). */
+int ttrpc_reply_error(struct ttrpc_call *call, enum ttrpc_code code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Replies with ttrpc_code_from_errno(err->code) and the error's message. */
-int ttrpc_reply_error(struct ttrpc_call *call, husk_err err);
+int ttrpc_reply_husk_error(struct ttrpc_call *call, husk_err err);
 void ttrpc_call_set_cancel(struct ttrpc_call *call, void (*cancel)(void *data), void *data);
 /* The request's metadata value for key, or NULL. */
 const char *ttrpc_call_metadata(struct ttrpc_call *call, const char *key);

@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,21 +26,12 @@
 typedef Containerd__Task__V2__TaskRequest TaskRequest;
 typedef Containerd__Task__V2__IdRequest IdRequest;
 
-__attribute__((format(printf, 3, 4))) static int
-reply_status(struct ttrpc_call *call, enum ttrpc_code code, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	ttrpc_reply(call, code, msg, NULL, 0);
-	return 0;
-}
+/* Answers call with code and a formatted message; a handler returns 0 once it replied. */
+#define reply_status(call, ...) (ttrpc_reply_error((call), __VA_ARGS__), 0)
 
 static int reply_error(struct ttrpc_call *call, husk_err err)
 {
-	ttrpc_reply_error(call, err);
+	ttrpc_reply_husk_error(call, err);
 	return 0;
 }
 

@@ -47,7 +47,7 @@ static void serve_job(struct shim *s, struct job *j)
 	    task_request_decode(j->rpc->req_desc, j->rpc->method, j->payload, j->len, &err);
 	if (!req) {
 		log_warn("%s", husk_error_msg(err));
-		ttrpc_reply_error(j->call, err);
+		ttrpc_reply_husk_error(j->call, err);
 		return;
 	}
 	log_debug("task %s", j->rpc->method);

@@ -1,8 +1,14 @@
 # unit tests of agent/
-UNIT_TESTS += test_agent_spec test_proclist test_copyup
+UNIT_TESTS += test_agent_spec test_proclist test_copyup test_cgroup test_events
 test_agent_spec_SRCS := tests/unit/agent/test_agent_spec.c agent/request.c agent/cgstat.c \
 	$(OCI_SRCS) $(PROTO_SRCS) $(LIB_SRCS)
 test_agent_spec_LIBS := $(PROTOBUF_LIBS) $(OCI_LIBS)
 test_proclist_SRCS := tests/unit/agent/test_proclist.c agent/proclist.c $(PROTO_SRCS) $(LIB_SRCS)
 test_proclist_LIBS := $(PROTOBUF_LIBS)
 test_copyup_SRCS := tests/unit/agent/test_copyup.c agent/copyup.c $(LIB_SRCS)
+test_cgroup_SRCS := tests/unit/agent/test_cgroup.c agent/cgroup.c agent/cgstat.c $(OCI_SRCS) \
+	$(PROTO_SRCS) $(LIB_SRCS)
+test_cgroup_LIBS := $(PROTOBUF_LIBS) $(OCI_LIBS)
+test_events_SRCS := tests/unit/agent/test_events.c agent/events.c agent/cgroup.c agent/cgstat.c \
+	agent/process.c $(TTRPC_SRCS) $(PROTO_SRCS) $(LIB_SRCS)
+test_events_LIBS := $(PROTOBUF_LIBS)

@@ -100,7 +100,7 @@ static void nested(struct ttrpc_call *call, const uint8_t *p, size_t len, void *
 	size_t rlen = 0;
 	if (ttrpc_client_call_sync(seen.nested_client, SVC, "Echo", p, len, WAIT_MS, &resp, &rlen,
 	                           &err) < 0) {
-		ttrpc_reply_error(call, err);
+		ttrpc_reply_husk_error(call, err);
 		return;
 	}
 	ttrpc_reply(call, TTRPC_OK, NULL, resp, rlen);

@@ -1,4 +1,4 @@
-#include "sandbox.h"
+#include "containers.h"
 
 #include <dirent.h>
 #include <stdint.h>
@@ -11,12 +11,13 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "events.h"
 #include "lib/cleanup.h"
 #include "lib/log.h"
 #include "process.h"
 #include "ttrpc/ttrpc.h"
 
-struct container *sandbox_find(struct agent *ag, const char *id)
+struct container *containers_find(struct agent *ag, const char *id)
 {
 	for (struct container *c = ag->containers; c; c = c->next)
 		if (strcmp(c->id, id) == 0)
@@ -24,7 +25,7 @@ struct container *sandbox_find(struct agent *ag, const char *id)
 	return NULL;
 }
 
-struct process *sandbox_process(struct container *c, const char *exec_id)
+struct process *containers_process(struct container *c, const char *exec_id)
 {
 	if (!exec_id[0])
 		return c->init;
@@ -50,14 +51,16 @@ static void container_free(struct container *c, const char *why)
 		c->execs = p->next;
 		process_free(p, why);
 	}
-	cgroup_remove(c);
+	events_unwatch(c);
+	if (c->cgroup[0])
+		cgroup_remove(c->cgroup);
 	spec_seccomp_free(c->seccomp);
 	free(c->uid_maps.maps);
 	free(c->gid_maps.maps);
 	free(c);
 }
 
-void sandbox_free(struct agent *ag)
+void containers_free_all(struct agent *ag)
 {
 	while (ag->containers) {
 		struct container *c = ag->containers;
@@ -67,7 +70,45 @@ void sandbox_free(struct agent *ag)
 	ag->ncontainers = 0;
 }
 
-void sandbox_drop(struct container *c, const char *why)
+/* Without cgroups (--listen-unix) r must be empty. */
+static int make_cgroup(struct container *c, const struct spec_resources *r, husk_err *err)
+{
+	struct agent *ag = c->ag;
+	if (!ag->cgroup_parent[0]) {
+		if (r->nfiles)
+			return husk_error_set(err, 0, "%s: cgroups are only managed in the guest",
+			                      r->files[0].field);
+		return 0;
+	}
+	if (cgroup_create(ag->cgroup_parent, c->id, r, c->cgroup, sizeof(c->cgroup), err) < 0)
+		return -1;
+	events_watch(c);
+	return 0;
+}
+
+struct container *containers_add(struct agent *ag, const char *id, const struct spec_resources *r,
+                                 husk_err *err)
+{
+	struct container *c = calloc(1, sizeof(*c));
+	if (!c) {
+		husk_error_set(err, ENOMEM, "container");
+		return NULL;
+	}
+	snprintf(c->id, sizeof(c->id), "%s", id);
+	c->report_fd = c->start_fd = -1;
+	c->oom_wd = c->events_wd = c->freeze_timer = -1;
+	c->ag = ag;
+	c->next = ag->containers;
+	ag->containers = c;
+	ag->ncontainers++;
+	if (make_cgroup(c, r, err) < 0) {
+		containers_drop(c, NULL);
+		return NULL;
+	}
+	return c;
+}
+
+void containers_drop(struct container *c, const char *why)
 {
 	struct container **pp = &c->ag->containers;
 	while (*pp != c)
@@ -77,7 +118,7 @@ void sandbox_drop(struct container *c, const char *why)
 	container_free(c, why);
 }
 
-void sandbox_drop_exec(struct process *p, const char *why)
+void containers_drop_exec(struct process *p, const char *why)
 {
 	struct process **pp = &p->ctr->execs;
 	while (*pp != p)
@@ -88,12 +129,12 @@ void sandbox_drop_exec(struct process *p, const char *why)
 }
 
 /* There is no API to delete an exec: a full table forgets the finished, unwatched ones. */
-void sandbox_prune_execs(struct container *c)
+void containers_prune_execs(struct container *c)
 {
 	for (struct process *p = c->execs, *next; p; p = next) {
 		next = p->next;
 		if (p->exited && !p->waits && !p->out.reads && !p->err.reads)
-			sandbox_drop_exec(p, NULL);
+			containers_drop_exec(p, NULL);
 	}
 }
 
@@ -151,7 +192,7 @@ static int kill_container(struct container *c, int sig, husk_err *err)
 	return c->init->exited ? 0 : kill_pidns(c, sig, err);
 }
 
-int sandbox_signal(struct container *c, struct process *p, int sig, int all, husk_err *err)
+int containers_signal(struct container *c, struct process *p, int sig, int all, husk_err *err)
 {
 	if (all)
 		return kill_container(c, sig, err);
@@ -162,18 +203,18 @@ int sandbox_signal(struct container *c, struct process *p, int sig, int all, hus
 	return 0;
 }
 
-int sandbox_remove(struct container *c, husk_err *err)
+int containers_remove(struct container *c, husk_err *err)
 {
 	if (c->state >= CONTAINER_STARTING && !c->init->exited)
 		return husk_error_set(err, 0, "container is running");
 	if (c->state < CONTAINER_STARTING)
 		kill(c->init->pid, SIGKILL);
 	log_info("container %s removed", c->id);
-	sandbox_drop(c, "container removed");
+	containers_drop(c, "container removed");
 	return 0;
 }
 
-static struct process *find_pid(struct agent *ag, pid_t pid)
+struct process *containers_find_pid(struct agent *ag, pid_t pid)
 {
 	for (struct container *c = ag->containers; c; c = c->next) {
 		if (!c->init->exited && c->init->pid == pid)
@@ -185,25 +226,7 @@ static struct process *find_pid(struct agent *ag, pid_t pid)
 	return NULL;
 }
 
-void sandbox_reap(struct agent *ag)
-{
-	int status;
-	pid_t pid;
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		struct process *p = find_pid(ag, pid);
-		if (!p) {
-			/* an exec's pid report is written before its process can be ours to reap */
-			spawn_poll_execs(ag);
-			p = find_pid(ag, pid);
-		}
-		if (p)
-			process_exited(p, status);
-		else
-			log_debug("reaped pid %d", (int)pid);
-	}
-}
-
-void sandbox_kill_all(struct agent *ag)
+void containers_kill_all(struct agent *ag)
 {
 	cleanup_error husk_err err = NULL;
 	if (ag->pid1) {
