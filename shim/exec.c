@@ -93,8 +93,7 @@ static int exec_failure(const struct exec_cmd *x, husk_err *err)
 		return -1;
 	husk_err plain = NULL;
 	husk_error_set(&plain, 0, "%s", cause + strlen(prefix));
-	if (plain)
-		plain->code = (*err)->code;
+	husk_error_set_code(&plain, (*err)->code);
 	husk_error_free(err);
 	*err = plain;
 	return -1;

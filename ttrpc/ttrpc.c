@@ -249,9 +249,7 @@ __attribute__((format(printf, 3, 4))) static int error_with_code(husk_err *err, 
 	va_end(ap);
 	husk_error_set(err, 0, "%s", msg ? msg : "ttrpc error");
 	free(msg);
-	if (err && *err)
-		(*err)->code = code;
-	return -1;
+	return husk_error_set_code(err, code);
 }
 
 /* ---- connection core: framing, output queue, lifetime ---- */

@@ -104,7 +104,7 @@ static void on_response(enum ttrpc_code code, const char *message, const uint8_t
 	if (code != TTRPC_OK) {
 		log_call(p->method, p->start_ns, 0, message ? message : "error");
 		husk_error_set(&error, 0, "%s: %s", p->method, message ? message : "failed");
-		error->code = ttrpc_code_to_errno(code);
+		husk_error_set_code(&error, ttrpc_code_to_errno(code));
 	} else {
 		log_call(p->method, p->start_ns, len, "ok");
 		resp = protobuf_c_message_unpack(p->desc, NULL, len, payload);

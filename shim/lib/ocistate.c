@@ -246,8 +246,7 @@ int ocistate_lock(const char *root, const char *id, husk_err *err)
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0 && errno == ENOENT) {
 		husk_error_set(err, 0, "container %s does not exist", id);
-		(*err)->code = ENOENT;
-		return -1;
+		return husk_error_set_code(err, ENOENT);
 	}
 	if (fd < 0)
 		return husk_error_set(err, errno, "%s", path);

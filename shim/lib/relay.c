@@ -78,8 +78,8 @@ static void fail(struct stdio_relay *r, husk_err error, const char *what)
 {
 	if (!r->error) {
 		husk_error_set(&r->error, 0, "%s: %s", what, husk_error_msg(error));
-		if (r->error && error)
-			r->error->code = error->code;
+		if (error)
+			husk_error_set_code(&r->error, error->code);
 	}
 	notify(r);
 }

@@ -94,8 +94,7 @@ int statedir_create(const char *root, const char *id, struct statedir *sd, husk_
 	if (mkdir(sd->dir, 0700) < 0) {
 		if (errno == EEXIST) {
 			husk_error_set(err, 0, "container %s already exists", id);
-			if (*err)
-				(*err)->code = EEXIST;
+			husk_error_set_code(err, EEXIST);
 		} else {
 			husk_error_set(err, errno, "state dir %s", sd->dir);
 		}
