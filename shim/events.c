@@ -21,6 +21,7 @@
 
 #include "shim/lib/attach.h"
 #include "lib/cleanup.h"
+#include "lib/clock.h"
 #include "husk.h"
 
 /* after the owner exited or the connection ended, how long to wait for the other */
@@ -176,13 +177,6 @@ static int on_owner_exit(struct husk_loop *loop, int fd, uint32_t events, void *
 	return 0;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Runs until the owner exited and the connection ended (either alone: END_MS more). */
 static int follow(struct events *e, int64_t interval_ns, husk_err *err)
 {
@@ -191,7 +185,7 @@ static int follow(struct events *e, int64_t interval_ns, husk_err *err)
 	    .it_value = {interval_ns / 1000000000, interval_ns % 1000000000}};
 	cleanup_close int timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	cleanup_close int owner = ocistate_owner_pidfd(&e->s.st);
-	int64_t deadline = 0;
+	int64_t deadline = -1;
 	if (owner < 0)
 		return husk_error_set(err, 0, "container has stopped");
 	if (timer < 0 || timerfd_settime(timer, 0, &its, NULL) < 0)
@@ -201,12 +195,12 @@ static int follow(struct events *e, int64_t interval_ns, husk_err *err)
 	    call_oom(e, err) < 0)
 		return -1;
 	while (!(e->owner_gone && e->conn_lost)) {
-		if ((e->owner_gone || e->conn_lost) && !deadline)
-			deadline = now_ms() + END_MS;
-		int64_t left = deadline ? deadline - now_ms() : -1;
-		if (deadline && left <= 0)
+		if ((e->owner_gone || e->conn_lost) && deadline < 0)
+			deadline = deadline_after(END_MS);
+		int left = deadline_left(deadline);
+		if (left == 0)
 			break;
-		if (husk_loop_run_once(e->s.loop, (int)left, err) < 0)
+		if (husk_loop_run_once(e->s.loop, left, err) < 0)
 			return -1;
 		if (e->failure) {
 			*err = move_ptr(e->failure);

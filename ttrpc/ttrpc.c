@@ -9,10 +9,10 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "proto/ttrpc.pb-c.h"
 
@@ -977,30 +977,23 @@ static void sync_result_store(enum ttrpc_code code, const char *message, const u
 	r->len = len;
 }
 
-static int64_t monotonic_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Runs the loop until r is done; on failure the call is detached so a late reply is dropped. */
 static int sync_wait(struct ttrpc_conn *c, uint32_t id, struct sync_result *r, int timeout_ms,
                      const char *service, const char *method, husk_err *err)
 {
-	int64_t deadline = monotonic_ms() + timeout_ms;
+	int64_t deadline = deadline_after(timeout_ms);
 	int ret = 0;
 
 	conn_hold(c); /* a callback may free the connection meanwhile */
 	while (!r->done && ret == 0) {
-		int64_t left = timeout_ms < 0 ? -1 : deadline - monotonic_ms();
-		if (timeout_ms >= 0 && left <= 0)
+		int left = deadline_left(deadline);
+		if (left == 0)
 			ret = error_with_code(err, ETIMEDOUT, "%s/%s: timed out after %d ms",
 			                      service, method, timeout_ms);
 		else if (husk_loop_stopped(c->loop))
 			ret = error_with_code(err, ECANCELED, "%s/%s: event loop stopped", service,
 			                      method);
-		else if (husk_loop_run_once(c->loop, (int)left, err) < 0)
+		else if (husk_loop_run_once(c->loop, left, err) < 0)
 			ret = husk_error_prefix(err, "%s/%s", service, method);
 	}
 	/* Not done means the connection is still open: closing it completes every call. */
