@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/fs.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "proto/ttrpc.pb-c.h"
@@ -461,8 +462,7 @@ static void conn_close(struct ttrpc_conn *c, const char *why)
 	log_debug("ttrpc: connection fd %d closed: %s", c->fd, why);
 	c->closed = 1;
 	husk_loop_del(c->loop, c->fd);
-	close(c->fd);
-	c->fd = -1;
+	close_fd(&c->fd);
 	free(c->frame);
 	c->frame = NULL;
 	if (c->role == ROLE_SERVER)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/fs.h"
 #include "lib/clock.h"
 
 #define DIAL_BACKOFF_MIN_MS 10
@@ -57,9 +58,7 @@ static int dial_fail(struct vsock_dial_state *st, int code, husk_err *err)
 
 void vsock_dial_abort(struct vsock_dial_state *st)
 {
-	if (st->fd >= 0)
-		close(st->fd);
-	st->fd = -1;
+	close_fd(&st->fd);
 }
 
 static int send_connect_line(struct vsock_dial_state *st, husk_err *err)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/fs.h"
 #include "lib/log.h"
 #include "hypervisor/qemu/qemu.h"
 #include "hypervisor/qemu/virtiofsd.h"
@@ -516,8 +517,7 @@ static void timer_close(struct sandbox *sb, int *fd)
 	if (*fd < 0)
 		return;
 	husk_loop_del(sb->loop, *fd);
-	close(*fd);
-	*fd = -1;
+	close_fd(fd);
 }
 
 static int on_boot_timeout(struct husk_loop *loop, int fd, uint32_t events, void *data,

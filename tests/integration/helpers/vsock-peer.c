@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/fs.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/loop.h"
@@ -160,8 +161,7 @@ static int hybrid_start(const char *uds, unsigned port, husk_err *err)
 static void conn_close(struct conn *c)
 {
 	husk_loop_del(c->peer->loop, c->fd);
-	close(c->fd);
-	c->fd = -1;
+	close_fd(&c->fd);
 	c->peer->remaining--;
 }
 
@@ -611,7 +611,7 @@ static void peer_reset(struct peer *p)
 {
 	if (p->listen_fd >= 0) {
 		husk_loop_del(p->loop, p->listen_fd);
-		close(p->listen_fd);
+		close_fd(&p->listen_fd);
 		unlink(p->listen_path);
 	}
 	for (unsigned i = 0; p->conns && i < p->nconns; i++)
@@ -621,7 +621,6 @@ static void peer_reset(struct peer *p)
 		}
 	free(p->conns);
 	p->conns = NULL;
-	p->listen_fd = -1;
 	p->nconns = p->accepted = p->remaining = 0;
 }
 
@@ -630,8 +629,7 @@ static void close_clients(struct peer *p, struct conn *clients, unsigned n)
 	for (unsigned i = 0; i < n; i++)
 		if (clients[i].fd >= 0) {
 			husk_loop_del(p->loop, clients[i].fd);
-			close(clients[i].fd);
-			clients[i].fd = -1;
+			close_fd(&clients[i].fd);
 		}
 }
 
