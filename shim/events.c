@@ -121,7 +121,7 @@ static void on_oom(ProtobufCMessage *msg, husk_err error, void *data)
 	struct events *e = data;
 	Husk__Agent__V1__OOMEvent *ev = (void *)msg;
 	cleanup_error husk_err call_err = NULL;
-	if (!ev && agent_alive(e->s.agent)) {
+	if (!ev && agent_client_alive(e->s.agent)) {
 		set_failure(e, error);
 		return;
 	}
@@ -139,8 +139,8 @@ static void on_oom(ProtobufCMessage *msg, husk_err error, void *data)
 static int call_oom(struct events *e, husk_err *err)
 {
 	Husk__Agent__V1__Empty req = HUSK__AGENT__V1__EMPTY__INIT;
-	return agent_call(e->s.agent, "GetOOMEvent", &req.base,
-	                  &husk__agent__v1__oomevent__descriptor, 0, on_oom, e, err);
+	return agent_client_call(e->s.agent, "GetOOMEvent", &req.base,
+	                         &husk__agent__v1__oomevent__descriptor, 0, on_oom, e, err);
 }
 
 static void on_stats(ProtobufCMessage *msg, husk_err error, void *data)
@@ -149,7 +149,7 @@ static void on_stats(ProtobufCMessage *msg, husk_err error, void *data)
 	e->stats_busy = false;
 	if (msg)
 		print_stats(e->id, (void *)msg);
-	else if (error->code != ENOENT && agent_alive(e->s.agent))
+	else if (error->code != ENOENT && agent_client_alive(e->s.agent))
 		set_failure(e, error); /* not "container not found" of one that just stopped */
 }
 
@@ -161,9 +161,9 @@ static int on_tick(struct husk_loop *loop, int fd, uint32_t events, void *data, 
 	if (read(fd, &ticks, sizeof(ticks)) < 0 || e->stats_busy || e->conn_lost)
 		return 0;
 	req.container_id = (char *)e->id;
-	if (agent_call(e->s.agent, "StatsContainer", &req.base,
-	               &husk__agent__v1__stats_container_response__descriptor,
-	               (int)e->s.cfg.timeouts.agent_call_ms, on_stats, e, err) < 0)
+	if (agent_client_call(e->s.agent, "StatsContainer", &req.base,
+	                      &husk__agent__v1__stats_container_response__descriptor,
+	                      (int)e->s.cfg.timeouts.agent_call_ms, on_stats, e, err) < 0)
 		return -1;
 	e->stats_busy = true;
 	return 0;
@@ -218,9 +218,9 @@ static int stats_once(struct events *e, husk_err *err)
 	Husk__Agent__V1__ContainerRequest req = HUSK__AGENT__V1__CONTAINER_REQUEST__INIT;
 	ProtobufCMessage *resp = NULL;
 	req.container_id = (char *)e->id;
-	if (agent_call_sync(e->s.agent, "StatsContainer", &req.base,
-	                    &husk__agent__v1__stats_container_response__descriptor,
-	                    (int)e->s.cfg.timeouts.agent_call_ms, &resp, err) < 0)
+	if (agent_client_call_sync(e->s.agent, "StatsContainer", &req.base,
+	                           &husk__agent__v1__stats_container_response__descriptor,
+	                           (int)e->s.cfg.timeouts.agent_call_ms, &resp, err) < 0)
 		return -1;
 	print_stats(e->id, (void *)resp);
 	protobuf_c_message_free_unpacked(resp, NULL);

@@ -30,9 +30,9 @@ static int freeze(const struct husk_globals *g, int argc, char **argv, bool paus
 	if (st != (pause ? OCI_RUNNING : OCI_PAUSED))
 		r = husk_error_set(err, 0, "container is %s, not %s", oci_status_name(st),
 		                   pause ? "running" : "paused");
-	else if ((r = agent_call_sync(s.agent, pause ? "PauseContainer" : "ResumeContainer",
-	                              &req.base, &husk__agent__v1__empty__descriptor,
-	                              (int)s.cfg.timeouts.agent_call_ms, &resp, err)) == 0)
+	else if ((r = agent_client_call_sync(s.agent, pause ? "PauseContainer" : "ResumeContainer",
+	                                     &req.base, &husk__agent__v1__empty__descriptor,
+	                                     (int)s.cfg.timeouts.agent_call_ms, &resp, err)) == 0)
 		r = ocistate_set_paused(g->root, id, pause, err);
 	if (resp)
 		protobuf_c_message_free_unpacked(resp, NULL);

@@ -67,8 +67,8 @@ static int agent_sync(struct shim *s, const char *method, const ProtobufCMessage
 	ProtobufCMessage *out = NULL;
 	if (!s->sb || s->vm_dead)
 		return husk_error_set(err, ENOTCONN, "%s: the VM is gone", method);
-	if (agent_call_sync(sandbox_agent(s->sb), method, req, desc,
-	                    (int)s->cfg.timeouts.agent_call_ms, &out, err) < 0)
+	if (agent_client_call_sync(sandbox_agent(s->sb), method, req, desc,
+	                           (int)s->cfg.timeouts.agent_call_ms, &out, err) < 0)
 		return -1;
 	if (resp)
 		*resp = out;

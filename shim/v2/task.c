@@ -164,7 +164,7 @@ static void on_wait(ProtobufCMessage *msg, husk_err error, void *data)
 	Husk__Agent__V1__WaitProcessResponse *resp = (void *)msg;
 	struct shim *s = p->task->shim;
 	if (!resp) {
-		if (!agent_alive(sandbox_agent(s->sb)))
+		if (!agent_client_alive(sandbox_agent(s->sb)))
 			shim_vm_died(s, error);
 		else
 			log_error("wait %s/%s: %s", p->task->id, p->exec_id, husk_error_msg(error));
@@ -180,7 +180,7 @@ static void on_wait(ProtobufCMessage *msg, husk_err error, void *data)
 int process_run(struct process *p, husk_err *err)
 {
 	struct shim *s = p->task->shim;
-	struct agent *agent = sandbox_agent(s->sb);
+	struct agent_client *agent = sandbox_agent(s->sb);
 	Husk__Agent__V1__ProcessRequest req = HUSK__AGENT__V1__PROCESS_REQUEST__INIT;
 	p->state = PROC_RUNNING;
 	p->pid = shim_task_pid(s);
@@ -193,8 +193,9 @@ int process_run(struct process *p, husk_err *err)
 		return -1;
 	req.container_id = p->task->id;
 	req.exec_id = p->exec_id;
-	return agent_call(agent, "WaitProcess", &req.base,
-	                  &husk__agent__v1__wait_process_response__descriptor, 0, on_wait, p, err);
+	return agent_client_call(agent, "WaitProcess", &req.base,
+	                         &husk__agent__v1__wait_process_response__descriptor, 0, on_wait, p,
+	                         err);
 }
 
 /* --- lifetime --------------------------------------------------------------------------- */
@@ -211,9 +212,9 @@ int stdio_paths_set(struct stdio_paths *sp, const char *in, const char *out, con
 
 static void process_clear(struct process *p)
 {
-	struct agent *agent = p->task->shim->sb ? sandbox_agent(p->task->shim->sb) : NULL;
+	struct agent_client *agent = p->task->shim->sb ? sandbox_agent(p->task->shim->sb) : NULL;
 	if (agent)
-		agent_forget(agent, p);
+		agent_client_forget(agent, p);
 	stdio_relay_free(p->relay);
 	task_io_free(p->io);
 	for (size_t i = 0; i < p->nwaiters; i++)
@@ -294,6 +295,6 @@ static void on_oom(ProtobufCMessage *msg, husk_err error, void *data)
 int shim_watch_oom(struct shim *s, husk_err *err)
 {
 	Husk__Agent__V1__Empty req = HUSK__AGENT__V1__EMPTY__INIT;
-	return agent_call(sandbox_agent(s->sb), "GetOOMEvent", &req.base,
-	                  &husk__agent__v1__oomevent__descriptor, 0, on_oom, s, err);
+	return agent_client_call(sandbox_agent(s->sb), "GetOOMEvent", &req.base,
+	                         &husk__agent__v1__oomevent__descriptor, 0, on_oom, s, err);
 }
