@@ -6,6 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* What *err holds when the error itself cannot be allocated: shared, never freed or changed. */
+static char out_of_memory_msg[] = "out of memory";
+static husk_error out_of_memory = {.code = ENOMEM, .msg = out_of_memory_msg};
+
 __attribute__((format(printf, 1, 0))) static char *vformat(const char *fmt, va_list ap)
 {
 	char *s = NULL;
@@ -14,32 +18,44 @@ __attribute__((format(printf, 1, 0))) static char *vformat(const char *fmt, va_l
 	return s;
 }
 
+/* base (consumed) plus ": strerror(code)" when code != 0; NULL when out of memory. */
+static char *with_cause(char *base, int code)
+{
+	char *msg = NULL;
+	if (!base || !code)
+		return base;
+	if (asprintf(&msg, "%s: %s", base, strerror(code)) < 0)
+		msg = NULL;
+	free(base);
+	return msg;
+}
+
 int husk_error_set(husk_err *err, int code, const char *fmt, ...)
 {
 	va_list ap;
-	char *base;
 
 	if (!err)
 		return -1;
 	husk_error_free(err);
 	va_start(ap, fmt);
-	base = vformat(fmt, ap);
+	char *msg = with_cause(vformat(fmt, ap), code);
 	va_end(ap);
-
-	husk_error *e = calloc(1, sizeof(*e));
+	husk_error *e = msg ? calloc(1, sizeof(*e)) : NULL;
 	if (!e) {
-		free(base);
+		free(msg);
+		*err = &out_of_memory;
 		return -1;
 	}
 	e->code = code;
-	if (code && base) {
-		if (asprintf(&e->msg, "%s: %s", base, strerror(code)) < 0)
-			e->msg = NULL;
-		free(base);
-	} else {
-		e->msg = base;
-	}
+	e->msg = msg;
 	*err = e;
+	return -1;
+}
+
+int husk_error_set_code(husk_err *err, int code)
+{
+	if (err && *err && *err != &out_of_memory)
+		(*err)->code = code;
 	return -1;
 }
 
@@ -48,14 +64,14 @@ int husk_error_prefix(husk_err *err, const char *fmt, ...)
 	va_list ap;
 	char *prefix, *joined;
 
-	if (!err || !*err)
+	if (!err || !*err || *err == &out_of_memory)
 		return -1;
 	va_start(ap, fmt);
 	prefix = vformat(fmt, ap);
 	va_end(ap);
 	if (!prefix)
 		return -1;
-	if (asprintf(&joined, "%s: %s", prefix, (*err)->msg ? (*err)->msg : "unknown error") >= 0) {
+	if (asprintf(&joined, "%s: %s", prefix, (*err)->msg) >= 0) {
 		free((*err)->msg);
 		(*err)->msg = joined;
 	}
@@ -67,12 +83,14 @@ void husk_error_free(husk_err *err)
 {
 	if (!err || !*err)
 		return;
-	free((*err)->msg);
-	free(*err);
+	if (*err != &out_of_memory) {
+		free((*err)->msg);
+		free(*err);
+	}
 	*err = NULL;
 }
 
 const char *husk_error_msg(husk_err err)
 {
-	return err && err->msg ? err->msg : "unknown error";
+	return err ? err->msg : "unknown error";
 }

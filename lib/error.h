@@ -8,15 +8,21 @@
 #define HUSK_ERROR_H
 
 typedef struct husk_error {
-	int code; /* errno-style cause, 0 if none */
-	char *msg;
+	int code;  /* errno-style cause, 0 if none */
+	char *msg; /* never NULL */
 } husk_error;
 
 typedef husk_error *husk_err; /* NULL means no error */
 
-/* Sets *err to fmt (plus ": strerror(code)" when code != 0). Returns -1. */
+/*
+ * Sets *err to fmt (plus ": strerror(code)" when code != 0). Returns -1. Never leaves *err
+ * NULL: without memory for the error, *err is a shared "out of memory" error (code ENOMEM)
+ * that husk_error_free does not free and the functions below leave as it is.
+ */
 int husk_error_set(husk_err *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Makes code the errno-style cause of the error in *err, its message unchanged. Returns -1. */
+int husk_error_set_code(husk_err *err, int code);
 /* Prepends "fmt: " to the message in *err. Returns -1. */
 int husk_error_prefix(husk_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void husk_error_free(husk_err *err);

@@ -4,12 +4,13 @@
 #include <limits.h>
 #include <string.h>
 
-static int only_space(const char *s, size_t len)
+/* Length of the whitespace run that starts s. */
+static size_t space_run(const char *s, size_t len)
 {
-	for (size_t i = 0; i < len; i++)
-		if (!strchr(" \t\r\n", s[i]))
-			return 0;
-	return 1;
+	size_t n = 0;
+	while (n < len && strchr(" \t\r\n", s[n]))
+		n++;
+	return n;
 }
 
 json_object *json_parse_text(const char *text, size_t len, size_t max_bytes, int max_depth,
@@ -32,7 +33,9 @@ json_object *json_parse_text(const char *text, size_t len, size_t max_bytes, int
 	enum json_tokener_error e = json_tokener_get_error(tok);
 	size_t end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
-	if (o && e == json_tokener_success && end <= len && only_space(text + end, len - end))
+	if (o && e == json_tokener_success && end <= len)
+		end += space_run(text + end, len - end);
+	if (o && e == json_tokener_success && end == len)
 		return o;
 	json_object_put(o);
 	husk_error_set(err, 0, "invalid JSON at byte %zu: %s", end,

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fs.h"
 
 extern char **environ;
 
@@ -304,9 +305,7 @@ void proc_kill_and_reap(struct proc *p, int sig, int timeout_ms)
 
 void proc_release(struct proc *p)
 {
-	if (p->pidfd >= 0)
-		close(p->pidfd);
-	p->pidfd = -1;
+	close_fd(&p->pidfd);
 }
 
 const char *proc_status_str(int status, char *buf, size_t len)

@@ -21,6 +21,7 @@
 
 #include "shim/lib/attach.h"
 #include "lib/cleanup.h"
+#include "lib/clock.h"
 #include "husk.h"
 
 /* after the owner exited or the connection ended, how long to wait for the other */
@@ -120,7 +121,7 @@ static void on_oom(ProtobufCMessage *msg, husk_err error, void *data)
 	struct events *e = data;
 	Husk__Agent__V1__OOMEvent *ev = (void *)msg;
 	cleanup_error husk_err call_err = NULL;
-	if (!ev && agent_alive(e->s.agent)) {
+	if (!ev && agent_client_alive(e->s.agent)) {
 		set_failure(e, error);
 		return;
 	}
@@ -138,8 +139,8 @@ static void on_oom(ProtobufCMessage *msg, husk_err error, void *data)
 static int call_oom(struct events *e, husk_err *err)
 {
 	Husk__Agent__V1__Empty req = HUSK__AGENT__V1__EMPTY__INIT;
-	return agent_call(e->s.agent, "GetOOMEvent", &req.base,
-	                  &husk__agent__v1__oomevent__descriptor, 0, on_oom, e, err);
+	return agent_client_call(e->s.agent, "GetOOMEvent", &req.base,
+	                         &husk__agent__v1__oomevent__descriptor, 0, on_oom, e, err);
 }
 
 static void on_stats(ProtobufCMessage *msg, husk_err error, void *data)
@@ -148,7 +149,7 @@ static void on_stats(ProtobufCMessage *msg, husk_err error, void *data)
 	e->stats_busy = false;
 	if (msg)
 		print_stats(e->id, (void *)msg);
-	else if (error->code != ENOENT && agent_alive(e->s.agent))
+	else if (error->code != ENOENT && agent_client_alive(e->s.agent))
 		set_failure(e, error); /* not "container not found" of one that just stopped */
 }
 
@@ -160,9 +161,9 @@ static int on_tick(struct husk_loop *loop, int fd, uint32_t events, void *data, 
 	if (read(fd, &ticks, sizeof(ticks)) < 0 || e->stats_busy || e->conn_lost)
 		return 0;
 	req.container_id = (char *)e->id;
-	if (agent_call(e->s.agent, "StatsContainer", &req.base,
-	               &husk__agent__v1__stats_container_response__descriptor,
-	               (int)e->s.cfg.timeouts.agent_call_ms, on_stats, e, err) < 0)
+	if (agent_client_call(e->s.agent, "StatsContainer", &req.base,
+	                      &husk__agent__v1__stats_container_response__descriptor,
+	                      (int)e->s.cfg.timeouts.agent_call_ms, on_stats, e, err) < 0)
 		return -1;
 	e->stats_busy = true;
 	return 0;
@@ -176,13 +177,6 @@ static int on_owner_exit(struct husk_loop *loop, int fd, uint32_t events, void *
 	return 0;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Runs until the owner exited and the connection ended (either alone: END_MS more). */
 static int follow(struct events *e, int64_t interval_ns, husk_err *err)
 {
@@ -191,7 +185,7 @@ static int follow(struct events *e, int64_t interval_ns, husk_err *err)
 	    .it_value = {interval_ns / 1000000000, interval_ns % 1000000000}};
 	cleanup_close int timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	cleanup_close int owner = ocistate_owner_pidfd(&e->s.st);
-	int64_t deadline = 0;
+	int64_t deadline = -1;
 	if (owner < 0)
 		return husk_error_set(err, 0, "container has stopped");
 	if (timer < 0 || timerfd_settime(timer, 0, &its, NULL) < 0)
@@ -201,12 +195,12 @@ static int follow(struct events *e, int64_t interval_ns, husk_err *err)
 	    call_oom(e, err) < 0)
 		return -1;
 	while (!(e->owner_gone && e->conn_lost)) {
-		if ((e->owner_gone || e->conn_lost) && !deadline)
-			deadline = now_ms() + END_MS;
-		int64_t left = deadline ? deadline - now_ms() : -1;
-		if (deadline && left <= 0)
+		if ((e->owner_gone || e->conn_lost) && deadline < 0)
+			deadline = deadline_after(END_MS);
+		int left = deadline_left(deadline);
+		if (left == 0)
 			break;
-		if (husk_loop_run_once(e->s.loop, (int)left, err) < 0)
+		if (husk_loop_run_once(e->s.loop, left, err) < 0)
 			return -1;
 		if (e->failure) {
 			*err = move_ptr(e->failure);
@@ -224,9 +218,9 @@ static int stats_once(struct events *e, husk_err *err)
 	Husk__Agent__V1__ContainerRequest req = HUSK__AGENT__V1__CONTAINER_REQUEST__INIT;
 	ProtobufCMessage *resp = NULL;
 	req.container_id = (char *)e->id;
-	if (agent_call_sync(e->s.agent, "StatsContainer", &req.base,
-	                    &husk__agent__v1__stats_container_response__descriptor,
-	                    (int)e->s.cfg.timeouts.agent_call_ms, &resp, err) < 0)
+	if (agent_client_call_sync(e->s.agent, "StatsContainer", &req.base,
+	                           &husk__agent__v1__stats_container_response__descriptor,
+	                           (int)e->s.cfg.timeouts.agent_call_ms, &resp, err) < 0)
 		return -1;
 	print_stats(e->id, (void *)resp);
 	protobuf_c_message_free_unpacked(resp, NULL);

@@ -49,7 +49,7 @@ struct exec_cmd {
 struct exec_run {
 	const struct exec_cmd *x;
 	struct husk_loop *loop;
-	struct agent *agent;
+	struct agent_client *agent;
 	struct tty_front *tty;
 	struct proc_watch *watch;
 };
@@ -62,8 +62,9 @@ static void forward_signal(struct exec_run *r, int sig)
 	req.exec_id = (char *)r->x->exec_id;
 	req.signal = (uint32_t)sig;
 	/* fire and forget: a process that just exited makes it fail harmlessly */
-	if (agent_call(r->agent, "SignalProcess", &req.base, &husk__agent__v1__empty__descriptor,
-	               r->x->cfg.timeouts.agent_call_ms, NULL, NULL, &error) < 0)
+	if (agent_client_call(r->agent, "SignalProcess", &req.base,
+	                      &husk__agent__v1__empty__descriptor, r->x->cfg.timeouts.agent_call_ms,
+	                      NULL, NULL, &error) < 0)
 		log_debug("signal %d: %s", sig, husk_error_msg(error));
 }
 
@@ -93,8 +94,7 @@ static int exec_failure(const struct exec_cmd *x, husk_err *err)
 		return -1;
 	husk_err plain = NULL;
 	husk_error_set(&plain, 0, "%s", cause + strlen(prefix));
-	if (plain)
-		plain->code = (*err)->code;
+	husk_error_set_code(&plain, (*err)->code);
 	husk_error_free(err);
 	*err = plain;
 	return -1;
@@ -109,9 +109,9 @@ static int start_process(struct exec_run *r, husk_err *err)
 	req.process_json.data = (uint8_t *)r->x->process_json;
 	req.process_json.len = strlen(r->x->process_json);
 	req.stdin = true;
-	if (agent_call_sync(r->agent, "ExecProcess", &req.base,
-	                    &husk__agent__v1__exec_process_response__descriptor,
-	                    (int)r->x->cfg.timeouts.agent_call_ms, &resp, err) < 0)
+	if (agent_client_call_sync(r->agent, "ExecProcess", &req.base,
+	                           &husk__agent__v1__exec_process_response__descriptor,
+	                           (int)r->x->cfg.timeouts.agent_call_ms, &resp, err) < 0)
 		return exec_failure(r->x, err);
 	log_debug("exec %s in %s: guest pid %u", r->x->exec_id, r->x->id,
 	          ((Husk__Agent__V1__ExecProcessResponse *)resp)->pid);
@@ -187,7 +187,7 @@ static int exec_main(const struct exec_cmd *x, int *report_fd, husk_err *err)
 out:
 	proc_watch_free(r.watch);
 	tty_front_free(r.tty);
-	agent_free(r.agent);
+	agent_client_free(r.agent);
 	husk_loop_free(r.loop);
 	ocistate_free(&st);
 	return status;

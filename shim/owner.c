@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/fs.h"
 #include "shim/lib/control.h"
 #include "shim/lib/detach.h"
 #include "oci/hooks.h"
@@ -167,8 +168,7 @@ static int kill_container(struct owner *o, int sig, husk_err *err)
 static void conn_close(struct owner *o, struct conn *c)
 {
 	husk_loop_del(o->loop, c->fd);
-	close(c->fd);
-	c->fd = -1;
+	close_fd(&c->fd);
 	if (o->pending == c)
 		o->pending = NULL;
 }

@@ -26,17 +26,18 @@ static int freeze(const struct husk_globals *g, int argc, char **argv, bool paus
 		goto fail;
 	enum oci_status st = ocistate_live_status(&s.st);
 	req.container_id = (char *)id;
+	int r;
 	if (st != (pause ? OCI_RUNNING : OCI_PAUSED))
-		husk_error_set(err, 0, "container is %s, not %s", oci_status_name(st),
-		               pause ? "running" : "paused");
-	else if (agent_call_sync(s.agent, pause ? "PauseContainer" : "ResumeContainer", &req.base,
-	                         &husk__agent__v1__empty__descriptor,
-	                         (int)s.cfg.timeouts.agent_call_ms, &resp, err) == 0)
-		ocistate_set_paused(g->root, id, pause, err);
+		r = husk_error_set(err, 0, "container is %s, not %s", oci_status_name(st),
+		                   pause ? "running" : "paused");
+	else if ((r = agent_client_call_sync(s.agent, pause ? "PauseContainer" : "ResumeContainer",
+	                                     &req.base, &husk__agent__v1__empty__descriptor,
+	                                     (int)s.cfg.timeouts.agent_call_ms, &resp, err)) == 0)
+		r = ocistate_set_paused(g->root, id, pause, err);
 	if (resp)
 		protobuf_c_message_free_unpacked(resp, NULL);
 	attach_close(&s);
-	if (!*err)
+	if (r == 0)
 		return 0;
 fail:
 	husk_error_prefix(err, "%s %s", verb, id);

@@ -70,15 +70,15 @@ static int list_processes(const struct husk_globals *g, const char *id, bool jso
 	ProtobufCMessage *resp = NULL;
 	struct oci_state st;
 	struct husk_loop *loop = husk_loop_new(err);
-	struct agent *a = loop ? sandbox_attach(loop, g->root, id, cfg, &st, err) : NULL;
+	struct agent_client *a = loop ? sandbox_attach(loop, g->root, id, cfg, &st, err) : NULL;
 	int r = -1;
 	if (!a)
 		goto out;
 	ocistate_free(&st);
 	req.container_id = (char *)id;
-	if (agent_call_sync(a, "ListProcesses", &req.base,
-	                    &husk__agent__v1__list_processes_response__descriptor,
-	                    (int)cfg->timeouts.agent_call_ms, &resp, err) < 0 ||
+	if (agent_client_call_sync(a, "ListProcesses", &req.base,
+	                           &husk__agent__v1__list_processes_response__descriptor,
+	                           (int)cfg->timeouts.agent_call_ms, &resp, err) < 0 ||
 	    check_response((void *)resp, err) < 0)
 		goto out;
 	r = json ? print_json((void *)resp, err) : (print_table((void *)resp), 0);
@@ -87,7 +87,7 @@ static int list_processes(const struct husk_globals *g, const char *id, bool jso
 out:
 	if (resp)
 		protobuf_c_message_free_unpacked(resp, NULL);
-	agent_free(a);
+	agent_client_free(a);
 	husk_loop_free(loop);
 	return r;
 }

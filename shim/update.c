@@ -140,9 +140,9 @@ static int send_update(const struct husk_globals *g, const char *id, json_object
 	req.container_id = (char *)id;
 	req.resources_json.data = (uint8_t *)text;
 	req.resources_json.len = strlen(text);
-	int r = agent_call_sync(s.agent, "UpdateContainer", &req.base,
-	                        &husk__agent__v1__empty__descriptor,
-	                        (int)s.cfg.timeouts.agent_call_ms, &resp, err);
+	int r = agent_client_call_sync(s.agent, "UpdateContainer", &req.base,
+	                               &husk__agent__v1__empty__descriptor,
+	                               (int)s.cfg.timeouts.agent_call_ms, &resp, err);
 	if (resp)
 		protobuf_c_message_free_unpacked(resp, NULL);
 	attach_close(&s);

@@ -9,10 +9,11 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/fs.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "proto/ttrpc.pb-c.h"
 
@@ -249,9 +250,7 @@ __attribute__((format(printf, 3, 4))) static int error_with_code(husk_err *err, 
 	va_end(ap);
 	husk_error_set(err, 0, "%s", msg ? msg : "ttrpc error");
 	free(msg);
-	if (err && *err)
-		(*err)->code = code;
-	return -1;
+	return husk_error_set_code(err, code);
 }
 
 /* ---- connection core: framing, output queue, lifetime ---- */
@@ -463,8 +462,7 @@ static void conn_close(struct ttrpc_conn *c, const char *why)
 	log_debug("ttrpc: connection fd %d closed: %s", c->fd, why);
 	c->closed = 1;
 	husk_loop_del(c->loop, c->fd);
-	close(c->fd);
-	c->fd = -1;
+	close_fd(&c->fd);
 	free(c->frame);
 	c->frame = NULL;
 	if (c->role == ROLE_SERVER)
@@ -990,30 +988,23 @@ static void sync_result_store(enum ttrpc_code code, const char *message, const u
 	r->len = len;
 }
 
-static int64_t monotonic_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Runs the loop until r is done; on failure the call is detached so a late reply is dropped. */
 static int sync_wait(struct ttrpc_conn *c, uint32_t id, struct sync_result *r, int timeout_ms,
                      const char *service, const char *method, husk_err *err)
 {
-	int64_t deadline = monotonic_ms() + timeout_ms;
+	int64_t deadline = deadline_after(timeout_ms);
 	int ret = 0;
 
 	conn_hold(c); /* a callback may free the connection meanwhile */
 	while (!r->done && ret == 0) {
-		int64_t left = timeout_ms < 0 ? -1 : deadline - monotonic_ms();
-		if (timeout_ms >= 0 && left <= 0)
+		int left = deadline_left(deadline);
+		if (left == 0)
 			ret = error_with_code(err, ETIMEDOUT, "%s/%s: timed out after %d ms",
 			                      service, method, timeout_ms);
 		else if (husk_loop_stopped(c->loop))
 			ret = error_with_code(err, ECANCELED, "%s/%s: event loop stopped", service,
 			                      method);
-		else if (husk_loop_run_once(c->loop, (int)left, err) < 0)
+		else if (husk_loop_run_once(c->loop, left, err) < 0)
 			ret = husk_error_prefix(err, "%s/%s", service, method);
 	}
 	/* Not done means the connection is still open: closing it completes every call. */

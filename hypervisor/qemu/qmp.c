@@ -2,6 +2,7 @@
 #include "qemu.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,8 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/fs.h"
+#include "lib/json.h"
 
 #define QMP_MAX_DEPTH 32
 
@@ -81,21 +84,6 @@ static void consume_line(struct qmp *q, size_t linelen)
 	q->len -= used;
 }
 
-static json_object *parse_object(const char *text, size_t len)
-{
-	json_tokener *tok = json_tokener_new_ex(QMP_MAX_DEPTH);
-	if (!tok)
-		return NULL;
-	json_object *obj = json_tokener_parse_ex(tok, text, (int)len);
-	if (obj && (json_tokener_get_error(tok) != json_tokener_success ||
-	            !json_object_is_type(obj, json_type_object))) {
-		json_object_put(obj);
-		obj = NULL;
-	}
-	json_tokener_free(tok);
-	return obj;
-}
-
 /* Reads lines until one that is not an asynchronous event. */
 static int read_reply(struct qmp *q, json_object **out, int64_t deadline, husk_err *err)
 {
@@ -104,11 +92,11 @@ static int read_reply(struct qmp *q, json_object **out, int64_t deadline, husk_e
 		size_t len = 0;
 		if (read_line(q, &line, &len, deadline, err) < 0)
 			return -1;
-		json_object *obj = parse_object(line, len);
+		json_object *obj = json_parse_object(line, len, QMP_MAX_LINE, QMP_MAX_DEPTH, NULL);
 		consume_line(q, len);
 		if (!obj)
 			return husk_error_set(err, EPROTO, "QMP: malformed reply");
-		if (json_object_object_get_ex(obj, "event", NULL)) {
+		if (json_member(obj, "event")) {
 			json_object_put(obj);
 			continue;
 		}
@@ -119,12 +107,11 @@ static int read_reply(struct qmp *q, json_object **out, int64_t deadline, husk_e
 
 static int reply_error(json_object *reply, const char *cmd, husk_err *err)
 {
-	json_object *e, *desc;
-	if (!json_object_object_get_ex(reply, "error", &e))
+	json_object *e = json_member(reply, "error"), *desc = json_member(e, "desc");
+	if (!e)
 		return husk_error_set(err, EPROTO, "QMP %s: reply has neither return nor error",
 		                      cmd);
-	const char *text = json_object_object_get_ex(e, "desc", &desc) &&
-	                           json_object_is_type(desc, json_type_string)
+	const char *text = json_object_is_type(desc, json_type_string)
 	                       ? json_object_get_string(desc)
 	                       : "unknown error";
 	return husk_error_set(err, 0, "QMP %s: %.200s", cmd, text);
@@ -150,8 +137,8 @@ static int execute_until(struct qmp *q, const char *cmd, json_object *args, json
 	json_object *reply = NULL;
 	if (read_reply(q, &reply, deadline, err) < 0)
 		return husk_error_prefix(err, "%s", cmd);
-	json_object *val;
-	if (!json_object_object_get_ex(reply, "return", &val)) {
+	json_object *val = json_member(reply, "return");
+	if (!val) {
 		reply_error(reply, cmd, err);
 		json_object_put(reply);
 		return -1;
@@ -195,7 +182,7 @@ int qmp_connect(struct qmp *q, const char *path, int timeout_ms, husk_err *err)
 		husk_error_prefix(err, "greeting");
 		goto fail;
 	}
-	int is_qmp = json_object_object_get_ex(greeting, "QMP", NULL);
+	bool is_qmp = json_member(greeting, "QMP");
 	json_object_put(greeting);
 	if (!is_qmp) {
 		husk_error_set(err, EPROTO, "QMP %s: greeting is not QMP", path);
@@ -211,9 +198,7 @@ fail:
 
 void qmp_close(struct qmp *q)
 {
-	if (q->fd >= 0)
-		close(q->fd);
-	q->fd = -1;
+	close_fd(&q->fd);
 	free(q->buf);
 	q->buf = NULL;
 	q->len = 0;
@@ -221,11 +206,11 @@ void qmp_close(struct qmp *q)
 
 int qmp_query_status(struct qmp *q, char *status, size_t len, int timeout_ms, husk_err *err)
 {
-	json_object *ret = NULL, *st;
+	json_object *ret = NULL;
 	if (qmp_execute(q, "query-status", NULL, &ret, timeout_ms, err) < 0)
 		return -1;
-	int ok = json_object_object_get_ex(ret, "status", &st) &&
-	         json_object_is_type(st, json_type_string);
+	json_object *st = json_member(ret, "status");
+	bool ok = json_object_is_type(st, json_type_string);
 	if (ok)
 		snprintf(status, len, "%s", json_object_get_string(st));
 	json_object_put(ret);

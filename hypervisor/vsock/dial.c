@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/fs.h"
+#include "lib/clock.h"
 
 #define DIAL_BACKOFF_MIN_MS 10
 #define DIAL_BACKOFF_MAX_MS 250
@@ -56,9 +58,7 @@ static int dial_fail(struct vsock_dial_state *st, int code, husk_err *err)
 
 void vsock_dial_abort(struct vsock_dial_state *st)
 {
-	if (st->fd >= 0)
-		close(st->fd);
-	st->fd = -1;
+	close_fd(&st->fd);
 }
 
 static int send_connect_line(struct vsock_dial_state *st, husk_err *err)
@@ -148,19 +148,6 @@ int vsock_dial_step(struct vsock_dial_state *st, husk_err *err)
 	return send_connect_line(st, err);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int remaining_ms(int64_t deadline)
-{
-	int64_t left = deadline - now_ms();
-	return left < 0 ? 0 : (int)left;
-}
-
 /* Runs one attempt to its end within the deadline: the fd, or -1 with errno. */
 static int dial_once(enum vsock_transport t, uint32_t cid, const char *uds_path, uint32_t port,
                      int64_t deadline)
@@ -180,7 +167,7 @@ static int dial_once(enum vsock_transport t, uint32_t cid, const char *uds_path,
 			return -1;
 		}
 		struct pollfd p = {.fd = st.fd, .events = st.events};
-		int n = poll(&p, 1, remaining_ms(deadline));
+		int n = poll(&p, 1, deadline_left(deadline));
 		if (n == 0 || (n < 0 && errno != EINTR)) {
 			int e = n == 0 ? ETIMEDOUT : errno;
 			vsock_dial_abort(&st);
@@ -210,7 +197,7 @@ int vsock_dial(enum vsock_transport t, uint32_t cid, const char *uds_path, uint3
 		t = vsock_transport_detect();
 	if (t == VSOCK_HYBRID && !uds_path)
 		return husk_error_set(err, EINVAL, "hybrid vsock dial needs a socket path");
-	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	int64_t deadline = deadline_after(timeout_ms > 0 ? timeout_ms : 0);
 	int backoff = DIAL_BACKOFF_MIN_MS;
 	int e;
 	for (;;) {
@@ -223,7 +210,7 @@ int vsock_dial(enum vsock_transport t, uint32_t cid, const char *uds_path, uint3
 			break;
 		}
 		e = errno;
-		int left = remaining_ms(deadline);
+		int left = deadline_left(deadline);
 		if (!retryable(e) || left == 0)
 			break;
 		struct timespec ts = {.tv_nsec =
@@ -231,7 +218,7 @@ int vsock_dial(enum vsock_transport t, uint32_t cid, const char *uds_path, uint3
 		nanosleep(&ts, NULL);
 		backoff = backoff * 2 > DIAL_BACKOFF_MAX_MS ? DIAL_BACKOFF_MAX_MS : backoff * 2;
 	}
-	if (retryable(e) && remaining_ms(deadline) == 0)
+	if (retryable(e) && deadline_left(deadline) == 0)
 		e = ETIMEDOUT;
 	if (t == VSOCK_VHOST)
 		return husk_error_set(err, e, "vsock connect to CID %u port %u", cid, port);

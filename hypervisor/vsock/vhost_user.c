@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/fs.h"
 #include "lib/log.h"
 
 enum vu_request {
@@ -122,8 +123,7 @@ static void ring_unwatch_kick(struct vu_dev *dev, struct vring *vq)
 		return;
 	if (dev->loop)
 		husk_loop_del(dev->loop, vq->kick_fd);
-	close(vq->kick_fd);
-	vq->kick_fd = -1;
+	close_fd(&vq->kick_fd);
 }
 
 static void ring_reset(struct vu_dev *dev, struct vring *vq)
@@ -582,12 +582,9 @@ void vu_dev_detach(struct vu_dev *dev)
 	device_reset(dev);
 	dev->protocol_features = 0;
 	close_rx_fds(dev);
-	if (dev->conn_fd >= 0) {
-		if (dev->loop)
-			husk_loop_del(dev->loop, dev->conn_fd);
-		close(dev->conn_fd);
-		dev->conn_fd = -1;
-	}
+	if (dev->conn_fd >= 0 && dev->loop)
+		husk_loop_del(dev->loop, dev->conn_fd);
+	close_fd(&dev->conn_fd);
 }
 
 static void drop_frontend(struct vu_dev *dev, const char *why)

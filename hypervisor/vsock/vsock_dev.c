@@ -11,6 +11,7 @@
 
 #include "lib/clock.h"
 #include "lib/cleanup.h"
+#include "lib/fs.h"
 #include "lib/log.h"
 #include "vsock_pkt.h"
 
@@ -115,8 +116,7 @@ static void close_host_fd(struct vsock_dev *d, struct vsock_conn *c)
 	if (c->watched)
 		husk_loop_del(d->loop, c->fd);
 	c->watched = false;
-	close(c->fd);
-	c->fd = -1;
+	close_fd(&c->fd);
 }
 
 /* Guest asked for both directions closed, or the host hung up: finish once drained. */
@@ -706,8 +706,7 @@ int vsock_dev_init(struct vsock_dev *d, struct husk_loop *loop, struct vu_dev *v
 	if (d->resume_fd < 0)
 		return husk_error_set(err, errno, "eventfd");
 	if (husk_loop_add(loop, d->resume_fd, EPOLLIN, on_resume, d, err) < 0) {
-		close(d->resume_fd);
-		d->resume_fd = -1;
+		close_fd(&d->resume_fd);
 		return -1;
 	}
 	return 0;
@@ -717,9 +716,7 @@ void vsock_dev_fini(struct vsock_dev *d)
 {
 	d->running = false;
 	drop_everything(d);
-	if (d->resume_fd >= 0) {
+	if (d->resume_fd >= 0)
 		husk_loop_del(d->loop, d->resume_fd);
-		close(d->resume_fd);
-		d->resume_fd = -1;
-	}
+	close_fd(&d->resume_fd);
 }

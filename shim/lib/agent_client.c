@@ -11,16 +11,16 @@
 #include "ttrpc/ttrpc.h"
 
 struct pending {
-	struct agent *agent;
+	struct agent_client *agent;
 	const char *method;
 	const ProtobufCMessageDescriptor *desc;
-	agent_cb cb; /* NULL once forgotten */
+	agent_client_cb cb; /* NULL once forgotten */
 	void *data;
 	int64_t start_ns;
 	struct pending *next;
 };
 
-struct agent {
+struct agent_client {
 	struct husk_loop *loop;
 	struct ttrpc_conn *conn;
 	struct pending *pending;
@@ -39,9 +39,9 @@ static void log_call(const char *method, int64_t start_ns, size_t len, const cha
 	          len, status);
 }
 
-struct agent *agent_new(struct husk_loop *loop, int fd, husk_err *err)
+struct agent_client *agent_client_new(struct husk_loop *loop, int fd, husk_err *err)
 {
-	struct agent *a = calloc(1, sizeof(*a));
+	struct agent_client *a = calloc(1, sizeof(*a));
 	if (!a) {
 		close(fd);
 		husk_error_set(err, ENOMEM, "agent client");
@@ -66,11 +66,11 @@ static void unlink_pending(struct pending *p)
 	}
 }
 
-void agent_free(struct agent *a)
+void agent_client_free(struct agent_client *a)
 {
 	if (!a)
 		return;
-	agent_forget(a, NULL);
+	agent_client_forget(a, NULL);
 	/* The connection may complete pending calls as it closes; they find no callback. */
 	ttrpc_client_free(a->conn);
 	while (a->pending) {
@@ -81,12 +81,12 @@ void agent_free(struct agent *a)
 	free(a);
 }
 
-int agent_alive(struct agent *a)
+int agent_client_alive(struct agent_client *a)
 {
 	return a && ttrpc_client_alive(a->conn);
 }
 
-void agent_forget(struct agent *a, void *data)
+void agent_client_forget(struct agent_client *a, void *data)
 {
 	for (struct pending *p = a->pending; p; p = p->next)
 		if (!data || p->data == data)
@@ -104,7 +104,7 @@ static void on_response(enum ttrpc_code code, const char *message, const uint8_t
 	if (code != TTRPC_OK) {
 		log_call(p->method, p->start_ns, 0, message ? message : "error");
 		husk_error_set(&error, 0, "%s: %s", p->method, message ? message : "failed");
-		error->code = ttrpc_code_to_errno(code);
+		husk_error_set_code(&error, ttrpc_code_to_errno(code));
 	} else {
 		log_call(p->method, p->start_ns, len, "ok");
 		resp = protobuf_c_message_unpack(p->desc, NULL, len, payload);
@@ -118,9 +118,9 @@ static void on_response(enum ttrpc_code code, const char *message, const uint8_t
 	free(p);
 }
 
-int agent_call(struct agent *a, const char *method, const ProtobufCMessage *req,
-               const ProtobufCMessageDescriptor *resp_desc, int timeout_ms, agent_cb cb, void *data,
-               husk_err *err)
+int agent_client_call(struct agent_client *a, const char *method, const ProtobufCMessage *req,
+                      const ProtobufCMessageDescriptor *resp_desc, int timeout_ms,
+                      agent_client_cb cb, void *data, husk_err *err)
 {
 	size_t len = protobuf_c_message_get_packed_size(req);
 	cleanup_free uint8_t *buf = malloc(len ? len : 1);
@@ -147,9 +147,9 @@ int agent_call(struct agent *a, const char *method, const ProtobufCMessage *req,
 	return 0;
 }
 
-int agent_call_sync(struct agent *a, const char *method, const ProtobufCMessage *req,
-                    const ProtobufCMessageDescriptor *resp_desc, int timeout_ms,
-                    ProtobufCMessage **resp, husk_err *err)
+int agent_client_call_sync(struct agent_client *a, const char *method, const ProtobufCMessage *req,
+                           const ProtobufCMessageDescriptor *resp_desc, int timeout_ms,
+                           ProtobufCMessage **resp, husk_err *err)
 {
 	int64_t start = now_ns();
 	int r = ttrpc_client_call_pb_sync(a->conn, AGENT_SERVICE, method, req, resp_desc,

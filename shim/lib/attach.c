@@ -8,8 +8,9 @@
 
 #define ATTACH_DIAL_MS 5000
 
-struct agent *sandbox_attach(struct husk_loop *loop, const char *root, const char *id,
-                             const struct husk_config *cfg, struct oci_state *st, husk_err *err)
+struct agent_client *sandbox_attach(struct husk_loop *loop, const char *root, const char *id,
+                                    const struct husk_config *cfg, struct oci_state *st,
+                                    husk_err *err)
 {
 	char uds[4096];
 	struct stat sb;
@@ -27,7 +28,7 @@ struct agent *sandbox_attach(struct husk_loop *loop, const char *root, const cha
 	enum vsock_transport t =
 	    lstat(uds, &sb) == 0 && S_ISSOCK(sb.st_mode) ? VSOCK_HYBRID : VSOCK_VHOST;
 	int fd = vsock_dial(t, cfg->guest_cid, uds, AGENT_PORT, ATTACH_DIAL_MS, err);
-	struct agent *a = fd < 0 ? NULL : agent_new(loop, fd, err);
+	struct agent_client *a = fd < 0 ? NULL : agent_client_new(loop, fd, err);
 	if (!a) {
 		husk_error_prefix(err, "agent");
 		ocistate_free(st);
@@ -50,7 +51,7 @@ int attach_open(struct attach_session *s, const char *root, const char *id, husk
 
 void attach_close(struct attach_session *s)
 {
-	agent_free(s->agent);
+	agent_client_free(s->agent);
 	husk_loop_free(s->loop);
 	ocistate_free(&s->st);
 	config_free(&s->cfg);

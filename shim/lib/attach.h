@@ -20,15 +20,16 @@
  * running" / "... has stopped" when no VM is there to talk to. On success
  * *st holds the state (ocistate_free it) and the agent is driven by loop.
  */
-struct agent *sandbox_attach(struct husk_loop *loop, const char *root, const char *id,
-                             const struct husk_config *cfg, struct oci_state *st, husk_err *err);
+struct agent_client *sandbox_attach(struct husk_loop *loop, const char *root, const char *id,
+                                    const struct husk_config *cfg, struct oci_state *st,
+                                    husk_err *err);
 
 /* What a CLI command holds while it talks to one container's agent. */
 struct attach_session {
 	struct husk_loop *loop;
 	struct husk_config cfg; /* config_load(NULL): $HUSK_CONFIG, /etc/husk, defaults */
 	struct oci_state st;
-	struct agent *agent;
+	struct agent_client *agent;
 };
 
 /* Loads the config, makes a loop and sandbox_attach()es; attach_close undoes it. */

@@ -9,9 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <json-c/json.h>
-
 #include "lib/cleanup.h"
+#include "lib/json.h"
 
 #define CONFIG_MAX_DEPTH 8
 
@@ -278,60 +277,22 @@ static int set_defaults(struct husk_config *c, const char *exe_dir, husk_err *er
 	return 0;
 }
 
-/* Parses exactly len bytes as one JSON object (trailing whitespace allowed). */
-static json_object *parse_json(const char *name, const char *text, size_t len, husk_err *err)
-{
-	if (len > CONFIG_MAX_SIZE) {
-		husk_error_set(err, EFBIG, "config %s: larger than %d bytes", name,
-		               CONFIG_MAX_SIZE);
-		return NULL;
-	}
-	json_tokener *tok = json_tokener_new_ex(CONFIG_MAX_DEPTH);
-	if (!tok) {
-		husk_error_set(err, ENOMEM, "config %s", name);
-		return NULL;
-	}
-	json_object *obj = json_tokener_parse_ex(tok, text, (int)len);
-	enum json_tokener_error jerr = json_tokener_get_error(tok);
-	size_t end = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	while (obj && end < len && strchr(" \t\r\n", text[end]) && text[end])
-		end++;
-	if (!obj || jerr != json_tokener_success || end != len) {
-		const char *why = jerr == json_tokener_continue  ? "unexpected end of input"
-		                  : jerr != json_tokener_success ? json_tokener_error_desc(jerr)
-		                                                 : "trailing data";
-		husk_error_set(err, 0, "config %s: invalid JSON at byte %zu: %s", name, end, why);
-		json_object_put(obj);
-		return NULL;
-	}
-	if (!json_object_is_type(obj, json_type_object)) {
-		husk_error_set(err, 0, "config %s: must be a JSON object", name);
-		json_object_put(obj);
-		return NULL;
-	}
-	return obj;
-}
-
 int config_parse(const char *name, const char *text, size_t len, const char *exe_dir,
                  struct husk_config *out, husk_err *err)
 {
-	json_object *obj = parse_json(name, text, len, err);
+	cleanup_json json_object *obj =
+	    json_parse_object(text, len, CONFIG_MAX_SIZE, CONFIG_MAX_DEPTH, err);
 	if (!obj)
+		return husk_error_prefix(err, "config %s", name);
+	if (set_defaults(out, exe_dir, err) < 0)
 		return -1;
-	if (set_defaults(out, exe_dir, err) < 0) {
-		json_object_put(obj);
-		return -1;
-	}
 	char key[160] = "";
 	const char *why = apply_rules(obj, top_rules, ARRAY_SIZE(top_rules), out, key, sizeof(key));
 	if (why) {
 		husk_error_set(err, 0, "config %s: key \"%s\": %s", name, key, why);
-		json_object_put(obj);
 		config_free(out);
 		return -1;
 	}
-	json_object_put(obj);
 	char *src = strdup(name);
 	if (!src) {
 		config_free(out);

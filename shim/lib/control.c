@@ -1,7 +1,6 @@
 #include "control.h"
 
 #include <errno.h>
-#include <json-c/json.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,7 +9,11 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
-#include "lib/proc.h"
+#include "lib/clock.h"
+#include "lib/json.h"
+
+/* requests and replies are flat objects */
+#define CONTROL_MAX_DEPTH 4
 
 static int unix_addr(const char *path, struct sockaddr_un *sa, husk_err *err)
 {
@@ -46,8 +49,8 @@ static int send_all(int fd, const char *buf, size_t len, husk_err *err)
 	return 0;
 }
 
-/* Reads one line (without '\n') of at most len-1 bytes before the deadline. */
-static int recv_line(int fd, char *buf, size_t len, int timeout_ms, husk_err *err)
+/* Reads one line (without '\n') of at most len-1 bytes before the deadline: its length. */
+static ssize_t recv_line(int fd, char *buf, size_t len, int timeout_ms, husk_err *err)
 {
 	size_t have = 0;
 	int64_t deadline = deadline_after(timeout_ms);
@@ -70,27 +73,22 @@ static int recv_line(int fd, char *buf, size_t len, int timeout_ms, husk_err *er
 			                      "connection closed without an answer");
 		char *nl = memchr(buf + have, '\n', (size_t)n);
 		have += (size_t)n;
-		if (nl) {
-			*nl = '\0';
-			return 0;
-		}
+		if (nl)
+			return nl - buf;
 	}
 	return husk_error_set(err, EMSGSIZE, "answer longer than %zu bytes", len - 1);
 }
 
-static int check_reply(const char *line, husk_err *err)
+static int check_reply(const char *line, size_t len, husk_err *err)
 {
-	json_object *o = json_tokener_parse(line), *ok, *msg;
-	int ret = 0;
-	if (!o || !json_object_object_get_ex(o, "ok", &ok))
-		ret = husk_error_set(err, EPROTO, "malformed answer");
-	else if (!json_object_get_boolean(ok))
-		ret = husk_error_set(err, 0, "%s",
-		                     json_object_object_get_ex(o, "error", &msg)
-		                         ? json_object_get_string(msg)
-		                         : "failed");
-	json_object_put(o);
-	return ret;
+	cleanup_json json_object *o =
+	    json_parse_object(line, len, CONTROL_MAX_LINE, CONTROL_MAX_DEPTH, NULL);
+	json_object *ok = json_member(o, "ok"), *msg = json_member(o, "error");
+	if (!ok)
+		return husk_error_set(err, EPROTO, "malformed answer");
+	if (json_object_get_boolean(ok))
+		return 0;
+	return husk_error_set(err, 0, "%s", msg ? json_object_get_string(msg) : "failed");
 }
 
 int control_call(const char *root, const char *id, const struct control_request *req,
@@ -106,35 +104,30 @@ int control_call(const char *root, const char *id, const struct control_request 
 		return husk_error_set(err, errno, "connect %s", path);
 	int n = snprintf(line, sizeof(line), "{\"op\":\"%s\",\"signal\":%d,\"all\":%s}\n", req->op,
 	                 req->signal, req->all ? "true" : "false");
-	if (send_all(fd, line, (size_t)n, err) < 0 ||
-	    recv_line(fd, line, sizeof(line), timeout_ms, err) < 0)
+	if (send_all(fd, line, (size_t)n, err) < 0)
 		return husk_error_prefix(err, "%s", path);
-	return check_reply(line, err);
+	ssize_t len = recv_line(fd, line, sizeof(line), timeout_ms, err);
+	if (len < 0)
+		return husk_error_prefix(err, "%s", path);
+	return check_reply(line, (size_t)len, err);
 }
 
 int control_parse(const char *line, size_t len, struct control_request *req, husk_err *err)
 {
-	struct json_tokener *tok = json_tokener_new_ex(4);
-	if (!tok)
-		return husk_error_set(err, ENOMEM, "json");
-	json_object *o = json_tokener_parse_ex(tok, line, (int)len), *v;
-	json_tokener_free(tok);
+	cleanup_json json_object *o =
+	    json_parse_object(line, len, CONTROL_MAX_LINE, CONTROL_MAX_DEPTH, NULL);
+	json_object *op = json_member(o, "op"), *sig = json_member(o, "signal"),
+	            *all = json_member(o, "all");
 	*req = (struct control_request){0};
-	int ret = 0;
-	if (!o || !json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, "op", &v) || !json_object_is_type(v, json_type_string) ||
-	    strlen(json_object_get_string(v)) >= sizeof(req->op)) {
-		ret = husk_error_set(err, EINVAL, "malformed request");
-		goto out;
-	}
-	strcpy(req->op, json_object_get_string(v));
-	if (json_object_object_get_ex(o, "signal", &v) && json_object_is_type(v, json_type_int))
-		req->signal = json_object_get_int(v);
-	if (json_object_object_get_ex(o, "all", &v))
-		req->all = json_object_get_boolean(v);
-out:
-	json_object_put(o);
-	return ret;
+	if (!json_object_is_type(op, json_type_string) ||
+	    strlen(json_object_get_string(op)) >= sizeof(req->op))
+		return husk_error_set(err, EINVAL, "malformed request");
+	strcpy(req->op, json_object_get_string(op));
+	if (json_object_is_type(sig, json_type_int))
+		req->signal = json_object_get_int(sig);
+	if (all)
+		req->all = json_object_get_boolean(all);
+	return 0;
 }
 
 size_t control_reply(husk_err error, char *buf, size_t len)

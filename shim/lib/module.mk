@@ -7,5 +7,5 @@ HOST_SRCS := $(SPEC_SRCS) shim/lib/agent_client.c shim/lib/relay.c shim/lib/stat
 	shim/lib/config.c
 # everything a front links below itself
 HOST_ALL_SRCS := $(HOST_SRCS) $(QEMU_SRCS) $(VSOCK_DIAL_SRCS) $(OCI_HOOKS_SRCS) $(TTRPC_SRCS) \
-	$(LIB_SRCS)
+	$(LIB_SRCS) $(LIB_JSON_SRCS)
 HOST_LIBS := $(QEMU_LIBS) $(PROTOBUF_LIBS)

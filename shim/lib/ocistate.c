@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <json-c/json.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,10 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/json.h"
+
+/* state.json is one flat object */
+#define OCISTATE_MAX_DEPTH 4
 
 static const char *const status_names[] = {"creating", "created", "running", "stopped", "paused"};
 
@@ -118,21 +121,17 @@ int ocistate_write(const char *dir, const struct oci_state *s, husk_err *err)
 
 static const char *get_str(json_object *o, const char *key)
 {
-	json_object *v;
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
+	json_object *v = json_member(o, key);
+	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
 static int parse_state(json_object *o, const char *id, struct oci_state *s)
 {
 	const char *status = get_str(o, "status"), *bundle = get_str(o, "bundle"),
 	           *rootfs = get_str(o, "rootfs"), *created = get_str(o, "created");
-	json_object *pid, *start, *exit;
-	if (!status || !bundle || !rootfs || !created ||
-	    !json_object_object_get_ex(o, "pid", &pid) ||
-	    !json_object_object_get_ex(o, "huskOwnerStart", &start) ||
-	    !json_object_object_get_ex(o, "huskExitStatus", &exit))
+	json_object *pid = json_member(o, "pid"), *start = json_member(o, "huskOwnerStart"),
+	            *exit = json_member(o, "huskExitStatus");
+	if (!status || !bundle || !rootfs || !created || !pid || !start || !exit)
 		return -1;
 	*s = (struct oci_state){.status = OCI_STOPPED};
 	for (size_t i = 0; i < ARRAY_SIZE(status_names); i++)
@@ -161,19 +160,16 @@ int ocistate_read(const char *root, const char *id, struct oci_state *s, husk_er
 	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 && errno == ENOENT) {
 		husk_error_set(err, 0, "container %s does not exist", id);
-		(*err)->code = ENOENT;
-		return -1;
+		return husk_error_set_code(err, ENOENT);
 	}
 	if (fd < 0)
 		return husk_error_set(err, errno, "%s", path);
 	ssize_t n = read(fd, buf, sizeof(buf));
 	if (n < 0 || n > (ssize_t)OCISTATE_MAX)
 		return husk_error_set(err, n < 0 ? errno : EFBIG, "%s", path);
-	buf[n] = '\0';
-	json_object *o = json_tokener_parse(buf);
-	int r = o ? parse_state(o, id, s) : -1;
-	json_object_put(o);
-	if (r < 0)
+	cleanup_json json_object *o =
+	    json_parse_object(buf, (size_t)n, OCISTATE_MAX, OCISTATE_MAX_DEPTH, NULL);
+	if (!o || parse_state(o, id, s) < 0)
 		return husk_error_set(err, EINVAL, "%s: malformed", path);
 	snprintf(path, sizeof(path), "%s/%s/%s", root, id, OCISTATE_PAUSED);
 	if (s->status == OCI_RUNNING && access(path, F_OK) == 0)
@@ -246,8 +242,7 @@ int ocistate_lock(const char *root, const char *id, husk_err *err)
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0 && errno == ENOENT) {
 		husk_error_set(err, 0, "container %s does not exist", id);
-		(*err)->code = ENOENT;
-		return -1;
+		return husk_error_set_code(err, ENOENT);
 	}
 	if (fd < 0)
 		return husk_error_set(err, errno, "%s", path);

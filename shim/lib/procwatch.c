@@ -11,7 +11,7 @@
 
 struct proc_watch {
 	struct husk_loop *loop;
-	struct agent *agent;
+	struct agent_client *agent;
 	const char *container_id, *exec_id;
 	struct stdio_relay *relay;
 	int drain_timer;
@@ -84,7 +84,7 @@ static void on_wait(ProtobufCMessage *msg, husk_err error, void *data)
 		arm_drain_timer(w);
 }
 
-struct proc_watch *proc_watch_start(struct husk_loop *loop, struct agent *a,
+struct proc_watch *proc_watch_start(struct husk_loop *loop, struct agent_client *a,
                                     const char *container_id, const char *exec_id, int in_fd,
                                     int out_fd, int err_fd, husk_err *err)
 {
@@ -104,9 +104,9 @@ struct proc_watch *proc_watch_start(struct husk_loop *loop, struct agent *a,
 	w->relay = stdio_relay_new(loop, a, container_id, exec_id, in_fd, out_fd, err_fd,
 	                           on_relay_event, w, err);
 	if (!w->relay || stdio_relay_start(w->relay, err) < 0 ||
-	    agent_call(a, "WaitProcess", &req.base,
-	               &husk__agent__v1__wait_process_response__descriptor, 0, on_wait, w,
-	               err) < 0) {
+	    agent_client_call(a, "WaitProcess", &req.base,
+	                      &husk__agent__v1__wait_process_response__descriptor, 0, on_wait, w,
+	                      err) < 0) {
 		proc_watch_free(w);
 		return NULL;
 	}
@@ -137,7 +137,7 @@ void proc_watch_free(struct proc_watch *w)
 {
 	if (!w)
 		return;
-	agent_forget(w->agent, w);
+	agent_client_forget(w->agent, w);
 	if (w->drain_timer >= 0) {
 		husk_loop_del(w->loop, w->drain_timer);
 		close(w->drain_timer);

@@ -18,7 +18,7 @@
 struct proc_watch;
 
 /* As stdio_relay_new: the fds stay the caller's; the ids must outlive the watch. */
-struct proc_watch *proc_watch_start(struct husk_loop *loop, struct agent *a,
+struct proc_watch *proc_watch_start(struct husk_loop *loop, struct agent_client *a,
                                     const char *container_id, const char *exec_id, int in_fd,
                                     int out_fd, int err_fd, husk_err *err);
 /* 1: exited and drained, 0: not yet, -1: failed (*err set). */

@@ -36,7 +36,7 @@ struct in_stream {
 
 struct stdio_relay {
 	struct husk_loop *loop;
-	struct agent *agent;
+	struct agent_client *agent;
 	const char *container_id, *exec_id;
 	struct in_stream in;
 	struct out_stream out, err;
@@ -78,8 +78,8 @@ static void fail(struct stdio_relay *r, husk_err error, const char *what)
 {
 	if (!r->error) {
 		husk_error_set(&r->error, 0, "%s: %s", what, husk_error_msg(error));
-		if (r->error && error)
-			r->error->code = error->code;
+		if (error)
+			husk_error_set_code(&r->error, error->code);
 	}
 	notify(r);
 }
@@ -184,8 +184,9 @@ static int request_output(struct out_stream *s, husk_err *err)
 	req.container_id = (char *)r->container_id;
 	req.exec_id = (char *)r->exec_id;
 	req.max_bytes = STDIO_CHUNK;
-	return agent_call(r->agent, s->method, &req.base,
-	                  &husk__agent__v1__read_stream_response__descriptor, 0, on_output, s, err);
+	return agent_client_call(r->agent, s->method, &req.base,
+	                         &husk__agent__v1__read_stream_response__descriptor, 0, on_output,
+	                         s, err);
 }
 
 /* --- input: host fd -> WriteStdin / CloseStdin ------------------------------------------ */
@@ -241,9 +242,9 @@ static int send_input(struct in_stream *s, husk_err *err)
 	req.exec_id = (char *)r->exec_id;
 	req.data.data = s->buf + s->off;
 	req.data.len = s->len - s->off;
-	return agent_call(r->agent, "WriteStdin", &req.base,
-	                  &husk__agent__v1__write_stdin_response__descriptor, 0, on_written, s,
-	                  err);
+	return agent_client_call(r->agent, "WriteStdin", &req.base,
+	                         &husk__agent__v1__write_stdin_response__descriptor, 0, on_written,
+	                         s, err);
 }
 
 static int close_input(struct in_stream *s, husk_err *err)
@@ -253,8 +254,8 @@ static int close_input(struct in_stream *s, husk_err *err)
 	req.container_id = (char *)r->container_id;
 	req.exec_id = (char *)r->exec_id;
 	input_finished(s, NULL);
-	return agent_call(r->agent, "CloseStdin", &req.base, &husk__agent__v1__empty__descriptor, 0,
-	                  on_stdin_closed, s, err);
+	return agent_client_call(r->agent, "CloseStdin", &req.base,
+	                         &husk__agent__v1__empty__descriptor, 0, on_stdin_closed, s, err);
 }
 
 static int on_in_readable(struct husk_loop *loop, int fd, uint32_t events, void *data,
@@ -307,7 +308,7 @@ static int init_out(struct stdio_relay *r, struct out_stream *s, const char *met
 	return s->fd < 0 ? -1 : 0;
 }
 
-struct stdio_relay *stdio_relay_new(struct husk_loop *loop, struct agent *agent,
+struct stdio_relay *stdio_relay_new(struct husk_loop *loop, struct agent_client *agent,
                                     const char *container_id, const char *exec_id, int in_fd,
                                     int out_fd, int err_fd, stdio_relay_cb cb, void *data,
                                     husk_err *err)
@@ -362,7 +363,7 @@ int stdio_relay_start(struct stdio_relay *r, husk_err *err)
 
 static void free_out(struct stdio_relay *r, struct out_stream *s)
 {
-	agent_forget(r->agent, s);
+	agent_client_forget(r->agent, s);
 	if (s->watched)
 		husk_loop_del(r->loop, s->fd);
 	if (s->fd >= 0)
@@ -376,7 +377,7 @@ void stdio_relay_free(struct stdio_relay *r)
 		return;
 	free_out(r, &r->out);
 	free_out(r, &r->err);
-	agent_forget(r->agent, &r->in);
+	agent_client_forget(r->agent, &r->in);
 	if (r->in.watched)
 		husk_loop_del(r->loop, r->in.fd);
 	if (r->in.fd >= 0)

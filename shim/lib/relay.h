@@ -27,7 +27,7 @@ typedef void (*stdio_relay_cb)(struct stdio_relay *r, void *data);
  * in_fd < 0: the process has no stdin to feed. The fds stay the caller's.
  * container_id and exec_id must outlive the relay.
  */
-struct stdio_relay *stdio_relay_new(struct husk_loop *loop, struct agent *agent,
+struct stdio_relay *stdio_relay_new(struct husk_loop *loop, struct agent_client *agent,
                                     const char *container_id, const char *exec_id, int in_fd,
                                     int out_fd, int err_fd, stdio_relay_cb cb, void *data,
                                     husk_err *err);

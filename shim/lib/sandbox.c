@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/fs.h"
 #include "lib/log.h"
 #include "hypervisor/qemu/qemu.h"
 #include "hypervisor/qemu/virtiofsd.h"
@@ -59,7 +60,7 @@ struct sandbox {
 	int boot_timer, dial_timer;
 	struct vsock_dial_state dial; /* the agent dial attempt in progress, if dial.fd >= 0 */
 	enum vsock_transport transport;
-	struct agent *agent;
+	struct agent_client *agent;
 	bool stopping;
 	const char *const *keep; /* entries of the state dir that outlive the sandbox */
 	struct timespec boot_start;
@@ -516,8 +517,7 @@ static void timer_close(struct sandbox *sb, int *fd)
 	if (*fd < 0)
 		return;
 	husk_loop_del(sb->loop, *fd);
-	close(*fd);
-	*fd = -1;
+	close_fd(fd);
 }
 
 static int on_boot_timeout(struct husk_loop *loop, int fd, uint32_t events, void *data,
@@ -553,7 +553,7 @@ static int on_dial_ready(struct husk_loop *loop, int fd, uint32_t events, void *
 	}
 	int conn = move_fd(sb->dial.fd);
 	timer_close(sb, &sb->dial_timer);
-	sb->agent = agent_new(loop, conn, err);
+	sb->agent = agent_client_new(loop, conn, err);
 	return sb->agent ? 0 : -1;
 }
 
@@ -583,7 +583,7 @@ static int connect_agent(struct sandbox *sb, husk_err *err)
 			return -1;
 	Husk__Agent__V1__HealthRequest req = HUSK__AGENT__V1__HEALTH_REQUEST__INIT;
 	Husk__Agent__V1__HealthResponse *resp = NULL;
-	if (agent_call_sync(
+	if (agent_client_call_sync(
 	        sb->agent, "Health", &req.base, &husk__agent__v1__health_response__descriptor,
 	        (int)sb->cfg->timeouts.agent_call_ms, (ProtobufCMessage **)&resp, err) < 0)
 		return -1;
@@ -684,9 +684,9 @@ int sandbox_create_container(struct sandbox *sb, const char *container_id,
 		list[req.n_shared_mounts++] = m;
 	}
 	req.shared_mounts = list;
-	if (agent_call_sync(sb->agent, "CreateContainer", &req.base,
-	                    &husk__agent__v1__empty__descriptor,
-	                    (int)sb->cfg->timeouts.agent_call_ms, &resp, err) < 0)
+	if (agent_client_call_sync(sb->agent, "CreateContainer", &req.base,
+	                           &husk__agent__v1__empty__descriptor,
+	                           (int)sb->cfg->timeouts.agent_call_ms, &resp, err) < 0)
 		return -1;
 	protobuf_c_message_free_unpacked(resp, NULL);
 	return seal_rootfs(sb, container_id, err);
@@ -698,10 +698,10 @@ int sandbox_start_container(struct sandbox *sb, const char *container_id, uint32
 	Husk__Agent__V1__ContainerRequest req = HUSK__AGENT__V1__CONTAINER_REQUEST__INIT;
 	Husk__Agent__V1__StartContainerResponse *resp = NULL;
 	req.container_id = (char *)container_id;
-	if (agent_call_sync(sb->agent, "StartContainer", &req.base,
-	                    &husk__agent__v1__start_container_response__descriptor,
-	                    (int)sb->cfg->timeouts.agent_call_ms, (ProtobufCMessage **)&resp,
-	                    err) < 0)
+	if (agent_client_call_sync(sb->agent, "StartContainer", &req.base,
+	                           &husk__agent__v1__start_container_response__descriptor,
+	                           (int)sb->cfg->timeouts.agent_call_ms, (ProtobufCMessage **)&resp,
+	                           err) < 0)
 		return -1;
 	*pid = resp->pid;
 	protobuf_c_message_free_unpacked(&resp->base, NULL);
@@ -724,8 +724,9 @@ void sandbox_signal(struct sandbox *sb, const char *container_id, const char *ex
 	req.exec_id = (char *)exec_id;
 	req.signal = (uint32_t)sig;
 	log_debug("forwarding signal %d (%s) to %s", sig, strsignal(sig), container_id);
-	if (agent_call(sb->agent, "SignalProcess", &req.base, &husk__agent__v1__empty__descriptor,
-	               (int)sb->cfg->timeouts.agent_call_ms, on_signalled, sb, &err) < 0)
+	if (agent_client_call(sb->agent, "SignalProcess", &req.base,
+	                      &husk__agent__v1__empty__descriptor,
+	                      (int)sb->cfg->timeouts.agent_call_ms, on_signalled, sb, &err) < 0)
 		log_warn("forwarding signal %d: %s", sig, husk_error_msg(err));
 }
 
@@ -739,7 +740,7 @@ const char *sandbox_dir(struct sandbox *sb)
 	return sb->sd.dir;
 }
 
-struct agent *sandbox_agent(struct sandbox *sb)
+struct agent_client *sandbox_agent(struct sandbox *sb)
 {
 	return sb->agent;
 }
@@ -757,11 +758,11 @@ static bool agent_power_off(struct sandbox *sb)
 	cleanup_error husk_err err = NULL;
 	Husk__Agent__V1__Empty req = HUSK__AGENT__V1__EMPTY__INIT;
 	ProtobufCMessage *resp = NULL;
-	if (!sb->agent || !agent_alive(sb->agent) || !qemu_running(sb))
+	if (!sb->agent || !agent_client_alive(sb->agent) || !qemu_running(sb))
 		return false;
-	if (agent_call_sync(sb->agent, "DestroySandbox", &req.base,
-	                    &husk__agent__v1__empty__descriptor,
-	                    (int)sb->cfg->timeouts.agent_call_ms, &resp, &err) < 0) {
+	if (agent_client_call_sync(sb->agent, "DestroySandbox", &req.base,
+	                           &husk__agent__v1__empty__descriptor,
+	                           (int)sb->cfg->timeouts.agent_call_ms, &resp, &err) < 0) {
 		log_debug("DestroySandbox: %s", husk_error_msg(err));
 		return false;
 	}
@@ -773,7 +774,7 @@ static void power_off(struct sandbox *sb)
 {
 	cleanup_error husk_err err = NULL;
 	bool acked = agent_power_off(sb);
-	agent_free(sb->agent);
+	agent_client_free(sb->agent);
 	sb->agent = NULL;
 	if (!qemu_running(sb))
 		return;

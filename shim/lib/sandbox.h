@@ -65,7 +65,7 @@ int sandbox_start_container(struct sandbox *sb, const char *container_id, uint32
                             husk_err *err);
 /* Fire-and-forget SignalProcess; a failure is logged, not fatal. */
 void sandbox_signal(struct sandbox *sb, const char *container_id, const char *exec_id, int sig);
-struct agent *sandbox_agent(struct sandbox *sb);
+struct agent_client *sandbox_agent(struct sandbox *sb);
 /* The QEMU process (the host pid standing for the guest), or 0 when it is not running. */
 pid_t sandbox_vmm_pid(struct sandbox *sb);
 /* <root>/<id> */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/fs.h"
 #include "lib/log.h"
 
 /* Room for the longest socket name plus the hybrid vsock "_<port>" suffix. */
@@ -66,36 +67,19 @@ static int fill_paths(struct statedir *sd, const char *root, const char *id, hus
 }
 
 /* mkdir -p with mode 0711, like runc for its --root */
-static int mkdir_parents(const char *root, husk_err *err)
-{
-	cleanup_free char *path = strdup(root);
-	if (!path)
-		return husk_error_set(err, ENOMEM, "root %s", root);
-	for (char *c = path + 1;; c++) {
-		if (*c != '/' && *c != '\0')
-			continue;
-		char saved = *c;
-		*c = '\0';
-		if (mkdir(path, 0711) < 0 && errno != EEXIST)
-			return husk_error_set(err, errno, "root %s", path);
-		if (!saved)
-			return 0;
-		*c = saved;
-	}
-}
-
 int statedir_create(const char *root, const char *id, struct statedir *sd, husk_err *err)
 {
 	*sd = (struct statedir){0};
 	if (fill_paths(sd, root, id, err) < 0)
 		goto fail;
-	if (mkdir_parents(root, err) < 0)
+	if (mkdir_p(root, 0711, err) < 0) {
+		husk_error_prefix(err, "root");
 		goto fail;
+	}
 	if (mkdir(sd->dir, 0700) < 0) {
 		if (errno == EEXIST) {
 			husk_error_set(err, 0, "container %s already exists", id);
-			if (*err)
-				(*err)->code = EEXIST;
+			husk_error_set_code(err, EEXIST);
 		} else {
 			husk_error_set(err, errno, "state dir %s", sd->dir);
 		}

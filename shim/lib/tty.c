@@ -146,7 +146,7 @@ static void on_resized(ProtobufCMessage *resp, husk_err error, void *data)
 		log_warn("resize terminal: %s", husk_error_msg(error));
 }
 
-void tty_front_resize(const struct tty_front *t, struct agent *a, const char *container_id,
+void tty_front_resize(const struct tty_front *t, struct agent_client *a, const char *container_id,
                       const char *exec_id)
 {
 	Husk__Agent__V1__ResizePtyRequest req = HUSK__AGENT__V1__RESIZE_PTY_REQUEST__INIT;
@@ -158,8 +158,8 @@ void tty_front_resize(const struct tty_front *t, struct agent *a, const char *co
 	req.exec_id = (char *)exec_id;
 	req.width = cols;
 	req.height = rows;
-	if (agent_call(a, "ResizePty", &req.base, &husk__agent__v1__empty__descriptor,
-	               RESIZE_TIMEOUT_MS, on_resized, NULL, &err) < 0)
+	if (agent_client_call(a, "ResizePty", &req.base, &husk__agent__v1__empty__descriptor,
+	                      RESIZE_TIMEOUT_MS, on_resized, NULL, &err) < 0)
 		log_warn("resize terminal: %s", husk_error_msg(err));
 }
 

@@ -37,7 +37,7 @@ bool tty_front_size(const struct tty_front *t, unsigned *cols, unsigned *rows);
  * Sends ResizePty for (container_id, exec_id) with the current size
  * (asynchronous; a failure is logged). Nothing when the size is unknown.
  */
-void tty_front_resize(const struct tty_front *t, struct agent *a, const char *container_id,
+void tty_front_resize(const struct tty_front *t, struct agent_client *a, const char *container_id,
                       const char *exec_id);
 /*
  * Points stdin, stdout and stderr at /dev/null. A detached process whose

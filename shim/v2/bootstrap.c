@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/fs.h"
 #include "proto/containerd/task.pb-c.h"
 #include "lib/log.h"
 #include "lib/sha256.h"
@@ -100,28 +101,11 @@ static bool socket_alive(const struct sockaddr_un *sa)
 	return fd >= 0 && connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
 }
 
-static int mkdir_p(const char *dir, husk_err *err)
-{
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s", dir);
-	for (char *c = path + 1;; c++) {
-		if (*c != '/' && *c != '\0')
-			continue;
-		char saved = *c;
-		*c = '\0';
-		if (mkdir(path, 0711) < 0 && errno != EEXIST)
-			return husk_error_set(err, errno, "mkdir %s", path);
-		if (!saved)
-			return 0;
-		*c = saved;
-	}
-}
-
 /* Binds the group's socket; 0 with *fd = -1 when a live shim already owns it. */
 static int bind_socket(const struct sockaddr_un *sa, int *fd, husk_err *err)
 {
 	*fd = -1;
-	if (mkdir_p(SHIM_SOCKET_DIR, err) < 0)
+	if (mkdir_p(SHIM_SOCKET_DIR, 0711, err) < 0)
 		return -1;
 	cleanup_close int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0)

@@ -57,8 +57,8 @@ static int agent_sync(struct shim *s, const char *method, const ProtobufCMessage
 	ProtobufCMessage *out = NULL;
 	if (!s->sb || s->vm_dead)
 		return husk_error_set(err, ENOTCONN, "%s: the VM is gone", method);
-	if (agent_call_sync(sandbox_agent(s->sb), method, req, desc,
-	                    (int)s->cfg.timeouts.agent_call_ms, &out, err) < 0)
+	if (agent_client_call_sync(sandbox_agent(s->sb), method, req, desc,
+	                           (int)s->cfg.timeouts.agent_call_ms, &out, err) < 0)
 		return -1;
 	if (resp)
 		*resp = out;
@@ -241,7 +241,7 @@ static int rpc_create(struct shim *s, struct ttrpc_call *call, const ProtobufCMe
 
 /* --- Start, Exec ------------------------------------------------------------------------ */
 
-static int exec_in_guest(struct shim *s, struct process *p, husk_err *err)
+static int exec_in_guest(struct shim *s, struct task_proc *p, husk_err *err)
 {
 	Husk__Agent__V1__ExecProcessRequest req = HUSK__AGENT__V1__EXEC_PROCESS_REQUEST__INIT;
 	req.container_id = p->task->id;
@@ -260,7 +260,7 @@ static int start_in_guest(struct shim *s, struct task *t, husk_err *err)
 	return sandbox_start_container(s->sb, t->id, &t->guest_pid, err);
 }
 
-static void publish_started(struct shim *s, struct process *p)
+static void publish_started(struct shim *s, struct task_proc *p)
 {
 	if (p->exec_id[0]) {
 		Containerd__Events__TaskExecStarted ev =
@@ -282,7 +282,7 @@ static int rpc_start(struct shim *s, struct ttrpc_call *call, const ProtobufCMes
 	const TaskRequest *req = (const void *)m;
 	Containerd__Task__V2__StartResponse resp = CONTAINERD__TASK__V2__START_RESPONSE__INIT;
 	cleanup_error husk_err err = NULL;
-	struct process *p = process_find(s, req->id, req->exec_id);
+	struct task_proc *p = task_proc_find(s, req->id, req->exec_id);
 	if (!p)
 		return not_found(call, req->id, req->exec_id);
 	if (p->state != PROC_CREATED || p->waited)
@@ -293,9 +293,9 @@ static int rpc_start(struct shim *s, struct ttrpc_call *call, const ProtobufCMes
 		husk_error_prefix(&err, "start %s", req->id);
 		return reply_error(call, err);
 	}
-	if (process_run(p, &err) < 0) {
+	if (task_proc_run(p, &err) < 0) {
 		log_error("start %s/%s: %s", req->id, req->exec_id, husk_error_msg(err));
-		process_exited(p, 255);
+		task_proc_exited(p, 255);
 	}
 	publish_started(s, p);
 	resp.pid = p->pid;
@@ -313,13 +313,13 @@ static int rpc_exec(struct shim *s, struct ttrpc_call *call, const ProtobufCMess
 	if (!req->exec_id[0] || !req->spec || !req->spec->value.len)
 		return reply_status(call, TTRPC_INVALID_ARGUMENT, "exec %s: no exec id or spec",
 		                    req->id);
-	if (process_find(s, req->id, req->exec_id))
+	if (task_proc_find(s, req->id, req->exec_id))
 		return reply_status(call, TTRPC_ALREADY_EXISTS, "exec %s: %s already exists",
 		                    req->id, req->exec_id);
 	if (t->init.state != PROC_RUNNING || t->init.waited)
 		return reply_status(call, TTRPC_FAILED_PRECONDITION,
 		                    "exec %s: container not running", req->id);
-	struct process *p = calloc(1, sizeof(*p));
+	struct task_proc *p = calloc(1, sizeof(*p));
 	if (!p)
 		return reply_status(call, TTRPC_RESOURCE_EXHAUSTED, "exec: out of memory");
 	p->task = t;
@@ -329,12 +329,12 @@ static int rpc_exec(struct shim *s, struct ttrpc_call *call, const ProtobufCMess
 	p->spec_len = req->spec->value.len;
 	if (!p->exec_id || !p->spec ||
 	    stdio_paths_set(&p->paths, req->stdin, req->stdout, req->stderr, req->terminal) < 0) {
-		process_free(p);
+		task_proc_free(p);
 		return reply_status(call, TTRPC_RESOURCE_EXHAUSTED, "exec: out of memory");
 	}
 	memcpy(p->spec, req->spec->value.data, p->spec_len);
 	if (!(p->io = task_io_open(&p->paths, t->id, s->args->ns, &err))) {
-		process_free(p);
+		task_proc_free(p);
 		husk_error_prefix(&err, "exec %s", req->id);
 		return reply_error(call, err);
 	}
@@ -349,7 +349,7 @@ static int rpc_exec(struct shim *s, struct ttrpc_call *call, const ProtobufCMess
 
 /* --- State, Wait, Kill, Delete ---------------------------------------------------------- */
 
-static Containerd__Task__V2__Status process_status(const struct process *p)
+static Containerd__Task__V2__Status task_proc_status(const struct task_proc *p)
 {
 	switch (p->state) {
 	case PROC_CREATED:
@@ -367,13 +367,13 @@ static int rpc_state(struct shim *s, struct ttrpc_call *call, const ProtobufCMes
 	const TaskRequest *req = (const void *)m;
 	Containerd__Task__V2__StateResponse resp = CONTAINERD__TASK__V2__STATE_RESPONSE__INIT;
 	Containerd__Types__Timestamp ts = CONTAINERD__TYPES__TIMESTAMP__INIT;
-	struct process *p = process_find(s, req->id, req->exec_id);
+	struct task_proc *p = task_proc_find(s, req->id, req->exec_id);
 	if (!p)
 		return not_found(call, req->id, req->exec_id);
 	resp.id = p->task->id;
 	resp.bundle = p->task->bundle;
 	resp.pid = p->pid;
-	resp.status = process_status(p);
+	resp.status = task_proc_status(p);
 	resp.stdin = p->paths.in;
 	resp.stdout = p->paths.out;
 	resp.stderr = p->paths.err;
@@ -391,11 +391,11 @@ static int rpc_state(struct shim *s, struct ttrpc_call *call, const ProtobufCMes
 static int rpc_wait(struct shim *s, struct ttrpc_call *call, const ProtobufCMessage *m)
 {
 	const TaskRequest *req = (const void *)m;
-	struct process *p = process_find(s, req->id, req->exec_id);
+	struct task_proc *p = task_proc_find(s, req->id, req->exec_id);
 	if (!p)
 		return not_found(call, req->id, req->exec_id);
 	if (p->state == PROC_STOPPED) {
-		process_reply_wait(p, call);
+		task_proc_reply_wait(p, call);
 		return 0;
 	}
 	struct ttrpc_call **grown = realloc(p->waiters, (p->nwaiters + 1) * sizeof(*grown));
@@ -411,7 +411,7 @@ static int rpc_kill(struct shim *s, struct ttrpc_call *call, const ProtobufCMess
 	const Containerd__Task__V2__KillRequest *req = (const void *)m;
 	Husk__Agent__V1__SignalProcessRequest sig = HUSK__AGENT__V1__SIGNAL_PROCESS_REQUEST__INIT;
 	cleanup_error husk_err err = NULL;
-	struct process *p = process_find(s, req->id, req->exec_id);
+	struct task_proc *p = task_proc_find(s, req->id, req->exec_id);
 	if (!p)
 		return not_found(call, req->id, req->exec_id);
 	if (req->signal > 64)
@@ -423,7 +423,7 @@ static int rpc_kill(struct shim *s, struct ttrpc_call *call, const ProtobufCMess
 	if (p->state == PROC_CREATED) {
 		/* nothing runs yet: the process ends as if the signal had killed it */
 		if (req->signal)
-			process_exited(p, 128 + req->signal);
+			task_proc_exited(p, 128 + req->signal);
 		return reply_empty(call);
 	}
 	sig.container_id = p->task->id;
@@ -438,7 +438,7 @@ static int rpc_kill(struct shim *s, struct ttrpc_call *call, const ProtobufCMess
 	return reply_empty(call);
 }
 
-static void reply_deleted(struct ttrpc_call *call, const struct process *p)
+static void reply_deleted(struct ttrpc_call *call, const struct task_proc *p)
 {
 	Containerd__Task__V2__DeleteResponse resp = CONTAINERD__TASK__V2__DELETE_RESPONSE__INIT;
 	Containerd__Types__Timestamp ts = CONTAINERD__TYPES__TIMESTAMP__INIT;
@@ -449,16 +449,16 @@ static void reply_deleted(struct ttrpc_call *call, const struct process *p)
 	ttrpc_reply_pb(call, &resp.base);
 }
 
-static void delete_exec(struct task *t, struct process *p, struct ttrpc_call *call)
+static void delete_exec(struct task *t, struct task_proc *p, struct ttrpc_call *call)
 {
-	for (struct process **pp = &t->execs; *pp; pp = &(*pp)->next) {
+	for (struct task_proc **pp = &t->execs; *pp; pp = &(*pp)->next) {
 		if (*pp == p) {
 			*pp = p->next;
 			break;
 		}
 	}
 	reply_deleted(call, p);
-	process_free(p);
+	task_proc_free(p);
 }
 
 static void remove_in_guest(struct shim *s, struct task *t)
@@ -474,7 +474,7 @@ static void remove_in_guest(struct shim *s, struct task *t)
 static int rpc_delete(struct shim *s, struct ttrpc_call *call, const ProtobufCMessage *m)
 {
 	const TaskRequest *req = (const void *)m;
-	struct process *p = process_find(s, req->id, req->exec_id);
+	struct task_proc *p = task_proc_find(s, req->id, req->exec_id);
 	if (!p)
 		return not_found(call, req->id, req->exec_id);
 	if (p->state == PROC_RUNNING)
@@ -663,7 +663,7 @@ static int rpc_resize_pty(struct shim *s, struct ttrpc_call *call, const Protobu
 	const Containerd__Task__V2__ResizePtyRequest *req = (const void *)m;
 	Husk__Agent__V1__ResizePtyRequest areq = HUSK__AGENT__V1__RESIZE_PTY_REQUEST__INIT;
 	cleanup_error husk_err err = NULL;
-	if (!process_find(s, req->id, req->exec_id))
+	if (!task_proc_find(s, req->id, req->exec_id))
 		return not_found(call, req->id, req->exec_id);
 	areq.container_id = (char *)req->id;
 	areq.exec_id = (char *)req->exec_id;
@@ -680,7 +680,7 @@ static int rpc_resize_pty(struct shim *s, struct ttrpc_call *call, const Protobu
 static int rpc_close_io(struct shim *s, struct ttrpc_call *call, const ProtobufCMessage *m)
 {
 	const Containerd__Task__V2__CloseIORequest *req = (const void *)m;
-	struct process *p = process_find(s, req->id, req->exec_id);
+	struct task_proc *p = task_proc_find(s, req->id, req->exec_id);
 	if (!p)
 		return not_found(call, req->id, req->exec_id);
 	if (req->stdin && p->io)

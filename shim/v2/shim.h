@@ -112,7 +112,8 @@ void publisher_free(struct publisher *p);
 
 enum proc_state { PROC_CREATED, PROC_RUNNING, PROC_STOPPED };
 
-struct process {
+/* The shim's record of one of a task's processes: its init or an exec. */
+struct task_proc {
 	struct task *task;
 	char *exec_id; /* "" = the container's init */
 	struct stdio_paths paths;
@@ -128,7 +129,7 @@ struct process {
 	struct timespec exited_at;
 	struct ttrpc_call **waiters;
 	size_t nwaiters;
-	struct process *next;
+	struct task_proc *next;
 };
 
 struct task {
@@ -136,8 +137,8 @@ struct task {
 	char *id, *bundle, *rootfs;
 	bool rootfs_mounted, paused;
 	uint32_t guest_pid; /* its init's in the guest once started: the pod joins its namespaces */
-	struct process init;
-	struct process *execs;
+	struct task_proc init;
+	struct task_proc *execs;
 	struct task *next;
 };
 
@@ -166,13 +167,13 @@ struct shim {
 
 struct task *task_find(struct shim *s, const char *id);
 /* The process (id, exec_id) or NULL. */
-struct process *process_find(struct shim *s, const char *id, const char *exec_id);
+struct task_proc *task_proc_find(struct shim *s, const char *id, const char *exec_id);
 /* Relays the stdio of a process that now exists in the guest and waits for it. */
-int process_run(struct process *p, husk_err *err);
+int task_proc_run(struct task_proc *p, husk_err *err);
 /* Records an exit (from WaitProcess, a kill before start, a dead VM). */
-void process_exited(struct process *p, uint32_t status);
-void process_reply_wait(struct process *p, struct ttrpc_call *call);
-void process_free(struct process *p);
+void task_proc_exited(struct task_proc *p, uint32_t status);
+void task_proc_reply_wait(struct task_proc *p, struct ttrpc_call *call);
+void task_proc_free(struct task_proc *p);
 int stdio_paths_set(struct stdio_paths *sp, const char *in, const char *out, const char *errp,
                     bool terminal);
 /* Unlinks t, unbinds its rootfs from the sandbox and frees it. */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/fs.h"
 #include "lib/log.h"
 #include "lib/proc.h"
 #include "shim.h"
@@ -30,13 +31,6 @@ struct task_io {
 	int in, in_keep, out, err;
 	struct proc logger;
 };
-
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
 
 static const char *fifo_path(const char *uri)
 {

@@ -31,14 +31,14 @@ struct task *task_find(struct shim *s, const char *id)
 	return NULL;
 }
 
-struct process *process_find(struct shim *s, const char *id, const char *exec_id)
+struct task_proc *task_proc_find(struct shim *s, const char *id, const char *exec_id)
 {
 	struct task *t = task_find(s, id);
 	if (!t)
 		return NULL;
 	if (!exec_id[0])
 		return &t->init;
-	for (struct process *p = t->execs; p; p = p->next)
+	for (struct task_proc *p = t->execs; p; p = p->next)
 		if (!strcmp(p->exec_id, exec_id))
 			return p;
 	return NULL;
@@ -46,7 +46,7 @@ struct process *process_find(struct shim *s, const char *id, const char *exec_id
 
 /* --- exit ------------------------------------------------------------------------------- */
 
-static void publish_exit(struct process *p)
+static void publish_exit(struct task_proc *p)
 {
 	Containerd__Types__Timestamp ts = CONTAINERD__TYPES__TIMESTAMP__INIT;
 	Containerd__Events__TaskExit ev = CONTAINERD__EVENTS__TASK_EXIT__INIT;
@@ -60,7 +60,7 @@ static void publish_exit(struct process *p)
 	publish(p->task->shim->pub, "/tasks/exit", &ev.base);
 }
 
-void process_reply_wait(struct process *p, struct ttrpc_call *call)
+void task_proc_reply_wait(struct task_proc *p, struct ttrpc_call *call)
 {
 	Containerd__Types__Timestamp ts = CONTAINERD__TYPES__TIMESTAMP__INIT;
 	Containerd__Task__V2__WaitResponse resp = CONTAINERD__TASK__V2__WAIT_RESPONSE__INIT;
@@ -71,7 +71,7 @@ void process_reply_wait(struct process *p, struct ttrpc_call *call)
 	ttrpc_reply_pb(call, &resp.base);
 }
 
-static void process_finish(struct process *p)
+static void task_proc_finish(struct task_proc *p)
 {
 	clock_gettime(CLOCK_REALTIME, &p->exited_at);
 	p->state = PROC_STOPPED;
@@ -82,14 +82,14 @@ static void process_finish(struct process *p)
 	log_debug("process %s/%s exited with status %u", p->task->id, p->exec_id, p->exit_status);
 	publish_exit(p);
 	for (size_t i = 0; i < p->nwaiters; i++)
-		process_reply_wait(p, p->waiters[i]);
+		task_proc_reply_wait(p, p->waiters[i]);
 	free(p->waiters);
 	p->waiters = NULL;
 	p->nwaiters = 0;
 }
 
-/* Records an exit; process_progress finishes it at the top of the loop. */
-void process_exited(struct process *p, uint32_t status)
+/* Records an exit; task_proc_progress finishes it at the top of the loop. */
+void task_proc_exited(struct task_proc *p, uint32_t status)
 {
 	if (p->waited || p->state == PROC_STOPPED)
 		return;
@@ -101,7 +101,7 @@ void process_exited(struct process *p, uint32_t status)
 }
 
 /* -1: nothing to wait for; else ms until this process's drain deadline. */
-static int process_progress(struct process *p)
+static int task_proc_progress(struct task_proc *p)
 {
 	if (p->state == PROC_STOPPED || !p->waited)
 		return -1;
@@ -111,7 +111,7 @@ static int process_progress(struct process *p)
 	if (!p->drained)
 		log_warn("process %s/%s exited but its output did not end within %d ms",
 		         p->task->id, p->exec_id, DRAIN_MS);
-	process_finish(p);
+	task_proc_finish(p);
 	return -1;
 }
 
@@ -128,9 +128,9 @@ int shim_progress(struct shim *s)
 {
 	int timeout = -1;
 	for (struct task *t = s->tasks; t; t = t->next) {
-		timeout = min_timeout(timeout, process_progress(&t->init));
-		for (struct process *p = t->execs; p; p = p->next)
-			timeout = min_timeout(timeout, process_progress(p));
+		timeout = min_timeout(timeout, task_proc_progress(&t->init));
+		for (struct task_proc *p = t->execs; p; p = p->next)
+			timeout = min_timeout(timeout, task_proc_progress(p));
 	}
 	return timeout;
 }
@@ -141,9 +141,9 @@ void shim_vm_died(struct shim *s, husk_err cause)
 		log_error("the VM is gone: %s", husk_error_msg(cause));
 	s->vm_dead = true;
 	for (struct task *t = s->tasks; t; t = t->next) {
-		process_exited(&t->init, VM_GONE_STATUS);
-		for (struct process *p = t->execs; p; p = p->next)
-			process_exited(p, VM_GONE_STATUS);
+		task_proc_exited(&t->init, VM_GONE_STATUS);
+		for (struct task_proc *p = t->execs; p; p = p->next)
+			task_proc_exited(p, VM_GONE_STATUS);
 	}
 }
 
@@ -151,7 +151,7 @@ void shim_vm_died(struct shim *s, husk_err cause)
 
 static void on_relay_done(struct stdio_relay *r, void *data)
 {
-	struct process *p = data;
+	struct task_proc *p = data;
 	if (stdio_relay_error(r))
 		log_warn("process %s/%s stdio: %s", p->task->id, p->exec_id,
 		         husk_error_msg(stdio_relay_error(r)));
@@ -160,27 +160,27 @@ static void on_relay_done(struct stdio_relay *r, void *data)
 
 static void on_wait(ProtobufCMessage *msg, husk_err error, void *data)
 {
-	struct process *p = data;
+	struct task_proc *p = data;
 	Husk__Agent__V1__WaitProcessResponse *resp = (void *)msg;
 	struct shim *s = p->task->shim;
 	if (!resp) {
-		if (!agent_alive(sandbox_agent(s->sb)))
+		if (!agent_client_alive(sandbox_agent(s->sb)))
 			shim_vm_died(s, error);
 		else
 			log_error("wait %s/%s: %s", p->task->id, p->exec_id, husk_error_msg(error));
-		process_exited(p, VM_GONE_STATUS);
+		task_proc_exited(p, VM_GONE_STATUS);
 		return;
 	}
-	process_exited(p, resp->exit_status >= 0 && resp->exit_status <= 255
-	                      ? (uint32_t)resp->exit_status
-	                      : VM_GONE_STATUS);
+	task_proc_exited(p, resp->exit_status >= 0 && resp->exit_status <= 255
+	                        ? (uint32_t)resp->exit_status
+	                        : VM_GONE_STATUS);
 }
 
 /* The guest process exists: relay its stdio and wait for it. */
-int process_run(struct process *p, husk_err *err)
+int task_proc_run(struct task_proc *p, husk_err *err)
 {
 	struct shim *s = p->task->shim;
-	struct agent *agent = sandbox_agent(s->sb);
+	struct agent_client *agent = sandbox_agent(s->sb);
 	Husk__Agent__V1__ProcessRequest req = HUSK__AGENT__V1__PROCESS_REQUEST__INIT;
 	p->state = PROC_RUNNING;
 	p->pid = shim_task_pid(s);
@@ -193,8 +193,9 @@ int process_run(struct process *p, husk_err *err)
 		return -1;
 	req.container_id = p->task->id;
 	req.exec_id = p->exec_id;
-	return agent_call(agent, "WaitProcess", &req.base,
-	                  &husk__agent__v1__wait_process_response__descriptor, 0, on_wait, p, err);
+	return agent_client_call(agent, "WaitProcess", &req.base,
+	                         &husk__agent__v1__wait_process_response__descriptor, 0, on_wait, p,
+	                         err);
 }
 
 /* --- lifetime --------------------------------------------------------------------------- */
@@ -209,11 +210,11 @@ int stdio_paths_set(struct stdio_paths *sp, const char *in, const char *out, con
 	return sp->in && sp->out && sp->err ? 0 : -1;
 }
 
-static void process_clear(struct process *p)
+static void task_proc_clear(struct task_proc *p)
 {
-	struct agent *agent = p->task->shim->sb ? sandbox_agent(p->task->shim->sb) : NULL;
+	struct agent_client *agent = p->task->shim->sb ? sandbox_agent(p->task->shim->sb) : NULL;
 	if (agent)
-		agent_forget(agent, p);
+		agent_client_forget(agent, p);
 	stdio_relay_free(p->relay);
 	task_io_free(p->io);
 	for (size_t i = 0; i < p->nwaiters; i++)
@@ -226,20 +227,20 @@ static void process_clear(struct process *p)
 	free(p->spec);
 }
 
-void process_free(struct process *p)
+void task_proc_free(struct task_proc *p)
 {
-	process_clear(p);
+	task_proc_clear(p);
 	free(p);
 }
 
 void task_free(struct task *t)
 {
 	while (t->execs) {
-		struct process *p = t->execs;
+		struct task_proc *p = t->execs;
 		t->execs = p->next;
-		process_free(p);
+		task_proc_free(p);
 	}
-	process_clear(&t->init);
+	task_proc_clear(&t->init);
 	if (t->rootfs_mounted)
 		rootfs_unmount(t->rootfs);
 	free(t->id);
@@ -294,6 +295,6 @@ static void on_oom(ProtobufCMessage *msg, husk_err error, void *data)
 int shim_watch_oom(struct shim *s, husk_err *err)
 {
 	Husk__Agent__V1__Empty req = HUSK__AGENT__V1__EMPTY__INIT;
-	return agent_call(sandbox_agent(s->sb), "GetOOMEvent", &req.base,
-	                  &husk__agent__v1__oomevent__descriptor, 0, on_oom, s, err);
+	return agent_client_call(sandbox_agent(s->sb), "GetOOMEvent", &req.base,
+	                         &husk__agent__v1__oomevent__descriptor, 0, on_oom, s, err);
 }

@@ -71,7 +71,7 @@ ProtobufCMessage *task_request_decode(const ProtobufCMessageDescriptor *desc, co
 	}
 	if (check_message(m, 0, err) < 0) {
 		husk_error_prefix(err, "%s", method);
-		(*err)->code = EINVAL; /* whatever the check said: InvalidArgument */
+		husk_error_set_code(err, EINVAL); /* whatever the check said: InvalidArgument */
 		protobuf_c_message_free_unpacked(m, NULL);
 		return NULL;
 	}

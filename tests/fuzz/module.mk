@@ -25,7 +25,8 @@ fuzz_hybrid_connect_line_SRCS := tests/fuzz/fuzz_hybrid_connect_line.c hyperviso
 
 # the host's inputs: husk.json, bundles (spec, hooks, resources), Task requests
 FUZZERS += fuzz_config fuzz_spec fuzz_hooks fuzz_resources fuzz_task_request
-fuzz_config_SRCS := tests/fuzz/fuzz_config.c shim/lib/config.c $(QEMU_SRCS) $(LIB_SRCS)
+fuzz_config_SRCS := tests/fuzz/fuzz_config.c shim/lib/config.c $(QEMU_SRCS) $(LIB_SRCS) \
+	$(LIB_JSON_SRCS)
 fuzz_config_LIBS := $(QEMU_LIBS)
 fuzz_spec_SRCS := tests/fuzz/fuzz_spec.c $(SPEC_SRCS) $(LIB_SRCS)
 fuzz_spec_LIBS := -ljson-c

@@ -12,11 +12,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "proto/agent.pb-c.h"
 #include "lib/cleanup.h"
+#include "lib/clock.h"
 #include "lib/error.h"
 #include "lib/loop.h"
 #include "ttrpc/ttrpc.h"
@@ -341,23 +341,16 @@ static void start_pumps(struct client *c, char *id, char *eid)
 	issue_read(&c->pumps[1]);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Copies stdout and stderr of (id, eid) until both end, then waits for its exit. */
 static int pump_and_wait(struct client *c, char *id, char *eid, int *status, husk_err *err)
 {
 	start_pumps(c, id, eid);
-	int64_t deadline = now_ms() + TIMEOUT_MS;
+	int64_t deadline = deadline_after(TIMEOUT_MS);
 	while (c->open_streams > 0 && ttrpc_client_alive(c->conn)) {
-		int64_t left = deadline - now_ms();
-		if (left <= 0)
+		int left = deadline_left(deadline);
+		if (left == 0)
 			return husk_error_set(err, ETIMEDOUT, "output of %s not finished", id);
-		if (husk_loop_run_once(c->loop, (int)left, err) < 0)
+		if (husk_loop_run_once(c->loop, left, err) < 0)
 			return -1;
 	}
 	if (c->failed)

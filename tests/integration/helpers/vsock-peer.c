@@ -38,6 +38,8 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/fs.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/loop.h"
 #include "tests/guest/pattern.h"
@@ -100,7 +102,8 @@ struct peer {
 	char ready_line[SERVICE_LINE_MAX];
 };
 
-static double now_ms(void)
+/* Milliseconds with a fraction: connect latencies on a Unix socket are well below 1 ms. */
+static double precise_ms(void)
 {
 	struct timespec ts;
 
@@ -158,8 +161,7 @@ static int hybrid_start(const char *uds, unsigned port, husk_err *err)
 static void conn_close(struct conn *c)
 {
 	husk_loop_del(c->peer->loop, c->fd);
-	close(c->fd);
-	c->fd = -1;
+	close_fd(&c->fd);
 	c->peer->remaining--;
 }
 
@@ -203,7 +205,7 @@ static int on_refused_answer(struct conn *c, husk_err *err)
 static void on_connected(struct conn *c)
 {
 	struct peer *p = c->peer;
-	double ms = now_ms() - c->t_start;
+	double ms = precise_ms() - c->t_start;
 
 	p->connect_sum += ms;
 	p->connect_count++;
@@ -470,12 +472,12 @@ static unsigned client_port(const struct opts *o)
  * port is not listening yet); the refused mode speaks the handshake itself
  * because it must see the refusal rather than have it retried.
  */
-static int start_client(struct peer *p, struct conn *c, double deadline, husk_err *err)
+static int start_client(struct peer *p, struct conn *c, int64_t deadline, husk_err *err)
 {
-	int left = (int)(deadline - now_ms());
+	int left = deadline_left(deadline);
 	uint32_t events = EPOLLIN;
 
-	c->t_start = now_ms();
+	c->t_start = precise_ms();
 	if (p->o->mode == M_REFUSED)
 		c->fd = hybrid_start(p->o->uds, client_port(p->o), err);
 	else
@@ -555,13 +557,13 @@ static void describe_stuck(const struct peer *p, const struct conn *clients, uns
 }
 
 /* Runs the loop until every connection is finished or the deadline passes. */
-static int run_until_done(struct peer *p, double deadline, struct conn *clients, unsigned n,
+static int run_until_done(struct peer *p, int64_t deadline, struct conn *clients, unsigned n,
                           husk_err *err)
 {
 	while (p->remaining > 0 || p->accepted < p->nconns) {
-		int left = (int)(deadline - now_ms());
+		int left = deadline_left(deadline);
 
-		if (left <= 0) {
+		if (left == 0) {
 			describe_stuck(p, clients, n);
 			return husk_error_set(err, ETIMEDOUT, "%s: %u connection(s) unfinished",
 			                      mode_names[p->o->mode],
@@ -589,7 +591,7 @@ static unsigned client_count(const struct opts *o)
 	}
 }
 
-static int run_round(struct peer *p, struct conn *clients, unsigned n, double deadline,
+static int run_round(struct peer *p, struct conn *clients, unsigned n, int64_t deadline,
                      husk_err *err)
 {
 	if (p->o->mode == M_PUSH && start_listener(p, p->o->port, p->o->conns, err) < 0)
@@ -609,7 +611,7 @@ static void peer_reset(struct peer *p)
 {
 	if (p->listen_fd >= 0) {
 		husk_loop_del(p->loop, p->listen_fd);
-		close(p->listen_fd);
+		close_fd(&p->listen_fd);
 		unlink(p->listen_path);
 	}
 	for (unsigned i = 0; p->conns && i < p->nconns; i++)
@@ -619,7 +621,6 @@ static void peer_reset(struct peer *p)
 		}
 	free(p->conns);
 	p->conns = NULL;
-	p->listen_fd = -1;
 	p->nconns = p->accepted = p->remaining = 0;
 }
 
@@ -628,8 +629,7 @@ static void close_clients(struct peer *p, struct conn *clients, unsigned n)
 	for (unsigned i = 0; i < n; i++)
 		if (clients[i].fd >= 0) {
 			husk_loop_del(p->loop, clients[i].fd);
-			close(clients[i].fd);
-			clients[i].fd = -1;
+			close_fd(&clients[i].fd);
 		}
 }
 
@@ -658,7 +658,8 @@ static int run(const struct opts *o, husk_err *err)
 	unsigned n = client_count(o);
 	struct peer p = {.o = o, .listen_fd = -1, .nclients = n};
 	cleanup_free struct conn *clients = calloc(n ? n : 1, sizeof(*clients));
-	double start = now_ms(), deadline = start + o->timeout_ms;
+	double start = precise_ms();
+	int64_t deadline = deadline_after(o->timeout_ms);
 	int r = 0;
 
 	if (!clients)
@@ -672,7 +673,7 @@ static int run(const struct opts *o, husk_err *err)
 		peer_reset(&p);
 	}
 	if (r == 0)
-		report(&p, now_ms() - start);
+		report(&p, precise_ms() - start);
 	husk_loop_free(p.loop);
 	return r;
 }

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "lib/cleanup.h"
 #include "lib/cmsg.h"
@@ -29,6 +30,42 @@ TEST(error_without_code_has_no_suffix)
 	husk_error_set(&err, 0, "bad value %d", 7);
 	CHECK_STR(husk_error_msg(err), "bad value 7");
 	CHECK_STR(husk_error_msg(NULL), "unknown error");
+}
+
+TEST(error_set_code_keeps_the_message)
+{
+	cleanup_error husk_err err = NULL;
+	CHECK_INT(husk_error_set_code(&err, EEXIST), ==, -1);
+	CHECK(!err);
+	husk_error_set(&err, 0, "container x already exists");
+	CHECK_INT(husk_error_set_code(&err, EEXIST), ==, -1);
+	CHECK_STR(husk_error_msg(err), "container x already exists");
+	CHECK_INT(err->code, ==, EEXIST);
+}
+
+/* A message that cannot be made takes the path of an allocation failing. */
+static int set_unprintable(husk_err *err)
+{
+	static const wchar_t not_ascii[] = {0x100, 0};
+	return husk_error_set(err, EINVAL, "%ls", not_ascii);
+}
+
+TEST(error_without_memory_is_still_an_error)
+{
+	cleanup_error husk_err err = NULL;
+	CHECK_INT(set_unprintable(&err), ==, -1);
+	CHECK(err != NULL);
+	CHECK_STR(husk_error_msg(err), "out of memory");
+	CHECK_INT(err->code, ==, ENOMEM);
+	husk_error_prefix(&err, "create %s", "abc");
+	husk_error_set_code(&err, EEXIST);
+	CHECK_STR(husk_error_msg(err), "out of memory");
+	CHECK_INT(err->code, ==, ENOMEM);
+	husk_error_free(&err);
+	CHECK(!err);
+	set_unprintable(&err);
+	husk_error_set(&err, ENOENT, "config.json");
+	CHECK_STR(husk_error_msg(err), "config.json: No such file or directory");
 }
 
 TEST(log_levels_parse)

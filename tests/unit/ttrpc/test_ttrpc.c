@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/clock.h"
 #include "lib/error.h"
 #include "lib/loop.h"
 #include "ttrpc/ttrpc.h"
@@ -184,18 +185,11 @@ static int fixture_setup(struct fixture *f, int raw)
 	return fixture_connect(f, raw);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Runs the loop until *flag reaches want (or WAIT_MS pass). */
 static int run_until(struct fixture *f, const int *flag, int want)
 {
-	int64_t end = now_ms() + WAIT_MS;
-	while (*flag < want && now_ms() < end)
+	int64_t end = monotonic_ms() + WAIT_MS;
+	while (*flag < want && monotonic_ms() < end)
 		if (husk_loop_run_once(f->loop, 100, NULL) < 0)
 			return -1;
 	return *flag >= want ? 0 : -1;
@@ -205,8 +199,8 @@ static int run_until(struct fixture *f, const int *flag, int want)
 static int raw_write(struct fixture *f, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
-	int64_t end = now_ms() + WAIT_MS;
-	while (len && now_ms() < end) {
+	int64_t end = monotonic_ms() + WAIT_MS;
+	while (len && monotonic_ms() < end) {
 		ssize_t n = write(f->raw, p, len);
 		if (n < 0 && errno != EAGAIN)
 			return -1;
@@ -221,8 +215,8 @@ static int raw_write(struct fixture *f, const void *buf, size_t len)
 
 static int raw_read(struct fixture *f, uint8_t *buf, size_t len)
 {
-	int64_t end = now_ms() + WAIT_MS;
-	while (len && now_ms() < end) {
+	int64_t end = monotonic_ms() + WAIT_MS;
+	while (len && monotonic_ms() < end) {
 		ssize_t n = read(f->raw, buf, len);
 		if (n == 0 || (n < 0 && errno != EAGAIN))
 			return -1;
@@ -410,8 +404,8 @@ TEST(ttrpc_hundred_calls_answered_out_of_order)
 			CHECK_INT(ttrpc_reply(call, TTRPC_OK, NULL, &b, 1), ==, 0);
 		}
 	}
-	int64_t end = now_ms() + WAIT_MS;
-	while ((done = replied_total(r, 100)) < 100 && now_ms() < end)
+	int64_t end = monotonic_ms() + WAIT_MS;
+	while ((done = replied_total(r, 100)) < 100 && monotonic_ms() < end)
 		husk_loop_run_once(f.loop, 100, NULL);
 	CHECK_INT(done, ==, 100);
 	/* held[i] got the byte i because calls were dispatched in order */
@@ -637,8 +631,8 @@ TEST(ttrpc_peer_close_fails_pending_calls)
 	ttrpc_server_free(f.srv); /* closes the server end: cancels run, the client sees EOF */
 	f.srv = NULL;
 	CHECK_INT(seen.cancels, ==, 3);
-	int64_t end = now_ms() + WAIT_MS;
-	while (replied_total(r, 3) < 3 && now_ms() < end)
+	int64_t end = monotonic_ms() + WAIT_MS;
+	while (replied_total(r, 3) < 3 && monotonic_ms() < end)
 		husk_loop_run_once(f.loop, 100, NULL);
 	for (int i = 0; i < 3; i++) {
 		CHECK_INT(r[i].calls, ==, 1);
@@ -704,10 +698,10 @@ TEST(ttrpc_sync_call_times_out_and_late_reply_is_dropped)
 	cleanup_free uint8_t *resp = NULL;
 	size_t len = 0;
 	CHECK(fixture_setup(&f, 0) == 0);
-	int64_t start = now_ms();
+	int64_t start = monotonic_ms();
 	CHECK_INT(ttrpc_client_call_sync(f.cli, SVC, "Hold", NULL, 0, 50, NULL, NULL, &err), ==,
 	          -1);
-	CHECK_INT(now_ms() - start, >=, 50);
+	CHECK_INT(monotonic_ms() - start, >=, 50);
 	CHECK_STR(husk_error_msg(err), "test.Echo/Hold: timed out after 50 ms");
 	CHECK_INT(err->code, ==, ETIMEDOUT);
 	CHECK_INT(seen.nheld, ==, 1);
@@ -841,10 +835,10 @@ TEST(ttrpc_server_stops_reading_while_its_peer_does_not)
 	CHECK(off < total);
 
 	/* reading again lets everything through, in order and intact */
-	int64_t end = now_ms() + 4 * WAIT_MS;
+	int64_t end = monotonic_ms() + 4 * WAIT_MS;
 	/* each reply: header, then tag, 3-byte varint length and the payload */
 	const size_t want = (size_t)N * (TTRPC_HEADER_LEN + 4 + PLEN);
-	while ((off < total || have < want) && now_ms() < end) {
+	while ((off < total || have < want) && monotonic_ms() < end) {
 		ssize_t w = off < total ? write(f.raw, reqs + off, total - off) : 0;
 		off += w > 0 ? (size_t)w : 0;
 		have = raw_collect(&f, got, have, (size_t)N * FRAME_MAX);
@@ -886,10 +880,10 @@ TEST(ttrpc_client_freed_during_its_sync_call)
 	CHECK(fixture_setup(&f, 0) == 0);
 	CHECK(timerfd_settime(seen.timer_fd, 0, &its, NULL) == 0);
 	CHECK(husk_loop_add(f.loop, seen.timer_fd, EPOLLIN, free_client_on_timer, &f, NULL) == 0);
-	int64_t start = now_ms();
+	int64_t start = monotonic_ms();
 	CHECK_INT(ttrpc_client_call_sync(f.cli, SVC, "Hold", NULL, 0, WAIT_MS, NULL, NULL, &err),
 	          ==, -1);
-	CHECK_INT(now_ms() - start, <, WAIT_MS);
+	CHECK_INT(monotonic_ms() - start, <, WAIT_MS);
 	CHECK_STR(husk_error_msg(err), "test.Echo/Hold: connection closed");
 	CHECK_INT(err->code, ==, ENOTCONN);
 	CHECK(f.cli == NULL);

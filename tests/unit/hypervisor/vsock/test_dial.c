@@ -8,18 +8,11 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "hypervisor/vsock/dial.h"
 #include "hypervisor/vsock/hybrid.h"
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "lib/clock.h"
 
 /* Reads the client's line byte by byte; 0 if it is exactly want. */
 static int expect_line(int fd, const char *want)
@@ -130,9 +123,9 @@ TEST(hybrid_dial_times_out_when_the_guest_never_accepts)
 	pid_t pid = serve(l, replies, 64);
 	CHECK(pid > 0);
 	husk_err err = NULL;
-	int64_t t0 = now_ms();
+	int64_t t0 = monotonic_ms();
 	CHECK_INT(vsock_dial(VSOCK_HYBRID, 3, s.path, 1024, 300, &err), ==, -1);
-	int64_t took = now_ms() - t0;
+	int64_t took = monotonic_ms() - t0;
 	CHECK_INT(err->code, ==, ETIMEDOUT);
 	CHECK(took >= 300 && took < 2000);
 	husk_error_free(&err);

@@ -1,7 +1,8 @@
 # unit tests of shim/lib/, the host library
 UNIT_TESTS += test_config test_spec test_relay test_statedir test_ocistate test_execproc \
 	test_tty test_resources
-test_config_SRCS := tests/unit/shim/lib/test_config.c shim/lib/config.c $(QEMU_SRCS) $(LIB_SRCS)
+test_config_SRCS := tests/unit/shim/lib/test_config.c shim/lib/config.c $(QEMU_SRCS) $(LIB_SRCS) \
+	$(LIB_JSON_SRCS)
 test_config_LIBS := $(QEMU_LIBS)
 test_spec_SRCS := tests/unit/shim/lib/test_spec.c $(SPEC_SRCS) $(LIB_SRCS)
 test_spec_LIBS := -ljson-c
@@ -10,7 +11,7 @@ test_relay_SRCS := tests/unit/shim/lib/test_relay.c shim/lib/relay.c shim/lib/ag
 test_relay_LIBS := $(PROTOBUF_LIBS)
 test_statedir_SRCS := tests/unit/shim/lib/test_statedir.c shim/lib/statedir.c $(LIB_SRCS)
 test_ocistate_SRCS := tests/unit/shim/lib/test_ocistate.c shim/lib/ocistate.c \
-	shim/lib/control.c $(SPEC_SRCS) $(LIB_SRCS)
+	shim/lib/control.c $(SPEC_SRCS) $(LIB_SRCS) $(LIB_JSON_SRCS)
 test_ocistate_LIBS := -ljson-c
 test_execproc_SRCS := tests/unit/shim/lib/test_execproc.c shim/lib/execproc.c $(SPEC_SRCS) \
 	$(LIB_SRCS)

@@ -215,7 +215,7 @@ TEST(malformed_documents)
 {
 	CHECK(rejects(
 	    "", "config /etc/husk/husk.json: invalid JSON at byte 0: unexpected end of input"));
-	CHECK(rejects("[1]", "config /etc/husk/husk.json: must be a JSON object"));
+	CHECK(rejects("[1]", "config /etc/husk/husk.json: not a JSON object"));
 	CHECK(
 	    rejects("{} {}", "config /etc/husk/husk.json: invalid JSON at byte 3: trailing data"));
 	CHECK(rejects("{\"vcpus\":", "config /etc/husk/husk.json: invalid JSON at byte 9: "
