@@ -36,7 +36,8 @@ USES_shim/v2 := $(USES_shim)
 TEST_HARNESS := tests/unit/harness
 USES_tests/unit/lib := $(TEST_HARNESS) lib
 USES_tests/unit/ttrpc := $(TEST_HARNESS) ttrpc $(USES_ttrpc)
-USES_tests/unit/oci := $(TEST_HARNESS) oci $(USES_oci)
+# the contract test also drives both sides of it: the agent's decode and the host's bundle check
+USES_tests/unit/oci := $(TEST_HARNESS) oci $(USES_oci) agent proto shim/lib
 USES_tests/unit/agent := $(TEST_HARNESS) agent $(USES_agent)
 USES_tests/unit/hypervisor/qemu := $(TEST_HARNESS) hypervisor/qemu $(USES_hypervisor/qemu)
 USES_tests/unit/hypervisor/vsock := $(TEST_HARNESS) tests/guest hypervisor/vsock \
