@@ -44,6 +44,32 @@ static void chars(FILE *f, size_t n, char c)
 		fputc(c, f);
 }
 
+#define SECCOMP   PROCESS ",\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\","
+#define RESOURCES PROCESS ",\"linux\":{\"resources\":{"
+
+/*
+ * The common shape of a case: head, then the limited thing n long (fill bytes after the
+ * fill_from bytes head ends with), or n times pre<i>post (pre alone when post is NULL), then
+ * tail.
+ */
+struct shape {
+	const char *head, *pre, *post, *tail;
+	char fill;
+	size_t fill_from;
+};
+
+static void write_shape(FILE *f, const struct shape *s, size_t n)
+{
+	fputs(s->head, f);
+	if (s->fill)
+		chars(f, n - s->fill_from, s->fill);
+	else if (s->post)
+		repeat(f, n, s->pre, s->post);
+	else
+		repeat_same(f, n, s->pre);
+	fputs(s->tail, f);
+}
+
 static void json_bytes(FILE *f, size_t n)
 {
 	fputs(PROCESS "}", f);
@@ -57,201 +83,6 @@ static void depth(FILE *f, size_t n)
 	chars(f, n - 1, '[');
 	chars(f, n - 1, ']');
 	fputs("}", f);
-}
-
-static void string_length(FILE *f, size_t n)
-{
-	fputs(",\"process\":{\"cwd\":\"/\",\"args\":[\"sh\",\"", f);
-	chars(f, n, 'a');
-	fputs("\"]}}", f);
-}
-
-static void args(FILE *f, size_t n)
-{
-	fputs(",\"process\":{\"cwd\":\"/\",\"args\":[", f);
-	repeat(f, n, "\"a", "\"");
-	fputs("]}}", f);
-}
-
-static void env(FILE *f, size_t n)
-{
-	fputs(",\"process\":{\"args\":[\"sh\"],\"env\":[", f);
-	repeat(f, n, "\"K", "=v\"");
-	fputs("]}}", f);
-}
-
-static void gids(FILE *f, size_t n)
-{
-	fputs(",\"process\":{\"args\":[\"sh\"],\"user\":{\"uid\":0,\"gid\":0,\"additionalGids\":[",
-	      f);
-	repeat(f, n, "", "");
-	fputs("]}}}", f);
-}
-
-static void rlimits(FILE *f, size_t n)
-{
-	fputs(",\"process\":{\"args\":[\"sh\"],\"rlimits\":[", f);
-	repeat(f, n, "{\"type\":\"RLIMIT_NOFILE\",\"soft\":", ",\"hard\":1024}");
-	fputs("]}}", f);
-}
-
-static void mounts(FILE *f, size_t n)
-{
-	fputs(PROCESS ",\"mounts\":[", f);
-	repeat(f, n, "{\"destination\":\"/m", "\",\"type\":\"tmpfs\"}");
-	fputs("]}", f);
-}
-
-static void mount_options(FILE *f, size_t n)
-{
-	fputs(PROCESS ",\"mounts\":[{\"destination\":\"/m\",\"type\":\"tmpfs\",\"options\":[", f);
-	repeat_same(f, n, "\"nosuid\"");
-	fputs("]}]}", f);
-}
-
-static void mount_data(FILE *f, size_t n)
-{
-	fputs(PROCESS ",\"mounts\":[{\"destination\":\"/m\",\"type\":\"tmpfs\",\"options\":[\"", f);
-	chars(f, n, 'x');
-	fputs("\"]}]}", f);
-}
-
-static void fstype(FILE *f, size_t n)
-{
-	fputs(PROCESS ",\"mounts\":[{\"destination\":\"/m\",\"type\":\"", f);
-	chars(f, n, 't');
-	fputs("\"}]}", f);
-}
-
-static void path(FILE *f, size_t n)
-{
-	fputs(",\"process\":{\"args\":[\"sh\"],\"cwd\":\"", f);
-	chars(f, n, '/');
-	fputs("\"}}", f);
-}
-
-static void hostname(FILE *f, size_t n)
-{
-	fputs(PROCESS ",\"hostname\":\"", f);
-	chars(f, n, 'h');
-	fputs("\"}", f);
-}
-
-static void masks(FILE *f, size_t n)
-{
-	fputs(PROCESS ",\"linux\":{\"maskedPaths\":[", f);
-	repeat(f, n, "\"/m", "\"");
-	fputs("]}}", f);
-}
-
-static void namespaces(FILE *f, size_t n)
-{
-	fputs(PROCESS ",\"linux\":{\"namespaces\":[", f);
-	repeat(f, n, "{\"type\":\"mount\",\"x\":", "}");
-	fputs("]}}", f);
-}
-
-static void ns_path(FILE *f, size_t n)
-{
-	fputs(PROCESS ",\"linux\":{\"namespaces\":[{\"type\":\"ipc\",\"path\":\"/proc/1/ns/ipc", f);
-	chars(f, n - strlen("/proc/1/ns/ipc"), '/');
-	fputs("\"}]}}", f);
-}
-
-#define SECCOMP PROCESS ",\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\","
-
-static void seccomp_rules(FILE *f, size_t n)
-{
-	fputs(SECCOMP "\"syscalls\":[", f);
-	repeat(f, n, "{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":", "}");
-	fputs("]}}}", f);
-}
-
-static void seccomp_names(FILE *f, size_t n)
-{
-	fputs(SECCOMP "\"syscalls\":[{\"action\":\"SCMP_ACT_LOG\",\"names\":[", f);
-	repeat_same(f, n, "\"read\"");
-	fputs("]}]}}}", f);
-}
-
-static void seccomp_arches(FILE *f, size_t n)
-{
-	fputs(SECCOMP "\"architectures\":[", f);
-	repeat_same(f, n, "\"SCMP_ARCH_X86_64\"");
-	fputs("]}}}", f);
-}
-
-static void seccomp_flags(FILE *f, size_t n)
-{
-	fputs(SECCOMP "\"flags\":[", f);
-	repeat_same(f, n, "\"SECCOMP_FILTER_FLAG_LOG\"");
-	fputs("]}}}", f);
-}
-
-static void seccomp_args(FILE *f, size_t n)
-{
-	fputs(SECCOMP "\"syscalls\":[{\"names\":[\"read\"],\"action\":\"SCMP_ACT_LOG\",\"args\":[",
-	      f);
-	repeat(f, n, "{\"index\":0,\"op\":\"SCMP_CMP_NE\",\"value\":", "}");
-	fputs("]}]}}}", f);
-}
-
-#define RESOURCES PROCESS ",\"linux\":{\"resources\":{"
-
-static void cgroup_files(FILE *f, size_t n)
-{
-	fputs(RESOURCES "\"unified\":{", f);
-	repeat(f, n, "\"memory.k", "\":\"1\"");
-	fputs("}}}}", f);
-}
-
-static void hugepages(FILE *f, size_t n)
-{
-	fputs(RESOURCES "\"hugepageLimits\":[", f);
-	repeat(f, n, "{\"pageSize\":\"2MB\",\"limit\":", "}");
-	fputs("]}}}", f);
-}
-
-static void device_rules(FILE *f, size_t n)
-{
-	fputs(RESOURCES "\"devices\":[", f);
-	repeat(f, n, "{\"allow\":false,\"major\":", ",\"access\":\"rwm\"}");
-	fputs("]}}}", f);
-}
-
-static void cpuset(FILE *f, size_t n)
-{
-	fputs(RESOURCES "\"cpu\":{\"cpus\":\"", f);
-	chars(f, n, '0');
-	fputs("\"}}}}", f);
-}
-
-static void sysctls(FILE *f, size_t n)
-{
-	fputs(PROCESS ",\"linux\":{\"sysctl\":{", f);
-	repeat(f, n, "\"fs.mqueue.k", "\":\"1\"");
-	fputs("}}}", f);
-}
-
-static void sysctl_key(FILE *f, size_t n)
-{
-	fputs(PROCESS ",\"linux\":{\"sysctl\":{\"fs.mqueue.", f);
-	chars(f, n - strlen("fs.mqueue."), 'k');
-	fputs("\":\"1\"}}}", f);
-}
-
-static void sysctl_value(FILE *f, size_t n)
-{
-	fputs(PROCESS ",\"linux\":{\"sysctl\":{\"fs.mqueue.msg_max\":\"", f);
-	chars(f, n, '1');
-	fputs("\"}}}", f);
-}
-
-static void devices(FILE *f, size_t n)
-{
-	fputs(PROCESS ",\"linux\":{\"devices\":[", f);
-	repeat(f, n, "{\"type\":\"c\",\"major\":1,\"minor\":3,\"path\":\"/dev/d", "\"}");
-	fputs("]}}", f);
 }
 
 #define USERNS                                                                                     \
@@ -280,20 +111,6 @@ static void idmap_text(FILE *f, size_t n)
 	fputs("]}}", f);
 }
 
-static void hooks(FILE *f, size_t n)
-{
-	fputs(PROCESS ",\"hooks\":{\"prestart\":[", f);
-	repeat(f, n, "{\"path\":\"/bin/true\",\"args\":[\"true\",\"", "\"]}");
-	fputs("]}}", f);
-}
-
-static void hook_args(FILE *f, size_t n)
-{
-	fputs(PROCESS ",\"hooks\":{\"poststop\":[{\"path\":\"/bin/true\",\"args\":[", f);
-	repeat(f, n, "\"a", "\"");
-	fputs("]}]}}", f);
-}
-
 static void hook_timeout(FILE *f, size_t n)
 {
 	fprintf(
@@ -302,69 +119,269 @@ static void hook_timeout(FILE *f, size_t n)
 }
 
 /*
- * One case per limit: build(f, n) writes what follows BASE, with the limited thing n times (or
- * n bytes long, n deep); at is the largest n accepted, and at + 1 is refused with refusal in the
- * message. A few bounds guard fields whose every valid value is far shorter (a file system
- * type, a namespace path): at their bound the spec is refused for what it says, by both alike.
+ * One case per limit: its shape (or build(f, n)) writes what follows BASE, with the limited
+ * thing n times (or n bytes long, n deep); at is the largest n accepted, and at + 1 is refused with
+ * refusal in the message. A few bounds guard fields whose every valid value is far shorter (a file
+ * system type, a namespace path): at their bound the spec is refused for what it says, by both
+ * alike.
  */
 static const struct limit_case {
 	const char *limit;
 	size_t at;
-	void (*build)(FILE *f, size_t n);
+	struct shape shape;
+	void (*build)(FILE *f, size_t n); /* when the shape does not do */
 	const char *refusal;
 	const char *at_refusal; /* NULL: accepted at the limit */
 } cases[] = {
-    {"SPEC_MAX_JSON", SPEC_MAX_JSON, json_bytes, "larger than 1048576 bytes", NULL},
-    {"SPEC_MAX_DEPTH", SPEC_MAX_DEPTH, depth, "nesting too deep", NULL},
-    {"SPEC_MAX_STRING", SPEC_MAX_STRING, string_length, "process.args[1]: longer than 32768 bytes",
+    {"SPEC_MAX_JSON", SPEC_MAX_JSON, {0}, json_bytes, "larger than 1048576 bytes", NULL},
+    {"SPEC_MAX_DEPTH", SPEC_MAX_DEPTH, {0}, depth, "nesting too deep", NULL},
+    {"SPEC_MAX_STRING",
+     SPEC_MAX_STRING,
+     {.head = ",\"process\":{\"cwd\":\"/\",\"args\":[\"sh\",\"", .fill = 'a', .tail = "\"]}}"},
+     NULL,
+     "process.args[1]: longer than 32768 bytes",
      NULL},
-    {"SPEC_MAX_ARGS", SPEC_MAX_ARGS, args, "process.args: more than 1024 entries", NULL},
-    {"SPEC_MAX_ENV", SPEC_MAX_ENV, env, "process.env: more than 1024 entries", NULL},
-    {"SPEC_MAX_GIDS", SPEC_MAX_GIDS, gids, "process.user.additionalGids: more than 64 entries",
+    {"SPEC_MAX_ARGS",
+     SPEC_MAX_ARGS,
+     {.head = ",\"process\":{\"cwd\":\"/\",\"args\":[", .pre = "\"a", .post = "\"", .tail = "]}}"},
+     NULL,
+     "process.args: more than 1024 entries",
      NULL},
-    {"SPEC_MAX_RLIMITS", SPEC_MAX_RLIMITS, rlimits, "process.rlimits: more than 16 entries", NULL},
-    {"SPEC_MAX_MOUNTS", SPEC_MAX_MOUNTS, mounts, "mounts: more than 64 entries", NULL},
-    {"SPEC_MAX_MOUNT_OPTIONS", SPEC_MAX_MOUNT_OPTIONS, mount_options,
-     "options: more than 64 entries", NULL},
-    {"SPEC_MAX_MOUNT_DATA", SPEC_MAX_MOUNT_DATA, mount_data, "options: longer than 4000 bytes",
+    {"SPEC_MAX_ENV",
+     SPEC_MAX_ENV,
+     {.head = ",\"process\":{\"args\":[\"sh\"],\"env\":[",
+      .pre = "\"K",
+      .post = "=v\"",
+      .tail = "]}}"},
+     NULL,
+     "process.env: more than 1024 entries",
      NULL},
-    {"SPEC_MAX_FSTYPE", SPEC_MAX_FSTYPE, fstype, "type: longer than 64 bytes", "not supported"},
-    {"SPEC_MAX_PATH", SPEC_MAX_PATH - 1, path, "process.cwd: path too long", NULL},
-    {"SPEC_MAX_HOST", SPEC_MAX_HOST, hostname, "hostname: longer than 64 bytes", NULL},
-    {"SPEC_MAX_MASKS", SPEC_MAX_MASKS, masks, "linux.maskedPaths: more than 128 entries", NULL},
-    {"SPEC_MAX_NAMESPACES", SPEC_MAX_NAMESPACES, namespaces,
-     "linux.namespaces: more than 16 entries", NULL},
-    {"SPEC_MAX_NS_PATH", SPEC_MAX_NS_PATH, ns_path, "path: longer than 64 bytes",
+    {"SPEC_MAX_GIDS",
+     SPEC_MAX_GIDS,
+     {.head = ",\"process\":{\"args\":[\"sh\"],\"user\":{\"uid\":0,\"gid\":0,\"additionalGids\":[",
+      .pre = "",
+      .post = "",
+      .tail = "]}}}"},
+     NULL,
+     "process.user.additionalGids: more than 64 entries",
+     NULL},
+    {"SPEC_MAX_RLIMITS",
+     SPEC_MAX_RLIMITS,
+     {.head = ",\"process\":{\"args\":[\"sh\"],\"rlimits\":[",
+      .pre = "{\"type\":\"RLIMIT_NOFILE\",\"soft\":",
+      .post = ",\"hard\":1024}",
+      .tail = "]}}"},
+     NULL,
+     "process.rlimits: more than 16 entries",
+     NULL},
+    {"SPEC_MAX_MOUNTS",
+     SPEC_MAX_MOUNTS,
+     {.head = PROCESS ",\"mounts\":[",
+      .pre = "{\"destination\":\"/m",
+      .post = "\",\"type\":\"tmpfs\"}",
+      .tail = "]}"},
+     NULL,
+     "mounts: more than 64 entries",
+     NULL},
+    {"SPEC_MAX_MOUNT_OPTIONS",
+     SPEC_MAX_MOUNT_OPTIONS,
+     {.head = PROCESS ",\"mounts\":[{\"destination\":\"/m\",\"type\":\"tmpfs\",\"options\":[",
+      .pre = "\"nosuid\"",
+      .tail = "]}]}"},
+     NULL,
+     "options: more than 64 entries",
+     NULL},
+    {"SPEC_MAX_MOUNT_DATA",
+     SPEC_MAX_MOUNT_DATA,
+     {.head = PROCESS ",\"mounts\":[{\"destination\":\"/m\",\"type\":\"tmpfs\",\"options\":[\"",
+      .fill = 'x',
+      .tail = "\"]}]}"},
+     NULL,
+     "options: longer than 4000 bytes",
+     NULL},
+    {"SPEC_MAX_FSTYPE",
+     SPEC_MAX_FSTYPE,
+     {.head = PROCESS ",\"mounts\":[{\"destination\":\"/m\",\"type\":\"",
+      .fill = 't',
+      .tail = "\"}]}"},
+     NULL,
+     "type: longer than 64 bytes",
+     "not supported"},
+    {"SPEC_MAX_PATH",
+     SPEC_MAX_PATH - 1,
+     {.head = ",\"process\":{\"args\":[\"sh\"],\"cwd\":\"", .fill = '/', .tail = "\"}}"},
+     NULL,
+     "process.cwd: path too long",
+     NULL},
+    {"SPEC_MAX_HOST",
+     SPEC_MAX_HOST,
+     {.head = PROCESS ",\"hostname\":\"", .fill = 'h', .tail = "\"}"},
+     NULL,
+     "hostname: longer than 64 bytes",
+     NULL},
+    {"SPEC_MAX_MASKS",
+     SPEC_MAX_MASKS,
+     {.head = PROCESS ",\"linux\":{\"maskedPaths\":[", .pre = "\"/m", .post = "\"", .tail = "]}}"},
+     NULL,
+     "linux.maskedPaths: more than 128 entries",
+     NULL},
+    {"SPEC_MAX_NAMESPACES",
+     SPEC_MAX_NAMESPACES,
+     {.head = PROCESS ",\"linux\":{\"namespaces\":[",
+      .pre = "{\"type\":\"mount\",\"x\":",
+      .post = "}",
+      .tail = "]}}"},
+     NULL,
+     "linux.namespaces: more than 16 entries",
+     NULL},
+    {"SPEC_MAX_NS_PATH",
+     SPEC_MAX_NS_PATH,
+     {.head = PROCESS ",\"linux\":{\"namespaces\":[{\"type\":\"ipc\",\"path\":\"/proc/1/ns/ipc",
+      .fill = '/',
+      .fill_from = sizeof("/proc/1/ns/ipc") - 1,
+      .tail = "\"}]}}"},
+     NULL,
+     "path: longer than 64 bytes",
      "of a container in this sandbox"},
-    {"SPEC_MAX_RULES", SPEC_MAX_RULES, seccomp_rules, "syscalls: more than 512 entries", NULL},
-    {"SPEC_MAX_NAMES", SPEC_MAX_NAMES, seccomp_names, "names: more than 512 entries", NULL},
-    {"SPEC_MAX_ARCHES", SPEC_MAX_ARCHES, seccomp_arches, "architectures: more than 16 entries",
+    {"SPEC_MAX_RULES",
+     SPEC_MAX_RULES,
+     {.head = SECCOMP "\"syscalls\":[",
+      .pre = "{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":",
+      .post = "}",
+      .tail = "]}}}"},
+     NULL,
+     "syscalls: more than 512 entries",
      NULL},
-    {"SPEC_MAX_SECCOMP_FLAGS", SPEC_MAX_SECCOMP_FLAGS, seccomp_flags, "flags: more than 8 entries",
+    {"SPEC_MAX_NAMES",
+     SPEC_MAX_NAMES,
+     {.head = SECCOMP "\"syscalls\":[{\"action\":\"SCMP_ACT_LOG\",\"names\":[",
+      .pre = "\"read\"",
+      .tail = "]}]}}}"},
+     NULL,
+     "names: more than 512 entries",
      NULL},
-    {"SPEC_MAX_SECCOMP_ARGS", SPEC_MAX_SECCOMP_ARGS, seccomp_args, "args: more than 6 entries",
+    {"SPEC_MAX_ARCHES",
+     SPEC_MAX_ARCHES,
+     {.head = SECCOMP "\"architectures\":[", .pre = "\"SCMP_ARCH_X86_64\"", .tail = "]}}}"},
+     NULL,
+     "architectures: more than 16 entries",
      NULL},
-    {"SPEC_MAX_CGFILES", SPEC_MAX_CGFILES, cgroup_files, "linux.resources: more than 64 settings",
+    {"SPEC_MAX_SECCOMP_FLAGS",
+     SPEC_MAX_SECCOMP_FLAGS,
+     {.head = SECCOMP "\"flags\":[", .pre = "\"SECCOMP_FILTER_FLAG_LOG\"", .tail = "]}}}"},
+     NULL,
+     "flags: more than 8 entries",
      NULL},
-    {"SPEC_MAX_HUGEPAGES", SPEC_MAX_HUGEPAGES, hugepages,
-     "linux.resources.hugepageLimits: more than 8 entries", NULL},
-    {"SPEC_MAX_DEVICE_RULES", SPEC_MAX_DEVICE_RULES, device_rules,
-     "linux.resources.devices: more than 256 entries", NULL},
-    {"SPEC_MAX_CPUSET", SPEC_MAX_CPUSET, cpuset, "linux.resources.cpu.cpus: longer than 128 bytes",
+    {"SPEC_MAX_SECCOMP_ARGS",
+     SPEC_MAX_SECCOMP_ARGS,
+     {.head = SECCOMP "\"syscalls\":[{\"names\":[\"read\"],\"action\":\"SCMP_ACT_LOG\",\"args\":[",
+      .pre = "{\"index\":0,\"op\":\"SCMP_CMP_NE\",\"value\":",
+      .post = "}",
+      .tail = "]}]}}}"},
+     NULL,
+     "args: more than 6 entries",
      NULL},
-    {"SPEC_MAX_SYSCTL", SPEC_MAX_SYSCTL, sysctls, "linux.sysctl: more than 64 entries", NULL},
-    {"SPEC_MAX_SYSCTL_KEY", SPEC_MAX_SYSCTL_KEY, sysctl_key, "longer than 128 bytes", NULL},
-    {"SPEC_MAX_SYSCTL_VALUE", SPEC_MAX_SYSCTL_VALUE, sysctl_value,
-     "linux.sysctl value: longer than 4096 bytes", NULL},
-    {"SPEC_MAX_DEVICES", SPEC_MAX_DEVICES, devices, "linux.devices: more than 64 entries", NULL},
-    {"SPEC_MAX_IDMAPS", SPEC_MAX_IDMAPS, idmaps, "linux.uidMappings: more than 340 entries", NULL},
-    {"SPEC_IDMAP_TEXT", SPEC_IDMAP_TEXT - 1, idmap_text,
-     "linux.uidMappings: longer than the kernel's 4096 bytes", NULL},
-    {"HOOKS_MAX", HOOKS_MAX, hooks, "hooks.prestart: more than 64 hooks", NULL},
-    {"HOOK_MAX_ARGS", HOOK_MAX_ARGS, hook_args, "hooks.poststop[0].args: more than 1024 entries",
+    {"SPEC_MAX_CGFILES",
+     SPEC_MAX_CGFILES,
+     {.head = RESOURCES "\"unified\":{", .pre = "\"memory.k", .post = "\":\"1\"", .tail = "}}}}"},
+     NULL,
+     "linux.resources: more than 64 settings",
      NULL},
-    {"HOOK_MAX_TIMEOUT", HOOK_MAX_TIMEOUT, hook_timeout,
-     "hooks.createRuntime[0].timeout: must be a whole number of seconds, 1 to 86400", NULL},
+    {"SPEC_MAX_HUGEPAGES",
+     SPEC_MAX_HUGEPAGES,
+     {.head = RESOURCES "\"hugepageLimits\":[",
+      .pre = "{\"pageSize\":\"2MB\",\"limit\":",
+      .post = "}",
+      .tail = "]}}}"},
+     NULL,
+     "linux.resources.hugepageLimits: more than 8 entries",
+     NULL},
+    {"SPEC_MAX_DEVICE_RULES",
+     SPEC_MAX_DEVICE_RULES,
+     {.head = RESOURCES "\"devices\":[",
+      .pre = "{\"allow\":false,\"major\":",
+      .post = ",\"access\":\"rwm\"}",
+      .tail = "]}}}"},
+     NULL,
+     "linux.resources.devices: more than 256 entries",
+     NULL},
+    {"SPEC_MAX_CPUSET",
+     SPEC_MAX_CPUSET,
+     {.head = RESOURCES "\"cpu\":{\"cpus\":\"", .fill = '0', .tail = "\"}}}}"},
+     NULL,
+     "linux.resources.cpu.cpus: longer than 128 bytes",
+     NULL},
+    {"SPEC_MAX_SYSCTL",
+     SPEC_MAX_SYSCTL,
+     {.head = PROCESS ",\"linux\":{\"sysctl\":{",
+      .pre = "\"fs.mqueue.k",
+      .post = "\":\"1\"",
+      .tail = "}}}"},
+     NULL,
+     "linux.sysctl: more than 64 entries",
+     NULL},
+    {"SPEC_MAX_SYSCTL_KEY",
+     SPEC_MAX_SYSCTL_KEY,
+     {.head = PROCESS ",\"linux\":{\"sysctl\":{\"fs.mqueue.",
+      .fill = 'k',
+      .fill_from = sizeof("fs.mqueue.") - 1,
+      .tail = "\":\"1\"}}}"},
+     NULL,
+     "longer than 128 bytes",
+     NULL},
+    {"SPEC_MAX_SYSCTL_VALUE",
+     SPEC_MAX_SYSCTL_VALUE,
+     {.head = PROCESS ",\"linux\":{\"sysctl\":{\"fs.mqueue.msg_max\":\"",
+      .fill = '1',
+      .tail = "\"}}}"},
+     NULL,
+     "linux.sysctl value: longer than 4096 bytes",
+     NULL},
+    {"SPEC_MAX_DEVICES",
+     SPEC_MAX_DEVICES,
+     {.head = PROCESS ",\"linux\":{\"devices\":[",
+      .pre = "{\"type\":\"c\",\"major\":1,\"minor\":3,\"path\":\"/dev/d",
+      .post = "\"}",
+      .tail = "]}}"},
+     NULL,
+     "linux.devices: more than 64 entries",
+     NULL},
+    {"SPEC_MAX_IDMAPS",
+     SPEC_MAX_IDMAPS,
+     {0},
+     idmaps,
+     "linux.uidMappings: more than 340 entries",
+     NULL},
+    {"SPEC_IDMAP_TEXT",
+     SPEC_IDMAP_TEXT - 1,
+     {0},
+     idmap_text,
+     "linux.uidMappings: longer than the kernel's 4096 bytes",
+     NULL},
+    {"HOOKS_MAX",
+     HOOKS_MAX,
+     {.head = PROCESS ",\"hooks\":{\"prestart\":[",
+      .pre = "{\"path\":\"/bin/true\",\"args\":[\"true\",\"",
+      .post = "\"]}",
+      .tail = "]}}"},
+     NULL,
+     "hooks.prestart: more than 64 hooks",
+     NULL},
+    {"HOOK_MAX_ARGS",
+     HOOK_MAX_ARGS,
+     {.head = PROCESS ",\"hooks\":{\"poststop\":[{\"path\":\"/bin/true\",\"args\":[",
+      .pre = "\"a",
+      .post = "\"",
+      .tail = "]}]}}"},
+     NULL,
+     "hooks.poststop[0].args: more than 1024 entries",
+     NULL},
+    {"HOOK_MAX_TIMEOUT",
+     HOOK_MAX_TIMEOUT,
+     {0},
+     hook_timeout,
+     "hooks.createRuntime[0].timeout: must be a whole number of seconds, 1 to 86400",
+     NULL},
 };
 
 static char *spec_text(const struct limit_case *c, size_t n)
@@ -375,7 +392,10 @@ static char *spec_text(const struct limit_case *c, size_t n)
 	if (!f)
 		return NULL;
 	fputs(BASE, f);
-	c->build(f, n);
+	if (c->build)
+		c->build(f, n);
+	else
+		write_shape(f, &c->shape, n);
 	fclose(f);
 	return text;
 }
