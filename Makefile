@@ -36,7 +36,8 @@ USES_shim/v2 := $(USES_shim)
 TEST_HARNESS := tests/unit/harness
 USES_tests/unit/lib := $(TEST_HARNESS) lib
 USES_tests/unit/ttrpc := $(TEST_HARNESS) ttrpc $(USES_ttrpc)
-USES_tests/unit/oci := $(TEST_HARNESS) oci $(USES_oci)
+# the contract test also drives both sides of it: the agent's decode and the host's bundle check
+USES_tests/unit/oci := $(TEST_HARNESS) oci $(USES_oci) agent proto shim/lib
 USES_tests/unit/agent := $(TEST_HARNESS) agent $(USES_agent)
 USES_tests/unit/hypervisor/qemu := $(TEST_HARNESS) hypervisor/qemu $(USES_hypervisor/qemu)
 USES_tests/unit/hypervisor/vsock := $(TEST_HARNESS) tests/guest hypervisor/vsock \
@@ -84,9 +85,10 @@ $(BUILD)/fuzzobj/%.o: %.c | gen
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) -c -o $@ $<
 
-objs      = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
-asan_objs = $(patsubst %.c,$(BUILD)/asan/%.o,$(1))
-fuzz_objs = $(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(1))
+# (each source once: source lists of several modules may name the same file)
+objs      = $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(1)))
+asan_objs = $(patsubst %.c,$(BUILD)/asan/%.o,$(sort $(1)))
+fuzz_objs = $(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(sort $(1)))
 
 # module fragments bottom up (a fragment may use the source lists of those before it), then
 # the tests' fragments

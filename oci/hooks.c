@@ -17,11 +17,12 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/json.h"
 #include "lib/log.h"
+#include "specjson.h"
 
 /* How much of a hook's output is looked at afterwards. */
 #define OUTPUT_TAIL 4096
-#define JSON_DEPTH  64
 
 static const char *const kind_names[HOOK_KINDS] = {
     "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop",
@@ -30,21 +31,6 @@ static const char *const kind_names[HOOK_KINDS] = {
 const char *hook_kind_name(enum hook_kind kind)
 {
 	return kind_names[kind];
-}
-
-static json_object *member(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-	if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
-		return NULL;
-	return v;
-}
-
-static void free_strv(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
 }
 
 /* An array of NUL-free strings (NULL: empty), copied into a NULL-terminated vector. */
@@ -96,7 +82,7 @@ static int parse_hook(json_object *o, const char *what, struct hook *hk, husk_er
 	if (!json_object_is_type(path, json_type_string) ||
 	    json_object_get_string(path)[0] != '/' ||
 	    strlen(json_object_get_string(path)) != (size_t)json_object_get_string_len(path) ||
-	    json_object_get_string_len(path) >= PATH_MAX)
+	    json_object_get_string_len(path) >= SPEC_MAX_PATH)
 		return husk_error_set(err, 0, "%s.path: must be an absolute path", what);
 	if (!(hk->path = strdup(json_object_get_string(path))))
 		return husk_error_set(err, ENOMEM, "%s", what);
@@ -153,18 +139,11 @@ int hooks_parse(json_object *hooks, struct hooks *h, husk_err *err)
 int hooks_parse_spec(const char *json, size_t len, struct hooks *h, husk_err *err)
 {
 	*h = (struct hooks){0};
-	json_tokener *tok = json_tokener_new_ex(JSON_DEPTH);
-	if (!tok)
-		return husk_error_set(err, ENOMEM, "config.json");
-	json_object *o = len <= INT_MAX ? json_tokener_parse_ex(tok, json, (int)len) : NULL;
-	json_tokener_free(tok);
-	if (!o || !json_object_is_type(o, json_type_object)) {
-		json_object_put(o);
-		return husk_error_set(err, EINVAL, "config.json: malformed");
-	}
-	int r = hooks_parse(member(o, "hooks"), h, err);
-	json_object_put(o);
-	return r;
+	cleanup_json json_object *o =
+	    json_parse_object(json, len, SPEC_MAX_JSON, SPEC_MAX_DEPTH, err);
+	if (!o)
+		return -1;
+	return hooks_parse(member(o, "hooks"), h, err);
 }
 
 void hooks_free(struct hooks *h)

@@ -15,10 +15,7 @@
 #include <stddef.h>
 
 #include "lib/error.h"
-
-#define HOOKS_MAX        64   /* per kind */
-#define HOOK_MAX_ARGS    1024 /* args, and env entries */
-#define HOOK_MAX_TIMEOUT 86400
+#include "limits.h"
 
 /* In the order the lifecycle reaches them. */
 enum hook_kind {

@@ -10,32 +10,8 @@
 #include <sys/resource.h>
 
 #include "lib/cleanup.h"
-#include "ocispec_json.h"
-#include "ocispec_linux.h"
-
-void free_strv(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
-/* A JSON string without embedded NULs, at most max bytes, copied. */
-int dup_string(json_object *o, size_t max, char **out, const char *what, husk_err *err)
-{
-	if (!json_object_is_type(o, json_type_string))
-		return husk_error_set(err, 0, "%s: not a string", what);
-	const char *s = json_object_get_string(o);
-	size_t n = (size_t)json_object_get_string_len(o);
-	if (n > max)
-		return husk_error_set(err, 0, "%s: longer than %zu bytes", what, max);
-	if (strlen(s) != n)
-		return husk_error_set(err, 0, "%s: contains a NUL byte", what);
-	*out = strdup(s);
-	if (!*out)
-		return husk_error_set(err, ENOMEM, "%s", what);
-	return 0;
-}
+#include "lib/json.h"
+#include "specjson.h"
 
 static int opt_string(json_object *o, const char *def, size_t max, char **out, const char *what,
                       husk_err *err)
@@ -45,35 +21,6 @@ static int opt_string(json_object *o, const char *def, size_t max, char **out, c
 	*out = strdup(def);
 	if (!*out)
 		return husk_error_set(err, ENOMEM, "%s", what);
-	return 0;
-}
-
-json_object *member(json_object *obj, const char *key)
-{
-	json_object *v = NULL;
-	if (!json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null))
-		return NULL;
-	return v;
-}
-
-int string_array(json_object *arr, size_t max, char ***out, const char *what, husk_err *err)
-{
-	if (!json_object_is_type(arr, json_type_array))
-		return husk_error_set(err, 0, "%s: not an array", what);
-	size_t n = json_object_array_length(arr);
-	if (n > max)
-		return husk_error_set(err, 0, "%s: more than %zu entries", what, max);
-	char **v = calloc(n + 1, sizeof(*v));
-	if (!v)
-		return husk_error_set(err, ENOMEM, "%s", what);
-	for (size_t i = 0; i < n; i++) {
-		if (dup_string(json_object_array_get_idx(arr, i), SPEC_MAX_STRING, &v[i], what,
-		               err) < 0) {
-			free_strv(v);
-			return husk_error_prefix(err, "entry %zu", i);
-		}
-	}
-	*out = v;
 	return 0;
 }
 
@@ -151,16 +98,6 @@ static const struct {
     {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
     {"RLIMIT_STACK", RLIMIT_STACK},
 };
-
-int get_u64(json_object *o, unsigned long long *out, const char *what, husk_err *err)
-{
-	if (!o || !json_object_is_type(o, json_type_int))
-		return husk_error_set(err, 0, "%s: not an integer", what);
-	if (json_object_get_int64(o) < 0)
-		return husk_error_set(err, 0, "%s: out of range", what);
-	*out = json_object_get_uint64(o);
-	return 0;
-}
 
 static int parse_rlimit(json_object *o, struct spec_rlimit *r, husk_err *err)
 {
@@ -294,34 +231,6 @@ static int parse_caps(json_object *o, struct spec_caps *c, husk_err *err)
 	return 0;
 }
 
-int parse_bool(json_object *o, int *out, const char *what, husk_err *err)
-{
-	if (!o)
-		return 0;
-	if (!json_object_is_type(o, json_type_boolean))
-		return husk_error_set(err, 0, "%s: not a boolean", what);
-	*out = json_object_get_boolean(o);
-	return 0;
-}
-
-/* Absolute, bounded, and free of "." / ".." components. */
-int check_path(const char *p, const char *what, husk_err *err)
-{
-	if (p[0] != '/')
-		return husk_error_set(err, 0, "%s %s: not an absolute path", what, p);
-	if (strlen(p) >= SPEC_MAX_PATH)
-		return husk_error_set(err, 0, "%s: path too long", what);
-	for (const char *c = p; *c;) {
-		while (*c == '/')
-			c++;
-		size_t n = strcspn(c, "/");
-		if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
-			return husk_error_set(err, 0, "%s %s: contains . or ..", what, p);
-		c += n;
-	}
-	return 0;
-}
-
 static int parse_oom_score_adj(json_object *o, struct spec_process *p, husk_err *err)
 {
 	if (!o)
@@ -355,6 +264,17 @@ static int parse_console_size(json_object *o, struct spec_process *p, husk_err *
 	return 0;
 }
 
+static int check_env(char **env, husk_err *err)
+{
+	for (size_t i = 0; env[i]; i++) {
+		const char *eq = strchr(env[i], '=');
+		if (!eq || eq == env[i])
+			return husk_error_set(
+			    err, 0, "process.env[%zu]: \"%.64s\" is not KEY=VALUE", i, env[i]);
+	}
+	return 0;
+}
+
 /* ioPriority, scheduler and execCPUAffinity are rejected (not supported yet) */
 static const char *const process_keys[] = {"terminal",
                                            "consoleSize",
@@ -385,9 +305,10 @@ static int parse_process_object(json_object *proc, struct spec_process *p, husk_
 	if (string_array(v, SPEC_MAX_ARGS, &p->args, "process.args", err) < 0)
 		return -1;
 	if (!p->args[0] || !p->args[0][0])
-		return husk_error_set(err, 0, "process.args: empty");
+		return husk_error_set(err, 0, "process.args: must not be empty");
 	v = member(proc, "env");
-	if (v && string_array(v, SPEC_MAX_ENV, &p->env, "process.env", err) < 0)
+	if (v && (string_array(v, SPEC_MAX_ENV, &p->env, "process.env", err) < 0 ||
+	          check_env(p->env, err) < 0))
 		return -1;
 	if (!p->env && !(p->env = calloc(1, sizeof(char *))))
 		return husk_error_set(err, ENOMEM, "process.env");
@@ -463,8 +384,8 @@ static int append_data(char **data, const char *opt, husk_err *err)
 		return husk_error_set(err, ENOMEM, "mount options");
 	free(*data);
 	*data = joined;
-	if (strlen(joined) > 4000)
-		return husk_error_set(err, 0, "mount options too long");
+	if (strlen(joined) > SPEC_MAX_MOUNT_DATA)
+		return husk_error_set(err, 0, "options: longer than %d bytes", SPEC_MAX_MOUNT_DATA);
 	return 0;
 }
 
@@ -486,7 +407,7 @@ static int parse_mount_options(json_object *opts, struct spec_mount *m, husk_err
 	cleanup_free char **v = NULL;
 	if (!opts)
 		return 0;
-	if (string_array(opts, 64, &v, "options", err) < 0)
+	if (string_array(opts, SPEC_MAX_MOUNT_OPTIONS, &v, "options", err) < 0)
 		return -1;
 	int ret = 0;
 	for (size_t i = 0; v[i]; i++) {
@@ -533,7 +454,7 @@ static int parse_mount(json_object *o, struct spec_mount *m, husk_err *err)
 		return husk_error_set(err, 0, "destination /: cannot mount over the root");
 	if (opt_string(member(o, "source"), "none", SPEC_MAX_PATH, &m->source, "source", err) < 0)
 		return -1;
-	if ((v = member(o, "type")) && dup_string(v, 64, &m->type, "type", err) < 0)
+	if ((v = member(o, "type")) && dup_string(v, SPEC_MAX_FSTYPE, &m->type, "type", err) < 0)
 		return husk_error_prefix(err, "mount %s", m->destination);
 	if (parse_mount_options(member(o, "options"), m, err) < 0)
 		return husk_error_prefix(err, "mount %s", m->destination);
@@ -541,6 +462,9 @@ static int parse_mount(json_object *o, struct spec_mount *m, husk_err *err)
 	if (m->type && strcmp(m->type, "bind") == 0)
 		m->flags |= MS_BIND;
 	if (m->flags & MS_BIND) {
+		if (!member(o, "source") || !m->source[0])
+			return husk_error_set(err, 0, "mount %s: a bind mount needs a source",
+			                      m->destination);
 		free(m->type);
 		m->type = NULL;
 		if (m->copy_up)
@@ -664,43 +588,14 @@ static int parse_root(json_object *root, struct spec *s, husk_err *err)
 	return parse_bool(member(root, "readonly"), &s->root_readonly, "root.readonly", err);
 }
 
-json_object *parse_json(const char *json, size_t len, husk_err *err)
-{
-	if (len > SPEC_MAX_JSON) {
-		husk_error_set(err, 0, "longer than %u bytes", SPEC_MAX_JSON);
-		return NULL;
-	}
-	json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
-	if (!tok) {
-		husk_error_set(err, ENOMEM, "json tokener");
-		return NULL;
-	}
-	json_object *o = json_tokener_parse_ex(tok, json, (int)len);
-	enum json_tokener_error e = json_tokener_get_error(tok);
-	if (!o || e != json_tokener_success || json_tokener_get_parse_end(tok) != len) {
-		husk_error_set(err, 0, "invalid JSON: %s",
-		               e == json_tokener_success ? "trailing data"
-		                                         : json_tokener_error_desc(e));
-		json_object_put(o);
-		o = NULL;
-	}
-	json_tokener_free(tok);
-	if (o && !json_object_is_type(o, json_type_object)) {
-		husk_error_set(err, 0, "not a JSON object");
-		json_object_put(o);
-		o = NULL;
-	}
-	return o;
-}
-
 int spec_parse_process(const char *json, size_t len, struct spec_process *out, husk_err *err)
 {
 	memset(out, 0, sizeof(*out));
-	json_object *o = parse_json(json, len, err);
+	cleanup_json json_object *o =
+	    json_parse_object(json, len, SPEC_MAX_JSON, SPEC_MAX_DEPTH, err);
 	if (!o)
 		return -1;
 	int ret = parse_process_object(o, out, err);
-	json_object_put(o);
 	if (ret < 0)
 		spec_process_free(out);
 	return ret;
@@ -710,7 +605,8 @@ int spec_parse(const char *json, size_t len, struct spec *out, husk_err *err)
 {
 	json_object *proc;
 	memset(out, 0, sizeof(*out));
-	json_object *o = parse_json(json, len, err);
+	cleanup_json json_object *o =
+	    json_parse_object(json, len, SPEC_MAX_JSON, SPEC_MAX_DEPTH, err);
 	if (!o)
 		return -1;
 	int ret = -1;
@@ -723,7 +619,6 @@ int spec_parse(const char *json, size_t len, struct spec *out, husk_err *err)
 	         parse_linux(member(o, "linux"), out, err) == 0 &&
 	         hooks_parse(member(o, "hooks"), &out->hooks, err) == 0)
 		ret = parse_mounts(member(o, "mounts"), out, err);
-	json_object_put(o);
 	if (ret < 0)
 		spec_free(out);
 	return ret;

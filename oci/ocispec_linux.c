@@ -13,30 +13,17 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
-#include "lib/cleanup.h"
-#include "ocispec.h"
-#include "ocispec_json.h"
 #include "ocispec_linux.h"
+
+#include "lib/cleanup.h"
+#include "lib/json.h"
+#include "specjson.h"
 
 static int get_s64(json_object *o, int64_t *out, const char *what, husk_err *err)
 {
 	if (!json_object_is_type(o, json_type_int))
 		return husk_error_set(err, 0, "%s: not an integer", what);
 	*out = json_object_get_int64(o);
-	return 0;
-}
-
-int only_known_keys(json_object *obj, const char *const *known, const char *what, husk_err *err)
-{
-	json_object_object_foreach(obj, key, val)
-	{
-		size_t i = 0;
-		(void)val;
-		while (known[i] && strcmp(known[i], key) != 0)
-			i++;
-		if (!known[i])
-			return husk_error_set(err, 0, "%s.%.64s: not supported", what, key);
-	}
 	return 0;
 }
 
@@ -135,8 +122,8 @@ static int parse_args(json_object *arr, struct spec_seccomp_rule *r, husk_err *e
 	if (!json_object_is_type(arr, json_type_array))
 		return husk_error_set(err, 0, "args: not an array");
 	size_t n = json_object_array_length(arr);
-	if (n > ARRAY_SIZE(r->args))
-		return husk_error_set(err, 0, "args: more than %zu entries", ARRAY_SIZE(r->args));
+	if (n > SPEC_MAX_SECCOMP_ARGS)
+		return husk_error_set(err, 0, "args: more than %d entries", SPEC_MAX_SECCOMP_ARGS);
 	for (r->nargs = 0; r->nargs < n; r->nargs++)
 		if (parse_arg(json_object_array_get_idx(arr, r->nargs), &r->args[r->nargs], err) <
 		    0)
@@ -224,7 +211,7 @@ static int parse_seccomp_flags(json_object *arr, struct spec_seccomp *sc, husk_e
 	char **v = NULL;
 	if (!arr)
 		return 0;
-	if (string_array(arr, 8, &v, "flags", err) < 0)
+	if (string_array(arr, SPEC_MAX_SECCOMP_FLAGS, &v, "flags", err) < 0)
 		return -1;
 	int ret = 0;
 	for (size_t i = 0; v[i] && ret == 0; i++) {
@@ -399,7 +386,7 @@ static int parse_cpuset(json_object *o, struct spec_resources *r, const char *fi
 	cleanup_free char *v = NULL;
 	if (!o)
 		return 0;
-	if (dup_string(o, 128, &v, field, err) < 0)
+	if (dup_string(o, SPEC_MAX_CPUSET, &v, field, err) < 0)
 		return -1;
 	if (strspn(v, "0123456789,-") != strlen(v))
 		return husk_error_set(err, 0, "%s: not a cpu/node list", field);
@@ -545,9 +532,10 @@ static int parse_hugepages(json_object *arr, struct spec_resources *r, husk_err 
 	if (!json_object_is_type(arr, json_type_array))
 		return husk_error_set(err, 0, "linux.resources.hugepageLimits: not an array");
 	size_t n = json_object_array_length(arr);
-	if (n > 8)
+	if (n > SPEC_MAX_HUGEPAGES)
 		return husk_error_set(err, 0,
-		                      "linux.resources.hugepageLimits: more than 8 entries");
+		                      "linux.resources.hugepageLimits: more than %d entries",
+		                      SPEC_MAX_HUGEPAGES);
 	for (size_t i = 0; i < n; i++)
 		if (parse_hugepage(json_object_array_get_idx(arr, i), r, err) < 0)
 			return husk_error_prefix(err, "linux.resources.hugepageLimits[%zu]", i);
@@ -622,8 +610,9 @@ static int check_device_rules(json_object *arr, husk_err *err)
 	if (!json_object_is_type(arr, json_type_array))
 		return husk_error_set(err, 0, "linux.resources.devices: not an array");
 	size_t n = json_object_array_length(arr);
-	if (n > 256)
-		return husk_error_set(err, 0, "linux.resources.devices: more than 256 entries");
+	if (n > SPEC_MAX_DEVICE_RULES)
+		return husk_error_set(err, 0, "linux.resources.devices: more than %d entries",
+		                      SPEC_MAX_DEVICE_RULES);
 	for (size_t i = 0; i < n; i++) {
 		json_object *e = json_object_array_get_idx(arr, i);
 		int allow = 0;
@@ -678,12 +667,11 @@ static int parse_resources_object(json_object *o, struct spec_resources *r, husk
 int spec_parse_resources(const char *json, size_t len, struct spec_resources *out, husk_err *err)
 {
 	memset(out, 0, sizeof(*out));
-	json_object *o = parse_json(json, len, err);
+	cleanup_json json_object *o =
+	    json_parse_object(json, len, SPEC_MAX_JSON, SPEC_MAX_DEPTH, err);
 	if (!o)
 		return -1;
-	int ret = parse_resources_object(o, out, err);
-	json_object_put(o);
-	return ret;
+	return parse_resources_object(o, out, err);
 }
 
 /* ---- sysctl ---- */
@@ -710,8 +698,10 @@ static int parse_sysctl(json_object *o, struct spec *s, husk_err *err)
 	json_object_object_foreach(o, key, val)
 	{
 		size_t n = strlen(key);
-		if (n == 0 || n > 128 ||
-		    strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789._-") != n ||
+		if (n > SPEC_MAX_SYSCTL_KEY)
+			return husk_error_set(err, 0, "linux.sysctl %.64s...: longer than %d bytes",
+			                      key, SPEC_MAX_SYSCTL_KEY);
+		if (n == 0 || strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789._-") != n ||
 		    strstr(key, "..") || key[0] == '.')
 			return husk_error_set(err, 0, "linux.sysctl %.64s: not a sysctl name", key);
 		if (!sysctl_allowed(key, s->needs_net_ns))
@@ -722,7 +712,8 @@ static int parse_sysctl(json_object *o, struct spec *s, husk_err *err)
 			return husk_error_set(err, 0, "linux.sysctl: more than %d entries",
 			                      SPEC_MAX_SYSCTL);
 		struct spec_sysctl *e = &s->sysctl[s->nsysctl];
-		if (dup_string(val, 4096, &e->value, "linux.sysctl value", err) < 0)
+		if (dup_string(val, SPEC_MAX_SYSCTL_VALUE, &e->value, "linux.sysctl value", err) <
+		    0)
 			return -1;
 		if (!(e->key = strdup(key)))
 			return husk_error_set(err, ENOMEM, "linux.sysctl");
@@ -819,7 +810,7 @@ static int parse_join_path(json_object *path, const char *type, enum spec_join j
 	char tail[8];
 	unsigned long pid = 0;
 	int used = 0;
-	if (dup_string(path, 64, &p, "linux.namespaces path", err) < 0)
+	if (dup_string(path, SPEC_MAX_NS_PATH, &p, "linux.namespaces path", err) < 0)
 		return husk_error_prefix(err, "linux.namespaces %s", type);
 	if (sscanf(p, "/proc/%lu/ns/%7s%n", &pid, tail, &used) != 2 || (size_t)used != strlen(p) ||
 	    strcmp(tail, spec_join_names[j]) != 0 || pid == 0 || pid > 4194304 || p[6] < '1' ||
@@ -869,8 +860,9 @@ static int parse_namespaces(json_object *arr, struct spec *s, husk_err *err)
 	if (!json_object_is_type(arr, json_type_array))
 		return husk_error_set(err, 0, "linux.namespaces: not an array");
 	size_t n = json_object_array_length(arr);
-	if (n > 16)
-		return husk_error_set(err, 0, "linux.namespaces: more than 16 entries");
+	if (n > SPEC_MAX_NAMESPACES)
+		return husk_error_set(err, 0, "linux.namespaces: more than %d entries",
+		                      SPEC_MAX_NAMESPACES);
 	for (size_t i = 0; i < n; i++)
 		if (parse_namespace(json_object_array_get_idx(arr, i), s, err) < 0)
 			return -1;

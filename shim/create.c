@@ -18,7 +18,7 @@
 #include "husk.h"
 #include "lib/log.h"
 #include "shim/lib/ocistate.h"
-#include "shim/lib/spec.h"
+#include "shim/lib/bundle.h"
 #include "shim/lib/tty.h"
 
 int owner_args_load(struct owner_args *a, const struct husk_globals *g, const char *id,
@@ -30,7 +30,7 @@ int owner_args_load(struct owner_args *a, const struct husk_globals *g, const ch
 		return -1;
 	if (!(a->bundle = realpath(bundle, NULL)))
 		return husk_error_set(err, errno, "bundle %s", bundle);
-	if (spec_load(a->bundle, &a->spec, &a->rootfs, err) < 0)
+	if (bundle_load(a->bundle, &a->spec, &a->rootfs, err) < 0)
 		return -1;
 	/* a VM per container: no other container's namespace is there to join */
 	if (a->spec.join_type)
@@ -39,6 +39,9 @@ int owner_args_load(struct owner_args *a, const struct husk_globals *g, const ch
 		    "bundle %s: config.json: linux.namespaces %s: path %s: cannot be "
 		    "joined (the container gets a VM of its own)",
 		    bundle, a->spec.join_type, a->spec.join_path);
+	/* the agent's contract, before the owner starts anything */
+	if (bundle_check(&a->spec, err) < 0)
+		return -1;
 	if (hooks_parse_spec(a->spec.json, a->spec.json_len, &a->hooks, err) < 0)
 		return husk_error_prefix(err, "bundle %s: config.json", bundle);
 	return 0;
@@ -70,7 +73,7 @@ void owner_args_free(struct owner_args *a)
 	free(a->rootfs);
 	free(a->pid_file);
 	free(a->console_socket);
-	spec_free(&a->spec);
+	bundle_free(&a->spec);
 	hooks_free(&a->hooks);
 	config_free(&a->cfg);
 }

@@ -7,7 +7,7 @@
 #include "shim/lib/config.h"
 #include "lib/error.h"
 #include "oci/hooks.h"
-#include "shim/lib/spec.h"
+#include "shim/lib/bundle.h"
 
 #define HUSK_VERSION      "0.1.0"
 #define HUSK_OCI_VERSION  "1.1.0"
@@ -50,7 +50,7 @@ struct owner_args {
 	const char *root, *id;
 	char *bundle, *rootfs; /* absolute */
 	char *pid_file;        /* absolute, or NULL */
-	struct oci_spec spec;
+	struct bundle spec;
 	struct hooks hooks;
 	struct husk_config cfg;
 	bool start;      /* run: start the container as soon as it is created */

@@ -161,11 +161,11 @@ static int kept_hooks(const char *dir, struct hooks *h, husk_err *err)
 	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : husk_error_set(err, errno, "%s", path);
-	/* written by the owner from the validated config: at most SPEC_MAX_BYTES */
-	cleanup_free char *buf = malloc(SPEC_MAX_BYTES);
+	/* written by the owner from the validated config: at most SPEC_MAX_JSON */
+	cleanup_free char *buf = malloc(SPEC_MAX_JSON);
 	size_t len = 0;
 	ssize_t n = 1;
-	while (buf && len < SPEC_MAX_BYTES && (n = read(fd, buf + len, SPEC_MAX_BYTES - len)) > 0)
+	while (buf && len < SPEC_MAX_JSON && (n = read(fd, buf + len, SPEC_MAX_JSON - len)) > 0)
 		len += (size_t)n;
 	if (!buf || n < 0)
 		return husk_error_set(err, buf ? errno : ENOMEM, "%s", path);

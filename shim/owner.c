@@ -288,7 +288,7 @@ static int serve(struct owner *o, husk_err *err)
 static int save_config(struct owner *o, husk_err *err)
 {
 	char path[PATH_MAX];
-	const struct oci_spec *spec = &o->args->spec;
+	const struct bundle *spec = &o->args->spec;
 	if (!o->args->hooks.n[HOOK_POSTSTOP])
 		return 0;
 	snprintf(path, sizeof(path), "%s/%s", sandbox_dir(o->sb), OCISTATE_CONFIG);

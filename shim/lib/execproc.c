@@ -6,22 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bundle.h"
 #include "lib/cleanup.h"
-#include "spec.h"
+#include "lib/json.h"
+#include "oci/ocispec.h"
 
-static void cleanup_json_fn(json_object **o)
-{
-	json_object_put(*o);
-}
-#define cleanup_json __attribute__((cleanup(cleanup_json_fn)))
-
-/* Validates the serialized process and hands out a NUL-terminated copy. */
+/* Validates the serialized process as the agent will and hands out a NUL-terminated copy. */
 static int finish(const char *text, size_t len, char **json, bool *terminal, husk_err *err)
 {
-	if (len > EXEC_PROCESS_MAX)
-		return husk_error_set(err, 0, "larger than %u bytes", EXEC_PROCESS_MAX);
-	if (spec_parse_process(text, len, terminal, err) < 0)
+	struct spec_process p;
+	if (spec_parse_process(text, len, &p, err) < 0)
 		return -1;
+	*terminal = p.terminal;
+	spec_process_free(&p);
 	*json = strndup(text, len);
 	if (!*json)
 		return husk_error_set(err, ENOMEM, "process");
@@ -32,7 +29,7 @@ int execproc_load(const char *path, char **json, bool *terminal, husk_err *err)
 {
 	cleanup_free char *buf = NULL;
 	size_t len;
-	if (spec_read_file(path, EXEC_PROCESS_MAX, &buf, &len, err) < 0)
+	if (bundle_read_file(path, EXEC_PROCESS_MAX, &buf, &len, err) < 0)
 		return husk_error_prefix(err, "process file");
 	if (finish(buf, len, json, terminal, err) < 0)
 		return husk_error_prefix(err, "process file %s", path);
@@ -175,19 +172,19 @@ static int apply_flags(json_object *process, const struct exec_flags *f, husk_er
 int execproc_build(const char *bundle, const struct exec_flags *f, char **json, bool *terminal,
                    husk_err *err)
 {
-	struct oci_spec spec = {0};
+	struct bundle spec = {0};
 	cleanup_free char *rootfs = NULL;
-	json_object *process = NULL;
-	if (spec_load(bundle, &spec, &rootfs, err) < 0)
+	if (bundle_load(bundle, &spec, &rootfs, err) < 0)
 		return -1;
-	struct json_tokener *tok = json_tokener_new_ex(SPEC_MAX_DEPTH);
 	cleanup_json json_object *root =
-	    tok ? json_tokener_parse_ex(tok, spec.json, (int)spec.json_len) : NULL;
-	if (tok)
-		json_tokener_free(tok);
-	spec_free(&spec);
-	if (!root || !json_object_object_get_ex(root, "process", &process))
-		return husk_error_set(err, ENOMEM, "bundle %s: config.json", bundle);
+	    json_parse_object(spec.json, spec.json_len, SPEC_MAX_JSON, SPEC_MAX_DEPTH, err);
+	bundle_free(&spec);
+	if (!root)
+		return husk_error_prefix(err, "bundle %s: config.json", bundle);
+	json_object *process = json_member(root, "process");
+	if (!json_object_is_type(process, json_type_object))
+		return husk_error_set(err, 0, "bundle %s: config.json: process: %s", bundle,
+		                      process ? "not an object" : "missing");
 	if (apply_flags(process, f, err) < 0)
 		return -1;
 	size_t len;

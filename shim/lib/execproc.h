@@ -10,9 +10,10 @@
 #include <stddef.h>
 
 #include "lib/error.h"
+#include "oci/limits.h"
 
-/* What the agent accepts as process_json (AGENT_MAX_SPEC). */
-#define EXEC_PROCESS_MAX (1u << 20)
+/* What the agent accepts as process_json. */
+#define EXEC_PROCESS_MAX SPEC_MAX_JSON
 
 struct exec_flags {
 	char **args; /* replaces process.args */

@@ -1,11 +1,12 @@
 # shim/lib: the host library under both fronts (husk CLI, containerd-shim-husk-v2): the sandbox
 # owner, bundle checks, configuration, agent client, stdio relay, state directories, terminals
-SPEC_SRCS := shim/lib/spec.c
-HOST_SRCS := $(SPEC_SRCS) shim/lib/agent_client.c shim/lib/relay.c shim/lib/statedir.c \
+# the bundle check alone: the host's facts and the agent's parser (tests and fuzzers link it)
+BUNDLE_SRCS := shim/lib/bundle.c $(OCI_SRCS) $(LIB_JSON_SRCS)
+HOST_SRCS := shim/lib/bundle.c shim/lib/agent_client.c shim/lib/relay.c shim/lib/statedir.c \
 	shim/lib/sandbox.c shim/lib/ocistate.c shim/lib/control.c shim/lib/attach.c shim/lib/tty.c \
 	shim/lib/detach.c shim/lib/execproc.c shim/lib/procwatch.c shim/lib/resources.c \
 	shim/lib/config.c
 # everything a front links below itself
-HOST_ALL_SRCS := $(HOST_SRCS) $(QEMU_SRCS) $(VSOCK_DIAL_SRCS) $(OCI_HOOKS_SRCS) $(TTRPC_SRCS) \
-	$(LIB_SRCS) $(LIB_JSON_SRCS)
-HOST_LIBS := $(QEMU_LIBS) $(PROTOBUF_LIBS)
+HOST_ALL_SRCS := $(HOST_SRCS) $(QEMU_SRCS) $(VSOCK_DIAL_SRCS) $(OCI_SRCS) $(TTRPC_SRCS) \
+	$(LIB_JSON_SRCS) $(LIB_SRCS)
+HOST_LIBS := $(QEMU_LIBS) $(PROTOBUF_LIBS) $(OCI_LIBS)

@@ -20,7 +20,7 @@
 #include <sys/types.h>
 
 #include "lib/error.h"
-#include "spec.h"
+#include "bundle.h"
 
 #define OCISTATE_FILE    "state.json"
 #define OCISTATE_LOCK    "lock"

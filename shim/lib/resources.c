@@ -7,7 +7,8 @@
 #include <string.h>
 
 #include "lib/cleanup.h"
-#include "spec.h"
+#include "lib/json.h"
+#include "oci/limits.h"
 
 enum kind { K_INT, K_UINT, K_BOOL, K_STRING, K_OBJECT, K_ARRAY };
 
@@ -104,13 +105,6 @@ static int check_unified(json_object *u, const char *field, husk_err *err)
 	return 0;
 }
 
-static json_object *member(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-	json_object_object_get_ex(o, key, &v);
-	return v;
-}
-
 /* "0-3,6": the highest CPU + 1, or 0 for ""; -1 when it is not a CPU list. */
 static int cpuset_span(const char *s)
 {
@@ -137,23 +131,23 @@ static int cpuset_span(const char *s)
 	return top + 1;
 }
 
-static int64_t int_member(json_object *o, const char *key)
+static int64_t int_json_member(json_object *o, const char *key)
 {
-	json_object *v = member(o, key);
+	json_object *v = json_member(o, key);
 	return v ? json_object_get_int64(v) : 0;
 }
 
 static int read_limits(json_object *o, const char *field, struct resource_limits *out,
                        husk_err *err)
 {
-	json_object *mem = member(o, "memory"), *cpu = member(o, "cpu");
+	json_object *mem = json_member(o, "memory"), *cpu = json_member(o, "cpu");
 	*out = (struct resource_limits){0};
 	if (mem)
-		out->memory_limit = int_member(mem, "limit");
+		out->memory_limit = int_json_member(mem, "limit");
 	if (!cpu)
 		return 0;
-	out->cpu_quota = int_member(cpu, "quota");
-	json_object *period = member(cpu, "period"), *cpus = member(cpu, "cpus");
+	out->cpu_quota = int_json_member(cpu, "quota");
+	json_object *period = json_member(cpu, "period"), *cpus = json_member(cpu, "cpus");
 	out->cpu_period = period ? json_object_get_uint64(period) : 0;
 	if (!cpus)
 		return 0;
@@ -178,17 +172,17 @@ int resources_check(json_object *o, const char *field, struct resource_limits *o
 	if (check_members(o, field, top_keys, ARRAY_SIZE(top_keys), err) < 0)
 		return -1;
 	for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
-		json_object *v = member(o, parts[i].name);
+		json_object *v = json_member(o, parts[i].name);
 		snprintf(sub, sizeof(sub), "%s.%s", field, parts[i].name);
 		if (v && check_members(v, sub, parts[i].keys, parts[i].n, err) < 0)
 			return -1;
 	}
 	snprintf(sub, sizeof(sub), "%s.devices", field);
-	if (check_array_of_objects(member(o, "devices"), sub, err) < 0)
+	if (check_array_of_objects(json_member(o, "devices"), sub, err) < 0)
 		return -1;
 	snprintf(sub, sizeof(sub), "%s.hugepageLimits", field);
-	if (check_array_of_objects(member(o, "hugepageLimits"), sub, err) < 0 ||
-	    check_unified(member(o, "unified"), field, err) < 0)
+	if (check_array_of_objects(json_member(o, "hugepageLimits"), sub, err) < 0 ||
+	    check_unified(json_member(o, "unified"), field, err) < 0)
 		return -1;
 	return read_limits(o, field, out, err);
 }
@@ -196,24 +190,9 @@ int resources_check(json_object *o, const char *field, struct resource_limits *o
 int resources_parse(const char *buf, size_t len, json_object **obj, husk_err *err)
 {
 	struct resource_limits ignored;
-	if (len > RESOURCES_MAX_BYTES)
-		return husk_error_set(err, 0, "larger than %u bytes", RESOURCES_MAX_BYTES);
-	json_tokener *tok = json_tokener_new_ex(RESOURCES_MAX_DEPTH);
-	if (!tok)
-		return husk_error_set(err, ENOMEM, "resources");
-	json_object *o = json_tokener_parse_ex(tok, buf, (int)len);
-	enum json_tokener_error jerr = json_tokener_get_error(tok);
-	size_t end = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	while (o && end < len && buf[end] && strchr(" \t\r\n", buf[end]))
-		end++;
-	if (!o || jerr != json_tokener_success || end != len) {
-		json_object_put(o);
-		return husk_error_set(err, 0, "invalid JSON at byte %zu: %s", end,
-		                      jerr == json_tokener_continue  ? "unexpected end of input"
-		                      : jerr != json_tokener_success ? json_tokener_error_desc(jerr)
-		                                                     : "trailing data");
-	}
+	json_object *o = json_parse_text(buf, len, RESOURCES_MAX_BYTES, RESOURCES_MAX_DEPTH, err);
+	if (!o)
+		return -1;
 	if (resources_check(o, "linux.resources", &ignored, err) < 0) {
 		json_object_put(o);
 		return -1;
@@ -225,18 +204,12 @@ int resources_parse(const char *buf, size_t len, json_object **obj, husk_err *er
 int resources_from_spec(const char *json, size_t len, struct resource_limits *out, husk_err *err)
 {
 	*out = (struct resource_limits){0};
-	json_tokener *tok = json_tokener_new_ex(SPEC_MAX_DEPTH);
-	if (!tok)
-		return husk_error_set(err, ENOMEM, "config.json");
-	json_object *root = json_tokener_parse_ex(tok, json, (int)len);
-	json_tokener_free(tok);
-	json_object *linux_obj = member(root, "linux");
-	json_object *res = json_object_is_type(linux_obj, json_type_object)
-	                       ? member(linux_obj, "resources")
-	                       : NULL;
-	int ret = res ? resources_check(res, "linux.resources", out, err) : 0;
-	json_object_put(root);
-	return ret;
+	cleanup_json json_object *root =
+	    json_parse_object(json, len, SPEC_MAX_JSON, SPEC_MAX_DEPTH, err);
+	if (!root)
+		return -1;
+	json_object *res = json_member(json_member(root, "linux"), "resources");
+	return res ? resources_check(res, "linux.resources", out, err) : 0;
 }
 
 void resources_vm_size(const struct resource_limits *l, unsigned host_cpus, uint64_t host_mib,

@@ -306,11 +306,11 @@ int sandbox_add_rootfs(struct sandbox *sb, const char *container_id, const char 
 	}
 	return 0;
 }
-int sandbox_add_mounts(struct sandbox *sb, const char *container_id, const struct oci_spec *spec,
+int sandbox_add_mounts(struct sandbox *sb, const char *container_id, const struct bundle *spec,
                        husk_err *err)
 {
 	for (size_t i = 0; i < spec->nbinds; i++) {
-		const struct oci_bind *b = &spec->binds[i];
+		const struct bundle_bind *b = &spec->binds[i];
 		struct share *sh = share_add(sb, container_id, err);
 		if (!sh)
 			goto fail;
@@ -658,7 +658,7 @@ static int seal_rootfs(struct sandbox *sb, const char *container_id, husk_err *e
 }
 
 int sandbox_create_container(struct sandbox *sb, const char *container_id,
-                             const struct oci_spec *spec, bool with_stdin, husk_err *err)
+                             const struct bundle *spec, bool with_stdin, husk_err *err)
 {
 	Husk__Agent__V1__CreateContainerRequest req =
 	    HUSK__AGENT__V1__CREATE_CONTAINER_REQUEST__INIT;
@@ -822,7 +822,7 @@ void sandbox_destroy(struct sandbox *sb)
 	free(sb);
 }
 
-int sandbox_set_size(struct sandbox *sb, const struct oci_spec *spec, husk_err *err)
+int sandbox_set_size(struct sandbox *sb, const struct bundle *spec, husk_err *err)
 {
 	struct resource_limits l;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN), pages = sysconf(_SC_PHYS_PAGES);

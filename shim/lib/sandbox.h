@@ -18,7 +18,7 @@
 #include "config.h"
 #include "lib/error.h"
 #include "lib/loop.h"
-#include "spec.h"
+#include "bundle.h"
 #include "statedir.h"
 
 struct sandbox;
@@ -43,7 +43,7 @@ int sandbox_add_rootfs(struct sandbox *sb, const char *container_id, const char 
  * sandbox_create_container for container_id passes them to the agent. Before
  * or after boot. On error (naming the mount) nothing of this call stays bound.
  */
-int sandbox_add_mounts(struct sandbox *sb, const char *container_id, const struct oci_spec *spec,
+int sandbox_add_mounts(struct sandbox *sb, const char *container_id, const struct bundle *spec,
                        husk_err *err);
 /*
  * Unbinds what sandbox_add_rootfs and sandbox_add_mounts bound for
@@ -56,11 +56,11 @@ void sandbox_release_container(struct sandbox *sb, const char *container_id);
  * resources.h), the config's vcpus and memory_mib where it sets no limit.
  * Before sandbox_boot; an ill-shaped linux.resources is an error.
  */
-int sandbox_set_size(struct sandbox *sb, const struct oci_spec *spec, husk_err *err);
+int sandbox_set_size(struct sandbox *sb, const struct bundle *spec, husk_err *err);
 /* Starts husk-vsockd, virtiofsd and QEMU, then waits for the agent (Health). */
 int sandbox_boot(struct sandbox *sb, husk_err *err);
 int sandbox_create_container(struct sandbox *sb, const char *container_id,
-                             const struct oci_spec *spec, bool with_stdin, husk_err *err);
+                             const struct bundle *spec, bool with_stdin, husk_err *err);
 int sandbox_start_container(struct sandbox *sb, const char *container_id, uint32_t *pid,
                             husk_err *err);
 /* Fire-and-forget SignalProcess; a failure is logged, not fatal. */

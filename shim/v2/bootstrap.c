@@ -21,11 +21,13 @@
 
 #include "lib/cleanup.h"
 #include "lib/fs.h"
+#include "lib/json.h"
 #include "proto/containerd/task.pb-c.h"
 #include "lib/log.h"
 #include "lib/sha256.h"
 #include "shim.h"
-#include "shim/lib/spec.h"
+#include "oci/limits.h"
+#include "shim/lib/bundle.h"
 #include "shim/lib/statedir.h"
 
 #define OPTIONS_MAX    (1u << 20)
@@ -35,18 +37,12 @@
 
 char *spec_annotation(const char *json, size_t len, const char *key)
 {
-	struct json_tokener *tok = json_tokener_new_ex(SPEC_MAX_DEPTH);
-	if (!tok)
-		return NULL;
-	json_object *root = json_tokener_parse_ex(tok, json, (int)len);
-	json_tokener_free(tok);
-	json_object *ann, *val;
-	char *out = NULL;
-	if (root && json_object_object_get_ex(root, "annotations", &ann) &&
-	    json_object_object_get_ex(ann, key, &val) && json_object_is_type(val, json_type_string))
-		out = strdup(json_object_get_string(val));
-	json_object_put(root);
-	return out;
+	cleanup_error husk_err err = NULL;
+	cleanup_json json_object *root =
+	    json_parse_object(json, len, SPEC_MAX_JSON, SPEC_MAX_DEPTH, &err);
+	json_object *val = json_member(json_member(root, "annotations"), key);
+	return json_object_is_type(val, json_type_string) ? strdup(json_object_get_string(val))
+	                                                  : NULL;
 }
 
 char *spec_group(const char *json, size_t len)
@@ -61,12 +57,12 @@ char *spec_group(const char *json, size_t len)
 
 char *shim_group_id(const char *bundle, const char *id, husk_err *err)
 {
-	struct oci_spec spec = {0};
+	struct bundle spec = {0};
 	cleanup_free char *rootfs = NULL;
-	if (spec_load(bundle, &spec, &rootfs, err) < 0)
+	if (bundle_load(bundle, &spec, &rootfs, err) < 0)
 		return NULL;
 	char *group = spec_group(spec.json, spec.json_len);
-	spec_free(&spec);
+	bundle_free(&spec);
 	if (!group)
 		group = strdup(id);
 	if (!group)

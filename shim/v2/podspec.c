@@ -15,11 +15,13 @@
 #include <string.h>
 
 #include "lib/cleanup.h"
+#include "lib/json.h"
 #include "lib/log.h"
+#include "oci/limits.h"
 #include "shim.h"
 
 /* The guest pid of the group's sandbox container's init, or 0 when it is not running. */
-static uint32_t sandbox_guest_pid(struct shim *s, const struct oci_spec *spec)
+static uint32_t sandbox_guest_pid(struct shim *s, const struct bundle *spec)
 {
 	cleanup_free char *group = spec_group(spec->json, spec->json_len);
 	struct task *t = group ? task_find(s, group) : NULL;
@@ -76,16 +78,13 @@ static int adapt_namespaces(json_object *root, const char *pod_prefix, uint32_t 
 	return 0;
 }
 
-int pod_spec_adapt(struct shim *s, struct oci_spec *spec, husk_err *err)
+int pod_spec_adapt(struct shim *s, struct bundle *spec, husk_err *err)
 {
 	char prefix[64];
-	struct json_tokener *tok = json_tokener_new_ex(SPEC_MAX_DEPTH);
-	if (!tok)
-		return husk_error_set(err, ENOMEM, "config.json");
-	json_object *root = json_tokener_parse_ex(tok, spec->json, (int)spec->json_len);
-	json_tokener_free(tok);
+	cleanup_json json_object *root =
+	    json_parse_object(spec->json, spec->json_len, SPEC_MAX_JSON, SPEC_MAX_DEPTH, err);
 	if (!root)
-		return husk_error_set(err, EINVAL, "config.json: not JSON");
+		return husk_error_prefix(err, "config.json");
 	bool changed = false;
 	snprintf(prefix, sizeof(prefix), "/proc/%u/ns/", shim_task_pid(s));
 	int ret = adapt_namespaces(root, prefix, sandbox_guest_pid(s, spec), &changed, err);
@@ -103,6 +102,5 @@ int pod_spec_adapt(struct shim *s, struct oci_spec *spec, husk_err *err)
 			spec->json_len = len;
 		}
 	}
-	json_object_put(root);
 	return ret;
 }

@@ -16,7 +16,7 @@
 #include "proto/containerd/task.pb-c.h"
 #include "lib/log.h"
 #include "shim.h"
-#include "shim/lib/spec.h"
+#include "shim/lib/bundle.h"
 
 #define MAX_MOUNTS          16
 #define MAX_PIDS            4096
@@ -147,14 +147,19 @@ static int mount_task_rootfs(struct task *t, const Containerd__Task__V2__CreateT
 	return 0;
 }
 
-/* Rootfs, VM (the group's first task boots it), stdio, then the container in the guest. */
+/*
+ * The spec as the agent will get it (namespace paths made the guest's), checked against the
+ * agent's contract; then rootfs, VM (the group's first task boots it), stdio and the container
+ * in the guest. A refused spec starts and leaves nothing.
+ */
 static int create_in_sandbox(struct shim *s, struct task *t,
                              const Containerd__Task__V2__CreateTaskRequest *req, husk_err *err)
 {
-	struct oci_spec spec = {0};
+	struct bundle spec = {0};
 	bool boot = !s->sb;
 	int r = -1;
-	if (spec_load(t->bundle, &spec, &t->rootfs, err) < 0 ||
+	if (bundle_load(t->bundle, &spec, &t->rootfs, err) < 0 ||
+	    pod_spec_adapt(s, &spec, err) < 0 || bundle_check(&spec, err) < 0 ||
 	    load_config(s, req->options, err) < 0 || (boot && open_sandbox(s, t, err) < 0) ||
 	    mount_task_rootfs(t, req, err) < 0 ||
 	    /* read-write: the agent remounts a read-only root itself once the spec's mount
@@ -162,8 +167,7 @@ static int create_in_sandbox(struct shim *s, struct task *t,
 	    sandbox_add_rootfs(s->sb, t->id, t->rootfs, false, err) < 0 ||
 	    sandbox_add_mounts(s->sb, t->id, &spec, err) < 0)
 		goto out;
-	if ((boot && (sandbox_boot(s->sb, err) < 0 || shim_watch_oom(s, err) < 0)) ||
-	    pod_spec_adapt(s, &spec, err) < 0)
+	if (boot && (sandbox_boot(s->sb, err) < 0 || shim_watch_oom(s, err) < 0))
 		goto out;
 	t->init.io = task_io_open(&t->init.paths, t->id, s->args->ns, err);
 	if (!t->init.io ||
@@ -171,7 +175,7 @@ static int create_in_sandbox(struct shim *s, struct task *t,
 		goto out;
 	r = 0;
 out:
-	spec_free(&spec);
+	bundle_free(&spec);
 	if (r < 0 && s->sb)
 		sandbox_release_container(s->sb, t->id);
 	if (r < 0 && boot && s->sb && !s->tasks) {

@@ -23,7 +23,7 @@
 #include "lib/loop.h"
 #include "shim/lib/relay.h"
 #include "shim/lib/sandbox.h"
-#include "shim/lib/spec.h"
+#include "shim/lib/bundle.h"
 #include "ttrpc/ttrpc.h"
 
 #define SHIM_NAME "containerd-shim-husk-v2"
@@ -60,7 +60,7 @@ struct shim;
  * (/proc/<the pod's task pid>/ns/<type>) into the pod sandbox container's
  * namespaces in the guest (podspec.c).
  */
-int pod_spec_adapt(struct shim *s, struct oci_spec *spec, husk_err *err);
+int pod_spec_adapt(struct shim *s, struct bundle *spec, husk_err *err);
 
 /* --- stdio (stdio.c) --- */
 

@@ -4,7 +4,7 @@
 #include <limits.h>
 #include <string.h>
 
-#include "shim/lib/spec.h"
+#include "shim/lib/bundle.h"
 
 #define MAX_STRING   PATH_MAX
 #define MAX_REPEATED 256

@@ -10,7 +10,7 @@ fuzz_ttrpc_envelope_LIBS := $(PROTOBUF_LIBS)
 # the guest's side: agent requests and the host-supplied spec inside them
 FUZZERS += fuzz_agent_request fuzz_proclist
 fuzz_agent_request_SRCS := tests/fuzz/fuzz_agent_request.c agent/request.c $(OCI_SRCS) \
-	$(PROTO_SRCS) $(LIB_SRCS)
+	$(PROTO_SRCS) $(LIB_JSON_SRCS) $(LIB_SRCS)
 fuzz_agent_request_LIBS := $(PROTOBUF_LIBS) $(OCI_LIBS)
 fuzz_proclist_SRCS := tests/fuzz/fuzz_proclist.c agent/proclist.c $(PROTO_SRCS) $(LIB_SRCS)
 fuzz_proclist_LIBS := $(PROTOBUF_LIBS)
@@ -28,12 +28,14 @@ FUZZERS += fuzz_config fuzz_spec fuzz_hooks fuzz_resources fuzz_task_request
 fuzz_config_SRCS := tests/fuzz/fuzz_config.c shim/lib/config.c $(QEMU_SRCS) $(LIB_SRCS) \
 	$(LIB_JSON_SRCS)
 fuzz_config_LIBS := $(QEMU_LIBS)
-fuzz_spec_SRCS := tests/fuzz/fuzz_spec.c $(SPEC_SRCS) $(LIB_SRCS)
-fuzz_spec_LIBS := -ljson-c
-fuzz_hooks_SRCS := tests/fuzz/fuzz_hooks.c oci/hooks.c $(LIB_SRCS)
+# the one spec contract: the host's bundle check and the agent's parser must agree on any input
+fuzz_spec_SRCS := tests/fuzz/fuzz_spec.c $(BUNDLE_SRCS) $(LIB_SRCS)
+fuzz_spec_LIBS := $(OCI_LIBS)
+fuzz_hooks_SRCS := tests/fuzz/fuzz_hooks.c oci/hooks.c oci/specjson.c $(LIB_JSON_SRCS) $(LIB_SRCS)
 fuzz_hooks_LIBS := -ljson-c
-fuzz_resources_SRCS := tests/fuzz/fuzz_resources.c shim/lib/resources.c $(LIB_SRCS)
+fuzz_resources_SRCS := tests/fuzz/fuzz_resources.c shim/lib/resources.c $(LIB_JSON_SRCS) \
+	$(LIB_SRCS)
 fuzz_resources_LIBS := -ljson-c
-fuzz_task_request_SRCS := tests/fuzz/fuzz_task_request.c shim/v2/task_request.c $(SPEC_SRCS) \
+fuzz_task_request_SRCS := tests/fuzz/fuzz_task_request.c shim/v2/task_request.c $(BUNDLE_SRCS) \
 	$(CONTAINERD_PROTO_SRCS) $(LIB_SRCS)
-fuzz_task_request_LIBS := -ljson-c $(PROTOBUF_LIBS)
+fuzz_task_request_LIBS := $(OCI_LIBS) $(PROTOBUF_LIBS)

@@ -289,7 +289,7 @@ in_range() {
 	ctl_bundle '["true"]' '{"memory": {"limit": "64m"}}'
 	run "${H[@]}" create --config "$CONFIG" --bundle "$T/bundle" "$ID"
 	[ "$status" -eq 1 ]
-	[[ "$output" == "husk: create $ID: config.json: linux.resources.memory.limit: must be an integer" ]]
+	[[ "$output" == "husk: create $ID: bundle $T/bundle: config.json: linux.resources.memory.limit: not an integer" ]]
 	ctl_bundle '["true"]' '{"cpu": {"cpus": "0-99"}}'
 	run "${H[@]}" create --config "$CONFIG" --bundle "$T/bundle" "$ID"
 	[ "$status" -eq 1 ]

@@ -239,7 +239,7 @@ expect_error() {
 	echo '{"args": ["true"], "cwd": "/"' >"$T/bad.json"
 	husk_exec --process "$T/bad.json" "$ID"
 	[ "$status" -eq 255 ]
-	grep -E "^husk: exec $ID: process file $T/bad.json: malformed JSON" "$T/err"
+	grep -E "^husk: exec $ID: process file $T/bad.json: invalid JSON at byte [0-9]+: unexpected end of input$" "$T/err"
 	echo '{"args": [], "cwd": "/"}' >"$T/empty.json"
 	husk_exec --process "$T/empty.json" "$ID"
 	expect_error 255 "husk: exec $ID: process file $T/empty.json: process.args: must not be empty"

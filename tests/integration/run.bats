@@ -250,7 +250,7 @@ husk_wait() {
 	echo '{"ociVersion": "1.0.2", "process": ' >"$T/bundle/config.json"
 	husk_run
 	[ "$status" -eq 1 ]
-	assert_one_error_line "config.json: malformed JSON"
+	assert_one_error_line "config.json: invalid JSON at byte [0-9]+: unexpected end of input$"
 	assert_clean
 	bundle_with '[]'
 	husk_run

@@ -1,7 +1,7 @@
 # unit tests of agent/
 UNIT_TESTS += test_agent_spec test_proclist test_copyup test_cgroup test_events
 test_agent_spec_SRCS := tests/unit/agent/test_agent_spec.c agent/request.c agent/cgstat.c \
-	$(OCI_SRCS) $(PROTO_SRCS) $(LIB_SRCS)
+	$(OCI_SRCS) $(PROTO_SRCS) $(LIB_JSON_SRCS) $(LIB_SRCS)
 test_agent_spec_LIBS := $(PROTOBUF_LIBS) $(OCI_LIBS)
 test_proclist_SRCS := tests/unit/agent/test_proclist.c agent/proclist.c $(PROTO_SRCS) $(LIB_SRCS)
 test_proclist_LIBS := $(PROTOBUF_LIBS)

@@ -95,8 +95,9 @@ TEST(spec_rejects_malformed)
 	CHECK(parse_fails_with("{} trailing", "trailing"));
 	CHECK(parse_fails_with("[1]", "not a JSON object"));
 	CHECK(parse_fails_with("{}", "process: missing"));
-	CHECK(parse_fails_with("{\"process\":{\"args\":[]}}", "process.args: empty"));
-	CHECK(parse_fails_with("{\"process\":{\"args\":[\"\"]}}", "process.args: empty"));
+	CHECK(parse_fails_with("{\"process\":{\"args\":[]}}", "process.args: must not be empty"));
+	CHECK(
+	    parse_fails_with("{\"process\":{\"args\":[\"\"]}}", "process.args: must not be empty"));
 	CHECK(parse_fails_with("{\"process\":{\"args\":[1]}}", "not a string"));
 	CHECK(parse_fails_with("{\"process\":{\"args\":\"sh\"}}", "not an array"));
 	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\\u0000b\"]}}", "NUL"));
@@ -203,14 +204,14 @@ TEST(spec_rejects_mounts_it_cannot_honour)
 	                       "comma"));
 }
 
-/* a JSON array of n short strings under key in process */
+/* a JSON array of n short strings (KEY=VALUE, as env needs) under key in process */
 static char *spec_with_array(const char *key, size_t n)
 {
 	size_t cap = 64 + n * 5;
 	char *buf = malloc(cap);
 	size_t off = (size_t)snprintf(buf, cap, "{\"process\":{\"args\":[\"a\"],\"%s\":[", key);
 	for (size_t i = 0; i < n; i++)
-		off += (size_t)snprintf(buf + off, cap - off, "%s\"x\"", i ? "," : "");
+		off += (size_t)snprintf(buf + off, cap - off, "%s\"x=\"", i ? "," : "");
 	snprintf(buf + off, cap - off, "]}}");
 	return buf;
 }

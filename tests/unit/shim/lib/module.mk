@@ -1,23 +1,24 @@
 # unit tests of shim/lib/, the host library
-UNIT_TESTS += test_config test_spec test_relay test_statedir test_ocistate test_execproc \
+UNIT_TESTS += test_config test_bundle test_relay test_statedir test_ocistate test_execproc \
 	test_tty test_resources
 test_config_SRCS := tests/unit/shim/lib/test_config.c shim/lib/config.c $(QEMU_SRCS) $(LIB_SRCS) \
 	$(LIB_JSON_SRCS)
 test_config_LIBS := $(QEMU_LIBS)
-test_spec_SRCS := tests/unit/shim/lib/test_spec.c $(SPEC_SRCS) $(LIB_SRCS)
-test_spec_LIBS := -ljson-c
+test_bundle_SRCS := tests/unit/shim/lib/test_bundle.c $(BUNDLE_SRCS) $(LIB_SRCS)
+test_bundle_LIBS := $(OCI_LIBS)
 test_relay_SRCS := tests/unit/shim/lib/test_relay.c shim/lib/relay.c shim/lib/agent_client.c \
 	$(TTRPC_SRCS) $(LIB_SRCS)
 test_relay_LIBS := $(PROTOBUF_LIBS)
 test_statedir_SRCS := tests/unit/shim/lib/test_statedir.c shim/lib/statedir.c $(LIB_SRCS)
 test_ocistate_SRCS := tests/unit/shim/lib/test_ocistate.c shim/lib/ocistate.c \
-	shim/lib/control.c $(SPEC_SRCS) $(LIB_SRCS) $(LIB_JSON_SRCS)
-test_ocistate_LIBS := -ljson-c
-test_execproc_SRCS := tests/unit/shim/lib/test_execproc.c shim/lib/execproc.c $(SPEC_SRCS) \
+	shim/lib/control.c $(BUNDLE_SRCS) $(LIB_SRCS)
+test_ocistate_LIBS := $(OCI_LIBS)
+test_execproc_SRCS := tests/unit/shim/lib/test_execproc.c shim/lib/execproc.c $(BUNDLE_SRCS) \
 	$(LIB_SRCS)
-test_execproc_LIBS := -ljson-c
+test_execproc_LIBS := $(OCI_LIBS)
 test_tty_SRCS := tests/unit/shim/lib/test_tty.c shim/lib/tty.c shim/lib/agent_client.c \
 	$(TTRPC_SRCS) $(LIB_SRCS)
 test_tty_LIBS := $(PROTOBUF_LIBS)
-test_resources_SRCS := tests/unit/shim/lib/test_resources.c shim/lib/resources.c $(LIB_SRCS)
+test_resources_SRCS := tests/unit/shim/lib/test_resources.c shim/lib/resources.c $(LIB_JSON_SRCS) \
+	$(LIB_SRCS)
 test_resources_LIBS := -ljson-c

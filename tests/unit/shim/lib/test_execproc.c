@@ -149,5 +149,5 @@ TEST(execproc_process_file_is_validated)
 	int r = execproc_load(path, &json, &terminal, &err);
 	remove_bundle();
 	CHECK_INT(r, ==, -1);
-	CHECK(strstr(husk_error_msg(err), "p.json: process.cwd: must be an absolute path"));
+	CHECK(strstr(husk_error_msg(err), "p.json: process.cwd rel: not an absolute path"));
 }
