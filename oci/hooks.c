@@ -77,7 +77,7 @@ static int parse_hook(json_object *o, const char *what, struct hook *hk, husk_er
 	json_object *path;
 	if (!json_object_is_type(o, json_type_object))
 		return husk_error_set(err, 0, "%s: must be an object", what);
-	if (!(path = member(o, "path")))
+	if (!(path = json_member(o, "path")))
 		return husk_error_set(err, 0, "%s.path: missing", what);
 	if (!json_object_is_type(path, json_type_string) ||
 	    json_object_get_string(path)[0] != '/' ||
@@ -86,9 +86,9 @@ static int parse_hook(json_object *o, const char *what, struct hook *hk, husk_er
 		return husk_error_set(err, 0, "%s.path: must be an absolute path", what);
 	if (!(hk->path = strdup(json_object_get_string(path))))
 		return husk_error_set(err, ENOMEM, "%s", what);
-	if (parse_strv(member(o, "args"), what, "args", &hk->args, err) < 0 ||
-	    parse_strv(member(o, "env"), what, "env", &hk->env, err) < 0 ||
-	    parse_timeout(member(o, "timeout"), what, &hk->timeout, err) < 0)
+	if (parse_strv(json_member(o, "args"), what, "args", &hk->args, err) < 0 ||
+	    parse_strv(json_member(o, "env"), what, "env", &hk->env, err) < 0 ||
+	    parse_timeout(json_member(o, "timeout"), what, &hk->timeout, err) < 0)
 		return -1;
 	if (!hk->args[0]) {
 		free(hk->args);
@@ -127,7 +127,7 @@ int hooks_parse(json_object *hooks, struct hooks *h, husk_err *err)
 	if (!json_object_is_type(hooks, json_type_object))
 		return husk_error_set(err, 0, "hooks: must be an object");
 	for (int k = 0; k < HOOK_KINDS; k++) {
-		json_object *arr = member(hooks, kind_names[k]);
+		json_object *arr = json_member(hooks, kind_names[k]);
 		if (arr && parse_kind(arr, (enum hook_kind)k, h, err) < 0) {
 			hooks_free(h);
 			return -1;
@@ -139,11 +139,10 @@ int hooks_parse(json_object *hooks, struct hooks *h, husk_err *err)
 int hooks_parse_spec(const char *json, size_t len, struct hooks *h, husk_err *err)
 {
 	*h = (struct hooks){0};
-	cleanup_json json_object *o =
-	    json_parse_object(json, len, SPEC_MAX_JSON, SPEC_MAX_DEPTH, err);
+	cleanup_json json_object *o = spec_json_parse(json, len, err);
 	if (!o)
 		return -1;
-	return hooks_parse(member(o, "hooks"), h, err);
+	return hooks_parse(json_member(o, "hooks"), h, err);
 }
 
 void hooks_free(struct hooks *h)

@@ -54,13 +54,13 @@ static int parse_user(json_object *user, struct spec_process *p, husk_err *err)
 		return 0;
 	if (!json_object_is_type(user, json_type_object))
 		return husk_error_set(err, 0, "process.user: not an object");
-	if ((v = member(user, "uid")) && get_id(v, &p->uid, "process.user.uid", err) < 0)
+	if ((v = json_member(user, "uid")) && get_id(v, &p->uid, "process.user.uid", err) < 0)
 		return -1;
-	if ((v = member(user, "gid")) && get_id(v, &p->gid, "process.user.gid", err) < 0)
+	if ((v = json_member(user, "gid")) && get_id(v, &p->gid, "process.user.gid", err) < 0)
 		return -1;
-	if ((v = member(user, "umask")) && parse_umask(v, p, err) < 0)
+	if ((v = json_member(user, "umask")) && parse_umask(v, p, err) < 0)
 		return -1;
-	v = member(user, "additionalGids");
+	v = json_member(user, "additionalGids");
 	if (!v)
 		return 0;
 	if (!json_object_is_type(v, json_type_array))
@@ -101,7 +101,7 @@ static const struct {
 
 static int parse_rlimit(json_object *o, struct spec_rlimit *r, husk_err *err)
 {
-	json_object *type = member(o, "type");
+	json_object *type = json_member(o, "type");
 	if (!json_object_is_type(o, json_type_object) || !type ||
 	    !json_object_is_type(type, json_type_string))
 		return husk_error_set(err, 0, "process.rlimits: entry without a type");
@@ -112,8 +112,8 @@ static int parse_rlimit(json_object *o, struct spec_rlimit *r, husk_err *err)
 	if (i == ARRAY_SIZE(rlimit_names))
 		return husk_error_set(err, 0, "process.rlimits: unknown type %.32s", name);
 	r->resource = rlimit_names[i].resource;
-	if (get_u64(member(o, "soft"), &r->soft, "process.rlimits soft", err) < 0 ||
-	    get_u64(member(o, "hard"), &r->hard, "process.rlimits hard", err) < 0)
+	if (get_u64(json_member(o, "soft"), &r->soft, "process.rlimits soft", err) < 0 ||
+	    get_u64(json_member(o, "hard"), &r->hard, "process.rlimits hard", err) < 0)
 		return -1;
 	if (r->soft > r->hard)
 		return husk_error_set(err, 0, "process.rlimits %s: soft above hard", name);
@@ -218,15 +218,16 @@ static int parse_caps(json_object *o, struct spec_caps *c, husk_err *err)
 	if (!json_object_is_type(o, json_type_object))
 		return husk_error_set(err, 0, "process.capabilities: not an object");
 	c->present = 1;
-	if (parse_cap_set(member(o, "bounding"), &c->bounding, "process.capabilities.bounding",
+	if (parse_cap_set(json_member(o, "bounding"), &c->bounding, "process.capabilities.bounding",
 	                  err) < 0 ||
-	    parse_cap_set(member(o, "effective"), &c->effective, "process.capabilities.effective",
-	                  err) < 0 ||
-	    parse_cap_set(member(o, "inheritable"), &c->inheritable,
+	    parse_cap_set(json_member(o, "effective"), &c->effective,
+	                  "process.capabilities.effective", err) < 0 ||
+	    parse_cap_set(json_member(o, "inheritable"), &c->inheritable,
 	                  "process.capabilities.inheritable", err) < 0 ||
-	    parse_cap_set(member(o, "permitted"), &c->permitted, "process.capabilities.permitted",
-	                  err) < 0 ||
-	    parse_cap_set(member(o, "ambient"), &c->ambient, "process.capabilities.ambient", err))
+	    parse_cap_set(json_member(o, "permitted"), &c->permitted,
+	                  "process.capabilities.permitted", err) < 0 ||
+	    parse_cap_set(json_member(o, "ambient"), &c->ambient, "process.capabilities.ambient",
+	                  err))
 		return -1;
 	return 0;
 }
@@ -253,8 +254,9 @@ static int parse_console_size(json_object *o, struct spec_process *p, husk_err *
 	if (!json_object_is_type(o, json_type_object))
 		return husk_error_set(err, 0, "process.consoleSize: not an object");
 	if (only_known_keys(o, keys, "process.consoleSize", err) < 0 ||
-	    ((v = member(o, "height")) && get_u64(v, &rows, "process.consoleSize.height", err)) ||
-	    ((v = member(o, "width")) && get_u64(v, &cols, "process.consoleSize.width", err)))
+	    ((v = json_member(o, "height")) &&
+	     get_u64(v, &rows, "process.consoleSize.height", err)) ||
+	    ((v = json_member(o, "width")) && get_u64(v, &cols, "process.consoleSize.width", err)))
 		return -1;
 	if (rows > 0xffff || cols > 0xffff)
 		return husk_error_set(err, 0, "process.consoleSize: %llux%llu: out of range", cols,
@@ -297,36 +299,37 @@ static int parse_process_object(json_object *proc, struct spec_process *p, husk_
 	p->umask = -1;
 	if (!json_object_is_type(proc, json_type_object))
 		return husk_error_set(err, 0, "process: not an object");
-	if (parse_bool(member(proc, "terminal"), &p->terminal, "process.terminal", err) < 0 ||
-	    parse_console_size(member(proc, "consoleSize"), p, err) < 0)
+	if (parse_bool(json_member(proc, "terminal"), &p->terminal, "process.terminal", err) < 0 ||
+	    parse_console_size(json_member(proc, "consoleSize"), p, err) < 0)
 		return -1;
-	if (!(v = member(proc, "args")))
+	if (!(v = json_member(proc, "args")))
 		return husk_error_set(err, 0, "process.args: missing");
 	if (string_array(v, SPEC_MAX_ARGS, &p->args, "process.args", err) < 0)
 		return -1;
 	if (!p->args[0] || !p->args[0][0])
 		return husk_error_set(err, 0, "process.args: must not be empty");
-	v = member(proc, "env");
+	v = json_member(proc, "env");
 	if (v && (string_array(v, SPEC_MAX_ENV, &p->env, "process.env", err) < 0 ||
 	          check_env(p->env, err) < 0))
 		return -1;
 	if (!p->env && !(p->env = calloc(1, sizeof(char *))))
 		return husk_error_set(err, ENOMEM, "process.env");
-	if (opt_string(member(proc, "cwd"), "/", SPEC_MAX_PATH, &p->cwd, "process.cwd", err) < 0)
+	if (opt_string(json_member(proc, "cwd"), "/", SPEC_MAX_PATH, &p->cwd, "process.cwd", err) <
+	    0)
 		return -1;
 	if (check_path(p->cwd, "process.cwd", err) < 0)
 		return -1;
-	if (parse_bool(member(proc, "noNewPrivileges"), &p->no_new_privs, "process.noNewPrivileges",
-	               err) < 0)
+	if (parse_bool(json_member(proc, "noNewPrivileges"), &p->no_new_privs,
+	               "process.noNewPrivileges", err) < 0)
 		return -1;
-	if (parse_rlimits(member(proc, "rlimits"), p, err) < 0 ||
-	    parse_caps(member(proc, "capabilities"), &p->caps, err) < 0)
+	if (parse_rlimits(json_member(proc, "rlimits"), p, err) < 0 ||
+	    parse_caps(json_member(proc, "capabilities"), &p->caps, err) < 0)
 		return -1;
-	if (parse_oom_score_adj(member(proc, "oomScoreAdj"), p, err) < 0 ||
+	if (parse_oom_score_adj(json_member(proc, "oomScoreAdj"), p, err) < 0 ||
 	    only_known_keys(proc, process_keys, "process", err) < 0)
 		return -1;
-	p->lsm_fields = member(proc, "apparmorProfile") || member(proc, "selinuxLabel");
-	return parse_user(member(proc, "user"), p, err);
+	p->lsm_fields = json_member(proc, "apparmorProfile") || json_member(proc, "selinuxLabel");
+	return parse_user(json_member(proc, "user"), p, err);
 }
 
 struct mount_flag {
@@ -444,7 +447,7 @@ static int parse_mount(json_object *o, struct spec_mount *m, husk_err *err)
 	json_object *v;
 	if (!json_object_is_type(o, json_type_object))
 		return husk_error_set(err, 0, "not an object");
-	if (!(v = member(o, "destination")))
+	if (!(v = json_member(o, "destination")))
 		return husk_error_set(err, 0, "destination missing");
 	if (dup_string(v, SPEC_MAX_PATH, &m->destination, "destination", err) < 0)
 		return -1;
@@ -452,17 +455,19 @@ static int parse_mount(json_object *o, struct spec_mount *m, husk_err *err)
 		return -1;
 	if (strcmp(m->destination, "/") == 0)
 		return husk_error_set(err, 0, "destination /: cannot mount over the root");
-	if (opt_string(member(o, "source"), "none", SPEC_MAX_PATH, &m->source, "source", err) < 0)
+	if (opt_string(json_member(o, "source"), "none", SPEC_MAX_PATH, &m->source, "source", err) <
+	    0)
 		return -1;
-	if ((v = member(o, "type")) && dup_string(v, SPEC_MAX_FSTYPE, &m->type, "type", err) < 0)
+	if ((v = json_member(o, "type")) &&
+	    dup_string(v, SPEC_MAX_FSTYPE, &m->type, "type", err) < 0)
 		return husk_error_prefix(err, "mount %s", m->destination);
-	if (parse_mount_options(member(o, "options"), m, err) < 0)
+	if (parse_mount_options(json_member(o, "options"), m, err) < 0)
 		return husk_error_prefix(err, "mount %s", m->destination);
 	/* as runc: a bind/rbind option makes a bind mount whatever the type says */
 	if (m->type && strcmp(m->type, "bind") == 0)
 		m->flags |= MS_BIND;
 	if (m->flags & MS_BIND) {
-		if (!member(o, "source") || !m->source[0])
+		if (!json_member(o, "source") || !m->source[0])
 			return husk_error_set(err, 0, "mount %s: a bind mount needs a source",
 			                      m->destination);
 		free(m->type);
@@ -560,11 +565,11 @@ static int parse_linux(json_object *lx, struct spec *s, husk_err *err)
 		return 0;
 	if (!json_object_is_type(lx, json_type_object))
 		return husk_error_set(err, 0, "linux: not an object");
-	if (parse_path_list(member(lx, "maskedPaths"), &s->masked_paths, "linux.maskedPaths", err) <
-	        0 ||
+	if (parse_path_list(json_member(lx, "maskedPaths"), &s->masked_paths, "linux.maskedPaths",
+	                    err) < 0 ||
 	    parse_linux_isolation(lx, s, err) < 0)
 		return -1;
-	return parse_path_list(member(lx, "readonlyPaths"), &s->readonly_paths,
+	return parse_path_list(json_member(lx, "readonlyPaths"), &s->readonly_paths,
 	                       "linux.readonlyPaths", err);
 }
 
@@ -585,14 +590,13 @@ static int parse_root(json_object *root, struct spec *s, husk_err *err)
 		return 0;
 	if (!json_object_is_type(root, json_type_object))
 		return husk_error_set(err, 0, "root: not an object");
-	return parse_bool(member(root, "readonly"), &s->root_readonly, "root.readonly", err);
+	return parse_bool(json_member(root, "readonly"), &s->root_readonly, "root.readonly", err);
 }
 
 int spec_parse_process(const char *json, size_t len, struct spec_process *out, husk_err *err)
 {
 	memset(out, 0, sizeof(*out));
-	cleanup_json json_object *o =
-	    json_parse_object(json, len, SPEC_MAX_JSON, SPEC_MAX_DEPTH, err);
+	cleanup_json json_object *o = spec_json_parse(json, len, err);
 	if (!o)
 		return -1;
 	int ret = parse_process_object(o, out, err);
@@ -605,20 +609,19 @@ int spec_parse(const char *json, size_t len, struct spec *out, husk_err *err)
 {
 	json_object *proc;
 	memset(out, 0, sizeof(*out));
-	cleanup_json json_object *o =
-	    json_parse_object(json, len, SPEC_MAX_JSON, SPEC_MAX_DEPTH, err);
+	cleanup_json json_object *o = spec_json_parse(json, len, err);
 	if (!o)
 		return -1;
 	int ret = -1;
-	if (!(proc = member(o, "process")))
+	if (!(proc = json_member(o, "process")))
 		husk_error_set(err, 0, "process: missing");
 	else if (parse_process_object(proc, &out->process, err) == 0 &&
-	         parse_hostname(member(o, "hostname"), out, err) == 0 &&
-	         parse_domainname(member(o, "domainname"), out, err) == 0 &&
-	         parse_root(member(o, "root"), out, err) == 0 &&
-	         parse_linux(member(o, "linux"), out, err) == 0 &&
-	         hooks_parse(member(o, "hooks"), &out->hooks, err) == 0)
-		ret = parse_mounts(member(o, "mounts"), out, err);
+	         parse_hostname(json_member(o, "hostname"), out, err) == 0 &&
+	         parse_domainname(json_member(o, "domainname"), out, err) == 0 &&
+	         parse_root(json_member(o, "root"), out, err) == 0 &&
+	         parse_linux(json_member(o, "linux"), out, err) == 0 &&
+	         hooks_parse(json_member(o, "hooks"), &out->hooks, err) == 0)
+		ret = parse_mounts(json_member(o, "mounts"), out, err);
 	if (ret < 0)
 		spec_free(out);
 	return ret;

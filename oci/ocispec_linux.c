@@ -97,11 +97,12 @@ static const char *const seccomp_ops[] = {
 static int parse_arg(json_object *o, struct spec_seccomp_arg *a, husk_err *err)
 {
 	unsigned long long index, value, two = 0;
-	json_object *op = member(o, "op");
+	json_object *op = json_member(o, "op");
 	if (require_object(o, "args", err) < 0 ||
-	    get_u64(member(o, "index"), &index, "index", err) ||
-	    get_u64(member(o, "value"), &value, "value", err) < 0 ||
-	    (member(o, "valueTwo") && get_u64(member(o, "valueTwo"), &two, "valueTwo", err) < 0))
+	    get_u64(json_member(o, "index"), &index, "index", err) ||
+	    get_u64(json_member(o, "value"), &value, "value", err) < 0 ||
+	    (json_member(o, "valueTwo") &&
+	     get_u64(json_member(o, "valueTwo"), &two, "valueTwo", err) < 0))
 		return -1;
 	if (index > 5)
 		return husk_error_set(err, 0, "index %llu: above 5", index);
@@ -168,15 +169,16 @@ static int parse_rule(json_object *o, struct spec_seccomp *sc, struct spec_secco
 	json_object *v;
 	if (require_object(o, "entry", err) < 0)
 		return -1;
-	if (!(v = member(o, "names")))
+	if (!(v = json_member(o, "names")))
 		return husk_error_set(err, 0, "names: missing");
 	if (string_array(v, SPEC_MAX_NAMES, &names, "names", err) < 0)
 		return -1;
 	int ret = resolve_syscalls(names, sc, r, err);
 	free_strv(names);
 	if (ret < 0 ||
-	    parse_action(member(o, "action"), member(o, "errnoRet"), &r->action, "action", err) ||
-	    parse_args(member(o, "args"), r, err) < 0)
+	    parse_action(json_member(o, "action"), json_member(o, "errnoRet"), &r->action, "action",
+	                 err) ||
+	    parse_args(json_member(o, "args"), r, err) < 0)
 		return -1;
 	return 0;
 }
@@ -261,11 +263,11 @@ static int parse_seccomp(json_object *o, struct spec *s, husk_err *err)
 	if (!(s->seccomp = calloc(1, sizeof(*s->seccomp))))
 		return husk_error_set(err, ENOMEM, "linux.seccomp");
 	struct spec_seccomp *sc = s->seccomp;
-	if (parse_action(member(o, "defaultAction"), member(o, "defaultErrnoRet"),
+	if (parse_action(json_member(o, "defaultAction"), json_member(o, "defaultErrnoRet"),
 	                 &sc->default_action, "defaultAction", err) < 0 ||
-	    parse_arches(member(o, "architectures"), sc, err) < 0 ||
-	    parse_seccomp_flags(member(o, "flags"), sc, err) < 0 ||
-	    parse_rules(member(o, "syscalls"), sc, err) < 0)
+	    parse_arches(json_member(o, "architectures"), sc, err) < 0 ||
+	    parse_seccomp_flags(json_member(o, "flags"), sc, err) < 0 ||
+	    parse_rules(json_member(o, "syscalls"), sc, err) < 0)
 		return husk_error_prefix(err, "linux.seccomp");
 	return 0;
 }
@@ -351,24 +353,24 @@ static int parse_memory(json_object *o, struct spec_resources *r, husk_err *err)
 	if (require_object(o, "linux.resources.memory", err) < 0 ||
 	    only_known_keys(o, memory_keys, "linux.resources.memory", err) < 0)
 		return -1;
-	if ((x = member(o, "limit"))) {
+	if ((x = json_member(o, "limit"))) {
 		if (get_s64(x, &limit, "linux.resources.memory.limit", err) < 0 ||
 		    add_limit(r, "linux.resources.memory.limit", "memory.max", limit, err) < 0)
 			return -1;
 		has_limit = 1;
 	}
-	if ((x = member(o, "reservation")) &&
+	if ((x = json_member(o, "reservation")) &&
 	    (get_s64(x, &v, "linux.resources.memory.reservation", err) < 0 ||
 	     add_limit(r, "linux.resources.memory.reservation", "memory.low", v, err) < 0))
 		return -1;
-	if ((x = member(o, "swap")) && add_swap(r, x, limit, has_limit, err) < 0)
+	if ((x = json_member(o, "swap")) && add_swap(r, x, limit, has_limit, err) < 0)
 		return -1;
-	if (member(o, "kernel") || member(o, "kernelTCP"))
+	if (json_member(o, "kernel") || json_member(o, "kernelTCP"))
 		return husk_error_set(err, 0, "linux.resources.memory.kernel: not in cgroup v2");
-	if (member(o, "swappiness"))
+	if (json_member(o, "swappiness"))
 		return husk_error_set(err, 0,
 		                      "linux.resources.memory.swappiness: not in cgroup v2");
-	if (parse_bool(member(o, "disableOOMKiller"), &flag, "disableOOMKiller", err) < 0)
+	if (parse_bool(json_member(o, "disableOOMKiller"), &flag, "disableOOMKiller", err) < 0)
 		return -1;
 	if (flag)
 		return husk_error_set(err, 0,
@@ -399,7 +401,7 @@ static int parse_cpu_max(json_object *o, struct spec_resources *r, husk_err *err
 {
 	int64_t quota = -1;
 	unsigned long long period = 100000;
-	json_object *q = member(o, "quota"), *p = member(o, "period");
+	json_object *q = json_member(o, "quota"), *p = json_member(o, "period");
 	if (!q && !p)
 		return 0;
 	if ((q && get_s64(q, &quota, "linux.resources.cpu.quota", err) < 0) ||
@@ -423,7 +425,7 @@ static int parse_cpu(json_object *o, struct spec_resources *r, husk_err *err)
 	if (require_object(o, "linux.resources.cpu", err) < 0 ||
 	    only_known_keys(o, cpu_keys, "linux.resources.cpu", err) < 0)
 		return -1;
-	if ((x = member(o, "shares"))) {
+	if ((x = json_member(o, "shares"))) {
 		if (get_u64(x, &v, "linux.resources.cpu.shares", err) < 0)
 			return -1;
 		if (v != 0 && (v < 2 || v > 262144))
@@ -435,25 +437,27 @@ static int parse_cpu(json_object *o, struct spec_resources *r, husk_err *err)
 	}
 	if (parse_cpu_max(o, r, err) < 0)
 		return -1;
-	if ((x = member(o, "burst"))) {
+	if ((x = json_member(o, "burst"))) {
 		if (get_u64(x, &v, "linux.resources.cpu.burst", err) < 0)
 			return -1;
 		if (add_file(r, "linux.resources.cpu.burst", "cpu.max.burst", "%llu", v) < 0)
 			return too_many(err);
 	}
-	if ((x = member(o, "idle"))) {
+	if ((x = json_member(o, "idle"))) {
 		int64_t idle = 0;
 		if (get_s64(x, &idle, "linux.resources.cpu.idle", err) < 0)
 			return -1;
 		if (add_file(r, "linux.resources.cpu.idle", "cpu.idle", "%d", idle != 0) < 0)
 			return too_many(err);
 	}
-	if (member(o, "realtimeRuntime") || member(o, "realtimePeriod"))
+	if (json_member(o, "realtimeRuntime") || json_member(o, "realtimePeriod"))
 		return husk_error_set(err, 0,
 		                      "linux.resources.cpu.realtimeRuntime: not in cgroup v2");
-	if (parse_cpuset(member(o, "cpus"), r, "linux.resources.cpu.cpus", "cpuset.cpus", err) < 0)
+	if (parse_cpuset(json_member(o, "cpus"), r, "linux.resources.cpu.cpus", "cpuset.cpus",
+	                 err) < 0)
 		return -1;
-	return parse_cpuset(member(o, "mems"), r, "linux.resources.cpu.mems", "cpuset.mems", err);
+	return parse_cpuset(json_member(o, "mems"), r, "linux.resources.cpu.mems", "cpuset.mems",
+	                    err);
 }
 
 static int parse_pids(json_object *o, struct spec_resources *r, husk_err *err)
@@ -464,7 +468,7 @@ static int parse_pids(json_object *o, struct spec_resources *r, husk_err *err)
 	if (require_object(o, "linux.resources.pids", err) < 0 ||
 	    only_known_keys(o, keys, "linux.resources.pids", err) < 0)
 		return -1;
-	if (!(x = member(o, "limit")))
+	if (!(x = json_member(o, "limit")))
 		return 0;
 	if (get_s64(x, &v, "linux.resources.pids.limit", err) < 0)
 		return -1;
@@ -487,13 +491,13 @@ static int parse_block_io(json_object *o, struct spec_resources *r, husk_err *er
 	    only_known_keys(o, keys, "linux.resources.blockIO", err) < 0)
 		return -1;
 	for (size_t i = 1; keys[i]; i++)
-		if (member(o, keys[i]) &&
-		    reject_nonempty(member(o, keys[i]), keys[i],
+		if (json_member(o, keys[i]) &&
+		    reject_nonempty(json_member(o, keys[i]), keys[i],
 		                    "per-device I/O settings not supported (the guest has no host "
 		                    "block devices)",
 		                    err) < 0)
 			return husk_error_prefix(err, "linux.resources.blockIO");
-	if (!(x = member(o, "weight")))
+	if (!(x = json_member(o, "weight")))
 		return 0;
 	if (get_u64(x, &w, "linux.resources.blockIO.weight", err) < 0)
 		return -1;
@@ -515,10 +519,10 @@ static int parse_hugepage(json_object *o, struct spec_resources *r, husk_err *er
 	int64_t limit = 0;
 	if (require_object(o, "entry", err) < 0)
 		return -1;
-	if (!member(o, "pageSize"))
+	if (!json_member(o, "pageSize"))
 		return husk_error_set(err, 0, "pageSize: missing");
-	if (dup_string(member(o, "pageSize"), 16, &size, "pageSize", err) < 0 ||
-	    get_s64(member(o, "limit"), &limit, "limit", err) < 0)
+	if (dup_string(json_member(o, "pageSize"), 16, &size, "pageSize", err) < 0 ||
+	    get_s64(json_member(o, "limit"), &limit, "limit", err) < 0)
 		return -1;
 	size_t digits = strspn(size, "0123456789");
 	if (digits == 0 || !strchr("KMG", size[digits]) || strcmp(size + digits + 1, "B") != 0)
@@ -579,8 +583,8 @@ static int rule_is_default(json_object *e)
 {
 	static const int nodes[][2] = {{1, 3}, {1, 5}, {1, 7}, {1, 8},   {1, 9},
 	                               {5, 0}, {5, 1}, {5, 2}, {10, 200}};
-	json_object *t = member(e, "type"), *a = member(e, "access");
-	json_object *ma = member(e, "major"), *mi = member(e, "minor");
+	json_object *t = json_member(e, "type"), *a = json_member(e, "access");
+	json_object *ma = json_member(e, "major"), *mi = json_member(e, "minor");
 	const char *access =
 	    a && json_object_is_type(a, json_type_string) ? json_object_get_string(a) : "rwm";
 	if (strcmp(access, "m") == 0)
@@ -617,8 +621,8 @@ static int check_device_rules(json_object *arr, husk_err *err)
 		json_object *e = json_object_array_get_idx(arr, i);
 		int allow = 0;
 		if (require_object(e, "linux.resources.devices entry", err) < 0 ||
-		    parse_bool(member(e, "allow"), &allow, "linux.resources.devices allow", err) <
-		        0)
+		    parse_bool(json_member(e, "allow"), &allow, "linux.resources.devices allow",
+		               err) < 0)
 			return -1;
 		if (allow && !rule_is_default(e))
 			return husk_error_set(
@@ -642,24 +646,24 @@ static int parse_resources_object(json_object *o, struct spec_resources *r, husk
 	if (require_object(o, "linux.resources", err) < 0 ||
 	    only_known_keys(o, resource_keys, "linux.resources", err) < 0)
 		return -1;
-	if (reject_nonempty(member(o, "network"), "linux.resources.network",
+	if (reject_nonempty(json_member(o, "network"), "linux.resources.network",
 	                    "not in cgroup v2 (classID/priorities are v1)", err) < 0 ||
-	    reject_nonempty(member(o, "rdma"), "linux.resources.rdma", "no RDMA in the guest",
+	    reject_nonempty(json_member(o, "rdma"), "linux.resources.rdma", "no RDMA in the guest",
 	                    err) < 0)
 		return -1;
-	if ((x = member(o, "memory")) && parse_memory(x, r, err) < 0)
+	if ((x = json_member(o, "memory")) && parse_memory(x, r, err) < 0)
 		return -1;
-	if ((x = member(o, "cpu")) && parse_cpu(x, r, err) < 0)
+	if ((x = json_member(o, "cpu")) && parse_cpu(x, r, err) < 0)
 		return -1;
-	if ((x = member(o, "pids")) && parse_pids(x, r, err) < 0)
+	if ((x = json_member(o, "pids")) && parse_pids(x, r, err) < 0)
 		return -1;
-	if ((x = member(o, "blockIO")) && parse_block_io(x, r, err) < 0)
+	if ((x = json_member(o, "blockIO")) && parse_block_io(x, r, err) < 0)
 		return -1;
-	if ((x = member(o, "hugepageLimits")) && parse_hugepages(x, r, err) < 0)
+	if ((x = json_member(o, "hugepageLimits")) && parse_hugepages(x, r, err) < 0)
 		return -1;
-	if ((x = member(o, "unified")) && parse_unified(x, r, err) < 0)
+	if ((x = json_member(o, "unified")) && parse_unified(x, r, err) < 0)
 		return -1;
-	if ((x = member(o, "devices")) && check_device_rules(x, err) < 0)
+	if ((x = json_member(o, "devices")) && check_device_rules(x, err) < 0)
 		return -1;
 	return 0;
 }
@@ -667,8 +671,7 @@ static int parse_resources_object(json_object *o, struct spec_resources *r, husk
 int spec_parse_resources(const char *json, size_t len, struct spec_resources *out, husk_err *err)
 {
 	memset(out, 0, sizeof(*out));
-	cleanup_json json_object *o =
-	    json_parse_object(json, len, SPEC_MAX_JSON, SPEC_MAX_DEPTH, err);
+	cleanup_json json_object *o = spec_json_parse(json, len, err);
 	if (!o)
 		return -1;
 	return parse_resources_object(o, out, err);
@@ -731,7 +734,7 @@ static int parse_device(json_object *o, struct spec_device *d, husk_err *err)
 	json_object *x;
 	if (require_object(o, "entry", err) < 0)
 		return -1;
-	if (!(x = member(o, "path")))
+	if (!(x = json_member(o, "path")))
 		return husk_error_set(err, 0, "path: missing");
 	if (dup_string(x, SPEC_MAX_PATH, &d->path, "path", err) < 0)
 		return -1;
@@ -739,7 +742,7 @@ static int parse_device(json_object *o, struct spec_device *d, husk_err *err)
 		return -1;
 	if (strncmp(d->path, "/dev/", 5) != 0 || !d->path[5])
 		return husk_error_set(err, 0, "path %s: not under /dev", d->path);
-	if (!(x = member(o, "type")) || dup_string(x, 4, &type, "type", err) < 0)
+	if (!(x = json_member(o, "type")) || dup_string(x, 4, &type, "type", err) < 0)
 		return x ? -1 : husk_error_set(err, 0, "type: missing");
 	if (strcmp(type, "c") == 0 || strcmp(type, "u") == 0)
 		d->type = S_IFCHR;
@@ -749,25 +752,25 @@ static int parse_device(json_object *o, struct spec_device *d, husk_err *err)
 		d->type = S_IFIFO;
 	else
 		return husk_error_set(err, 0, "type %s: not c, b, u or p", type);
-	if (d->type != S_IFIFO && (get_u64(member(o, "major"), &major, "major", err) < 0 ||
-	                           get_u64(member(o, "minor"), &minor, "minor", err) < 0))
+	if (d->type != S_IFIFO && (get_u64(json_member(o, "major"), &major, "major", err) < 0 ||
+	                           get_u64(json_member(o, "minor"), &minor, "minor", err) < 0))
 		return -1;
 	if (major > 4095 || minor > 1048575)
 		return husk_error_set(err, 0, "major/minor out of range");
-	if ((x = member(o, "fileMode")) && get_u64(x, &mode, "fileMode", err) < 0)
+	if ((x = json_member(o, "fileMode")) && get_u64(x, &mode, "fileMode", err) < 0)
 		return -1;
 	if (mode > 07777)
 		return husk_error_set(err, 0, "fileMode: out of range");
 	d->major = (unsigned)major;
 	d->minor = (unsigned)minor;
 	d->mode = (unsigned)mode;
-	if ((x = member(o, "uid"))) {
+	if ((x = json_member(o, "uid"))) {
 		if (!json_object_is_type(x, json_type_int) || json_object_get_int64(x) < 0 ||
 		    json_object_get_int64(x) >= UINT32_MAX)
 			return husk_error_set(err, 0, "uid: out of range");
 		d->uid = (uint32_t)json_object_get_int64(x);
 	}
-	if ((x = member(o, "gid"))) {
+	if ((x = json_member(o, "gid"))) {
 		if (!json_object_is_type(x, json_type_int) || json_object_get_int64(x) < 0 ||
 		    json_object_get_int64(x) >= UINT32_MAX)
 			return husk_error_set(err, 0, "gid: out of range");
@@ -830,7 +833,7 @@ static int parse_namespace(json_object *o, struct spec *s, husk_err *err)
 	/* the init gets these unless it joins one (pid, ipc, uts) by path */
 	static const char *const created[] = {"mount", "cgroup", NULL};
 	static const char *const joinable[JOIN_COUNT] = {"ipc", "uts", "network", "pid"};
-	json_object *t = member(o, "type"), *path = member(o, "path");
+	json_object *t = json_member(o, "type"), *path = json_member(o, "path");
 	if (require_object(o, "linux.namespaces entry", err) < 0 || !t ||
 	    !json_object_is_type(t, json_type_string))
 		return husk_error_set(err, 0, "linux.namespaces: entry without a type");
@@ -916,9 +919,9 @@ static int parse_idmap(json_object *o, struct spec_idmap *e, husk_err *err)
 {
 	static const char *const keys[] = {"containerID", "hostID", "size", NULL};
 	if (require_object(o, "entry", err) < 0 || only_known_keys(o, keys, "entry", err) < 0 ||
-	    get_u32(member(o, "containerID"), &e->container_id, "containerID", err) < 0 ||
-	    get_u32(member(o, "hostID"), &e->host_id, "hostID", err) < 0 ||
-	    get_u32(member(o, "size"), &e->size, "size", err) < 0)
+	    get_u32(json_member(o, "containerID"), &e->container_id, "containerID", err) < 0 ||
+	    get_u32(json_member(o, "hostID"), &e->host_id, "hostID", err) < 0 ||
+	    get_u32(json_member(o, "size"), &e->size, "size", err) < 0)
 		return -1;
 	return 0;
 }
@@ -1042,24 +1045,29 @@ int parse_linux_isolation(json_object *lx, struct spec *s, husk_err *err)
 {
 	json_object *x;
 	if (only_known_keys(lx, linux_keys, "linux", err) < 0 ||
-	    reject_nonempty(member(lx, "timeOffsets"), "linux.timeOffsets",
+	    reject_nonempty(json_member(lx, "timeOffsets"), "linux.timeOffsets",
 	                    "time namespaces not supported", err) < 0 ||
-	    reject_nonempty(member(lx, "intelRdt"), "linux.intelRdt", "no RDT in the guest", err) ||
-	    reject_nonempty(member(lx, "personality"), "linux.personality", "not supported", err) ||
-	    reject_nonempty(member(lx, "memoryPolicy"), "linux.memoryPolicy", "not supported", err))
+	    reject_nonempty(json_member(lx, "intelRdt"), "linux.intelRdt", "no RDT in the guest",
+	                    err) ||
+	    reject_nonempty(json_member(lx, "personality"), "linux.personality", "not supported",
+	                    err) ||
+	    reject_nonempty(json_member(lx, "memoryPolicy"), "linux.memoryPolicy", "not supported",
+	                    err))
 		return -1;
-	if (member(lx, "mountLabel"))
+	if (json_member(lx, "mountLabel"))
 		s->mount_label = 1;
-	if (parse_namespaces(member(lx, "namespaces"), s, err) < 0 ||
-	    parse_propagation(member(lx, "rootfsPropagation"), s, err) < 0 ||
-	    parse_seccomp(member(lx, "seccomp"), s, err) < 0 ||
-	    parse_sysctl(member(lx, "sysctl"), s, err) < 0 ||
-	    parse_devices(member(lx, "devices"), s, err) < 0 ||
-	    parse_idmaps(member(lx, "uidMappings"), &s->uid_maps, "linux.uidMappings", err) < 0 ||
-	    parse_idmaps(member(lx, "gidMappings"), &s->gid_maps, "linux.gidMappings", err) < 0 ||
+	if (parse_namespaces(json_member(lx, "namespaces"), s, err) < 0 ||
+	    parse_propagation(json_member(lx, "rootfsPropagation"), s, err) < 0 ||
+	    parse_seccomp(json_member(lx, "seccomp"), s, err) < 0 ||
+	    parse_sysctl(json_member(lx, "sysctl"), s, err) < 0 ||
+	    parse_devices(json_member(lx, "devices"), s, err) < 0 ||
+	    parse_idmaps(json_member(lx, "uidMappings"), &s->uid_maps, "linux.uidMappings", err) <
+	        0 ||
+	    parse_idmaps(json_member(lx, "gidMappings"), &s->gid_maps, "linux.gidMappings", err) <
+	        0 ||
 	    check_user_namespace(s, err) < 0)
 		return -1;
-	if ((x = member(lx, "resources")) && parse_resources_object(x, &s->resources, err) < 0)
+	if ((x = json_member(lx, "resources")) && parse_resources_object(x, &s->resources, err) < 0)
 		return -1;
 	return 0;
 }

@@ -8,6 +8,11 @@
 #include "lib/json.h"
 #include "limits.h"
 
+json_object *spec_json_parse(const char *json, size_t len, husk_err *err)
+{
+	return json_parse_object(json, len, SPEC_MAX_JSON, SPEC_MAX_DEPTH, err);
+}
+
 void free_strv(char **v)
 {
 	for (size_t i = 0; v && v[i]; i++)
@@ -30,12 +35,6 @@ int dup_string(json_object *o, size_t max, char **out, const char *what, husk_er
 	if (!*out)
 		return husk_error_set(err, ENOMEM, "%s", what);
 	return 0;
-}
-
-json_object *member(json_object *obj, const char *key)
-{
-	json_object *v = json_member(obj, key);
-	return json_object_is_type(v, json_type_null) ? NULL : v;
 }
 
 int string_array(json_object *arr, size_t max, char ***out, const char *what, husk_err *err)

@@ -1,4 +1,4 @@
-/* json-c helpers of the spec parsers (ocispec.c, ocispec_linux.c, hooks.c). */
+/* json-c helpers of the spec parsers (ocispec.c, ocispec_linux.c, hooks.c) and their users. */
 #ifndef HUSK_OCI_SPECJSON_H
 #define HUSK_OCI_SPECJSON_H
 
@@ -7,11 +7,11 @@
 
 #include "lib/error.h"
 
+/* config.json's text as JSON within the contract's bounds (SPEC_MAX_JSON bytes, SPEC_MAX_DEPTH). */
+json_object *spec_json_parse(const char *json, size_t len, husk_err *err);
 void free_strv(char **v);
 /* A JSON string without embedded NULs, at most max bytes, copied. */
 int dup_string(json_object *o, size_t max, char **out, const char *what, husk_err *err);
-/* obj's member key, NULL when absent or null. */
-json_object *member(json_object *obj, const char *key);
 /*
  * A NULL-terminated copy of a string array of at most max entries, each at most
  * SPEC_MAX_STRING bytes; errors name the entry ("what[i]: not a string").

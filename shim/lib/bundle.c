@@ -15,6 +15,7 @@
 #include "lib/cleanup.h"
 #include "lib/json.h"
 #include "oci/ocispec.h"
+#include "oci/specjson.h"
 
 /* A JSON string without embedded NULs, or NULL. */
 static const char *plain_string(json_object *o)
@@ -82,8 +83,7 @@ static int note_join(json_object *spec, struct bundle *b, husk_err *err)
 int bundle_parse(const char *buf, size_t len, struct bundle *b, husk_err *err)
 {
 	*b = (struct bundle){0};
-	cleanup_json json_object *root =
-	    json_parse_object(buf, len, SPEC_MAX_JSON, SPEC_MAX_DEPTH, err);
+	cleanup_json json_object *root = spec_json_parse(buf, len, err);
 	if (!root)
 		return -1;
 	if (!required_string(root, "ociVersion", "ociVersion", err) ||

@@ -10,6 +10,7 @@
 #include "lib/cleanup.h"
 #include "lib/json.h"
 #include "oci/ocispec.h"
+#include "oci/specjson.h"
 
 /* Validates the serialized process as the agent will and hands out a NUL-terminated copy. */
 static int finish(const char *text, size_t len, char **json, bool *terminal, husk_err *err)
@@ -176,8 +177,7 @@ int execproc_build(const char *bundle, const struct exec_flags *f, char **json, 
 	cleanup_free char *rootfs = NULL;
 	if (bundle_load(bundle, &spec, &rootfs, err) < 0)
 		return -1;
-	cleanup_json json_object *root =
-	    json_parse_object(spec.json, spec.json_len, SPEC_MAX_JSON, SPEC_MAX_DEPTH, err);
+	cleanup_json json_object *root = spec_json_parse(spec.json, spec.json_len, err);
 	bundle_free(&spec);
 	if (!root)
 		return husk_error_prefix(err, "bundle %s: config.json", bundle);

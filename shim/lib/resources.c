@@ -9,6 +9,8 @@
 #include "lib/cleanup.h"
 #include "lib/json.h"
 #include "oci/limits.h"
+#include "oci/specjson.h"
+#include "oci/ocispec.h"
 
 enum kind { K_INT, K_UINT, K_BOOL, K_STRING, K_OBJECT, K_ARRAY };
 
@@ -204,8 +206,7 @@ int resources_parse(const char *buf, size_t len, json_object **obj, husk_err *er
 int resources_from_spec(const char *json, size_t len, struct resource_limits *out, husk_err *err)
 {
 	*out = (struct resource_limits){0};
-	cleanup_json json_object *root =
-	    json_parse_object(json, len, SPEC_MAX_JSON, SPEC_MAX_DEPTH, err);
+	cleanup_json json_object *root = spec_json_parse(json, len, err);
 	if (!root)
 		return -1;
 	json_object *res = json_member(json_member(root, "linux"), "resources");

@@ -27,6 +27,8 @@
 #include "lib/sha256.h"
 #include "shim.h"
 #include "oci/limits.h"
+#include "oci/specjson.h"
+#include "oci/ocispec.h"
 #include "shim/lib/bundle.h"
 #include "shim/lib/statedir.h"
 
@@ -38,8 +40,7 @@
 char *spec_annotation(const char *json, size_t len, const char *key)
 {
 	cleanup_error husk_err err = NULL;
-	cleanup_json json_object *root =
-	    json_parse_object(json, len, SPEC_MAX_JSON, SPEC_MAX_DEPTH, &err);
+	cleanup_json json_object *root = spec_json_parse(json, len, &err);
 	json_object *val = json_member(json_member(root, "annotations"), key);
 	return json_object_is_type(val, json_type_string) ? strdup(json_object_get_string(val))
 	                                                  : NULL;

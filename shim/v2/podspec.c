@@ -18,6 +18,8 @@
 #include "lib/json.h"
 #include "lib/log.h"
 #include "oci/limits.h"
+#include "oci/specjson.h"
+#include "oci/ocispec.h"
 #include "shim.h"
 
 /* The guest pid of the group's sandbox container's init, or 0 when it is not running. */
@@ -81,8 +83,7 @@ static int adapt_namespaces(json_object *root, const char *pod_prefix, uint32_t 
 int pod_spec_adapt(struct shim *s, struct bundle *spec, husk_err *err)
 {
 	char prefix[64];
-	cleanup_json json_object *root =
-	    json_parse_object(spec->json, spec->json_len, SPEC_MAX_JSON, SPEC_MAX_DEPTH, err);
+	cleanup_json json_object *root = spec_json_parse(spec->json, spec->json_len, err);
 	if (!root)
 		return husk_error_prefix(err, "config.json");
 	bool changed = false;

@@ -33,9 +33,9 @@ fuzz_spec_SRCS := tests/fuzz/fuzz_spec.c $(BUNDLE_SRCS) $(LIB_SRCS)
 fuzz_spec_LIBS := $(OCI_LIBS)
 fuzz_hooks_SRCS := tests/fuzz/fuzz_hooks.c oci/hooks.c oci/specjson.c $(LIB_JSON_SRCS) $(LIB_SRCS)
 fuzz_hooks_LIBS := -ljson-c
-fuzz_resources_SRCS := tests/fuzz/fuzz_resources.c shim/lib/resources.c $(LIB_JSON_SRCS) \
+fuzz_resources_SRCS := tests/fuzz/fuzz_resources.c shim/lib/resources.c $(OCI_SRCS) \
 	$(LIB_SRCS)
-fuzz_resources_LIBS := -ljson-c
+fuzz_resources_LIBS := $(OCI_LIBS)
 fuzz_task_request_SRCS := tests/fuzz/fuzz_task_request.c shim/v2/task_request.c $(BUNDLE_SRCS) \
 	$(CONTAINERD_PROTO_SRCS) $(LIB_SRCS)
 fuzz_task_request_LIBS := $(OCI_LIBS) $(PROTOBUF_LIBS)

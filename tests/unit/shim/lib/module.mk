@@ -19,6 +19,6 @@ test_execproc_LIBS := $(OCI_LIBS)
 test_tty_SRCS := tests/unit/shim/lib/test_tty.c shim/lib/tty.c shim/lib/agent_client.c \
 	$(TTRPC_SRCS) $(LIB_SRCS)
 test_tty_LIBS := $(PROTOBUF_LIBS)
-test_resources_SRCS := tests/unit/shim/lib/test_resources.c shim/lib/resources.c $(LIB_JSON_SRCS) \
+test_resources_SRCS := tests/unit/shim/lib/test_resources.c shim/lib/resources.c $(OCI_SRCS) \
 	$(LIB_SRCS)
-test_resources_LIBS := -ljson-c
+test_resources_LIBS := $(OCI_LIBS)
