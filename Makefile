@@ -21,15 +21,16 @@ TEST_FUZZ_SECONDS ?= 5
 # root ("lib/error.h", "proto/agent.pb-c.h"), and a module's include path holds only the
 # modules listed here (build/inc/<module>/, links made from this table), so a header from
 # anywhere else does not compile. docs/architecture.md draws the same graph.
-MODULES := lib proto ttrpc oci hypervisor/qemu hypervisor/vsock agent shim/lib shim shim/v2
+MODULES := lib proto ttrpc oci netlink hypervisor/qemu hypervisor/vsock agent shim/lib shim shim/v2
 USES_lib :=
 USES_proto :=
 USES_ttrpc := lib proto
 USES_oci := lib
+USES_netlink := lib
 USES_hypervisor/qemu := lib
 USES_hypervisor/vsock := lib
-USES_agent := lib proto ttrpc oci
-USES_shim/lib := lib proto ttrpc oci hypervisor/qemu hypervisor/vsock
+USES_agent := lib proto ttrpc oci netlink
+USES_shim/lib := lib proto ttrpc oci netlink hypervisor/qemu hypervisor/vsock
 USES_shim := shim/lib $(USES_shim/lib)
 USES_shim/v2 := $(USES_shim)
 # test code: each test folder sees what it tests and what that module sees
@@ -37,6 +38,7 @@ TEST_HARNESS := tests/unit/harness
 USES_tests/unit/lib := $(TEST_HARNESS) lib
 USES_tests/unit/ttrpc := $(TEST_HARNESS) ttrpc $(USES_ttrpc)
 # the contract test also drives both sides of it: the agent's decode and the host's bundle check
+USES_tests/unit/netlink := $(TEST_HARNESS) netlink $(USES_netlink)
 USES_tests/unit/oci := $(TEST_HARNESS) oci $(USES_oci) agent proto shim/lib
 USES_tests/unit/agent := $(TEST_HARNESS) agent $(USES_agent)
 USES_tests/unit/hypervisor/qemu := $(TEST_HARNESS) hypervisor/qemu $(USES_hypervisor/qemu)
@@ -45,9 +47,9 @@ USES_tests/unit/hypervisor/vsock := $(TEST_HARNESS) tests/guest hypervisor/vsock
 USES_tests/unit/shim/lib := $(TEST_HARNESS) shim/lib $(USES_shim/lib)
 USES_tests/guest := $(TEST_HARNESS) lib agent
 USES_tests/integration/helpers := tests/guest lib proto ttrpc hypervisor/vsock
-USES_tests/fuzz := tests/guest shim/v2 $(USES_shim/v2) agent
+USES_tests/fuzz := tests/guest shim/v2 $(USES_shim/v2) agent netlink
 USES_bench/helpers := shim/lib $(USES_shim/lib)
-TEST_MODULES := tests/guest tests/unit/lib tests/unit/ttrpc tests/unit/oci tests/unit/agent \
+TEST_MODULES := tests/guest tests/unit/lib tests/unit/ttrpc tests/unit/oci tests/unit/netlink tests/unit/agent \
 	tests/unit/hypervisor/qemu tests/unit/hypervisor/vsock tests/unit/shim/lib \
 	tests/integration/helpers tests/fuzz bench/helpers
 

@@ -39,3 +39,7 @@ fuzz_resources_LIBS := $(OCI_LIBS)
 fuzz_task_request_SRCS := tests/fuzz/fuzz_task_request.c shim/v2/task_request.c $(BUNDLE_SRCS) \
 	$(CONTAINERD_PROTO_SRCS) $(LIB_SRCS)
 fuzz_task_request_LIBS := $(OCI_LIBS) $(PROTOBUF_LIBS)
+
+# netlink replies (the host reads a caller's network namespace)
+FUZZERS += fuzz_netlink
+fuzz_netlink_SRCS := tests/fuzz/fuzz_netlink.c $(NETLINK_SRCS) $(LIB_SRCS)
