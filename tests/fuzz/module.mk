@@ -42,4 +42,4 @@ fuzz_task_request_LIBS := $(OCI_LIBS) $(PROTOBUF_LIBS)
 
 # netlink replies (the host reads a caller's network namespace)
 FUZZERS += fuzz_netlink
-fuzz_netlink_SRCS := tests/fuzz/fuzz_netlink.c $(NETLINK_SRCS) $(LIB_SRCS)
+fuzz_netlink_SRCS := tests/fuzz/fuzz_netlink.c $(NETLINK_HOST_SRCS) $(LIB_SRCS)
