@@ -106,3 +106,19 @@ int accel_detect(enum accel_mode want, struct accel_choice *out, husk_err *err)
 {
 	return accel_detect_at(want, "/dev/kvm", "/proc/cpuinfo", out, err);
 }
+
+int vhost_net_open_at(const char *dev, char *reason, size_t len)
+{
+	int fd = open(dev, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		snprintf(reason, len, "vhost-net unusable: cannot open %s: %s", dev,
+		         strerror(errno));
+	else
+		snprintf(reason, len, "%s usable", dev);
+	return fd;
+}
+
+int vhost_net_open(char *reason, size_t len)
+{
+	return vhost_net_open_at("/dev/vhost-net", reason, len);
+}

@@ -3,6 +3,7 @@
 #define HUSK_ACCEL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "lib/error.h"
 
@@ -20,6 +21,12 @@ int accel_detect(enum accel_mode want, struct accel_choice *out, husk_err *err);
 /* Same with explicit paths (tests). */
 int accel_detect_at(enum accel_mode want, const char *kvm_dev, const char *cpuinfo,
                     struct accel_choice *out, husk_err *err);
+/*
+ * Opens /dev/vhost-net (virtio-net's data path in the host kernel) for one NIC; -1 with why
+ * in reason when it is not usable (absent module, no permission), and QEMU's own path serves.
+ */
+int vhost_net_open(char *reason, size_t len);
+int vhost_net_open_at(const char *dev, char *reason, size_t len);
 /* "auto" | "kvm" | "tcg" -> mode; -1 on anything else. */
 int accel_parse(const char *s, enum accel_mode *out);
 const char *accel_name(enum accel_mode m);

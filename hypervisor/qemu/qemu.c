@@ -12,7 +12,7 @@
 
 #include "lib/cleanup.h"
 
-#define QEMU_MAX_ARGS 64
+#define QEMU_MAX_ARGS (64 + 4 * QEMU_NICS_MAX)
 
 struct argv_buf {
 	char *v[QEMU_MAX_ARGS + 1];
@@ -95,6 +95,9 @@ static int check_spec(const struct qemu_spec *s, husk_err *err)
 		return husk_error_set(err, EINVAL, "qemu: guest cid %u is reserved", s->guest_cid);
 	if (s->virtiofs_socket && (!s->virtiofs_tag || !tag_ok(s->virtiofs_tag)))
 		return husk_error_set(err, EINVAL, "qemu: bad virtio-fs tag");
+	if (s->nnics > QEMU_NICS_MAX)
+		return husk_error_set(err, EINVAL, "qemu: %zu NICs, at most %d", s->nnics,
+		                      QEMU_NICS_MAX);
 	return 0;
 }
 
@@ -152,6 +155,23 @@ static void add_devices(struct argv_buf *a, const struct qemu_spec *s)
 	}
 }
 
+static void add_nics(struct argv_buf *a, const struct qemu_spec *s)
+{
+	for (size_t i = 0; i < s->nnics; i++) {
+		const struct qemu_nic *n = &s->nics[i];
+		const uint8_t *m = n->mac;
+		add(a, "-netdev");
+		if (n->vhost_fd >= 0)
+			add(a, "tap,id=net%zu,fd=%d,vhost=on,vhostfd=%d", i,
+			    QEMU_NIC_TAP_CHILD_FD(i), QEMU_NIC_VHOST_CHILD_FD(i));
+		else
+			add(a, "tap,id=net%zu,fd=%d,vhost=off", i, QEMU_NIC_TAP_CHILD_FD(i));
+		add(a, "-device");
+		add(a, "virtio-net-pci,netdev=net%zu,mac=%02x:%02x:%02x:%02x:%02x:%02x", i, m[0],
+		    m[1], m[2], m[3], m[4], m[5]);
+	}
+}
+
 static void add_boot(struct argv_buf *a, const struct qemu_spec *s)
 {
 	add(a, "-kernel");
@@ -173,6 +193,7 @@ int qemu_build_argv(const struct qemu_spec *spec, char ***argv_out, husk_err *er
 	add_machine(&a, spec);
 	add_chardevs(&a, spec);
 	add_devices(&a, spec);
+	add_nics(&a, spec);
 	add_boot(&a, spec);
 	char **v = a.failed ? NULL : calloc(a.n + 1, sizeof(*v));
 	if (!v) {
@@ -231,10 +252,17 @@ int qemu_start(const struct qemu_spec *spec, int log_fd, struct proc *out, husk_
 		qemu_argv_free(argv);
 		return husk_error_prefix(err, "qemu");
 	}
-	struct proc_fd_map fds[] = {{qmp, QEMU_QMP_CHILD_FD}};
+	struct proc_fd_map fds[1 + 2 * QEMU_NICS_MAX] = {{qmp, QEMU_QMP_CHILD_FD}};
+	size_t nfds = 1;
+	for (size_t i = 0; i < spec->nnics; i++) {
+		fds[nfds++] = (struct proc_fd_map){spec->nics[i].tap_fd, QEMU_NIC_TAP_CHILD_FD(i)};
+		if (spec->nics[i].vhost_fd >= 0)
+			fds[nfds++] = (struct proc_fd_map){spec->nics[i].vhost_fd,
+			                                   QEMU_NIC_VHOST_CHILD_FD(i)};
+	}
 	struct proc_spec ps = {.argv = (const char *const *)argv,
 	                       .fds = fds,
-	                       .nfds = ARRAY_SIZE(fds),
+	                       .nfds = nfds,
 	                       .stdin_fd = -1,
 	                       .stdout_fd = log_fd,
 	                       .stderr_fd = log_fd};

@@ -22,6 +22,17 @@ enum qemu_vsock {
 
 /* fd number QEMU gets its QMP listening socket on */
 #define QEMU_QMP_CHILD_FD 3
+/* NIC i gets its tap at 4 + 2i and its vhost-net fd at 5 + 2i */
+#define QEMU_NICS_MAX              4
+#define QEMU_NIC_TAP_CHILD_FD(i)   (QEMU_QMP_CHILD_FD + 1 + 2 * (int)(i))
+#define QEMU_NIC_VHOST_CHILD_FD(i) (QEMU_NIC_TAP_CHILD_FD(i) + 1)
+
+/* A virtio-net NIC backed by a tap the caller opened (IFF_VNET_HDR). */
+struct qemu_nic {
+	int tap_fd;
+	int vhost_fd; /* an open /dev/vhost-net, or -1: vhost=off */
+	uint8_t mac[6];
+};
 
 struct qemu_spec {
 	const char *binary; /* "qemu-system-x86_64" (PATH) or absolute */
@@ -38,6 +49,8 @@ struct qemu_spec {
 	const char *virtiofs_tag;    /* "husk" */
 	const char *console_log;     /* guest serial console goes here */
 	const char *qmp_socket;      /* path qemu_start() binds and passes as QEMU_QMP_CHILD_FD */
+	const struct qemu_nic *nics; /* passed as QEMU_NIC_*_CHILD_FD */
+	size_t nnics;                /* <= QEMU_NICS_MAX */
 };
 
 /* NULL-terminated argv; free with qemu_argv_free. */

@@ -104,6 +104,18 @@ TEST(this_host_is_detected_consistently)
 	CHECK(c.accel == ACCEL_TCG ? c.warn : !c.warn);
 }
 
+TEST(vhost_net_names_why_it_is_unusable)
+{
+	char why[200];
+	int fd = vhost_net_open_at("/dev/null", why, sizeof(why));
+	CHECK(fd >= 0);
+	close(fd);
+	CHECK_STR(why, "/dev/null usable");
+	CHECK_INT(vhost_net_open_at("/nonexistent/vhost-net", why, sizeof(why)), ==, -1);
+	CHECK_STR(why, "vhost-net unusable: cannot open /nonexistent/vhost-net: No such file or "
+	               "directory");
+}
+
 TEST(parse_names)
 {
 	enum accel_mode m;

@@ -107,6 +107,27 @@ TEST(commas_in_paths_are_escaped)
 	CHECK(strstr(got, "socket,id=vsock,path=/run/a,,b/v.sock "));
 }
 
+TEST(argv_for_tap_nics_with_and_without_vhost_net)
+{
+	cleanup_error husk_err err = NULL;
+	struct qemu_spec s = base_spec();
+	const struct qemu_nic nics[] = {
+	    {.tap_fd = 9, .vhost_fd = -1, .mac = {2, 0x42, 0xac, 0x11, 0, 2}},
+	    {.tap_fd = 10, .vhost_fd = 11, .mac = {0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff}}};
+	s.nics = nics;
+	s.nnics = 2;
+	cleanup_free char *got = joined(&s, &err);
+	CHECK(strstr(got, "-device vhost-user-fs-pci,chardev=fs0,tag=husk "
+	                  "-netdev tap,id=net0,fd=4,vhost=off "
+	                  "-device virtio-net-pci,netdev=net0,mac=02:42:ac:11:00:02 "
+	                  "-netdev tap,id=net1,fd=6,vhost=on,vhostfd=7 "
+	                  "-device virtio-net-pci,netdev=net1,mac=aa:bb:cc:dd:ee:ff -kernel "));
+	s.nnics = QEMU_NICS_MAX + 1;
+	char **argv = NULL;
+	CHECK_INT(qemu_build_argv(&s, &argv, &err), ==, -1);
+	CHECK(strstr(husk_error_msg(err), "NICs, at most"));
+}
+
 TEST(bad_specs_are_rejected)
 {
 	cleanup_error husk_err err = NULL;
