@@ -1,4 +1,7 @@
-/* husk check: what this host offers (acceleration, vsock, QEMU, virtiofsd, guest image). */
+/*
+ * husk check: what this host offers (acceleration, vsock, QEMU, virtiofsd, guest image, and
+ * what a pod's network needs: tun, tc redirect; vhost-net).
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -13,6 +16,8 @@
 #include "hypervisor/qemu/qemu.h"
 #include "hypervisor/qemu/virtiofsd.h"
 #include "hypervisor/vsock/dial.h"
+#include "netlink/tap.h"
+#include "shim/lib/podnet.h"
 
 /* Prints one "name: detail" line; returns 1 if the item is missing and required. */
 static int report(const char *name, bool ok, bool required, const char *detail)
@@ -63,6 +68,24 @@ static int report_vsock(const struct husk_config *cfg)
 	return missing;
 }
 
+/* Only a spec naming a network namespace needs these: not required. */
+static void report_network(void)
+{
+	char why[300];
+	cleanup_error husk_err err = NULL;
+	bool ok = tap_probe(&err) == 0;
+	report("tun", ok, false, ok ? "/dev/net/tun" : husk_error_msg(err));
+	husk_error_free(&err);
+	int fd = vhost_net_open(why, sizeof(why));
+	const char *cause = strstr(why, "unusable: ");
+	report("vhost-net", fd >= 0, false, fd >= 0 || !cause ? why : cause + 10);
+	if (fd >= 0)
+		close(fd);
+	ok = podnet_probe_tc(&err) == 0;
+	report("tc redirect", ok, false,
+	       ok ? "ingress qdisc, u32 filter, mirred action" : husk_error_msg(err));
+}
+
 int cmd_check(const struct husk_globals *g, int argc, char **argv, husk_err *err)
 {
 	static const struct option opts[] = {
@@ -91,6 +114,7 @@ int cmd_check(const struct husk_globals *g, int argc, char **argv, husk_err *err
 	missing += report_version("virtiofsd", cfg.virtiofsd, virtiofsd_version);
 	missing += report_file("guest kernel", cfg.kernel);
 	missing += report_file("guest initrd", cfg.initrd);
+	report_network();
 	config_free(&cfg);
 	if (missing) {
 		husk_error_set(err, 0, "check: %d required component%s missing", missing,

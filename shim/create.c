@@ -32,6 +32,8 @@ int owner_args_load(struct owner_args *a, const struct husk_globals *g, const ch
 		return husk_error_set(err, errno, "bundle %s", bundle);
 	if (bundle_load(a->bundle, &a->spec, &a->rootfs, err) < 0)
 		return -1;
+	if (bundle_net_check(&a->spec, err) < 0)
+		return husk_error_prefix(err, "bundle %s: config.json", bundle);
 	/* a VM per container: no other container's namespace is there to join */
 	if (a->spec.join_type)
 		return husk_error_set(
@@ -39,8 +41,9 @@ int owner_args_load(struct owner_args *a, const struct husk_globals *g, const ch
 		    "bundle %s: config.json: linux.namespaces %s: path %s: cannot be "
 		    "joined (the container gets a VM of its own)",
 		    bundle, a->spec.join_type, a->spec.join_path);
-	/* the agent's contract, before the owner starts anything */
-	if (bundle_check(&a->spec, err) < 0)
+	/* the agent's contract over the text it gets, before the owner starts anything */
+	if ((a->spec.net_path && bundle_drop_net_path(&a->spec, err) < 0) ||
+	    bundle_check(&a->spec, err) < 0)
 		return -1;
 	if (hooks_parse_spec(a->spec.json, a->spec.json_len, &a->hooks, err) < 0)
 		return husk_error_prefix(err, "bundle %s: config.json", bundle);

@@ -321,7 +321,9 @@ static int set_up(struct owner *o, husk_err *err)
 	    ocistate_write(sandbox_dir(o->sb), &o->st, err) < 0 || save_config(o, err) < 0 ||
 	    sandbox_add_rootfs(o->sb, a->id, a->rootfs, a->spec.root_readonly, err) < 0 ||
 	    sandbox_add_mounts(o->sb, a->id, &a->spec, err) < 0 ||
-	    sandbox_set_size(o->sb, &a->spec, err) < 0 || sandbox_boot(o->sb, err) < 0)
+	    sandbox_set_size(o->sb, &a->spec, err) < 0 ||
+	    (a->spec.net_path && sandbox_attach_network(o->sb, a->spec.net_path, err) < 0) ||
+	    sandbox_boot(o->sb, err) < 0)
 		return -1;
 	/*
 	 * The runtime environment (the VM) exists; the container's root switch

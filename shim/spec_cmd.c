@@ -31,7 +31,7 @@ static const char default_spec[] =
     "\t],\n"
     "\t\"linux\": {\n"
     "\t\t\"namespaces\": [ { \"type\": \"pid\" }, { \"type\": \"ipc\" }, { \"type\": \"uts\" }, "
-    "{ \"type\": \"mount\" } ]\n"
+    "{ \"type\": \"mount\" }, { \"type\": \"network\" } ]\n"
     "\t}\n"
     "}\n";
 

@@ -60,22 +60,38 @@ static int note_root(json_object *spec, struct bundle *b, husk_err *err)
 	return 0;
 }
 
-/* Notes the first namespace to join; bundle_check checks the entries in full. */
-static int note_join(json_object *spec, struct bundle *b, husk_err *err)
+static json_object *namespaces(json_object *spec)
 {
 	json_object *nss = json_member(json_member(spec, "linux"), "namespaces");
-	if (!json_object_is_type(nss, json_type_array))
-		return 0;
-	for (size_t i = 0; i < json_object_array_length(nss); i++) {
+	return json_object_is_type(nss, json_type_array) ? nss : NULL;
+}
+
+static bool is_network(json_object *ns)
+{
+	const char *type = plain_string(json_member(ns, "type"));
+	return type && !strcmp(type, "network");
+}
+
+/*
+ * Notes the network namespace and the first other namespace to join; bundle_check checks the
+ * entries in full.
+ */
+static int note_namespaces(json_object *spec, struct bundle *b, husk_err *err)
+{
+	json_object *nss = namespaces(spec);
+	for (size_t i = 0; nss && i < json_object_array_length(nss); i++) {
 		json_object *ns = json_object_array_get_idx(nss, i);
 		const char *type = plain_string(json_member(ns, "type"));
 		const char *path = plain_string(json_member(ns, "path"));
-		if (!path)
-			continue;
-		if (!(b->join_type = strndup(type ? type : "?", 16)) ||
-		    !(b->join_path = strndup(path, 256)))
-			return husk_error_set(err, ENOMEM, "linux.namespaces");
-		return 0;
+		if (is_network(ns) && !b->net_ns) {
+			b->net_ns = true;
+			if (path && !(b->net_path = strndup(path, 256)))
+				return husk_error_set(err, ENOMEM, "linux.namespaces");
+		} else if (path && !b->join_type && !is_network(ns)) {
+			if (!(b->join_type = strndup(type ? type : "?", 16)) ||
+			    !(b->join_path = strndup(path, 256)))
+				return husk_error_set(err, ENOMEM, "linux.namespaces");
+		}
 	}
 	return 0;
 }
@@ -87,7 +103,7 @@ int bundle_parse(const char *buf, size_t len, struct bundle *b, husk_err *err)
 	if (!root)
 		return -1;
 	if (!required_string(root, "ociVersion", "ociVersion", err) ||
-	    note_root(root, b, err) < 0 || note_join(root, b, err) < 0) {
+	    note_root(root, b, err) < 0 || note_namespaces(root, b, err) < 0) {
 		bundle_free(b);
 		return -1;
 	}
@@ -234,6 +250,44 @@ int bundle_check(struct bundle *b, husk_err *err)
 	return ret;
 }
 
+int bundle_net_check(const struct bundle *b, husk_err *err)
+{
+	if (!b->net_ns)
+		return husk_error_set(err, 0,
+		                      "linux.namespaces: no network namespace: a VM cannot share "
+		                      "the host's network");
+	return 0;
+}
+
+int bundle_set_json(struct bundle *b, json_object *root, husk_err *err)
+{
+	size_t len;
+	const char *text = json_object_to_json_string_length(root, JSON_C_TO_STRING_PLAIN, &len);
+	char *copy = text ? strndup(text, len) : NULL;
+	if (!copy)
+		return husk_error_set(err, ENOMEM, "config.json");
+	free(b->json);
+	b->json = copy;
+	b->json_len = len;
+	return 0;
+}
+
+int bundle_drop_net_path(struct bundle *b, husk_err *err)
+{
+	cleanup_json json_object *root = spec_json_parse(b->json, b->json_len, err);
+	if (!root)
+		return husk_error_prefix(err, "config.json");
+	json_object *nss = namespaces(root);
+	for (size_t i = 0; nss && i < json_object_array_length(nss); i++) {
+		json_object *ns = json_object_array_get_idx(nss, i);
+		if (is_network(ns) && json_member(ns, "path")) {
+			json_object_object_del(ns, "path");
+			return bundle_set_json(b, root, err);
+		}
+	}
+	return 0;
+}
+
 void bundle_free(struct bundle *b)
 {
 	free(b->dir);
@@ -246,6 +300,7 @@ void bundle_free(struct bundle *b)
 	free(b->binds);
 	free(b->join_type);
 	free(b->join_path);
+	free(b->net_path);
 	*b = (struct bundle){0};
 }
 

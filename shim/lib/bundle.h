@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <json-c/json.h>
+
 #include "lib/error.h"
 
 #define CONTAINER_ID_MAX 64
@@ -31,8 +33,11 @@ struct bundle {
 	char *json; /* config.json, NUL-terminated: what goes to the agent */
 	size_t json_len;
 	char *root_path; /* root.path as written (relative to the bundle, or absolute) */
-	/* the first linux.namespaces entry with a path (one to join), or NULLs */
+	/* the first linux.namespaces entry but network's with a path (one to join), or NULLs */
 	char *join_type, *join_path;
+	/* a network namespace entry (none: the host's network), and its path or NULL */
+	bool net_ns;
+	char *net_path;
 	/* set by bundle_check */
 	bool root_readonly;
 	bool terminal;
@@ -60,6 +65,19 @@ int bundle_load(const char *dir, struct bundle *b, char **rootfs, husk_err *err)
  * read as bundle_load's (or "config.json: ..." for a bundle from memory).
  */
 int bundle_check(struct bundle *b, husk_err *err);
+
+/*
+ * A VM has a network of its own: a spec without a network namespace (the host's network) is
+ * refused.
+ */
+int bundle_net_check(const struct bundle *b, husk_err *err);
+/*
+ * The network namespace's path (kept in b->net_path: the host attaches it to the VM) dropped
+ * from b->json: the container keeps the guest's network, where the NICs are.
+ */
+int bundle_drop_net_path(struct bundle *b, husk_err *err);
+/* Replaces b->json with root's text. */
+int bundle_set_json(struct bundle *b, json_object *root, husk_err *err);
 
 void bundle_free(struct bundle *b);
 

@@ -17,7 +17,6 @@
 #include "netlink/links.h"
 #include "netlink/tap.h"
 #include "netlink/tc.h"
-#include "podnet_msg.h"
 
 #define MTU_MIN 68
 #define MTU_MAX 65535

@@ -16,9 +16,8 @@
 
 #include "hypervisor/qemu/qemu.h"
 #include "lib/error.h"
+#include "podnet_msg.h"
 #include "proto/agent.pb-c.h"
-
-#define PODNET_IFACES_MAX QEMU_NICS_MAX
 
 struct podnet;
 

@@ -13,8 +13,11 @@
 #include "netlink/links.h"
 #include "netlink/neighs.h"
 #include "netlink/routes.h"
-#include "podnet.h"
+#include "hypervisor/qemu/qemu.h"
 #include "proto/agent.pb-c.h"
+
+/* a NIC per interface attached */
+#define PODNET_IFACES_MAX QEMU_NICS_MAX
 
 struct podnet_dump {
 	struct nl_links links;

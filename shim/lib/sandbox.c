@@ -17,6 +17,7 @@
 #include "lib/log.h"
 #include "hypervisor/qemu/qemu.h"
 #include "hypervisor/qemu/virtiofsd.h"
+#include "podnet.h"
 #include "resources.h"
 #include "hypervisor/vsock/dial.h"
 
@@ -65,6 +66,7 @@ struct sandbox {
 	const char *const *keep; /* entries of the state dir that outlive the sandbox */
 	struct timespec boot_start;
 	unsigned vcpus, memory_mib; /* the VM's size: cfg's, or sandbox_set_size's */
+	struct podnet *net;         /* the pod's network namespace, attached, or NULL */
 };
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
@@ -451,6 +453,7 @@ static void log_argv(char **argv)
 static int start_qemu(struct sandbox *sb, const struct accel_choice *accel, husk_err *err)
 {
 	const struct husk_config *cfg = sb->cfg;
+	struct qemu_nic nics[PODNET_IFACES_MAX];
 	char cmdline[128];
 	enum husk_log_level level =
 	    log_get_level() > cfg->log_level ? log_get_level() : cfg->log_level;
@@ -471,6 +474,8 @@ static int start_qemu(struct sandbox *sb, const struct accel_choice *accel, husk
 	    .virtiofs_tag = "husk",
 	    .console_log = sb->sd.console_log,
 	    .qmp_socket = sb->sd.qmp_sock,
+	    .nics = nics,
+	    .nnics = sb->net ? podnet_nics(sb->net, nics) : 0,
 	};
 	if (log_get_level() >= LOG_LEVEL_DEBUG) {
 		char **argv = NULL;
@@ -615,6 +620,31 @@ static enum vsock_transport pick_transport(enum config_vsock v)
 	}
 }
 
+int sandbox_attach_network(struct sandbox *sb, const char *netns_path, husk_err *err)
+{
+	if (sb->net)
+		return husk_error_set(err, EEXIST, "network namespace %s: the VM has one",
+		                      netns_path);
+	sb->net = podnet_attach(netns_path, err);
+	return sb->net ? 0 : -1;
+}
+
+/* The guest's NICs get the attached interfaces' addresses, and the routes and neighbours. */
+static int setup_network(struct sandbox *sb, husk_err *err)
+{
+	ProtobufCMessage *resp = NULL;
+	const Husk__Agent__V1__SetupNetworkRequest *req = podnet_request(sb->net);
+	if (!req->n_interfaces) /* loopback only (podman --network none) */
+		return 0;
+	if (agent_client_call_sync(sb->agent, "SetupNetwork", &req->base,
+	                           &husk__agent__v1__empty__descriptor,
+	                           (int)sb->cfg->timeouts.agent_call_ms, &resp, err) < 0)
+		return husk_error_prefix(err, "SetupNetwork");
+	protobuf_c_message_free_unpacked(resp, NULL);
+	log_debug("boot: guest network set up (+%.0f ms)", ms_since(&sb->boot_start));
+	return 0;
+}
+
 int sandbox_boot(struct sandbox *sb, husk_err *err)
 {
 	struct accel_choice accel;
@@ -629,7 +659,7 @@ int sandbox_boot(struct sandbox *sb, husk_err *err)
 	if (sb->transport == VSOCK_HYBRID && start_vsockd(sb, err) < 0)
 		return -1;
 	if (start_virtiofsd(sb, err) < 0 || start_qemu(sb, &accel, err) < 0 ||
-	    connect_agent(sb, err) < 0)
+	    connect_agent(sb, err) < 0 || (sb->net && setup_network(sb, err) < 0))
 		return -1;
 	timer_close(sb, &sb->boot_timer);
 	return 0;
@@ -806,6 +836,7 @@ void sandbox_destroy(struct sandbox *sb)
 	}
 	power_off(sb);
 	stop_helper(sb, &sb->qemu, SIGTERM, 1000);
+	podnet_detach(sb->net);
 	stop_helper(sb, &sb->virtiofsd, SIGTERM, 1000);
 	virtiofsd_remove_pidfile(&sb->virtiofsd.proc, sb->sd.virtiofsd_sock);
 	stop_helper(sb, &sb->vsockd, SIGTERM, 1000);

@@ -57,7 +57,16 @@ void sandbox_release_container(struct sandbox *sb, const char *container_id);
  * Before sandbox_boot; an ill-shaped linux.resources is an error.
  */
 int sandbox_set_size(struct sandbox *sb, const struct bundle *spec, husk_err *err);
-/* Starts husk-vsockd, virtiofsd and QEMU, then waits for the agent (Health). */
+/*
+ * Before sandbox_boot: the network namespace at netns_path becomes the VM's (podnet.h), its
+ * interfaces the guest's NICs, configured by SetupNetwork once the agent answers.
+ * sandbox_destroy detaches it.
+ */
+int sandbox_attach_network(struct sandbox *sb, const char *netns_path, husk_err *err);
+/*
+ * Starts husk-vsockd, virtiofsd and QEMU, then waits for the agent (Health) and sets up the
+ * guest's network if one is attached.
+ */
 int sandbox_boot(struct sandbox *sb, husk_err *err);
 int sandbox_create_container(struct sandbox *sb, const char *container_id,
                              const struct bundle *spec, bool with_stdin, husk_err *err);

@@ -3,10 +3,11 @@
  * (/proc/<task pid>/ns/ipc, uts, net, pid: the pod sandbox's namespaces, the
  * task pid being our VMM's). Inside the guest they become the sandbox
  * container's: /proc/<its init's guest pid>/ns/<type>, which the agent joins
- * after checking that the pid is a container init of the sandbox. Any other
- * path (a CNI network namespace) cannot reach the guest and is dropped with a
- * warning: the container keeps the guest's network, the VM being the
- * boundary.
+ * after checking that the pid is a container init of the sandbox. The pod's
+ * network namespace (CNI's) is the VM's, attached by the host when the first
+ * task boots it (its path gone from the spec by then); any other path cannot
+ * reach the guest and is dropped with a warning: the container keeps the
+ * guest's network, the VM being the boundary.
  */
 #include <errno.h>
 #include <json-c/json.h>
@@ -89,19 +90,7 @@ int pod_spec_adapt(struct shim *s, struct bundle *spec, husk_err *err)
 	bool changed = false;
 	snprintf(prefix, sizeof(prefix), "/proc/%u/ns/", shim_task_pid(s));
 	int ret = adapt_namespaces(root, prefix, sandbox_guest_pid(s, spec), &changed, err);
-	if (ret == 0 && changed) {
-		size_t len;
-		const char *text =
-		    json_object_to_json_string_length(root, JSON_C_TO_STRING_PLAIN, &len);
-		char *copy = text ? malloc(len + 1) : NULL;
-		if (!copy) {
-			ret = husk_error_set(err, ENOMEM, "config.json");
-		} else {
-			memcpy(copy, text, len + 1);
-			free(spec->json);
-			spec->json = copy;
-			spec->json_len = len;
-		}
-	}
+	if (ret == 0 && changed)
+		ret = bundle_set_json(spec, root, err);
 	return ret;
 }

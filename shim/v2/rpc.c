@@ -148,9 +148,9 @@ static int mount_task_rootfs(struct task *t, const Containerd__Task__V2__CreateT
 }
 
 /*
- * The spec as the agent will get it (namespace paths made the guest's), checked against the
- * agent's contract; then rootfs, VM (the group's first task boots it), stdio and the container
- * in the guest. A refused spec starts and leaves nothing.
+ * The spec as the agent will get it (namespace paths made the guest's, the pod's network
+ * namespace the VM's), checked against the agent's contract; then rootfs, VM (the group's first
+ * task boots it), stdio and the container in the guest. A refused spec starts and leaves nothing.
  */
 static int create_in_sandbox(struct shim *s, struct task *t,
                              const Containerd__Task__V2__CreateTaskRequest *req, husk_err *err)
@@ -159,6 +159,8 @@ static int create_in_sandbox(struct shim *s, struct task *t,
 	bool boot = !s->sb;
 	int r = -1;
 	if (bundle_load(t->bundle, &spec, &t->rootfs, err) < 0 ||
+	    bundle_net_check(&spec, err) < 0 ||
+	    (boot && spec.net_path && bundle_drop_net_path(&spec, err) < 0) ||
 	    pod_spec_adapt(s, &spec, err) < 0 || bundle_check(&spec, err) < 0 ||
 	    load_config(s, req->options, err) < 0 || (boot && open_sandbox(s, t, err) < 0) ||
 	    mount_task_rootfs(t, req, err) < 0 ||
@@ -167,7 +169,8 @@ static int create_in_sandbox(struct shim *s, struct task *t,
 	    sandbox_add_rootfs(s->sb, t->id, t->rootfs, false, err) < 0 ||
 	    sandbox_add_mounts(s->sb, t->id, &spec, err) < 0)
 		goto out;
-	if (boot && (sandbox_boot(s->sb, err) < 0 || shim_watch_oom(s, err) < 0))
+	if (boot && ((spec.net_path && sandbox_attach_network(s->sb, spec.net_path, err) < 0) ||
+	             sandbox_boot(s->sb, err) < 0 || shim_watch_oom(s, err) < 0))
 		goto out;
 	t->init.io = task_io_open(&t->init.paths, t->id, s->args->ns, err);
 	if (!t->init.io ||

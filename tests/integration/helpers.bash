@@ -69,7 +69,7 @@ write_spec() {
 		{ "destination": "/proc", "type": "proc", "source": "proc" },
 		{ "destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755"] }
 	],
-	"linux": { "namespaces": [ { "type": "pid" }, { "type": "uts" }, { "type": "mount" } ] }
+	"linux": { "namespaces": [ { "type": "pid" }, { "type": "uts" }, { "type": "mount" }, { "type": "network" } ] }
 }
 JSON
 }

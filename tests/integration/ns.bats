@@ -128,11 +128,11 @@ teardown() {
 	load helpers
 	husk_setup
 	bundle_with '["true"]'
-	sed -i 's|{ "type": "uts" }|{ "type": "network", "path": "/run/netns/n1" }|' "$T/bundle/config.json"
+	sed -i 's|{ "type": "uts" }|{ "type": "uts", "path": "/proc/1/ns/uts" }|' "$T/bundle/config.json"
 	husk_run
 	cat "$T/err"
 	[ "$status" -ne 0 ]
-	assert_one_error_line "config.json: linux.namespaces network: path /run/netns/n1: cannot be joined \(the container gets a VM of its own\)"
+	assert_one_error_line "config.json: linux.namespaces uts: path /proc/1/ns/uts: cannot be joined \(the container gets a VM of its own\)"
 	[ ! -s "$T/out" ]
 	assert_clean
 }

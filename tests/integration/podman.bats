@@ -109,11 +109,11 @@ tmp-rw" ]
 }
 
 @test "a spec husk cannot honour fails podman run with husk's one-line error; nothing left" {
-	# podman's default network is a host network namespace the guest cannot join
-	run pm run --rm --cidfile "$T/cid" "$IMAGE" true
+	# the host's network (no network namespace in the spec) cannot be a VM's
+	run pm run --rm --network host --cidfile "$T/cid" "$IMAGE" true
 	echo "$output"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"husk: create "*"linux.namespaces network: path "*": cannot be joined (the container gets a VM of its own)"* ]]
+	[[ "$output" == *"husk: create "*"linux.namespaces: no network namespace: a VM cannot share the host's network"* ]]
 	pm rm -f "$(cat "$T/cid")" >/dev/null 2>&1 || true
 	assert_pm_clean "$(cat "$T/cid")"
 }

@@ -47,7 +47,10 @@ TEST(spec_accepts_good_config)
 	bundle_free(&spec);
 }
 
-/* What the CLI refuses to join (a VM per container): the first namespace with a path. */
+/*
+ * What the CLI refuses to join (a VM per container): the first namespace but network's with
+ * a path; the network namespace's path is the host's to attach.
+ */
 TEST(spec_notes_the_first_namespace_to_join)
 {
 	struct bundle spec;
@@ -58,11 +61,44 @@ TEST(spec_notes_the_first_namespace_to_join)
 	    "{\"type\":\"network\",\"path\":\"/run/netns/n1\"},"
 	    "{\"type\":\"ipc\",\"path\":\"/proc/9/ns/ipc\"}]}}";
 	CHECK_INT(bundle_parse(s, strlen(s), &spec, &err), ==, 0);
-	CHECK_STR(spec.join_type, "network");
-	CHECK_STR(spec.join_path, "/run/netns/n1");
+	CHECK_STR(spec.join_type, "ipc");
+	CHECK_STR(spec.join_path, "/proc/9/ns/ipc");
+	CHECK(spec.net_ns);
+	CHECK_STR(spec.net_path, "/run/netns/n1");
 	bundle_free(&spec);
 	CHECK_INT(bundle_parse(GOOD, strlen(GOOD), &spec, &err), ==, 0);
 	CHECK(spec.join_type == NULL && spec.join_path == NULL);
+	bundle_free(&spec);
+}
+
+TEST(network_namespace_path_is_dropped_from_the_text_the_agent_gets)
+{
+	struct bundle spec;
+	cleanup_error husk_err err = NULL;
+	const char *s =
+	    "{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"true\"],\"cwd\":\"/\"},"
+	    "\"root\":{\"path\":\"rootfs\"},\"linux\":{\"namespaces\":[{\"type\":\"pid\"},"
+	    "{\"type\":\"network\",\"path\":\"/run/netns/n1\"}]}}";
+	CHECK_INT(bundle_parse(s, strlen(s), &spec, &err), ==, 0);
+	CHECK_INT(bundle_net_check(&spec, &err), ==, 0);
+	CHECK_INT(bundle_drop_net_path(&spec, &err), ==, 0);
+	CHECK_STR(spec.net_path, "/run/netns/n1");
+	CHECK(!strstr(spec.json, "/run/netns/n1"));
+	CHECK(strstr(spec.json, "{\"type\":\"network\"}"));
+	CHECK_INT(spec.json_len, ==, strlen(spec.json));
+	CHECK_INT(bundle_check(&spec, &err), ==, 0);
+	bundle_free(&spec);
+}
+
+TEST(no_network_namespace_is_the_hosts_network_and_refused)
+{
+	struct bundle spec;
+	cleanup_error husk_err err = NULL;
+	CHECK_INT(bundle_parse(GOOD, strlen(GOOD), &spec, &err), ==, 0);
+	CHECK(!spec.net_ns);
+	CHECK_INT(bundle_net_check(&spec, &err), ==, -1);
+	CHECK_STR(husk_error_msg(err), "linux.namespaces: no network namespace: a VM cannot share "
+	                               "the host's network");
 	bundle_free(&spec);
 }
 
