@@ -1,3 +1,7 @@
 # netlink: rtnetlink messages (build, parse, request, dump), for the host's side of a pod's
 # network and the agent's
 NETLINK_SRCS := netlink/nlmsg.c
+# what the agent applies to its links: find one by MAC, rename/MTU/flags, addresses, routes,
+# neighbours
+NETLINK_CONFIG_SRCS := netlink/link_lookup.c netlink/link_config.c netlink/addr_add.c \
+	netlink/route_add.c netlink/neigh_add.c
