@@ -92,6 +92,7 @@ struct agent {
 	char oom_queue[AGENT_OOM_QUEUE][AGENT_MAX_ID + 1]; /* ids of OOM kills nobody took yet */
 	size_t oom_first, oom_count;
 	int destroying;
+	int network_set; /* a SetupNetwork succeeded: another is refused */
 };
 
 #endif

@@ -1,6 +1,10 @@
 #include "request.h"
 
+#include <ctype.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "proto/agent.pb-c.h"
 #include "lib/cleanup.h"
@@ -147,6 +151,165 @@ static int check_resize(const ProtobufCMessage *m, husk_err *err)
 	return check_process(r->container_id, r->exec_id, err);
 }
 
+/* As the kernel's dev_valid_name: 1..15 bytes, no '/', ':' or whitespace, not "." or "..". */
+static int valid_ifname(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n >= IFNAMSIZ || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return 0;
+	for (const char *c = name; *c; c++)
+		if (*c == '/' || *c == ':' || isspace((unsigned char)*c))
+			return 0;
+	return 1;
+}
+
+static int check_mtu(uint32_t mtu, const char *field, size_t i, husk_err *err)
+{
+	if (mtu < NET_MIN_MTU || mtu > NET_MAX_MTU)
+		return husk_error_set(err, 0, "%s[%zu].mtu: %u out of range", field, i, mtu);
+	return 0;
+}
+
+/* An IP address: 4 (IPv4) or 16 (IPv6) bytes. */
+static int valid_ip_len(size_t len)
+{
+	return len == 4 || len == 16;
+}
+
+static int check_address(const Husk__Agent__V1__IpAddress *a, size_t i, size_t j, husk_err *err)
+{
+	if (!valid_ip_len(a->address.len))
+		return husk_error_set(err, 0,
+		                      "interfaces[%zu].addresses[%zu]: %zu bytes, not 4 or 16", i,
+		                      j, a->address.len);
+	if (a->prefix_length > a->address.len * 8)
+		return husk_error_set(err, 0,
+		                      "interfaces[%zu].addresses[%zu].prefix_length: %u out "
+		                      "of range",
+		                      i, j, a->prefix_length);
+	return 0;
+}
+
+static int check_mac(const ProtobufCBinaryData *mac, const char *field, size_t i, husk_err *err)
+{
+	static const uint8_t zero[6];
+	if (mac->len != 6)
+		return husk_error_set(err, 0, "%s[%zu].mac: %zu bytes, not 6", field, i, mac->len);
+	if ((mac->data[0] & 1) || memcmp(mac->data, zero, 6) == 0)
+		return husk_error_set(err, 0, "%s[%zu].mac: not a unicast address", field, i);
+	return 0;
+}
+
+/* Whether interfaces[0..n) has one called name (or, with mac, one with that MAC). */
+static int has_interface(Husk__Agent__V1__Interface *const *ifs, size_t n, const char *name,
+                         const ProtobufCBinaryData *mac)
+{
+	for (size_t i = 0; i < n; i++)
+		if (mac ? memcmp(ifs[i]->mac.data, mac->data, 6) == 0
+		        : strcmp(ifs[i]->name, name) == 0)
+			return 1;
+	return 0;
+}
+
+static int check_interface(Husk__Agent__V1__Interface *const *ifs, size_t i, husk_err *err)
+{
+	const Husk__Agent__V1__Interface *f = ifs[i];
+	if (!valid_ifname(f->name) || strcmp(f->name, "lo") == 0)
+		return husk_error_set(err, 0, "interfaces[%zu].name: invalid \"%.80s\"", i,
+		                      f->name);
+	if (has_interface(ifs, i, f->name, NULL))
+		return husk_error_set(err, 0, "interfaces[%zu].name: %s given twice", i, f->name);
+	if (check_mac(&f->mac, "interfaces", i, err) < 0)
+		return -1;
+	if (has_interface(ifs, i, NULL, &f->mac))
+		return husk_error_set(err, 0, "interfaces[%zu].mac: given twice", i);
+	if (check_mtu(f->mtu, "interfaces", i, err) < 0)
+		return -1;
+	if (f->n_addresses > NET_MAX_ADDRESSES)
+		return husk_error_set(err, 0, "interfaces[%zu].addresses: more than %d", i,
+		                      NET_MAX_ADDRESSES);
+	for (size_t j = 0; j < f->n_addresses; j++)
+		if (check_address(f->addresses[j], i, j, err) < 0)
+			return -1;
+	return 0;
+}
+
+/* A route's address field: empty when it may be, else of the family's size. */
+static int check_route_ip(const ProtobufCBinaryData *a, size_t want, const char *field, size_t i,
+                          husk_err *err)
+{
+	if (a->len && a->len != want)
+		return husk_error_set(err, 0, "routes[%zu].%s: %zu bytes, the family's are %zu", i,
+		                      field, a->len, want);
+	return 0;
+}
+
+static int valid_scope(uint32_t scope)
+{
+	return scope == RT_SCOPE_UNIVERSE || scope == RT_SCOPE_SITE || scope == RT_SCOPE_LINK ||
+	       scope == RT_SCOPE_HOST || scope == RT_SCOPE_NOWHERE;
+}
+
+static int check_route(const Husk__Agent__V1__SetupNetworkRequest *r, size_t i, husk_err *err)
+{
+	const Husk__Agent__V1__Route *rt = r->routes[i];
+	if (rt->family != AF_INET && rt->family != AF_INET6)
+		return husk_error_set(err, 0, "routes[%zu].family: %u is not AF_INET or AF_INET6",
+		                      i, rt->family);
+	size_t alen = rt->family == AF_INET ? 4 : 16;
+	if (check_route_ip(&rt->destination, alen, "destination", i, err) < 0 ||
+	    check_route_ip(&rt->gateway, alen, "gateway", i, err) < 0 ||
+	    check_route_ip(&rt->source, alen, "source", i, err) < 0)
+		return -1;
+	if (rt->destination_prefix > (rt->destination.len ? alen * 8 : 0))
+		return husk_error_set(err, 0, "routes[%zu].destination_prefix: %u out of range", i,
+		                      rt->destination_prefix);
+	if (!has_interface(r->interfaces, r->n_interfaces, rt->device, NULL))
+		return husk_error_set(err, 0,
+		                      "routes[%zu].device: \"%.80s\" is no interface of "
+		                      "the request",
+		                      i, rt->device);
+	if (!valid_scope(rt->scope))
+		return husk_error_set(err, 0, "routes[%zu].scope: %u is no RT_SCOPE_*", i,
+		                      rt->scope);
+	return rt->mtu ? check_mtu(rt->mtu, "routes", i, err) : 0;
+}
+
+static int check_neighbor(const Husk__Agent__V1__SetupNetworkRequest *r, size_t i, husk_err *err)
+{
+	const Husk__Agent__V1__Neighbor *n = r->neighbors[i];
+	if (!valid_ip_len(n->address.len))
+		return husk_error_set(err, 0, "neighbors[%zu].address: %zu bytes, not 4 or 16", i,
+		                      n->address.len);
+	if (check_mac(&n->mac, "neighbors", i, err) < 0)
+		return -1;
+	if (!has_interface(r->interfaces, r->n_interfaces, n->device, NULL))
+		return husk_error_set(err, 0,
+		                      "neighbors[%zu].device: \"%.80s\" is no interface of "
+		                      "the request",
+		                      i, n->device);
+	return 0;
+}
+
+static int check_setup_network(const ProtobufCMessage *m, husk_err *err)
+{
+	const Husk__Agent__V1__SetupNetworkRequest *r = (const void *)m;
+	if (r->n_interfaces > NET_MAX_INTERFACES || r->n_routes > NET_MAX_ROUTES ||
+	    r->n_neighbors > NET_MAX_NEIGHBORS)
+		return husk_error_set(err, 0, "more than %d interfaces, %d routes or %d neighbors",
+		                      NET_MAX_INTERFACES, NET_MAX_ROUTES, NET_MAX_NEIGHBORS);
+	for (size_t i = 0; i < r->n_interfaces; i++)
+		if (check_interface(r->interfaces, i, err) < 0)
+			return -1;
+	for (size_t i = 0; i < r->n_routes; i++)
+		if (check_route(r, i, err) < 0)
+			return -1;
+	for (size_t i = 0; i < r->n_neighbors; i++)
+		if (check_neighbor(r, i, err) < 0)
+			return -1;
+	return 0;
+}
+
 struct request_type {
 	const char *method;
 	const ProtobufCMessageDescriptor *desc;
@@ -173,6 +336,7 @@ static const struct request_type request_types[] = {
     {"ListProcesses", &husk__agent__v1__container_request__descriptor, check_container_req},
     {"PauseContainer", &husk__agent__v1__container_request__descriptor, check_container_req},
     {"ResumeContainer", &husk__agent__v1__container_request__descriptor, check_container_req},
+    {"SetupNetwork", &husk__agent__v1__setup_network_request__descriptor, check_setup_network},
 };
 
 static const struct request_type *find_type(const char *method)

@@ -19,6 +19,14 @@
 #define AGENT_DEFAULT_IO (64u << 10)
 #define AGENT_MAX_SPEC   SPEC_MAX_JSON /* a spec, a process, resources: oci/limits.h */
 
+/* SetupNetwork's bounds */
+#define NET_MAX_INTERFACES 16
+#define NET_MAX_ADDRESSES  16 /* per interface */
+#define NET_MAX_ROUTES     256
+#define NET_MAX_NEIGHBORS  256
+#define NET_MIN_MTU        68
+#define NET_MAX_MTU        65535
+
 /* The request message type of an agent method, or NULL if there is none. */
 const ProtobufCMessageDescriptor *request_descriptor(const char *method);
 /*

@@ -17,6 +17,7 @@
 #include "events.h"
 #include "lib/cleanup.h"
 #include "lib/log.h"
+#include "network.h"
 #include "process.h"
 #include "proclist.h"
 #include "request.h"
@@ -437,6 +438,30 @@ static void on_resume(struct ttrpc_call *call, const uint8_t *payload, size_t le
 	freeze(call, "ResumeContainer", payload, len, data);
 }
 
+static void on_setup_network(struct ttrpc_call *call, const uint8_t *payload, size_t len,
+                             void *data)
+{
+	cleanup_msg Husk__Agent__V1__SetupNetworkRequest *req =
+	    decode(call, "SetupNetwork", payload, len);
+	cleanup_error husk_err err = NULL;
+	struct agent *ag = data;
+	if (!req)
+		return;
+	if (ag->network_set) {
+		ttrpc_reply_error(call, TTRPC_FAILED_PRECONDITION,
+		                  "setup network: the network is already set up");
+		return;
+	}
+	if (network_setup(req, NETWORK_LINK_TIMEOUT_MS, &err) < 0) {
+		ttrpc_reply_error(call, TTRPC_UNKNOWN, "setup network: %s", husk_error_msg(err));
+		return;
+	}
+	ag->network_set = 1;
+	log_info("network set up: %zu interfaces, %zu routes, %zu neighbors", req->n_interfaces,
+	         req->n_routes, req->n_neighbors);
+	reply_empty(call);
+}
+
 const struct ttrpc_method rpc_methods[] = {
     {AGENT_SERVICE, "Health", on_health},
     {AGENT_SERVICE, "CreateContainer", on_create},
@@ -457,5 +482,6 @@ const struct ttrpc_method rpc_methods[] = {
     {AGENT_SERVICE, "ResizePty", on_resize},
     {AGENT_SERVICE, "PauseContainer", on_pause},
     {AGENT_SERVICE, "ResumeContainer", on_resume},
+    {AGENT_SERVICE, "SetupNetwork", on_setup_network},
 };
 const size_t rpc_nmethods = ARRAY_SIZE(rpc_methods);

@@ -19,6 +19,9 @@ teardown() {
 		kill -KILL "$AGENT2_PID" 2>/dev/null
 		wait "$AGENT2_PID" 2>/dev/null
 	fi
+	if [ -n "${NETNS:-}" ]; then
+		ip netns del "$NETNS"
+	fi
 	return 0
 }
 
@@ -100,4 +103,44 @@ teardown() {
 	[ "$status" -eq 0 ]
 	timeout 20 tail --pid="$AGENT_PID" -f /dev/null
 	timeout 20 tail --pid="$pid" -f /dev/null # the container init was killed too
+}
+
+@test "SetupNetwork configures the agent's network namespace, once" {
+	NETNS=husk-agent-net-$$
+	ip netns add "$NETNS"
+	# the veth end stands for the guest's NIC: found by its MAC
+	ip -n "$NETNS" link add vnic address 02:00:00:00:00:01 type veth peer name vpeer
+	ip -n "$NETNS" link set vpeer up
+	ip netns exec "$NETNS" "$AGENT_ASAN" --listen-unix "$AT/agent-net.sock" \
+		--shared-dir "$AT/shared" 2>>"$AT/agent.log" 3>&- &
+	AGENT2_PID=$!
+	net() { "$AGENT_CLIENT" -u "$AT/agent-net.sock" setup-network "$@"; }
+
+	run net if=eth0,02:00:00:00:00:01,70000
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"SetupNetwork: interfaces[0].mtu: 70000 out of range"* ]]
+
+	net if=eth0,02:00:00:00:00:01,1400,10.1.0.2/24,fd00::2/64 \
+		route=default,eth0,via=10.1.0.1,src=10.1.0.2 \
+		route=10.2.0.0/16,eth0,via=10.1.0.1,mtu=1300 route=fd01::/64,eth0,via=fd00::1 \
+		neigh=10.1.0.1,02:00:00:00:00:09,eth0
+	run ip -n "$NETNS" -o link show eth0
+	[[ "$output" == *"mtu 1400"* && "$output" == *",UP"* && "$output" == *"02:00:00:00:00:01"* ]]
+	run ip -n "$NETNS" -o link show lo
+	[[ "$output" == *"LOOPBACK,UP"* ]]
+	run ip -n "$NETNS" -o addr show dev eth0
+	[[ "$output" == *"inet 10.1.0.2/24"* && "$output" == *"inet6 fd00::2/64"* ]]
+	run ip -n "$NETNS" -o -6 addr show dev eth0 scope global
+	[[ "$output" == *"fd00::2/64"* && "$output" != *tentative* ]]
+	run ip -n "$NETNS" route show
+	[[ "$output" == *"default via 10.1.0.1 dev eth0 proto static src 10.1.0.2"* ]]
+	[[ "$output" == *"10.2.0.0/16 via 10.1.0.1 dev eth0 proto static mtu 1300"* ]]
+	run ip -n "$NETNS" -6 route show
+	[[ "$output" == *"fd01::/64 via fd00::1 dev eth0 proto static"* ]]
+	run ip -n "$NETNS" neigh show dev eth0
+	[[ "$output" == *"10.1.0.1 lladdr 02:00:00:00:00:09 PERMANENT"* ]]
+
+	run net if=eth0,02:00:00:00:00:01,1500
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"the network is already set up"* ]]
 }

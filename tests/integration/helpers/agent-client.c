@@ -2,6 +2,7 @@
  * agent-client: drives a husk-agent from the host for tests, one API call (or
  * one "run": create, start, stream output, wait) per invocation.
  *   agent-client (-u UNIX_SOCKET | -H HYBRID_VSOCK_UDS) COMMAND ARGS...
+ * (setup-network takes the items of netargs.h).
  * Errors print "agent-client: MESSAGE [ERRNO_NAME]" and exit 1.
  */
 #include <errno.h>
@@ -21,6 +22,7 @@
 #include "lib/loop.h"
 #include "ttrpc/ttrpc.h"
 #include "hypervisor/vsock/dial.h"
+#include "netargs.h"
 
 #define SERVICE    "husk.agent.v1.Agent"
 #define TIMEOUT_MS 60000
@@ -293,6 +295,17 @@ static int cmd_stats(struct client *c, char **argv, husk_err *err)
 	return 0;
 }
 
+static int cmd_setup_network(struct client *c, char **argv, husk_err *err)
+{
+	cleanup_free struct netargs *a = malloc(sizeof(*a));
+	if (!a)
+		return husk_error_set(err, ENOMEM, "setup-network");
+	if (netargs_parse(argv, a, err) < 0)
+		return -1;
+	return call(c, "SetupNetwork", &a->req.base, &husk__agent__v1__empty__descriptor, NULL,
+	            err);
+}
+
 static void issue_read(struct pump *p);
 
 static void on_read(enum ttrpc_code code, const char *msg, const uint8_t *payload, size_t len,
@@ -404,7 +417,7 @@ static const struct command commands[] = {
     {"run", 3, cmd_run},         {"output", 2, cmd_output},
     {"abandon", 2, cmd_abandon}, {"oom-event", 0, cmd_oom_event},
     {"update", 2, cmd_update},   {"stats", 1, cmd_stats},
-    {"resize", 4, cmd_resize},
+    {"resize", 4, cmd_resize},   {"setup-network", 0, cmd_setup_network},
 };
 
 static int connect_agent(const char *opt, const char *path, husk_err *err)

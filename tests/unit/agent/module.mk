@@ -12,3 +12,9 @@ test_cgroup_LIBS := $(PROTOBUF_LIBS) $(OCI_LIBS)
 test_events_SRCS := tests/unit/agent/test_events.c agent/events.c agent/cgroup.c agent/cgstat.c \
 	agent/process.c $(TTRPC_SRCS) $(PROTO_SRCS) $(LIB_SRCS)
 test_events_LIBS := $(PROTOBUF_LIBS)
+# SetupNetwork, applied in a network namespace of the test's own
+UNIT_TESTS += test_network
+test_network_SRCS := tests/unit/agent/test_network.c agent/network.c agent/request.c \
+	agent/cgstat.c $(NETLINK_CONFIG_SRCS) $(NETLINK_SRCS) $(OCI_SRCS) $(PROTO_SRCS) \
+	$(LIB_JSON_SRCS) $(LIB_SRCS)
+test_network_LIBS := $(PROTOBUF_LIBS) $(OCI_LIBS)
