@@ -43,7 +43,7 @@ husk_wait() {
 	[[ "${lines[1]}" =~ ^spec:\ 1\. ]]
 }
 
-@test "husk check reports KVM, vsock, QEMU, virtiofsd and the guest image" {
+@test "husk check reports KVM, vsock, QEMU, virtiofsd, the guest image and pod networking" {
 	run "$HUSK" check --config "$CONFIG"
 	echo "$output"
 	[ "$status" -eq 0 ]
@@ -52,6 +52,9 @@ husk_wait() {
 	[[ "$output" =~ qemu\ +QEMU\ emulator\ version ]]
 	[[ "$output" =~ virtiofsd\ +.*[0-9] ]]
 	[[ "$output" == *"guest kernel  $HUSK_BUILD/guest/vmlinuz"* ]]
+	[[ "$output" =~ tun\ +/dev/net/tun ]]
+	[[ "$output" =~ vhost-net\ + ]]
+	[[ "$output" =~ tc\ redirect\ +ingress\ qdisc,\ u32\ filter,\ mirred\ action ]]
 }
 
 @test "husk check fails naming a missing guest kernel" {
