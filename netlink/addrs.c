@@ -39,9 +39,6 @@ int nl_addrs_add(const struct nlmsghdr *h, void *addrs, husk_err *err)
 
 int nl_addrs_dump(struct nl_sock *s, struct nl_addrs *out, husk_err *err)
 {
-	struct nl_msg m;
 	out->n = 0;
-	nl_msg_init(&m, RTM_GETADDR, 0);
-	nl_msg_put(&m, sizeof(struct ifaddrmsg));
-	return nl_dump(s, &m, nl_addrs_add, out, err);
+	return nl_dump_all(s, RTM_GETADDR, sizeof(struct ifaddrmsg), nl_addrs_add, out, err);
 }

@@ -59,11 +59,8 @@ int nl_links_add(const struct nlmsghdr *h, void *links, husk_err *err)
 
 int nl_links_dump(struct nl_sock *s, struct nl_links *out, husk_err *err)
 {
-	struct nl_msg m;
 	out->n = 0;
-	nl_msg_init(&m, RTM_GETLINK, 0);
-	nl_msg_put(&m, sizeof(struct ifinfomsg));
-	return nl_dump(s, &m, nl_links_add, out, err);
+	return nl_dump_all(s, RTM_GETLINK, sizeof(struct ifinfomsg), nl_links_add, out, err);
 }
 
 const struct nl_link *nl_links_find(const struct nl_links *l, unsigned index)

@@ -33,9 +33,6 @@ int nl_neighs_add(const struct nlmsghdr *h, void *neighs, husk_err *err)
 
 int nl_neighs_dump(struct nl_sock *s, struct nl_neighs *out, husk_err *err)
 {
-	struct nl_msg m;
 	out->n = 0;
-	nl_msg_init(&m, RTM_GETNEIGH, 0);
-	nl_msg_put(&m, sizeof(struct ndmsg));
-	return nl_dump(s, &m, nl_neighs_add, out, err);
+	return nl_dump_all(s, RTM_GETNEIGH, sizeof(struct ndmsg), nl_neighs_add, out, err);
 }

@@ -248,3 +248,12 @@ int nl_dump(struct nl_sock *s, struct nl_msg *m, nl_msg_cb cb, void *data, husk_
 		return -1;
 	return receive(s, cb, data, err);
 }
+
+int nl_dump_all(struct nl_sock *s, uint16_t type, size_t hdrlen, nl_msg_cb cb, void *data,
+                husk_err *err)
+{
+	struct nl_msg m;
+	nl_msg_init(&m, type, 0);
+	nl_msg_put(&m, hdrlen);
+	return nl_dump(s, &m, cb, data, err);
+}

@@ -73,5 +73,8 @@ void nl_close(struct nl_sock *s);
 int nl_request(struct nl_sock *s, struct nl_msg *m, husk_err *err);
 /* Sends m as a dump (NLM_F_DUMP) and calls cb for every message of the reply. */
 int nl_dump(struct nl_sock *s, struct nl_msg *m, nl_msg_cb cb, void *data, husk_err *err);
+/* Dumps every object of a type (RTM_GETLINK, ...) whose family header has hdrlen bytes. */
+int nl_dump_all(struct nl_sock *s, uint16_t type, size_t hdrlen, nl_msg_cb cb, void *data,
+                husk_err *err);
 
 #endif

@@ -72,9 +72,6 @@ int nl_routes_add(const struct nlmsghdr *h, void *routes, husk_err *err)
 
 int nl_routes_dump(struct nl_sock *s, struct nl_routes *out, husk_err *err)
 {
-	struct nl_msg m;
 	out->n = 0;
-	nl_msg_init(&m, RTM_GETROUTE, 0);
-	nl_msg_put(&m, sizeof(struct rtmsg));
-	return nl_dump(s, &m, nl_routes_add, out, err);
+	return nl_dump_all(s, RTM_GETROUTE, sizeof(struct rtmsg), nl_routes_add, out, err);
 }

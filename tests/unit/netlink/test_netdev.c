@@ -193,11 +193,9 @@ static int count_ingress(const struct nlmsghdr *h, void *data, husk_err *err)
 
 static int ingress_qdiscs(husk_err *err)
 {
-	struct nl_msg m;
 	int n = 0;
-	nl_msg_init(&m, RTM_GETQDISC, 0);
-	nl_msg_put(&m, sizeof(struct tcmsg));
-	return nl_dump(&s, &m, count_ingress, &n, err) < 0 ? -1 : n;
+	return nl_dump_all(&s, RTM_GETQDISC, sizeof(struct tcmsg), count_ingress, &n, err) < 0 ? -1
+	                                                                                       : n;
 }
 
 TEST(tap_with_a_redirect_both_ways_and_teardown_leaves_no_qdisc)
