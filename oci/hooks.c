@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/clock.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "specjson.h"
@@ -190,18 +191,11 @@ static _Noreturn void exec_hook(const struct hook *hk, int in_fd, int out_fd)
 	_exit(127);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits for pid at most timeout_s (0: forever); kills its group at the deadline. */
 static int wait_hook(pid_t pid, int timeout_s, int *status, bool *timed_out, husk_err *err)
 {
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	int64_t deadline = now_ms() + (int64_t)timeout_s * 1000;
+	int64_t deadline = deadline_after(timeout_s ? timeout_s * 1000 : -1);
 	*timed_out = false;
 	if (pidfd < 0) {
 		kill(pid, SIGKILL);
@@ -210,8 +204,8 @@ static int wait_hook(pid_t pid, int timeout_s, int *status, bool *timed_out, hus
 	}
 	for (;;) {
 		struct pollfd p = {.fd = pidfd, .events = POLLIN};
-		int left = timeout_s ? (int)(deadline - now_ms()) : -1;
-		int n = timeout_s && left <= 0 ? 0 : poll(&p, 1, left);
+		int left = deadline_left(deadline);
+		int n = left == 0 ? 0 : poll(&p, 1, left);
 		if (n > 0)
 			break;
 		if (n == 0) {
