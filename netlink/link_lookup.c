@@ -8,34 +8,16 @@
 #include "lib/cleanup.h"
 #include "lib/clock.h"
 
-struct mac_match {
-	const uint8_t *mac;
-	int index;
-};
-
-static int match_mac(const struct nlmsghdr *h, void *data, husk_err *err)
-{
-	struct mac_match *want = data;
-	const struct rtattr *tb[IFLA_MAX + 1];
-	if (h->nlmsg_type != RTM_NEWLINK ||
-	    nl_msg_attrs(h, sizeof(struct ifinfomsg), tb, IFLA_MAX, err) < 0)
-		return -1;
-	const struct rtattr *addr = tb[IFLA_ADDRESS];
-	if (!want->index && addr && nl_attr_len(addr) == NL_MAC_LEN &&
-	    memcmp(nl_attr_data(addr), want->mac, NL_MAC_LEN) == 0)
-		want->index = ((const struct ifinfomsg *)NLMSG_DATA(h))->ifi_index;
-	return 0;
-}
-
 int nl_link_by_mac(struct nl_sock *s, const uint8_t mac[NL_MAC_LEN], int *index, husk_err *err)
 {
-	struct mac_match want = {.mac = mac};
-	struct nl_msg m;
-	nl_msg_init(&m, RTM_GETLINK, 0);
-	nl_msg_put(&m, sizeof(struct ifinfomsg));
-	if (nl_dump(s, &m, match_mac, &want, err) < 0)
+	struct nl_links links;
+	if (nl_links_dump(s, &links, err) < 0)
 		return -1;
-	*index = want.index;
+	*index = 0;
+	for (size_t i = 0; i < links.n && !*index; i++)
+		if (links.v[i].mac_len == NL_MAC_LEN &&
+		    memcmp(links.v[i].mac, mac, NL_MAC_LEN) == 0)
+			*index = (int)links.v[i].index;
 	return 0;
 }
 

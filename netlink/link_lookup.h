@@ -5,9 +5,8 @@
 #include <stdint.h>
 
 #include "lib/error.h"
+#include "links.h"
 #include "nlmsg.h"
-
-#define NL_MAC_LEN 6
 
 /* *index is the link whose IFLA_ADDRESS is mac, 0 when there is none. */
 int nl_link_by_mac(struct nl_sock *s, const uint8_t mac[NL_MAC_LEN], int *index, husk_err *err);

@@ -12,6 +12,7 @@
 #define NL_LINKS_MAX    32
 #define NL_LINK_KIND    16
 #define NL_LINK_ADDRLEN 32 /* MAX_ADDR_LEN */
+#define NL_MAC_LEN      6  /* an Ethernet address */
 
 struct nl_link {
 	unsigned index;

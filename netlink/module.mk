@@ -8,4 +8,4 @@ NETLINK_HOST_SRCS := netlink/links.c netlink/addrs.c netlink/routes.c netlink/ne
 # what the agent applies to its links: find one by MAC, rename/MTU/flags, addresses, routes,
 # neighbours
 NETLINK_CONFIG_SRCS := netlink/link_lookup.c netlink/link_config.c netlink/addr_add.c \
-	netlink/route_add.c netlink/neigh_add.c
+	netlink/route_add.c netlink/neigh_add.c netlink/links.c $(NETLINK_SRCS)

@@ -71,7 +71,7 @@ static int check_link(const struct nl_link *l, husk_err *err)
 		return husk_error_set(err, 0,
 		                      "interface %s: kind \"%s\" not supported (veth, macvlan)",
 		                      l->name, l->kind);
-	if (l->mac_len != 6)
+	if (l->mac_len != NL_MAC_LEN)
 		return husk_error_set(err, 0, "interface %s: a %zu-byte address, not a MAC",
 		                      l->name, l->mac_len);
 	if (l->mtu < MTU_MIN || l->mtu > MTU_MAX)
