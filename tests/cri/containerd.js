@@ -9,6 +9,32 @@ const { spawn } = require('child_process');
 const { tail } = require('./harness');
 
 const CRI = 'plugins."io.containerd.grpc.v1.cri"';
+const CNI_BIN_DIR = '/usr/lib/cni'; // Debian's containernetworking-plugins
+
+// The pods' network: a bridge of this test's own (its gateway address on the host), addresses
+// from a /24 of its own (host-local, state under DIR), no masquerading (no iptables rules to
+// leave behind). The bridge itself outlives the pods: the bats teardown deletes it.
+function cniConflist(net) {
+  return JSON.stringify({
+    cniVersion: '0.4.0',
+    name: net.name,
+    plugins: [
+      {
+        type: 'bridge',
+        bridge: net.bridge,
+        isGateway: true,
+        ipMasq: false,
+        hairpinMode: true,
+        ipam: {
+          type: 'host-local',
+          ranges: [[{ subnet: net.subnet, gateway: net.gateway }]],
+          routes: [{ dst: '0.0.0.0/0' }],
+          dataDir: net.ipamDir,
+        },
+      },
+    ],
+  });
+}
 
 // The husk handler is configs/containerd-husk.toml, the snippet users are told to merge,
 // with this build's shim and the test's husk.json in place of the installed paths.
@@ -39,9 +65,10 @@ function runtimeSections(opts) {
   return opts.huskShim ? runc + huskSection(opts) : runc;
 }
 
-// Host-network pods need no CNI; the stream server listens on a free port so several
-// containerds can run at once; restrict_oom_score_adj because the test host may itself be a
-// container whose oom_score_adj cannot be lowered.
+// Pods get their network from Debian's CNI plugins (a bridge of the test's own, see cniConflist);
+// the stream server listens on a free port so several containerds can run at once;
+// restrict_oom_score_adj because the test host may itself be a container whose oom_score_adj
+// cannot be lowered.
 function configToml(opts) {
   return `version = 2
 root = "${opts.dir}/root"
@@ -59,7 +86,7 @@ state = "${opts.dir}/state"
   restrict_oom_score_adj = true
   disable_apparmor = true
 [${CRI}.cni]
-  bin_dir = "${opts.dir}/cni/bin"
+  bin_dir = "${CNI_BIN_DIR}"
   conf_dir = "${opts.dir}/cni/net.d"
 [${CRI}.containerd]
   default_runtime_name = "runc"
@@ -68,7 +95,8 @@ ${runtimeSections(opts)}`;
 }
 
 class Containerd {
-  // opts: dir (absolute, short: it holds Unix sockets), sandboxImage, huskShim, huskConfig
+  // opts: dir (absolute, short: it holds Unix sockets), sandboxImage, huskShim, huskConfig,
+  // network (name, bridge, subnet, gateway, ipamDir: see cniConflist)
   constructor(opts) {
     this.opts = opts;
     this.dir = opts.dir;
@@ -79,6 +107,9 @@ class Containerd {
     this.endpoint = `unix://${this.address}`;
     this.child = null;
     fs.mkdirSync(path.join(this.dir, 'cni', 'net.d'), { recursive: true });
+    if (opts.network) {
+      fs.writeFileSync(path.join(this.dir, 'cni', 'net.d', '10-husk-test.conflist'), cniConflist(opts.network));
+    }
     fs.writeFileSync(this.config, configToml(opts));
   }
 

@@ -14,6 +14,7 @@
 //   HUSK_SHIM, HUSK_CONFIG  for the husk handler: the shim binary and its husk.json
 const crypto = require('crypto');
 const fs = require('fs');
+const net = require('net');
 const path = require('path');
 const { execFileSync } = require('child_process');
 const { Containerd } = require('./containerd');
@@ -23,10 +24,11 @@ const h = require('./harness');
 const IMAGE = 'docker.io/library/husk-busybox:latest';
 const NS = 'k8s.io';
 const BOOT_ID = 'cat /proc/sys/kernel/random/boot_id';
-// host network (no CNI needed), a namespace per container for PID (the kubelet's choice
-// without shareProcessNamespace; the pod's in the sharedpid scenario), the pod's for IPC
+// the pod's network (CNI's), a namespace per container for PID (the kubelet's choice without
+// shareProcessNamespace; the pod's in the sharedpid scenario), the pod's for IPC
 const [scenario, handler] = process.argv.slice(2);
-const NAMESPACES = { network: 'NODE', pid: scenario === 'sharedpid' ? 'POD' : 'CONTAINER', ipc: 'POD' };
+const NAMESPACES = { network: 'POD', pid: scenario === 'sharedpid' ? 'POD' : 'CONTAINER', ipc: 'POD' };
+const SERVER_PORT = 8080;
 
 const dir = process.env.CRI_DIR;
 let ctd;
@@ -64,7 +66,7 @@ function importImage() {
 function podConfig() {
   return {
     metadata: { name: `cri-${handler}`, uid: crypto.randomUUID(), namespace: 'husk-test', attempt: 0 },
-    hostname: '', // a host-network pod shares the host's UTS namespace
+    hostname: `cri-${handler}`,
     log_directory: path.join(dir, 'logs'),
     labels: {},
     annotations: {},
@@ -292,6 +294,35 @@ async function restartContainerd(signal) {
   h.checkEqual(await sandboxPid(), pid, `sandbox task pid after containerd's ${signal} restart`);
 }
 
+// What the host reads from a TCP server at ip:port, retried while nothing listens yet.
+function readFrom(ip, port) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ host: ip, port, timeout: 5000 });
+    let data = '';
+    sock.on('data', (d) => { data += d; });
+    sock.on('end', () => resolve(data));
+    sock.on('timeout', () => sock.destroy(new Error('timed out')));
+    sock.on('error', reject);
+  });
+}
+
+// The pod's network: CNI's address (from the test's subnet) on eth0 of every container of the
+// pod, and a server in the pod that the host reaches through the test's bridge.
+async function checkNetwork() {
+  const st = await cri.rt('PodSandboxStatus', { pod_sandbox_id: pod.id });
+  const ip = st.status.network && st.status.network.ip;
+  const net24 = process.env.CRI_SUBNET.replace(/\.0\/24$/, '.');
+  h.check(ip && ip.startsWith(net24), `the pod's IP '${ip}' is not in ${process.env.CRI_SUBNET}`);
+  const eth0 = "ip -o -4 addr show dev eth0 | awk '{print $4}'";
+  h.checkEqual(await execOk('a', eth0), `${ip}/24`, "a's eth0 address (CNI's)");
+  h.checkEqual(await execOk('b', eth0), `${ip}/24`, "b's eth0 address (the pod's)");
+  await startContainer('s', { script: `exec nc -ll -p ${SERVER_PORT} -e sh -c 'echo hello from the pod'` });
+  const got = await h.waitFor(`the server in the pod answering ${ip}:${SERVER_PORT} from the host`,
+    () => readFrom(ip, SERVER_PORT), 30000, 200);
+  h.checkEqual(got, 'hello from the pod\n', `what ${ip}:${SERVER_PORT} answered`);
+  await removeContainer('s');
+}
+
 // husk: the pod is one VM, the sandbox task's pid is its QEMU (CRI builds namespace paths
 // from that pid, so it must be a live host process).
 async function checkOneVm() {
@@ -309,7 +340,7 @@ async function checkExecAfterRestart() {
 const podReady = [
   ['containerd with the CRI plugin ready', startContainerd],
   ['busybox image imported', importImage],
-  [`RunPodSandbox (handler ${handler}, host network)`, runPod],
+  [`RunPodSandbox (handler ${handler}, CNI bridge network)`, runPod],
 ];
 
 const start = [
@@ -355,6 +386,7 @@ const scenarios = {
       await checkRunning('b');
     }],
     ['a and b share one kernel (boot id)', checkBootIds],
+    ["the pod has CNI's address in every container; a server in it answers the host", checkNetwork],
     ["a and b share the pod's IPC namespace, each has its own PID one", checkNamespaces],
     ...(handler === 'husk' ? [['one QEMU for the pod, its pid the sandbox task pid', checkOneVm]] : []),
     ['a and b have their own rootfs', checkOwnRootfs],
@@ -400,8 +432,10 @@ const scenarios = {
 };
 
 async function main() {
-  if (!scenarios[scenario] || !['runc', 'husk'].includes(handler) || !dir || (scenario === 'vmdies' && handler !== 'husk')) {
-    console.error(`usage: CRI_DIR=DIR CRI_IMAGE_TAR=TAR [HUSK_SHIM=.. HUSK_CONFIG=..] node pod.js ${Object.keys(scenarios).join('|')} runc|husk`);
+  const subnetOk = /^\d+\.\d+\.\d+\.0\/24$/.test(process.env.CRI_SUBNET || '');
+  if (!scenarios[scenario] || !['runc', 'husk'].includes(handler) || !dir || (scenario === 'vmdies' && handler !== 'husk') ||
+    !process.env.CRI_BRIDGE || !subnetOk) {
+    console.error(`usage: CRI_DIR=DIR CRI_IMAGE_TAR=TAR CRI_BRIDGE=NAME CRI_SUBNET=A.B.C.0/24 [HUSK_SHIM=.. HUSK_CONFIG=..] node pod.js ${Object.keys(scenarios).join('|')} runc|husk`);
     process.exit(2);
   }
   ctd = new Containerd({
@@ -409,6 +443,13 @@ async function main() {
     sandboxImage: IMAGE,
     huskShim: process.env.HUSK_SHIM,
     huskConfig: process.env.HUSK_CONFIG,
+    network: {
+      name: 'husk-test',
+      bridge: process.env.CRI_BRIDGE,
+      subnet: process.env.CRI_SUBNET,
+      gateway: process.env.CRI_SUBNET.replace(/0\/24$/, '1'),
+      ipamDir: path.join(dir, 'cni', 'ipam'),
+    },
   });
   const status = await h.runSteps(`cri ${scenario} (${handler})`, scenarios[scenario], {
     onFailure: () => {

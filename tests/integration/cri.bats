@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # Kubernetes' CRI end to end: a Node CRI client (tests/cri/pod.js) drives a private containerd
 # (own config, root, state and sockets under $T/c, the CRI plugin with the runc handler and the
-# husk handler, containerd-shim-husk-v2) through a pod of two containers, ExecSync, the CRI
+# husk handler, containerd-shim-husk-v2) through a pod of two containers on a CNI bridge network
+# of the test's own (its address, a server in the pod reached from the host), ExecSync, the CRI
 # logs, pod removal and a containerd restart mid-pod. The runc cases prove the harness itself.
 
 load helpers
@@ -13,6 +14,8 @@ setup_file() {
 	export CRI_SKIP=
 	if ! command -v containerd >/dev/null || ! command -v ctr >/dev/null || ! command -v runc >/dev/null; then
 		CRI_SKIP="containerd, ctr and runc are not installed (Debian: apt-get install containerd runc)"
+	elif [ ! -x /usr/lib/cni/bridge ] || [ ! -x /usr/lib/cni/host-local ]; then
+		CRI_SKIP="the CNI plugins are not installed (Debian: apt-get install containernetworking-plugins)"
 	elif ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 		CRI_SKIP="node and npm are not installed (Debian: apt-get install nodejs npm)"
 	fi
@@ -30,6 +33,9 @@ setup() {
 	[ -z "$CRI_SKIP" ] || skip "$CRI_SKIP"
 	husk_setup
 	export CRI_DIR=$T/c HUSK_SHIM=$SHIM HUSK_CONFIG=$CONFIG
+	# the pods' bridge and /24, the test's own (CNI's bridge plugin makes the bridge)
+	export CRI_BRIDGE=hk$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+	export CRI_SUBNET=10.250.$((RANDOM % 256)).0/24
 	mkdir "$CRI_DIR"
 }
 
@@ -52,6 +58,7 @@ teardown() {
 		done <"$CRI_DIR/ids"
 	fi
 	awk -v t="$T/" 'index($5, t) == 1 { print $5 }' /proc/self/mountinfo | sort -r | xargs -r umount -l
+	ip link del "$CRI_BRIDGE" 2>/dev/null || true
 	husk_teardown
 }
 
