@@ -11,6 +11,7 @@
 
 #include "lib/cleanup.h"
 #include "lib/json.h"
+#include "lib/log.h"
 #include "specjson.h"
 
 static int opt_string(json_object *o, const char *def, size_t max, char **out, const char *what,
@@ -229,7 +230,24 @@ static int parse_caps(json_object *o, struct spec_caps *c, husk_err *err)
 	    parse_cap_set(json_member(o, "ambient"), &c->ambient, "process.capabilities.ambient",
 	                  err))
 		return -1;
+	c->ambient_skipped = c->ambient & ~(c->permitted & c->inheritable);
+	c->ambient &= ~c->ambient_skipped;
 	return 0;
+}
+
+void spec_warn_ambient_skipped(const struct spec_caps *c, const char *what)
+{
+	char names[1024] = "";
+	size_t used = 0;
+	if (!c->ambient_skipped)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(cap_names); i++)
+		if (c->ambient_skipped & (1ull << cap_names[i].bit) && used < sizeof(names))
+			used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s",
+			                         used ? ", " : "", cap_names[i].name);
+	log_warn("%s: process.capabilities.ambient: %s not in the permitted and inheritable sets: "
+	         "not raised (as runc)",
+	         what, names);
 }
 
 static int parse_oom_score_adj(json_object *o, struct spec_process *p, husk_err *err)

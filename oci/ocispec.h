@@ -15,6 +15,8 @@
 
 /* Parses a whole config.json. On error *out is left empty (spec_free is safe). */
 int spec_parse(const char *json, size_t len, struct spec *out, husk_err *err);
+/* Warns that what (a spec's process) has ambient capabilities the kernel cannot raise. */
+void spec_warn_ambient_skipped(const struct spec_caps *c, const char *what);
 /* Parses a bare OCI "process" object (ExecProcess). */
 int spec_parse_process(const char *json, size_t len, struct spec_process *out, husk_err *err);
 /*

@@ -21,6 +21,9 @@ struct spec_rlimit {
 struct spec_caps {
 	int present; /* without the object the process keeps the agent's capabilities */
 	uint64_t bounding, effective, inheritable, permitted, ambient;
+	/* ambient ones outside permitted and inheritable, which the kernel cannot raise: dropped
+	 * from ambient with a warning, as runc does (runc spec writes such bundles) */
+	uint64_t ambient_skipped;
 };
 
 struct spec_seccomp_arg {

@@ -238,6 +238,7 @@ int bundle_check(struct bundle *b, husk_err *err)
 	struct spec s;
 	int ret = spec_parse(b->json, b->json_len, &s, err);
 	if (ret == 0) {
+		spec_warn_ambient_skipped(&s.process.caps, "config.json");
 		b->terminal = s.process.terminal;
 		b->root_readonly = s.root_readonly;
 		ret = note_binds(&s, b, err);

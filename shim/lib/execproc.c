@@ -18,6 +18,7 @@ static int finish(const char *text, size_t len, char **json, bool *terminal, hus
 	struct spec_process p;
 	if (spec_parse_process(text, len, &p, err) < 0)
 		return -1;
+	spec_warn_ambient_skipped(&p.caps, "process");
 	*terminal = p.terminal;
 	spec_process_free(&p);
 	*json = strndup(text, len);

@@ -74,6 +74,23 @@ husk_wait() {
 	assert_clean
 }
 
+@test "run: a bundle straight from runc spec (terminal off) runs; its ambient capabilities outside the inheritable set are not raised, with one warning" {
+	command -v runc >/dev/null || skip "runc is not installed (Debian: apt-get install runc)"
+	make_bundle "$T/bundle"
+	(cd "$T/bundle" && runc spec)
+	jq '.process.terminal = false | .process.args = ["sh", "-c", "grep -E \"^Cap(Eff|Amb)\" /proc/self/status"]' \
+		"$T/bundle/config.json" >"$T/spec" && mv "$T/spec" "$T/bundle/config.json"
+	husk_run
+	cat "$T/err"
+	[ "$status" -eq 0 ]
+	# runc spec: CAP_AUDIT_WRITE, CAP_KILL, CAP_NET_BIND_SERVICE effective; ambient without inheritable
+	grep -qx 'CapEff:	0000000020000420' "$T/out"
+	grep -qx 'CapAmb:	0000000000000000' "$T/out"
+	[ "$(grep -c 'warn: config.json: process.capabilities.ambient: CAP_KILL, CAP_NET_BIND_SERVICE, CAP_AUDIT_WRITE not in the permitted and inheritable sets: not raised (as runc)' "$T/err")" -eq 1 ]
+	[ "$(grep -vc 'warn: KVM unusable' "$T/err")" -eq 1 ]
+	assert_clean
+}
+
 @test "run: accel auto on a host without usable KVM warns once and uses TCG" {
 	if grep -qwE 'vmx|svm' /proc/cpuinfo; then
 		skip "this host's CPU offers vmx/svm"

@@ -1,5 +1,6 @@
 #include "tests/unit/harness/test.h"
 
+#include <linux/capability.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -453,6 +454,21 @@ TEST(spec_capabilities)
 	                       "process.capabilities.ambient: unknown capability CAP_FLY"));
 	CHECK(parse_fails_with("{\"process\":{\"args\":[\"a\"],\"capabilities\":[]}}",
 	                       "process.capabilities: not an object"));
+}
+
+/* runc spec's sets: ambient without inheritable, which the kernel cannot raise: not raised. */
+TEST(spec_ambient_outside_inheritable_is_skipped)
+{
+	cleanup_error husk_err err = NULL;
+	struct spec_process p;
+	const char *json =
+	    "{\"args\":[\"a\"],\"capabilities\":{\"permitted\":[\"CAP_KILL\","
+	    "\"CAP_CHOWN\"],\"inheritable\":[\"CAP_CHOWN\"],\"ambient\":[\"CAP_KILL\","
+	    "\"CAP_CHOWN\"]}}";
+	CHECK_INT(spec_parse_process(json, strlen(json), &p, &err), ==, 0);
+	CHECK(p.caps.ambient == (1ull << CAP_CHOWN));
+	CHECK(p.caps.ambient_skipped == (1ull << CAP_KILL));
+	spec_process_free(&p);
 }
 
 static int parse_linux(const char *linux_json, struct spec *s, husk_err *err)
