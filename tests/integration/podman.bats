@@ -1,13 +1,49 @@
 #!/usr/bin/env bats
 # podman (Debian's) end to end with husk as its OCI runtime (issue 5): podman --runtime
 # build/bin/husk run of a busybox image loaded from a local archive, with private storage
-# (--root/--runroot/--tmpdir under a temp dir), no network, cgroupfs, file events.
+# (--root/--runroot/--tmpdir under a temp dir), cgroupfs, file events, and a private network
+# config: podman's CNI backend with a config dir of the file's own holding its default
+# network (podman's default conflist: bridge, portmap, firewall, tuning) on a bridge and /24
+# of the file's own, host-local state under the temp dir. Most cases run with --network none.
 # Podman's spec brings bind mounts (/etc/hosts, /etc/hostname, /run/.containerenv,
 # /dev/shm), its cgroupsPath, namespaces and seccomp profile. Real VMs (TCG).
 
 load helpers
 
 IMAGE=localhost/husk-test/busybox:latest
+
+# ipt_rules: the host's iptables rules (filter and nat), without counters and comment lines
+ipt_rules() {
+	iptables-save | grep -v '^#' | sed 's/ \[[0-9]*:[0-9]*\]$//'
+}
+
+# ipt_ours IP: the rules of the container $CID at IP (its id or address in them) and every
+# line of the chains they name but the chains CNI's plugins share between containers (other
+# CNI users on the host, e.g. a CRI test, may add rules of their own meanwhile). The chains are
+# remembered in $T/ipt-chains: once the container is gone its rules no longer name them.
+ipt_ours() {
+	local ip=$1
+	ipt_rules >"$T/ipt-all"
+	grep -F -e "$CID" -e "$ip/" -e "$ip:" "$T/ipt-all" |
+		grep -o -- '-[Aj] CNI-[A-Za-z0-9-]*' | cut -d' ' -f2 |
+		grep -vxE 'CNI-(HOSTPORT-DNAT|HOSTPORT-MASQ|HOSTPORT-SETMARK|FORWARD|ADMIN)' >>"$T/ipt-chains" || true
+	sort -u -o "$T/ipt-chains" "$T/ipt-chains"
+	grep -F -e "$CID" -e "$ip/" -e "$ip:" "$T/ipt-all" || true
+	[ ! -s "$T/ipt-chains" ] || grep -wF -f "$T/ipt-chains" "$T/ipt-all" || true
+}
+
+# portmap_shared_del: removes portmap's shared chains if no container's rule is left in them
+portmap_shared_del() {
+	[ "$(iptables -t nat -S CNI-HOSTPORT-DNAT 2>/dev/null)" = "-N CNI-HOSTPORT-DNAT" ] || return 0
+	iptables -t nat -D PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT
+	iptables -t nat -D OUTPUT -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT
+	iptables -t nat -D POSTROUTING -m comment --comment "CNI portfwd requiring masquerade" -j CNI-HOSTPORT-MASQ
+	iptables -t nat -F CNI-HOSTPORT-MASQ
+	iptables -t nat -F CNI-HOSTPORT-SETMARK
+	iptables -t nat -X CNI-HOSTPORT-DNAT
+	iptables -t nat -X CNI-HOSTPORT-MASQ
+	iptables -t nat -X CNI-HOSTPORT-SETMARK
+}
 
 setup_file() {
 	command -v podman >/dev/null || skip "podman not installed (scripts/install-deps)"
@@ -19,10 +55,42 @@ setup_file() {
 	# podman pass --log/--log-format json, so husk's own messages stay out of the
 	# container's stderr.
 	CONFIG=$PM/husk.json write_config
+	# the default network, the file's own: not /etc/cni/net.d's "podman" (cni-podman0,
+	# 10.88.0.0/16), which podman would make in memory if no network had the default name
+	export PM_NET=husk-pm-$$
+	export PM_BRIDGE=hkpm$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+	export PM_PREFIX=10.251.$((RANDOM % 256))
+	iptables -t nat -S CNI-HOSTPORT-DNAT >/dev/null 2>&1 || export PM_PORTMAP_NEW=1
+	mkdir -p "$PM/cni"
+	cat >"$PM/cni/$PM_NET.conflist" <<JSON
+{
+	"cniVersion": "0.4.0",
+	"name": "$PM_NET",
+	"plugins": [
+		{
+			"type": "bridge", "bridge": "$PM_BRIDGE", "isGateway": true, "ipMasq": true, "hairpinMode": true,
+			"ipam": {
+				"type": "host-local", "routes": [{ "dst": "0.0.0.0/0" }],
+				"ranges": [[{ "subnet": "$PM_PREFIX.0/24", "gateway": "$PM_PREFIX.1" }]],
+				"dataDir": "$PM/cni-ipam"
+			}
+		},
+		{ "type": "portmap", "capabilities": { "portMappings": true } },
+		{ "type": "firewall" },
+		{ "type": "tuning" }
+	]
+}
+JSON
 	cat >"$PM/containers.conf" <<CONF
 [engine]
 conmon_env_vars = ["PATH=$PATH", "HUSK_CONFIG=$PM/husk.json"]
 runtime_supports_json = ["husk"]
+
+[network]
+network_backend = "cni"
+network_config_dir = "$PM/cni"
+cni_plugin_dirs = ["/usr/lib/cni"]
+default_network = "$PM_NET"
 CONF
 	"$BATS_TEST_DIRNAME/make-oci-image" "$PM/image.tar" husk-test/busybox:latest sh
 	pm load -i "$PM/image.tar" >/dev/null
@@ -33,7 +101,9 @@ teardown_file() {
 	pm rm -af >/dev/null 2>&1 || true
 	pm system reset -f >/dev/null 2>&1 || true
 	pkill -KILL -f -- "$PM/" 2>/dev/null || true
+	ip link del "$PM_BRIDGE" 2>/dev/null || true
 	rm -rf "$PM"
+	[ -z "${PM_PORTMAP_NEW:-}" ] || portmap_shared_del
 }
 
 setup() {
@@ -42,6 +112,9 @@ setup() {
 }
 
 teardown() {
+	[ -z "${CID:-}" ] || pm rm -f -t 0 "$CID" >/dev/null 2>&1 || true
+	# CNI's bridge plugin makes the bridge and leaves it when the last container goes
+	ip link del "$PM_BRIDGE" 2>/dev/null || true
 	husk_teardown
 }
 
@@ -116,6 +189,63 @@ tmp-rw" ]
 	[[ "$output" == *"husk: create "*"linux.namespaces: no network namespace: a VM cannot share the host's network"* ]]
 	pm rm -f "$(cat "$T/cid")" >/dev/null 2>&1 || true
 	assert_pm_clean "$(cat "$T/cid")"
+}
+
+# free_port: a TCP port nothing on the host listens on
+free_port() {
+	local port
+	while :; do
+		port=$((20000 + RANDOM % 10000))
+		ss -Hltn "sport = :$port" | grep -q . || break
+	done
+	echo "$port"
+}
+
+@test "podman run -d -p on the default bridge network: the host reaches the container's server; podman's address is the guest's eth0's; rm leaves no netns, iptables rule or process" {
+	local port line ip netns conmon
+	port=$(free_port)
+	# "listening" once the server is bound: the test waits for that line
+	CID=$(pm run -d -p "$port:8080" "$IMAGE" sh -c \
+		'nc -ll -p 8080 -e sh -c "echo hello-from-husk; ip -o -4 addr show eth0" &
+		until netstat -ltn | grep -q ":8080 "; do usleep 20000; done; echo listening; wait')
+	coproc LOGS { pm logs -f "$CID"; }
+	read -r -t 120 -u "${LOGS[0]}" line
+	[ "$line" = listening ]
+	ip=$(pm inspect -f "{{(index .NetworkSettings.Networks \"$PM_NET\").IPAddress}}" "$CID")
+	[[ "$ip" == "$PM_PREFIX".* ]]
+	netns=$(pm inspect -f '{{.NetworkSettings.SandboxKey}}' "$CID")
+	[ -e "$netns" ]
+	# CNI's rules for the container: bridge's masquerade, portmap's DNAT, firewall's accepts
+	ipt_ours "$ip" >"$T/ipt-during"
+	grep -q -- "--to-destination $ip:8080" "$T/ipt-during"
+	grep -q -- "-d $ip/32 .* -j ACCEPT" "$T/ipt-during"
+	# the host's loopback and its address on the network's bridge, both DNATed by portmap
+	run timeout 60 socat -u "TCP:127.0.0.1:$port" STDOUT
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = hello-from-husk ]
+	[[ "${lines[1]}" == *" eth0 "*"inet $ip/24 "* ]]
+	run timeout 60 socat -u "TCP:$PM_PREFIX.1:$port" STDOUT
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = hello-from-husk ]
+	conmon=$(cat "$PM/run/overlay-containers/$CID/userdata/conmon.pid")
+	pm rm -f -t 0 "$CID" >/dev/null
+	wait "$LOGS_PID" || true
+	# rm returns before conmon has run its exit command
+	wait_exit 30 "$conmon"
+	assert_pm_clean "$CID"
+	[ ! -e "$netns" ]
+	ipt_ours "$ip" >"$T/ipt-after"
+	cat "$T/ipt-after"
+	[ ! -s "$T/ipt-after" ]
+}
+
+@test "podman run --network none: the guest has loopback only" {
+	run pm run --rm --network none "$IMAGE" sh -c 'ip -o link show | cut -d: -f2'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = " lo" ]
 }
 
 @test "podman run -d, stop (SIGTERM reaches the container), rm: nothing left" {
