@@ -39,7 +39,7 @@ struct helper {
 struct share {
 	char *container_id;
 	/* the container id for its rootfs (the rootfs tag), else "_m<N>": ids start alphanumeric */
-	char name[CONTAINER_ID_MAX + 1];
+	char name[SPEC_MAX_ID + 1];
 	bool rootfs;
 	bool
 	    readonly_once_created; /* a read-only rootfs, read-write until its mount points exist */
