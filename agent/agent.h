@@ -28,8 +28,8 @@ struct stream {
 };
 
 struct process {
-	char exec_id[AGENT_MAX_ID + 1]; /* "" for the container's init */
-	pid_t pid;                      /* in the agent's pid namespace */
+	char exec_id[SPEC_MAX_ID + 1]; /* "" for the container's init */
+	pid_t pid;                     /* in the agent's pid namespace */
 	int exited;
 	int exit_status; /* as a shell reports it */
 	int stdin_fd;    /* write end, -1 if none or closed */
@@ -55,18 +55,18 @@ enum container_state {
 };
 
 struct container {
-	char id[AGENT_MAX_ID + 1];
+	char id[SPEC_MAX_ID + 1];
 	struct process *init;
 	struct process *execs;
 	size_t nexecs;
 	enum container_state state;
-	int report_fd;                /* the init's setup report pipe, until started */
-	int start_fd;                 /* write end of the start sync pipe, until started */
-	struct ttrpc_call *pending;   /* the Create/StartContainer call awaiting the init */
-	char pidns[64];               /* readlink of /proc/<init>/ns/pid */
-	char cgroup[128];             /* its cgroup directory, "" without cgroups */
-	struct spec_seccomp *seccomp; /* linux.seccomp for the init and every exec, or NULL */
-	int userns;                   /* its own user namespace, which its execs join */
+	int report_fd;                     /* the init's setup report pipe, until started */
+	int start_fd;                      /* write end of the start sync pipe, until started */
+	struct ttrpc_call *pending;        /* the Create/StartContainer call awaiting the init */
+	char pidns[64];                    /* readlink of /proc/<init>/ns/pid */
+	char cgroup[64 + 1 + SPEC_MAX_ID]; /* cgroup_parent/id, "" without cgroups */
+	struct spec_seccomp *seccomp;      /* linux.seccomp for the init and every exec, or NULL */
+	int userns;                        /* its own user namespace, which its execs join */
 	struct spec_idmaps uid_maps, gid_maps; /* its maps, which an exec's ids must be in */
 	int shared_pidns;                      /* it joined another container's pid namespace */
 	int oom_wd;                            /* inotify watch of its memory.events, or -1 */
@@ -89,7 +89,7 @@ struct agent {
 	int inotify_fd;         /* watches the containers' memory.events and cgroup.events */
 	int freeze_timeout_ms;  /* how long Pause/ResumeContainer wait for cgroup.events */
 	struct ttrpc_call *oom_waiters[AGENT_OOM_WAITERS]; /* pending GetOOMEvent calls */
-	char oom_queue[AGENT_OOM_QUEUE][AGENT_MAX_ID + 1]; /* ids of OOM kills nobody took yet */
+	char oom_queue[AGENT_OOM_QUEUE][SPEC_MAX_ID + 1];  /* ids of OOM kills nobody took yet */
 	size_t oom_first, oom_count;
 	int destroying;
 	int network_set; /* a SetupNetwork succeeded: another is refused */

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,7 +15,7 @@
 #include "lib/cleanup.h"
 #include "lib/log.h"
 
-#define CGROUP_PATH_MAX 192
+#define CGROUP_PATH_MAX PATH_MAX
 
 static const char *const controllers[] = {"+cpu", "+cpuset", "+io", "+memory", "+pids", "+hugetlb"};
 

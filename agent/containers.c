@@ -1,6 +1,7 @@
 #include "containers.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <stdint.h>
 #include <errno.h>
 #include <signal.h>
@@ -170,7 +171,7 @@ static int kill_pidns(struct container *c, int sig, husk_err *err)
  */
 static int kill_cgroup(struct container *c, int sig, husk_err *err)
 {
-	char path[160];
+	char path[PATH_MAX];
 	long pid;
 	if (!c->cgroup[0])
 		return c->init->exited ? 0 : kill(c->init->pid, sig);

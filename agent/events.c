@@ -1,6 +1,7 @@
 #include "events.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -87,7 +88,7 @@ static int on_freeze_timeout(struct husk_loop *loop, int fd, uint32_t events, vo
                              husk_err *err)
 {
 	struct container *c = data;
-	char msg[160];
+	char msg[SPEC_MAX_ID + 128];
 	snprintf(msg, sizeof(msg), "%s %s: cgroup.events did not report frozen %d within %d ms",
 	         c->freeze_want ? "pause" : "resume", c->id, c->freeze_want,
 	         c->ag->freeze_timeout_ms);
@@ -181,7 +182,7 @@ void events_close(struct agent *ag)
 
 static int watch_file(struct container *c, const char *file, const char *lost)
 {
-	char path[192];
+	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/%s", c->cgroup, file);
 	int wd = inotify_add_watch(c->ag->inotify_fd, path, IN_MODIFY);
 	if (wd < 0)

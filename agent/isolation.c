@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,7 +154,7 @@ int userns_write_maps(pid_t pid, const struct spec_idmaps *uids, const struct sp
 
 int cgroup_join(const char *dir, husk_err *err)
 {
-	char path[256];
+	char path[PATH_MAX];
 	if (!dir[0])
 		return 0;
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);

@@ -26,6 +26,7 @@
 #include "containers.h"
 #include "events.h"
 #include "lib/cleanup.h"
+#include "lib/fs.h"
 #include "lib/log.h"
 #include "modload.h"
 #include "rpc.h"
@@ -125,20 +126,6 @@ static int listen_vsock(husk_err *err)
 		return husk_error_set(err, errno, "vsock socket");
 	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 16) < 0)
 		return husk_error_set(err, errno, "vsock port %d", AGENT_VSOCK_PORT);
-	return move_fd(fd);
-}
-
-static int listen_unix(const char *path, husk_err *err)
-{
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(addr.sun_path))
-		return husk_error_set(err, ENAMETOOLONG, "%s", path);
-	strcpy(addr.sun_path, path);
-	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return husk_error_set(err, errno, "socket");
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 16) < 0)
-		return husk_error_set(err, errno, "listen %s", path);
 	return move_fd(fd);
 }
 
@@ -250,7 +237,8 @@ static int run(struct agent *ag, const struct options *o, husk_err *err)
 	    (ag->pid1 && watch_cgroups(ag, err) < 0))
 		return -1;
 	int unix_mode = o->listen_unix && !ag->pid1;
-	cleanup_close int fd = unix_mode ? listen_unix(o->listen_unix, err) : listen_vsock(err);
+	cleanup_close int fd =
+	    unix_mode ? unix_listen(o->listen_unix, 16, SOCK_NONBLOCK, err) : listen_vsock(err);
 	if (fd < 0)
 		return -1;
 	log_info("serving the agent API on %s", unix_mode ? o->listen_unix : "vsock port 1024");

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,7 +108,7 @@ static int add_pid(struct proclist *l, pid_t pid, husk_err *err)
 
 int proclist_read(const char *cgroup_dir, struct proclist *l, husk_err *err)
 {
-	char path[256];
+	char path[PATH_MAX];
 	long pid;
 	*l = (struct proclist){.budget = PROCLIST_CMDLINE_BUDGET};
 	husk__agent__v1__list_processes_response__init(&l->resp);

@@ -13,7 +13,7 @@
 int request_valid_id(const char *id)
 {
 	size_t n = strlen(id);
-	if (n == 0 || n > AGENT_MAX_ID || strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
+	if (n == 0 || n > SPEC_MAX_ID || strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
 		return 0;
 	return strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
 }

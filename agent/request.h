@@ -14,7 +14,6 @@
 #include "oci/limits.h"
 
 #define AGENT_SERVICE    "husk.agent.v1.Agent"
-#define AGENT_MAX_ID     64
 #define AGENT_MAX_IO     (1u << 20)
 #define AGENT_DEFAULT_IO (64u << 10)
 #define AGENT_MAX_SPEC   SPEC_MAX_JSON /* a spec, a process, resources: oci/limits.h */

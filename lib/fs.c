@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -24,6 +26,29 @@ int mkdir_p(const char *path, mode_t mode, husk_err *err)
 			return 0;
 		*c = saved;
 	}
+}
+
+int unix_listen(const char *path, int backlog, int flags, husk_err *err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return husk_error_set(err, ENAMETOOLONG, "socket %s", path);
+	strcpy(sa.sun_path, path);
+	struct stat st;
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return husk_error_set(err, EEXIST, "socket %s: exists and is not a socket",
+			                      path);
+		unlink(path);
+	}
+	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | flags, 0);
+	if (fd < 0)
+		return husk_error_set(err, errno, "socket %s", path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return husk_error_set(err, errno, "bind %s", path);
+	if (listen(fd, backlog) < 0)
+		return husk_error_set(err, errno, "listen %s", path);
+	return move_fd(fd);
 }
 
 void close_fd(int *fd)

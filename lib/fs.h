@@ -8,6 +8,12 @@
 
 /* mkdir -p: every missing directory of path with mode; *err names the one that failed. */
 int mkdir_p(const char *path, mode_t mode, husk_err *err);
+/*
+ * A listening Unix stream socket (SOCK_CLOEXEC, plus flags: SOCK_NONBLOCK or 0)
+ * bound at path, which must fit in sun_path; a stale socket there is replaced,
+ * anything else refused.
+ */
+int unix_listen(const char *path, int backlog, int flags, husk_err *err);
 /* Closes *fd if it is open and sets it to -1 (errno kept). */
 void close_fd(int *fd);
 

@@ -37,6 +37,7 @@ struct child_plan {
 	pid_t parent;
 	int report_fd;
 	bool new_session;
+	const char *cwd;
 	const char *const *argv;
 	char *const *envp;
 };
@@ -129,6 +130,8 @@ static _Noreturn void child_run(struct child_plan *c)
 	if (c->new_session ? setsid() < 0 : setpgid(0, 0) < 0)
 		child_fail(c->report_fd, STAGE_SETUP);
 	child_reset_signals();
+	if (c->cwd && chdir(c->cwd) < 0)
+		child_fail(c->report_fd, STAGE_SETUP);
 	if (child_install_fds(c) < 0)
 		child_fail(c->report_fd, STAGE_SETUP);
 	child_close_others(c);
@@ -168,6 +171,7 @@ static int plan_build(const struct proc_spec *spec, struct child_plan *c, husk_e
 	}
 	c->parent = getpid();
 	c->new_session = spec->new_session;
+	c->cwd = spec->cwd;
 	c->argv = spec->argv;
 	c->envp = spec->envp ? (char *const *)spec->envp : environ;
 	return 0;

@@ -32,6 +32,7 @@ struct proc_spec {
 	int stdout_fd;    /* -1: /dev/null (e.g. a log file fd) */
 	int stderr_fd;    /* -1: /dev/null */
 	bool new_session; /* setsid() instead of only setpgid() */
+	const char *cwd;  /* NULL: the parent's */
 };
 
 struct proc {

@@ -19,6 +19,7 @@
 #define SPEC_MAX_RLIMITS 16
 
 /* mounts, paths, names */
+#define SPEC_MAX_ID            255 /* a container or exec id: a file name (NAME_MAX), as runc's */
 #define SPEC_MAX_MOUNTS        64
 #define SPEC_MAX_MOUNT_OPTIONS 64
 #define SPEC_MAX_MOUNT_DATA    4000 /* options that are no flags, comma-joined */

@@ -87,7 +87,7 @@ static int on_signal(struct husk_loop *loop, int fd, uint32_t events, void *data
  */
 static int exec_failure(const struct exec_cmd *x, husk_err *err)
 {
-	char prefix[192];
+	char prefix[sizeof(x->exec_id) + SPEC_MAX_ID + 16];
 	snprintf(prefix, sizeof(prefix), "exec %s in %s: ", x->exec_id, x->id);
 	const char *cause = strstr(husk_error_msg(*err), prefix);
 	if (!cause)

@@ -40,6 +40,7 @@
 #include "shim/lib/procwatch.h"
 #include "shim/lib/relay.h"
 #include "shim/lib/sandbox.h"
+#include "shim/lib/statedir.h"
 #include "shim/lib/tty.h"
 
 #define MAX_CONNS 4
@@ -313,7 +314,7 @@ static int open_terminal(struct owner *o, husk_err *err)
 static int set_up(struct owner *o, husk_err *err)
 {
 	const struct owner_args *a = o->args;
-	char path[4096];
+	char sock[STATEDIR_SOCK_PATH_MAX];
 	o->sb = sandbox_create(o->loop, a->root, a->id, &a->cfg, err);
 	if (!o->sb)
 		return -1;
@@ -334,8 +335,9 @@ static int set_up(struct owner *o, husk_err *err)
 	    sandbox_create_container(o->sb, a->id, &a->spec, true, err) < 0 ||
 	    (a->spec.terminal && open_terminal(o, err) < 0))
 		return -1;
-	snprintf(path, sizeof(path), "%s/%s", sandbox_dir(o->sb), OCISTATE_CONTROL);
-	o->listen_fd = control_listen(path, err);
+	if (statedir_sock_path(sandbox_dir_fd(o->sb), OCISTATE_CONTROL, sock, err) < 0)
+		return -1;
+	o->listen_fd = unix_listen(sock, 8, SOCK_NONBLOCK, err);
 	if (o->listen_fd < 0 ||
 	    husk_loop_add(o->loop, o->listen_fd, EPOLLIN, on_accept, o, err) < 0)
 		return -1;

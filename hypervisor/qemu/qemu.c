@@ -5,12 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/fs.h"
 
 #define QEMU_MAX_ARGS (64 + 4 * QEMU_NICS_MAX)
 
@@ -215,30 +213,6 @@ void qemu_argv_free(char **argv)
 	free(argv);
 }
 
-/* Binds a fresh listening socket at path; a stale socket file there is replaced. */
-static int listen_unix(const char *path, husk_err *err)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return husk_error_set(err, ENAMETOOLONG, "socket %s", path);
-	strcpy(sa.sun_path, path);
-	struct stat st;
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			return husk_error_set(err, EEXIST, "socket %s: exists and is not a socket",
-			                      path);
-		unlink(path);
-	}
-	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return husk_error_set(err, errno, "socket %s", path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return husk_error_set(err, errno, "bind %s", path);
-	if (listen(fd, 4) < 0)
-		return husk_error_set(err, errno, "listen %s", path);
-	return move_fd(fd);
-}
-
 int qemu_start(const struct qemu_spec *spec, int log_fd, struct proc *out, husk_err *err)
 {
 	char **argv = NULL;
@@ -247,7 +221,7 @@ int qemu_start(const struct qemu_spec *spec, int log_fd, struct proc *out, husk_
 		return husk_error_set(err, EINVAL, "qemu: QMP socket path required");
 	if (qemu_build_argv(spec, &argv, err) < 0)
 		return -1;
-	cleanup_close int qmp = listen_unix(spec->qmp_socket, err);
+	cleanup_close int qmp = unix_listen(spec->qmp_socket, 4, 0, err);
 	if (qmp < 0) {
 		qemu_argv_free(argv);
 		return husk_error_prefix(err, "qemu");
@@ -261,6 +235,7 @@ int qemu_start(const struct qemu_spec *spec, int log_fd, struct proc *out, husk_
 			                                   QEMU_NIC_VHOST_CHILD_FD(i)};
 	}
 	struct proc_spec ps = {.argv = (const char *const *)argv,
+	                       .cwd = spec->dir,
 	                       .fds = fds,
 	                       .nfds = nfds,
 	                       .stdin_fd = -1,

@@ -42,6 +42,7 @@ struct qemu_spec {
 	unsigned vcpus;
 	unsigned memory_mib;
 	enum accel_mode accel; /* ACCEL_KVM or ACCEL_TCG (resolve auto first) */
+	const char *dir; /* QEMU's working directory (NULL: ours); the sockets may be relative */
 	enum qemu_vsock vsock;
 	const char *vsock_socket;    /* QEMU_VSOCK_VHOST_USER */
 	uint32_t guest_cid;          /* QEMU_VSOCK_KERNEL */

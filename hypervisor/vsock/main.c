@@ -30,6 +30,7 @@
 #define TX_BUFFER_DEFAULT (256u << 10)
 
 struct options {
+	const char *dir;
 	const char *socket_path;
 	const char *uds_path;
 	uint64_t guest_cid;
@@ -51,8 +52,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: husk-vsockd --socket VHOST_USER_SOCKET --uds-path UDS_PATH --guest-cid N\n"
-	        "                   [--tx-buffer-size BYTES] [--log-level error|warn|info|debug]\n"
-	        "                   [--ready-fd FD]\n");
+	        "                   [--dir DIR] [--tx-buffer-size BYTES]\n"
+	        "                   [--log-level error|warn|info|debug] [--ready-fd FD]\n");
 }
 
 static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
@@ -71,6 +72,7 @@ static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 static int parse_options(int argc, char **argv, struct options *o, husk_err *err)
 {
 	static const struct option longopts[] = {
+	    {"dir", required_argument, NULL, 'd'},
 	    {"socket", required_argument, NULL, 's'},
 	    {"uds-path", required_argument, NULL, 'u'},
 	    {"guest-cid", required_argument, NULL, 'c'},
@@ -87,6 +89,9 @@ static int parse_options(int argc, char **argv, struct options *o, husk_err *err
 	uint64_t v;
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (opt) {
+		case 'd':
+			o->dir = optarg;
+			break;
 		case 's':
 			o->socket_path = optarg;
 			break;
@@ -279,6 +284,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(o.log_level);
+	/* where relative socket paths resolve, --uds-path's <path>_<port> included */
+	if (o.dir && chdir(o.dir) < 0) {
+		log_error("--dir %s: %s", o.dir, strerror(errno));
+		return 1;
+	}
 	raise_fd_limit();
 	static struct daemon dm = {
 	    .vu_listen_fd = -1, .hybrid = {.listen_fd = -1}, .dev = {.resume_fd = -1}};

@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 
 #include "hypervisor/vsock/dial.h"
+#include "lib/cleanup.h"
+#include "statedir.h"
 
 #define ATTACH_DIAL_MS 5000
 
@@ -12,10 +14,15 @@ struct agent_client *sandbox_attach(struct husk_loop *loop, const char *root, co
                                     const struct husk_config *cfg, struct oci_state *st,
                                     husk_err *err)
 {
-	char uds[4096];
+	char uds[STATEDIR_SOCK_PATH_MAX];
 	struct stat sb;
 	if (container_id_check(id, err) < 0 || ocistate_read(root, id, st, err) < 0)
 		return NULL;
+	cleanup_close int dir = statedir_open(root, id, err);
+	if (dir < 0 || statedir_sock_path(dir, STATEDIR_VSOCK_SOCK, uds, err) < 0) {
+		ocistate_free(st);
+		return NULL;
+	}
 	enum oci_status s = ocistate_live_status(st);
 	if (s == OCI_STOPPED || s == OCI_CREATING) {
 		husk_error_set(err, 0,
@@ -24,7 +31,6 @@ struct agent_client *sandbox_attach(struct husk_loop *loop, const char *root, co
 		ocistate_free(st);
 		return NULL;
 	}
-	snprintf(uds, sizeof(uds), "%s/%s/vsock.sock", root, id);
 	enum vsock_transport t =
 	    lstat(uds, &sb) == 0 && S_ISSOCK(sb.st_mode) ? VSOCK_HYBRID : VSOCK_VHOST;
 	int fd = vsock_dial(t, cfg->guest_cid, uds, AGENT_PORT, ATTACH_DIAL_MS, err);

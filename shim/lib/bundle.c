@@ -314,12 +314,11 @@ static bool id_char_ok(char c, bool first)
 
 int container_id_check(const char *id, husk_err *err)
 {
-	size_t n = strnlen(id, CONTAINER_ID_MAX + 1);
+	size_t n = strnlen(id, SPEC_MAX_ID + 1);
 	if (n == 0)
 		return husk_error_set(err, 0, "container id must not be empty");
-	if (n > CONTAINER_ID_MAX)
-		return husk_error_set(err, 0, "container id longer than %d bytes",
-		                      CONTAINER_ID_MAX);
+	if (n > SPEC_MAX_ID)
+		return husk_error_set(err, 0, "container id longer than %d bytes", SPEC_MAX_ID);
 	for (size_t i = 0; i < n; i++)
 		if (!id_char_ok(id[i], i == 0))
 			return husk_error_set(

@@ -16,8 +16,7 @@
 #include <json-c/json.h>
 
 #include "lib/error.h"
-
-#define CONTAINER_ID_MAX 64
+#include "oci/limits.h"
 
 /* A bind mount of the spec: its host source is shared into the guest. */
 struct bundle_bind {
@@ -87,7 +86,7 @@ int bundle_read_file(const char *path, size_t max, char **buf, size_t *len, husk
 /*
  * A container id as runc accepts it, narrowed to what also works as a
  * rootfs_tag and a state directory name: [A-Za-z0-9][A-Za-z0-9_.-]*, at most
- * CONTAINER_ID_MAX bytes.
+ * SPEC_MAX_ID bytes.
  */
 int container_id_check(const char *id, husk_err *err);
 

@@ -11,6 +11,8 @@
 #include "lib/cleanup.h"
 #include "lib/clock.h"
 #include "lib/json.h"
+#include "ocistate.h"
+#include "statedir.h"
 
 /* requests and replies are flat objects */
 #define CONTROL_MAX_DEPTH 4
@@ -22,17 +24,6 @@ static int unix_addr(const char *path, struct sockaddr_un *sa, husk_err *err)
 		return husk_error_set(err, ENAMETOOLONG, "%s", path);
 	strcpy(sa->sun_path, path);
 	return 0;
-}
-
-int control_listen(const char *path, husk_err *err)
-{
-	struct sockaddr_un sa;
-	if (unix_addr(path, &sa, err) < 0)
-		return -1;
-	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0)
-		return husk_error_set(err, errno, "listen %s", path);
-	return move_fd(fd);
 }
 
 static int send_all(int fd, const char *buf, size_t len, husk_err *err)
@@ -94,10 +85,11 @@ static int check_reply(const char *line, size_t len, husk_err *err)
 int control_call(const char *root, const char *id, const struct control_request *req,
                  int timeout_ms, husk_err *err)
 {
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 64], line[CONTROL_MAX_LINE];
+	char path[STATEDIR_SOCK_PATH_MAX], line[CONTROL_MAX_LINE];
 	struct sockaddr_un sa;
-	snprintf(path, sizeof(path), "%s/%s/control.sock", root, id);
-	if (unix_addr(path, &sa, err) < 0)
+	cleanup_close int dir = statedir_open(root, id, err);
+	if (dir < 0 || statedir_sock_path(dir, OCISTATE_CONTROL, path, err) < 0 ||
+	    unix_addr(path, &sa, err) < 0)
 		return -1;
 	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)

@@ -29,7 +29,5 @@ int control_call(const char *root, const char *id, const struct control_request 
 int control_parse(const char *line, size_t len, struct control_request *req, husk_err *err);
 /* Encodes the reply to error (NULL: success) as a '\n'-terminated line into buf. */
 size_t control_reply(husk_err error, char *buf, size_t len);
-/* A listening socket at path. */
-int control_listen(const char *path, husk_err *err);
 
 #endif

@@ -32,7 +32,7 @@
 enum oci_status { OCI_CREATING, OCI_CREATED, OCI_RUNNING, OCI_STOPPED, OCI_PAUSED };
 
 struct oci_state {
-	char id[CONTAINER_ID_MAX + 1];
+	char id[SPEC_MAX_ID + 1];
 	enum oci_status status;
 	pid_t pid;                    /* the sandbox owner (--pid-file process) */
 	unsigned long long pid_start; /* its start time, clock ticks since boot */

@@ -39,7 +39,7 @@ struct helper {
 struct share {
 	char *container_id;
 	/* the container id for its rootfs (the rootfs tag), else "_m<N>": ids start alphanumeric */
-	char name[CONTAINER_ID_MAX + 1];
+	char name[SPEC_MAX_ID + 1];
 	bool rootfs;
 	bool
 	    readonly_once_created; /* a read-only rootfs, read-write until its mount points exist */
@@ -56,6 +56,7 @@ struct sandbox {
 	size_t nshares;
 	unsigned next_tag;
 	struct helper vsockd, virtiofsd, qemu;
+	int virtiofsd_listener; /* held until QEMU is connected: see virtiofsd_start */
 	int ready_fd;
 	bool vsockd_ready;
 	int boot_timer, dial_timer;
@@ -247,7 +248,7 @@ struct sandbox *sandbox_create(struct husk_loop *loop, const char *root, const c
 	sb->cfg = cfg;
 	sb->vcpus = cfg->vcpus;
 	sb->memory_mib = cfg->memory_mib;
-	sb->ready_fd = sb->boot_timer = sb->dial_timer = sb->dial.fd = -1;
+	sb->ready_fd = sb->boot_timer = sb->dial_timer = sb->dial.fd = sb->virtiofsd_listener = -1;
 	helper_init(sb, &sb->vsockd, "husk-vsockd", NULL);
 	helper_init(sb, &sb->virtiofsd, "virtiofsd", NULL);
 	helper_init(sb, &sb->qemu, "qemu", NULL);
@@ -384,9 +385,13 @@ static int start_vsockd(struct sandbox *sb, husk_err *err)
 {
 	char cid[16], ready_fd[8];
 	int pipefd[2];
+	cleanup_free char *dir = NULL;
 	cleanup_close int log_fd = open_log(sb->sd.vsockd_log, err);
 	if (log_fd < 0)
 		return -1;
+	/* "<root>/<id>/", as QEMU's and virtiofsd's command lines name it (pgrep -f finds all) */
+	if (asprintf(&dir, "%s/", sb->sd.dir) < 0)
+		return husk_error_set(err, ENOMEM, "husk-vsockd");
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return husk_error_set(err, errno, "pipe");
 	sb->ready_fd = pipefd[0];
@@ -395,10 +400,12 @@ static int start_vsockd(struct sandbox *sb, husk_err *err)
 	snprintf(ready_fd, sizeof(ready_fd), "%d", 3);
 	const char *level = log_get_level() >= LOG_LEVEL_DEBUG ? "debug" : "warn";
 	const char *argv[] = {sb->cfg->vsockd,
+	                      "--dir",
+	                      dir,
 	                      "--socket",
-	                      sb->sd.vhost_vsock_sock,
+	                      STATEDIR_VHOST_VSOCK_SOCK,
 	                      "--uds-path",
-	                      sb->sd.vsock_sock,
+	                      STATEDIR_VSOCK_SOCK,
 	                      "--guest-cid",
 	                      cid,
 	                      "--ready-fd",
@@ -432,12 +439,11 @@ static int start_virtiofsd(struct sandbox *sb, husk_err *err)
 	                              .shared_dir = sb->sd.shared,
 	                              .cache = sb->cfg->virtiofs_cache,
 	                              .log_path = sb->sd.virtiofsd_log,
-	                              .debug = log_get_level() >= LOG_LEVEL_DEBUG,
-	                              .timeout_ms = (int)sb->cfg->timeouts.boot_ms};
-	if (virtiofsd_start(&spec, &sb->virtiofsd.proc, err) < 0 ||
-	    watch_helper(sb, &sb->virtiofsd, err) < 0)
+	                              .debug = log_get_level() >= LOG_LEVEL_DEBUG};
+	sb->virtiofsd_listener = virtiofsd_start(&spec, &sb->virtiofsd.proc, err);
+	if (sb->virtiofsd_listener < 0 || watch_helper(sb, &sb->virtiofsd, err) < 0)
 		return -1;
-	log_debug("boot: virtiofsd ready (+%.0f ms)", ms_since(&sb->boot_start));
+	log_debug("boot: virtiofsd started (+%.0f ms)", ms_since(&sb->boot_start));
 	return 0;
 }
 
@@ -467,10 +473,11 @@ static int start_qemu(struct sandbox *sb, const struct accel_choice *accel, husk
 	    .vcpus = sb->vcpus,
 	    .memory_mib = sb->memory_mib,
 	    .accel = accel->accel,
+	    .dir = sb->sd.dir,
 	    .vsock = sb->transport == VSOCK_HYBRID ? QEMU_VSOCK_VHOST_USER : QEMU_VSOCK_KERNEL,
-	    .vsock_socket = sb->sd.vhost_vsock_sock,
+	    .vsock_socket = STATEDIR_VHOST_VSOCK_SOCK,
 	    .guest_cid = cfg->guest_cid,
-	    .virtiofs_socket = sb->sd.virtiofsd_sock,
+	    .virtiofs_socket = STATEDIR_VIRTIOFSD_SOCK,
 	    .virtiofs_tag = "husk",
 	    .console_log = sb->sd.console_log,
 	    .qmp_socket = sb->sd.qmp_sock,
@@ -661,6 +668,7 @@ int sandbox_boot(struct sandbox *sb, husk_err *err)
 	if (start_virtiofsd(sb, err) < 0 || start_qemu(sb, &accel, err) < 0 ||
 	    connect_agent(sb, err) < 0 || (sb->net && setup_network(sb, err) < 0))
 		return -1;
+	close_fd(&sb->virtiofsd_listener);
 	timer_close(sb, &sb->boot_timer);
 	return 0;
 }
@@ -770,6 +778,11 @@ const char *sandbox_dir(struct sandbox *sb)
 	return sb->sd.dir;
 }
 
+int sandbox_dir_fd(struct sandbox *sb)
+{
+	return sb->sd.fd;
+}
+
 struct agent_client *sandbox_agent(struct sandbox *sb)
 {
 	return sb->agent;
@@ -838,7 +851,7 @@ void sandbox_destroy(struct sandbox *sb)
 	stop_helper(sb, &sb->qemu, SIGTERM, 1000);
 	podnet_detach(sb->net);
 	stop_helper(sb, &sb->virtiofsd, SIGTERM, 1000);
-	virtiofsd_remove_pidfile(&sb->virtiofsd.proc, sb->sd.virtiofsd_sock);
+	close_fd(&sb->virtiofsd_listener);
 	stop_helper(sb, &sb->vsockd, SIGTERM, 1000);
 	while (sb->nshares)
 		share_drop(sb, sb->nshares - 1);

@@ -79,6 +79,8 @@ struct agent_client *sandbox_agent(struct sandbox *sb);
 pid_t sandbox_vmm_pid(struct sandbox *sb);
 /* <root>/<id> */
 const char *sandbox_dir(struct sandbox *sb);
+/* <root>/<id> open (O_PATH), for statedir_sock_path. */
+int sandbox_dir_fd(struct sandbox *sb);
 /*
  * sandbox_destroy then leaves the state directory with only these entries
  * (names, NULL-terminated, must outlive sb): husk create's state outlives the VM.

@@ -9,15 +9,11 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 #include "lib/log.h"
-
-/* Room for the longest socket name plus the hybrid vsock "_<port>" suffix. */
-#define SOCK_SUFFIX_ROOM 12
 
 static char *join(const char *dir, const char *name)
 {
@@ -30,16 +26,13 @@ static char *join(const char *dir, const char *name)
 static void free_paths(struct statedir *sd)
 {
 	free(sd->dir);
-	free(sd->vhost_vsock_sock);
-	free(sd->vsock_sock);
-	free(sd->virtiofsd_sock);
-	free(sd->qmp_sock);
+	close_fd(&sd->fd);
 	free(sd->console_log);
 	free(sd->qemu_log);
 	free(sd->virtiofsd_log);
 	free(sd->vsockd_log);
 	free(sd->shared);
-	*sd = (struct statedir){0};
+	*sd = (struct statedir){.fd = -1};
 }
 
 static int fill_paths(struct statedir *sd, const char *root, const char *id, husk_err *err)
@@ -47,29 +40,56 @@ static int fill_paths(struct statedir *sd, const char *root, const char *id, hus
 	sd->dir = join(root, id);
 	if (!sd->dir)
 		return husk_error_set(err, ENOMEM, "state dir");
-	sd->vhost_vsock_sock = join(sd->dir, "vhost-vsock.sock");
-	sd->vsock_sock = join(sd->dir, "vsock.sock");
-	sd->virtiofsd_sock = join(sd->dir, "virtiofsd.sock");
-	sd->qmp_sock = join(sd->dir, "qmp.sock");
 	sd->console_log = join(sd->dir, "console.log");
 	sd->qemu_log = join(sd->dir, "qemu.log");
 	sd->virtiofsd_log = join(sd->dir, "virtiofsd.log");
 	sd->vsockd_log = join(sd->dir, "vsockd.log");
 	sd->shared = join(sd->dir, "shared");
-	if (!sd->vhost_vsock_sock || !sd->vsock_sock || !sd->virtiofsd_sock || !sd->qmp_sock ||
-	    !sd->console_log || !sd->qemu_log || !sd->virtiofsd_log || !sd->vsockd_log ||
+	if (!sd->console_log || !sd->qemu_log || !sd->virtiofsd_log || !sd->vsockd_log ||
 	    !sd->shared)
 		return husk_error_set(err, ENOMEM, "state dir");
-	if (strlen(sd->vhost_vsock_sock) + SOCK_SUFFIX_ROOM >=
-	    sizeof(((struct sockaddr_un *)0)->sun_path))
-		return husk_error_set(err, ENAMETOOLONG, "state dir %s", sd->dir);
 	return 0;
+}
+
+int statedir_sock_path(int dirfd, const char *name, char *buf, husk_err *err)
+{
+	int n = snprintf(buf, STATEDIR_SOCK_PATH_MAX, "/proc/self/fd/%d/%s", dirfd, name);
+	if (n < 0 || n >= STATEDIR_SOCK_PATH_MAX)
+		return husk_error_set(err, ENAMETOOLONG, "socket name %s", name);
+	return 0;
+}
+
+static int open_sockets(struct statedir *sd, husk_err *err)
+{
+	sd->fd = open(sd->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (sd->fd < 0)
+		return husk_error_set(err, errno, "state dir %s", sd->dir);
+	if (statedir_sock_path(sd->fd, STATEDIR_VSOCK_SOCK, sd->vsock_sock, err) < 0 ||
+	    statedir_sock_path(sd->fd, STATEDIR_VIRTIOFSD_SOCK, sd->virtiofsd_sock, err) < 0 ||
+	    statedir_sock_path(sd->fd, STATEDIR_QMP_SOCK, sd->qmp_sock, err) < 0)
+		return -1;
+	return 0;
+}
+
+int statedir_open(const char *root, const char *id, husk_err *err)
+{
+	cleanup_free char *dir = join(root, id);
+	if (!dir)
+		return husk_error_set(err, ENOMEM, "state dir");
+	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		husk_error_set(err, 0, "container %s does not exist", id);
+		return husk_error_set_code(err, ENOENT);
+	}
+	if (fd < 0)
+		return husk_error_set(err, errno, "state dir %s", dir);
+	return fd;
 }
 
 /* mkdir -p with mode 0711, like runc for its --root */
 int statedir_create(const char *root, const char *id, struct statedir *sd, husk_err *err)
 {
-	*sd = (struct statedir){0};
+	*sd = (struct statedir){.fd = -1};
 	if (fill_paths(sd, root, id, err) < 0)
 		goto fail;
 	if (mkdir_p(root, 0711, err) < 0) {
@@ -90,12 +110,11 @@ int statedir_create(const char *root, const char *id, struct statedir *sd, husk_
 	 * to this directory) must reach its rootfs and bind sources through it,
 	 * as runc needs of a bundle's path. The state dir above stays private.
 	 */
-	if (mkdir(sd->shared, 0711) < 0) {
+	if (mkdir(sd->shared, 0711) < 0)
 		husk_error_set(err, errno, "%s", sd->shared);
-		rmdir(sd->dir);
-		goto fail;
-	}
-	return 0;
+	else if (open_sockets(sd, err) == 0)
+		return 0;
+	statedir_remove_path(sd->dir);
 fail:
 	free_paths(sd);
 	return -1;

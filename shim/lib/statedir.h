@@ -9,12 +9,25 @@
 
 #include "lib/error.h"
 
+/*
+ * The sockets' names in the state dir. The helpers work in the directory and
+ * are given these names; husk's own processes reach them through a short path
+ * of an open fd of it (statedir_sock_path). So no socket's address depends on
+ * the length of --root or of the id (sun_path holds 108 bytes).
+ */
+#define STATEDIR_VHOST_VSOCK_SOCK "vhost-vsock.sock" /* husk-vsockd's vhost-user socket */
+#define STATEDIR_VSOCK_SOCK       "vsock.sock"       /* hybrid vsock UDS (CONNECT <port>) */
+#define STATEDIR_VIRTIOFSD_SOCK   "virtiofsd.sock"
+#define STATEDIR_QMP_SOCK         "qmp.sock"
+/* "/proc/self/fd/<int>/" and a socket's name */
+#define STATEDIR_SOCK_PATH_MAX 64
+
 struct statedir {
 	char *dir;
-	char *vhost_vsock_sock; /* husk-vsockd's vhost-user socket (QEMU connects) */
-	char *vsock_sock;       /* hybrid vsock UDS (CONNECT <port>) */
-	char *virtiofsd_sock;
-	char *qmp_sock;
+	int fd; /* dir, O_PATH, for the sockets' short paths */
+	char vsock_sock[STATEDIR_SOCK_PATH_MAX];
+	char virtiofsd_sock[STATEDIR_SOCK_PATH_MAX];
+	char qmp_sock[STATEDIR_SOCK_PATH_MAX];
 	char *console_log;
 	char *qemu_log; /* QEMU's own stdout/stderr */
 	char *virtiofsd_log;
@@ -24,11 +37,14 @@ struct statedir {
 
 /*
  * Creates root and its parents (0711, if missing) and root/id (0700). Fails with EEXIST and
- * "container ID already exists" if root/id is there; fails if a socket path
- * would not fit in sun_path.
+ * "container ID already exists" if root/id is there.
  */
 int statedir_create(const char *root, const char *id, struct statedir *sd, husk_err *err);
-/* Removes the directory tree (never crossing into a mount) and frees the paths. */
+/* Opens root/id (O_PATH) for statedir_sock_path; "container ID does not exist" (ENOENT). */
+int statedir_open(const char *root, const char *id, husk_err *err);
+/* "/proc/self/fd/<dirfd>/<name>" into buf (STATEDIR_SOCK_PATH_MAX bytes), while dirfd is open. */
+int statedir_sock_path(int dirfd, const char *name, char *buf, husk_err *err);
+/* Removes the directory tree (never crossing into a mount), closes and frees the paths. */
 void statedir_remove(struct statedir *sd);
 /* statedir_remove for a directory known only by path (husk delete). */
 void statedir_remove_path(const char *dir);

@@ -26,8 +26,7 @@
 #include "shim/lib/bundle.h"
 #include "ttrpc/ttrpc.h"
 
-#define SHIM_NAME "containerd-shim-husk-v2"
-/* Short: sandbox state dirs hold Unix sockets and CRI ids are 64 characters. */
+#define SHIM_NAME       "containerd-shim-husk-v2"
 #define SHIM_STATE_ROOT "/run/husk-v2"
 #define SHIM_SOCKET_DIR "/run/containerd/s"
 #define TASK_SERVICE    "containerd.task.v2.Task"

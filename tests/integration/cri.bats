@@ -50,11 +50,11 @@ teardown() {
 	for id in $(runc --root "$CRI_DIR/runc/k8s.io" list -q 2>/dev/null); do
 		runc --root "$CRI_DIR/runc/k8s.io" delete --force "$id" 2>/dev/null || true
 	done
-	# a killed shim leaves its pod's state (/run/husk-v2/<pod id>) and virtiofsd's pid file
+	# a killed shim leaves its pod's state (/run/husk-v2/<pod id>)
 	if [ -s "$CRI_DIR/ids" ]; then
 		while read -r id; do
 			pkill -KILL -f -- "$id" 2>/dev/null || true
-			rm -rf --one-file-system "/run/husk-v2/$id" /run/virtiofsd/.run.husk-v2."$id".*
+			rm -rf --one-file-system "/run/husk-v2/$id"
 		done <"$CRI_DIR/ids"
 	fi
 	awk -v t="$T/" 'index($5, t) == 1 { print $5 }' /proc/self/mountinfo | sort -r | xargs -r umount -l

@@ -12,7 +12,6 @@ husk_setup() {
 		"$HUSK_BUILD/guest/initrd.img"; do
 		[ -e "$f" ] || { echo "missing $f (run: make all)" >&2; return 1; }
 	done
-	# short: the state dir holds Unix sockets (sun_path is 108 bytes)
 	T=$(mktemp -d /tmp/husk-t.XXXXXX)
 	ROOT=$T/root
 	ID=t$$-${BATS_TEST_NUMBER:-0}

@@ -330,7 +330,7 @@ husk_wait() {
 	bundle_with '["sh", "-c", "echo ready; sleep 60 & wait"]'
 	husk_run_bg
 	wait_ready
-	pkill -KILL -f -- "virtiofsd --socket-path=$ROOT/$ID/"
+	pkill -KILL -f -- "virtiofsd --fd=3 -o source=$ROOT/$ID/"
 	husk_wait
 	[ "$status" -eq 1 ]
 	assert_one_error_line "virtiofsd exited unexpectedly \(killed by signal 9"
@@ -349,7 +349,7 @@ husk_wait() {
 	rm "$T/out.fifo"
 	husk_run_bg
 	wait_ready
-	pkill -KILL -f -- "husk-vsockd --socket $ROOT/$ID/"
+	pkill -KILL -f -- "husk-vsockd --dir $ROOT/$ID/ "
 	husk_wait
 	[ "$status" -eq 1 ]
 	# QEMU may notice the lost vhost-user back-end first; either way a helper is named

@@ -121,21 +121,6 @@ static int unix_addr(const char *path, struct sockaddr_un *sa, husk_err *err)
 	return 0;
 }
 
-static int unix_listen(const char *path, husk_err *err)
-{
-	struct sockaddr_un sa;
-	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-
-	if (fd < 0)
-		return husk_error_set(err, errno, "socket");
-	if (unix_addr(path, &sa, err) < 0)
-		return -1;
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 256) < 0)
-		return husk_error_set(err, errno, "listen on %s", path);
-	return move_fd(fd);
-}
-
 /* Connects to the hybrid socket and sends the CONNECT line; the answer is read by the loop. */
 static int hybrid_start(const char *uds, unsigned port, husk_err *err)
 {
@@ -530,7 +515,7 @@ static int start_listener(struct peer *p, unsigned port, unsigned count, husk_er
 
 	if (n < 0 || (size_t)n >= sizeof(p->listen_path))
 		return husk_error_set(err, ENAMETOOLONG, "listener path for %s", p->o->uds);
-	p->listen_fd = unix_listen(p->listen_path, err);
+	p->listen_fd = unix_listen(p->listen_path, 256, SOCK_NONBLOCK, err);
 	if (p->listen_fd < 0)
 		return -1;
 	p->nconns = count;
@@ -716,7 +701,7 @@ static int run_baseline(struct opts *o, husk_err *err)
 	if (!mkdtemp(dir))
 		return husk_error_set(err, errno, "mkdtemp");
 	snprintf(path, sizeof(path), "%s/sock", dir);
-	lfd = unix_listen(path, err);
+	lfd = unix_listen(path, 256, SOCK_NONBLOCK, err);
 	if (lfd < 0) {
 		rmdir(dir);
 		return -1;

@@ -261,12 +261,12 @@ TEST(process_object_parses_alone)
 
 TEST(ids_are_single_bounded_components)
 {
-	char id65[66];
-	memset(id65, 'a', 65);
-	id65[65] = '\0';
+	char too_long[SPEC_MAX_ID + 2];
+	memset(too_long, 'a', SPEC_MAX_ID + 1);
+	too_long[SPEC_MAX_ID + 1] = '\0';
 	CHECK(request_valid_id("abc-1_2.3"));
-	CHECK(request_valid_id(id65 + 1));
-	CHECK(!request_valid_id(id65));
+	CHECK(request_valid_id(too_long + 1));
+	CHECK(!request_valid_id(too_long));
 	CHECK(!request_valid_id(""));
 	CHECK(!request_valid_id("."));
 	CHECK(!request_valid_id(".."));

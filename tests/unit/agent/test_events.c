@@ -1,6 +1,7 @@
 #include "tests/unit/harness/test.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -35,7 +36,7 @@ struct reply {
 	int done;
 	enum ttrpc_code code;
 	char msg[256];
-	char id[AGENT_MAX_ID + 1];
+	char id[SPEC_MAX_ID + 1];
 };
 
 static void oom(struct ttrpc_call *call, const uint8_t *p, size_t len, void *data)
@@ -64,7 +65,7 @@ static const struct ttrpc_method methods[] = {
 
 static int put(const struct container *c, const char *file, const char *text)
 {
-	char path[192];
+	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/%s", c->cgroup, file);
 	cleanup_fclose FILE *f = fopen(path, "we");
 	return f && fputs(text, f) >= 0 ? 0 : -1;
@@ -73,7 +74,7 @@ static int put(const struct container *c, const char *file, const char *text)
 static const char *get(const struct container *c, const char *file)
 {
 	static char buf[64];
-	char path[192];
+	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/%s", c->cgroup, file);
 	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);

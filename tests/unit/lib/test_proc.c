@@ -260,3 +260,26 @@ TEST(reaped_proc_keeps_pidfd_until_release)
 	CHECK(fcntl(fd, F_GETFD) < 0);
 	CHECK(WIFEXITED(p.status) && WEXITSTATUS(p.status) == 0);
 }
+
+TEST(child_works_in_the_given_directory)
+{
+	cleanup_error husk_err err = NULL;
+	char out[64];
+	int pipefd[2];
+	CHECK_INT(pipe2(pipefd, O_CLOEXEC), ==, 0);
+	cleanup_close int rd = pipefd[0];
+	const char *argv[] = {"pwd", NULL};
+	struct proc_spec spec = {
+	    .argv = argv, .stdin_fd = -1, .stdout_fd = pipefd[1], .stderr_fd = -1, .cwd = "/tmp"};
+	struct proc p;
+	CHECK_INT(proc_spawn(&spec, &p, &err), ==, 0);
+	close(pipefd[1]);
+	read_all(rd, out, sizeof(out));
+	CHECK_STR(out, "/tmp\n");
+	CHECK_INT(proc_wait_status(&p, 5000, &err), ==, 1);
+	proc_release(&p);
+	spec.cwd = "/nonexistent";
+	spec.stdout_fd = -1;
+	CHECK_INT(proc_spawn(&spec, &p, &err), ==, -1);
+	CHECK_STR(husk_error_msg(err), "spawn pwd: child setup: No such file or directory");
+}

@@ -11,7 +11,7 @@ test_relay_SRCS := tests/unit/shim/lib/test_relay.c shim/lib/relay.c shim/lib/ag
 test_relay_LIBS := $(PROTOBUF_LIBS)
 test_statedir_SRCS := tests/unit/shim/lib/test_statedir.c shim/lib/statedir.c $(LIB_SRCS)
 test_ocistate_SRCS := tests/unit/shim/lib/test_ocistate.c shim/lib/ocistate.c \
-	shim/lib/control.c $(BUNDLE_SRCS) $(LIB_SRCS)
+	shim/lib/control.c shim/lib/statedir.c $(BUNDLE_SRCS) $(LIB_SRCS)
 test_ocistate_LIBS := $(OCI_LIBS)
 test_execproc_SRCS := tests/unit/shim/lib/test_execproc.c shim/lib/execproc.c $(BUNDLE_SRCS) \
 	$(LIB_SRCS)

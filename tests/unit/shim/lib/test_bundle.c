@@ -270,10 +270,11 @@ TEST(container_id_rules)
 	CHECK_INT(container_id_check("..", &err), ==, -1);
 	CHECK_INT(container_id_check("a/b", &err), ==, -1);
 	CHECK_INT(container_id_check("-a", &err), ==, -1);
-	char long_id[CONTAINER_ID_MAX + 2];
+	char long_id[SPEC_MAX_ID + 2];
 	memset(long_id, 'a', sizeof(long_id) - 1);
 	long_id[sizeof(long_id) - 1] = '\0';
 	CHECK_INT(container_id_check(long_id, &err), ==, -1);
-	long_id[CONTAINER_ID_MAX] = '\0';
+	CHECK_STR(husk_error_msg(err), "container id longer than 255 bytes");
+	long_id[SPEC_MAX_ID] = '\0';
 	CHECK_INT(container_id_check(long_id, &err), ==, 0);
 }

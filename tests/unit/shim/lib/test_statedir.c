@@ -2,15 +2,20 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib/cleanup.h"
 #include "lib/error.h"
+#include "lib/fs.h"
 #include "shim/lib/statedir.h"
 
 static void touch(const char *dir, const char *name)
@@ -69,15 +74,74 @@ TEST(statedir_creates_missing_parents_of_root)
 	CHECK_INT(rmdir(base), ==, 0);
 }
 
-TEST(statedir_rejects_socket_paths_that_do_not_fit)
+/* base/ then components of 200 bytes up to about len bytes in all */
+static void long_root(char *root, size_t len, const char *base)
 {
-	char root[200];
+	size_t n = (size_t)snprintf(root, len, "%s", base);
+	while (n + 202 < len) {
+		root[n++] = '/';
+		memset(root + n, 'r', 200);
+		n += 200;
+	}
+	root[n] = '\0';
+}
+
+/* rmdir of root and its parents up to base */
+static void remove_up_to(char *root, const char *base)
+{
+	while (strcmp(root, base) != 0 && rmdir(root) == 0)
+		*strrchr(root, '/') = '\0';
+	rmdir(base);
+}
+
+/* The id as long as a file name may be, under a --root as long as a path may be. */
+TEST(statedir_sockets_are_reached_by_short_paths_whatever_the_dir_length)
+{
+	char base[] = "/tmp/test_statedir.XXXXXX", root[PATH_MAX - 300], id[256], path[PATH_MAX],
+	     sock[STATEDIR_SOCK_PATH_MAX];
 	struct statedir sd;
 	cleanup_error husk_err err = NULL;
-	memset(root, 'r', sizeof(root) - 1);
-	root[0] = '/';
-	root[sizeof(root) - 1] = '\0';
-	CHECK_INT(statedir_create(root, "abc", &sd, &err), ==, -1);
+	struct stat st;
+	CHECK(mkdtemp(base));
+	long_root(root, sizeof(root), base);
+	memset(id, 'i', sizeof(id) - 1);
+	id[sizeof(id) - 1] = '\0';
+	CHECK_INT(statedir_create(root, id, &sd, &err), ==, 0);
+	snprintf(sock, sizeof(sock), "/proc/self/fd/%d/qmp.sock", sd.fd);
+	CHECK_STR(sd.qmp_sock, sock);
+	cleanup_close int listener = unix_listen(sd.qmp_sock, 1, 0, &err);
+	CHECK_INT(listener, >=, 0);
+	snprintf(path, sizeof(path), "%s/qmp.sock", sd.dir);
+	CHECK(lstat(path, &st) == 0 && S_ISSOCK(st.st_mode));
+
+	/* another process finds it from root and id */
+	cleanup_close int dir = statedir_open(root, id, &err);
+	CHECK_INT(dir, >=, 0);
+	CHECK_INT(statedir_sock_path(dir, STATEDIR_QMP_SOCK, sock, &err), ==, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	cleanup_close int conn = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK_INT(connect(conn, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+
+	int fd = sd.fd;
+	statedir_remove(&sd);
+	CHECK_INT(fcntl(fd, F_GETFD), ==, -1); /* closed */
+	CHECK_INT(lstat(path, &st), ==, -1);
+	remove_up_to(root, base);
+	CHECK_INT(access(base, F_OK), ==, -1);
+}
+
+TEST(statedir_open_and_sock_path_name_what_fails)
+{
+	char sock[STATEDIR_SOCK_PATH_MAX], name[STATEDIR_SOCK_PATH_MAX];
+	cleanup_error husk_err err = NULL;
+	CHECK_INT(statedir_open("/tmp", "test-statedir-none", &err), ==, -1);
+	CHECK_STR(husk_error_msg(err), "container test-statedir-none does not exist");
+	CHECK_INT(err->code, ==, ENOENT);
+	husk_error_free(&err);
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	CHECK_INT(statedir_sock_path(3, name, sock, &err), ==, -1);
 	CHECK_INT(err->code, ==, ENAMETOOLONG);
 }
 
