@@ -8,7 +8,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -322,85 +321,6 @@ const char *proc_status_str(int status, char *buf, size_t len)
 	else
 		snprintf(buf, len, "wait status 0x%x", (unsigned)status);
 	return buf;
-}
-
-static int split_path(const char *path, char *dir, size_t dirlen, const char **base, husk_err *err)
-{
-	const char *slash = strrchr(path, '/');
-	*base = slash ? slash + 1 : path;
-	if (!**base)
-		return husk_error_set(err, EINVAL, "wait for %s: no file name", path);
-	if (!slash)
-		snprintf(dir, dirlen, ".");
-	else if (slash == path)
-		snprintf(dir, dirlen, "/");
-	else if ((size_t)(slash - path) >= dirlen)
-		return husk_error_set(err, ENAMETOOLONG, "wait for %s", path);
-	else
-		snprintf(dir, dirlen, "%.*s", (int)(slash - path), path);
-	return 0;
-}
-
-/* Drains inotify events; 1 if one of them created or moved in base. */
-static int inotify_saw(int fd, const char *base)
-{
-	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	int seen = 0;
-	ssize_t n;
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		for (char *at = buf; at < buf + n;) {
-			struct inotify_event *ev = (struct inotify_event *)at;
-			if (ev->len && strcmp(ev->name, base) == 0)
-				seen = 1;
-			at += sizeof(*ev) + ev->len;
-		}
-	}
-	return seen;
-}
-
-/* Names how p ended without reaping it (the caller still owns it). */
-static int died_before_path(const struct proc *p, const char *path, husk_err *err)
-{
-	siginfo_t info = {0};
-	if (waitid(P_PID, (id_t)p->pid, &info, WEXITED | WNOHANG | WNOWAIT) < 0 || !info.si_pid)
-		return husk_error_set(err, ESRCH, "process %d ended before creating %s",
-		                      (int)p->pid, path);
-	if (info.si_code == CLD_EXITED)
-		return husk_error_set(err, 0, "process %d exited with status %d before creating %s",
-		                      (int)p->pid, info.si_status, path);
-	return husk_error_set(err, 0, "process %d killed by signal %d before creating %s",
-	                      (int)p->pid, info.si_status, path);
-}
-
-int proc_wait_for_path(const char *path, const struct proc *p, int timeout_ms, husk_err *err)
-{
-	char dir[PATH_MAX];
-	const char *base;
-	if (split_path(path, dir, sizeof(dir), &base, err) < 0)
-		return -1;
-	cleanup_close int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (in < 0)
-		return husk_error_set(err, errno, "inotify");
-	if (inotify_add_watch(in, dir, IN_CREATE | IN_MOVED_TO) < 0)
-		return husk_error_set(err, errno, "watch %s", dir);
-	int64_t deadline = deadline_after(timeout_ms);
-	bool watch_proc = p && p->pid > 0 && p->pidfd >= 0;
-	for (;;) {
-		if (access(path, F_OK) == 0)
-			return 0;
-		struct pollfd pfd[2] = {{.fd = in, .events = POLLIN},
-		                        {.fd = watch_proc ? p->pidfd : -1, .events = POLLIN}};
-		int n = poll(pfd, 2, deadline_left(deadline));
-		if (n < 0 && errno != EINTR)
-			return husk_error_set(err, errno, "poll for %s", path);
-		if (n == 0)
-			return husk_error_set(err, ETIMEDOUT, "%s did not appear within %d ms",
-			                      path, timeout_ms);
-		if (pfd[0].revents && inotify_saw(in, base))
-			continue;
-		if (pfd[1].revents && access(path, F_OK) != 0)
-			return died_before_path(p, path, err);
-	}
 }
 
 static int read_line_until(int fd, int64_t deadline, char *buf, size_t len, husk_err *err)

@@ -63,11 +63,6 @@ void proc_release(struct proc *p);
 /* "exited with status 1" / "killed by signal 9 (Killed)" */
 const char *proc_status_str(int status, char *buf, size_t len);
 
-/*
- * Waits, event-driven (inotify on the parent directory), until path exists, at most
- * timeout_ms. If p is not NULL and the process exits first, fails naming its exit status.
- */
-int proc_wait_for_path(const char *path, const struct proc *p, int timeout_ms, husk_err *err);
 /* Runs argv (stdin/stderr /dev/null) and returns the first stdout line (no '\n') in buf. */
 int proc_first_line(const char *const *argv, int timeout_ms, char *buf, size_t len, husk_err *err);
 

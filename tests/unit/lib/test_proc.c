@@ -185,50 +185,6 @@ TEST(pdeathsig_kills_orphans)
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 }
 
-TEST(wait_for_path_sees_creation)
-{
-	cleanup_error husk_err err = NULL;
-	char dir[] = "/tmp/husk-test-proc-XXXXXX", path[64], script[128];
-	CHECK(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/sock", dir);
-	snprintf(script, sizeof(script), "read x; touch %s; exec sleep 1000", path);
-	int in[2];
-	CHECK(pipe2(in, O_CLOEXEC) == 0);
-	const char *argv[] = {"sh", "-c", script, NULL};
-	struct proc_spec spec = {.argv = argv, .stdin_fd = in[0], .stdout_fd = -1, .stderr_fd = -1};
-	struct proc p;
-	CHECK_INT(proc_spawn(&spec, &p, &err), ==, 0);
-	close(in[0]);
-	CHECK_INT(write(in[1], "go\n", 3), ==, 3); /* create it only once we may be watching */
-	close(in[1]);
-	int r = proc_wait_for_path(path, &p, 5000, &err);
-	proc_kill_and_reap(&p, SIGTERM, 1000);
-	unlink(path);
-	rmdir(dir);
-	CHECK_INT(r, ==, 0);
-}
-
-TEST(wait_for_path_fails_when_process_dies)
-{
-	cleanup_error husk_err err = NULL;
-	const char *argv[] = {"sh", "-c", "exit 3", NULL};
-	struct proc_spec spec = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
-	struct proc p;
-	CHECK_INT(proc_spawn(&spec, &p, &err), ==, 0);
-	CHECK_INT(proc_wait_for_path("/tmp/husk-test-never-created", &p, 5000, &err), ==, -1);
-	CHECK(strstr(husk_error_msg(err), "exited with status 3 before creating"));
-	CHECK_INT(proc_wait_status(&p, 1000, &err), ==, 1); /* still ours to reap */
-	proc_release(&p);
-	CHECK(WIFEXITED(p.status) && WEXITSTATUS(p.status) == 3);
-}
-
-TEST(wait_for_path_times_out)
-{
-	cleanup_error husk_err err = NULL;
-	CHECK_INT(proc_wait_for_path("/tmp/husk-test-never-created", NULL, 50, &err), ==, -1);
-	CHECK_INT(err->code, ==, ETIMEDOUT);
-}
-
 TEST(first_line_of_output)
 {
 	cleanup_error husk_err err = NULL;

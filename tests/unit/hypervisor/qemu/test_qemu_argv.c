@@ -14,6 +14,7 @@
 
 #include "lib/cleanup.h"
 #include "lib/error.h"
+#include "lib/fs.h"
 #include "hypervisor/qemu/qemu.h"
 #include "hypervisor/qemu/virtiofsd.h"
 
@@ -197,19 +198,21 @@ TEST(qmp_drives_a_real_qemu)
 	                      "tcg,tb-size=16",
 	                      "-m",
 	                      "64M",
-	                      "-qmp",
-	                      NULL,
+	                      "-chardev",
+	                      "socket,id=qmp,fd=3,server=on,wait=off",
+	                      "-mon",
+	                      "chardev=qmp,mode=control",
 	                      NULL};
-	char qmparg[160];
-	snprintf(qmparg, sizeof(qmparg), "unix:%s,server=on,wait=off", sock);
-	argv[10] = qmparg;
-	struct proc_spec ps = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
+	/* bound here and inherited, as qemu_start does: listening before QEMU runs */
+	cleanup_close int listener = unix_listen(sock, 1, 0, &err);
+	CHECK(listener >= 0);
+	struct proc_fd_map fds[] = {{listener, 3}};
+	struct proc_spec ps = {
+	    .argv = argv, .fds = fds, .nfds = 1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
 	struct proc p;
 	CHECK_INT(proc_spawn(&ps, &p, &err), ==, 0);
-	int r = proc_wait_for_path(sock, &p, 10000, &err);
 	struct qmp q;
-	if (r == 0)
-		r = qmp_connect(&q, sock, 10000, &err);
+	int r = qmp_connect(&q, sock, 10000, &err);
 	if (r < 0) {
 		proc_kill_and_reap(&p, SIGKILL, 0);
 		unlink(sock);
