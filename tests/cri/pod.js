@@ -10,9 +10,9 @@
 //            ExecSync (in the same kernel), then goes cleanly
 //   twopods  a second pod (handler PEER_HANDLER, by default HANDLER) on the same CNI network:
 //            a server in each pod answers a client in the other
-//   hostport a pod with a hostPort (CNI's portmap plugin): the host reaches its server at
-//            127.0.0.1:CRI_HOSTPORT and at the bridge's address; CNI's DNAT rule is there
-//            while the pod runs, and gone with it
+//   hostport a pod with a hostPort (CNI's portmap plugin): the host GETs from busybox's httpd
+//            in it at 127.0.0.1:CRI_HOSTPORT and at the bridge's address; CNI's DNAT rule is
+//            there while the pod runs, and gone with it
 // Usage: node pod.js SCENARIO HANDLER [PEER_HANDLER]   with, in the environment:
 //   CRI_DIR        a fresh, short directory (it holds containerd's config, state and sockets)
 //   CRI_IMAGE_TAR  the busybox OCI image (tests/integration/make-oci-image), Cmd a long sleep
@@ -21,6 +21,7 @@
 //   HUSK_SHIM, HUSK_CONFIG  for the husk handler: the shim binary and its husk.json
 const crypto = require('crypto');
 const fs = require('fs');
+const http = require('http');
 const net = require('net');
 const path = require('path');
 const { execFileSync } = require('child_process');
@@ -426,16 +427,35 @@ function portmapRules(ip) {
   return nat.split('\n').filter((l) => l.includes(`${ip}:${SERVER_PORT}`));
 }
 
-// hostport: the pod's server answers the host at 127.0.0.1:HOST_PORT and at the bridge's
-// address (the host's on the pods' network), through CNI portmap's DNAT rule.
+// The body of an HTTP GET of http://ip:port/ (status 200), retried while nothing listens yet.
+function httpGet(ip, port) {
+  const get = () => new Promise((resolve, reject) => {
+    const req = http.get({ host: ip, port, path: '/', timeout: 5000 }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`HTTP ${res.statusCode}`))));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+  });
+  return h.waitFor(`an HTTP server answering http://${ip}:${port}/ from the host`, get, 30000, 200);
+}
+
+// hostport: busybox's httpd in the pod (containerPort SERVER_PORT, hostPort HOST_PORT)
+// answers the host at 127.0.0.1:HOST_PORT and at the bridge's address (the host's on the pods'
+// network), through CNI portmap's DNAT rule, as well as at the pod's own address.
 async function checkHostPort() {
   const ip = await podIp(pod);
-  const hello = await startServer('s');
+  const hello = `hello from ${pod.name}\n`;
+  await startContainer('s', {
+    script: `mkdir -p /www && echo 'hello from ${pod.name}' >/www/index.html && exec httpd -f -p ${SERVER_PORT} -h /www`,
+  });
+  h.checkEqual(await httpGet(ip, SERVER_PORT), hello, `GET http://${ip}:${SERVER_PORT}/ (the pod's address)`);
   h.check(portmapRules(ip).some((l) => /-j DNAT/.test(l) && l.includes(`--dport ${HOST_PORT}`)),
     `no DNAT rule from port ${HOST_PORT} to ${ip}:${SERVER_PORT} in iptables-save -t nat`);
-  h.checkEqual(await hostReads('127.0.0.1', HOST_PORT), hello, `what 127.0.0.1:${HOST_PORT} answered`);
+  h.checkEqual(await httpGet('127.0.0.1', HOST_PORT), hello, `GET http://127.0.0.1:${HOST_PORT}/`);
   const gw = `${NET24}1`;
-  h.checkEqual(await hostReads(gw, HOST_PORT), hello, `what ${gw}:${HOST_PORT} answered`);
+  h.checkEqual(await httpGet(gw, HOST_PORT), hello, `GET http://${gw}:${HOST_PORT}/ (the bridge's address)`);
   await removeContainer('s');
   pod.ip = ip;
 }
@@ -548,7 +568,7 @@ const scenarios = {
   ],
   hostport: [
     ...start,
-    [`the server in the pod answers the host at 127.0.0.1:${HOST_PORT} and the bridge's address`, checkHostPort],
+    [`an HTTP server in the pod answers the host at 127.0.0.1:${HOST_PORT} and the bridge's address`, checkHostPort],
     ['StopPodSandbox and RemovePodSandbox', stopAndRemovePod],
     ["CNI's nat rules for the pod removed with it", checkNoPortmapRules],
     ['nothing of the pod left behind', checkNothingLeft],
