@@ -23,6 +23,7 @@ B=${BUILD:-build}
 TIME=${TIME:-10}
 MSG=${MSG:-64}
 RUNTIMES=${RUNTIMES:-husk runc runsc} # a subset for a quick look; the table wants all three
+VCPUS=${VCPUS:-1}                     # the husk guest's vCPUs (1: configs/husk.json's default)
 for tool in runc runsc iperf3 sockperf jq; do
 	command -v $tool >/dev/null || { echo "net: $tool missing (scripts/install-deps --bench)" >&2; exit 1; }
 done
@@ -77,7 +78,7 @@ make_bundle() {
 	mv "$T/config.json" "$T/bundle/config.json"
 	cat >"$T/husk.json" <<JSON
 { "kernel": "$PWD/$B/guest/vmlinuz", "initrd": "$PWD/$B/guest/initrd.img",
-  "vsockd": "$PWD/$B/bin/husk-vsockd", "accel": "tcg" }
+  "vsockd": "$PWD/$B/bin/husk-vsockd", "accel": "tcg", "vcpus": $VCPUS }
 JSON
 }
 
@@ -181,7 +182,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]
 
 cat <<TABLE
 Machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(free -g | awk '/^Mem:/ { print $2 }') GiB, host kernel $(uname -r), load average $(cut -d' ' -f1 /proc/loadavg) at the end.
-husk: QEMU $(qemu-system-x86_64 --version | sed -n 's/^QEMU emulator version \([^ ]*\).*/\1/p') TCG, virtio-net on a tap (vhost: $([ -w /dev/vhost-net ] && echo on || echo off)); runc $(runc --version | sed -n 's/^runc version //p'); runsc $(runsc --version | sed -n 's/^runsc version //p') (ptrace; --network=host run in the namespace, see below).
+husk: QEMU $(qemu-system-x86_64 --version | sed -n 's/^QEMU emulator version \([^ ]*\).*/\1/p') TCG, $VCPUS vCPU, virtio-net on a tap (vhost: $([ -w /dev/vhost-net ] && echo on || echo off)); runc $(runc --version | sed -n 's/^runc version //p'); runsc $(runsc --version | sed -n 's/^runsc version //p') (ptrace; --network=host run in the namespace, see below).
 iperf3 $(iperf3 --version | sed -n 's/^iperf \([^ ]*\).*/\1/p'): one TCP stream, ${TIME} s, server in the container; sockperf ping-pong over TCP, ${MSG}-byte messages, ${TIME} s, server in the container.
 
 | | husk | runc | runsc (ptrace) | husk/runc |
