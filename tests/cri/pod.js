@@ -49,7 +49,7 @@ let ctd;
 let cri;
 // A pod: name, handler, id, config, containers: name -> id (current). The scenario's pod is
 // `pod`; twopods adds `peer`. Container names are unique across the pods.
-const newPod = (name, h2) => ({ name, handler: h2, containers: {} });
+const newPod = (name, podHandler) => ({ name, handler: podHandler, containers: {} });
 const pod = newPod(`cri-${handler}`, handler);
 const peer = newPod(`cri-${peerHandler}-peer`, peerHandler);
 const pods = [pod];
