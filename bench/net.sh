@@ -41,7 +41,7 @@ cleanup() {
 	[ -z "$RUNTIME" ] || stop_container
 	ip link del "$HOSTIF" 2>/dev/null || true
 	ip netns del "$NS" 2>/dev/null || true
-	rm -rf --one-file-system "$T"
+	[ -n "${KEEP:-}" ] || rm -rf --one-file-system "$T"
 }
 trap cleanup EXIT
 
@@ -110,8 +110,12 @@ stop_container() {
 until_served() {
 	local i
 	for i in $(seq 180); do
-		"$@" >"$T/client.out" 2>"$T/client.err" && return 0
-		grep -qiE 'refused|unable to connect' "$T/client.out" "$T/client.err" || break
+		# both exit 0 when refused (iperf3 with -J, sockperf): the output tells
+		if "$@" >"$T/client.out" 2>"$T/client.err"; then
+			grep -qiE 'refused|unable to connect' "$T/client.out" "$T/client.err" || return 0
+		else
+			grep -qiE 'refused|unable to connect' "$T/client.out" "$T/client.err" || break
+		fi
 		sleep 1
 	done
 	echo "net: $* against $RUNTIME failed:" >&2
@@ -127,6 +131,7 @@ iperf3_mbps() {
 	# client's own per-second figures then stand in for the receiver's (marked *)
 	until_served iperf3 -c "$IP" -p "$port" -t "$TIME" -J "$@" ||
 		[ "$(jq '.intervals | length' "$T/client.out" 2>/dev/null || echo 0)" -gt 0 ] || return 1
+	cp "$T/client.out" "$T/iperf3-$port.json"
 	jq -r 'def mbps: . / 1e6 | . * 10 | round / 10 | tostring;
 		if .end.sum_received.bits_per_second then .end.sum_received.bits_per_second | mbps
 		else ([.intervals[].sum.bits_per_second] | add / length | mbps) + "*" end' "$T/client.out"
