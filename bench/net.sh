@@ -154,9 +154,9 @@ qemu_cpu() {
 measure() {
 	local up down cpu0 cpu1 pp median p99 rps
 	cpu0=$(qemu_cpu)
-	up=$(iperf3_mbps 5201)
+	up=$(iperf3_mbps 5201) || up=n/a
 	cpu1=$(qemu_cpu)
-	down=$(iperf3_mbps 5202 -R)
+	down=$(iperf3_mbps 5202 -R) || down=n/a
 	if ! until_served sockperf ping-pong --tcp -i "$IP" -p 5001 -t "$TIME" -m "$MSG" --full-rtt; then
 		echo "$up $down n/a n/a n/a -"
 		return
