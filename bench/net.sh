@@ -104,17 +104,22 @@ stop_container() {
 	RUNTIME=
 }
 
-# until CMD...: runs CMD (a client) until its server in the container accepts the
+# until_served CMD...: runs CMD (a client) until its server in the container accepts the
 # connection (retried while refused: the container is starting; at most 3 min); its output in
-# $T/client.out and client.err. No probe of the servers' ports: under runsc an empty connection kills them.
+# $T/client.out and client.err. No probe of the servers' ports: under runsc an empty
+# connection kills them. A run that fails otherwise is tried at most 3 times (only runsc's
+# fail so; see above).
 until_served() {
-	local i
+	local i failed=0
 	for i in $(seq 180); do
-		# both exit 0 when refused (iperf3 with -J, sockperf): the output tells
-		if "$@" >"$T/client.out" 2>"$T/client.err"; then
-			grep -qiE 'refused|unable to connect' "$T/client.out" "$T/client.err" || return 0
-		else
-			grep -qiE 'refused|unable to connect' "$T/client.out" "$T/client.err" || break
+		# both exit 0 when refused or failed (iperf3 with -J, sockperf): the output tells
+		if "$@" >"$T/client.out" 2>"$T/client.err" &&
+			! grep -qE 'refused|unable to connect|"error":|ERROR' "$T/client.out" "$T/client.err"; then
+			return 0
+		elif ! grep -qiE 'refused|unable to connect' "$T/client.out" "$T/client.err"; then
+			failed=$((failed + 1))
+			[ "$failed" -lt 3 ] || break
+			echo "net: $1 against $RUNTIME failed, trying again" >&2
 		fi
 		sleep 1
 	done
