@@ -94,9 +94,12 @@ cli() {
 start_container() {
 	local created=(create --bundle "$T/bundle")
 	[ "$RUNTIME" != husk ] || created=(create --config "$T/husk.json" --bundle "$T/bundle")
-	cli "${created[@]}" "$ID" </dev/null >"$T/$RUNTIME.out" 2>&1 &&
-		cli start "$ID" >>"$T/$RUNTIME.out" 2>&1 ||
-		{ echo "net: $RUNTIME create/start failed:" >&2; cat "$T/$RUNTIME.out" >&2; return 1; }
+	if ! cli "${created[@]}" "$ID" </dev/null >"$T/$RUNTIME.out" 2>&1 ||
+		! cli start "$ID" >>"$T/$RUNTIME.out" 2>&1; then
+		echo "net: $RUNTIME create/start failed:" >&2
+		cat "$T/$RUNTIME.out" >&2
+		return 1
+	fi
 }
 
 stop_container() {
@@ -110,8 +113,8 @@ stop_container() {
 # connection kills them. A run that fails otherwise is tried at most 3 times (only runsc's
 # fail so; see above).
 until_served() {
-	local i failed=0
-	for i in $(seq 180); do
+	local failed=0
+	for _ in $(seq 180); do
 		# both exit 0 when refused or failed (iperf3 with -J, sockperf): the output tells
 		if "$@" >"$T/client.out" 2>"$T/client.err" &&
 			! grep -qE 'refused|unable to connect|"error":|ERROR' "$T/client.out" "$T/client.err"; then
@@ -171,7 +174,10 @@ measure() {
 	p99=$(sed -n 's/.*percentile 99.000 = *\([0-9.]*\).*/\1/p' <<<"$pp")
 	rps=$(sed -n 's/.*RunTime=\([0-9.]*\) sec; SentMessages=[0-9]*; ReceivedMessages=\([0-9]*\).*/\2 \1/p' <<<"$pp" |
 		awk '{ printf "%d", $1 / $2 }')
-	[ -n "$median" ] && [ -n "$rps" ] || { echo "net: sockperf printed no result: $pp" >&2; return 1; }
+	if [ -z "$median" ] || [ -z "$rps" ]; then
+		echo "net: sockperf printed no result: $pp" >&2
+		return 1
+	fi
 	echo "$up $down $median $p99 $rps $(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { printf "%.1f", b - a }')"
 }
 

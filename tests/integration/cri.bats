@@ -107,8 +107,9 @@ teardown() {
 	# a pod never removed keeps its CNI namespace (/var/run/netns/cni-*, an address in our /24)
 	for ns in /var/run/netns/cni-*; do
 		[ -e "$ns" ] || continue
-		ip -n "${ns##*/}" -o -4 addr show 2>/dev/null | grep -q " inet ${CRI_SUBNET%0/24}" &&
+		if ip -n "${ns##*/}" -o -4 addr show 2>/dev/null | grep -q " inet ${CRI_SUBNET%0/24}"; then
 			ip netns del "${ns##*/}" 2>/dev/null || true
+		fi
 	done
 	ip link del "$CRI_BRIDGE" 2>/dev/null || true
 	husk_teardown
