@@ -7,3 +7,4 @@ bench/boot-to-agent_LIBS = $(HOST_LIBS)
 bench: all $(BUILD)/bench/boot-to-agent vsock-test-image
 	bench/coldstart.sh
 	bench/vsock.sh
+	bench/net.sh

@@ -13,8 +13,11 @@ const CNI_BIN_DIR = '/usr/lib/cni'; // Debian's containernetworking-plugins
 
 // The pods' network: a bridge of this test's own (its gateway address on the host), addresses
 // from a /24 of its own (host-local, state under DIR), no masquerading (no iptables rules to
-// leave behind). The bridge itself outlives the pods: the bats teardown deletes it.
+// leave behind). The bridge itself outlives the pods: the bats teardown deletes it. With
+// net.portmap, CNI's portmap plugin maps the pods' hostPorts (iptables nat rules, removed with
+// each pod; the chains it shares between pods stay: the bats teardown removes those).
 function cniConflist(net) {
+  const portmap = { type: 'portmap', capabilities: { portMappings: true } };
   return JSON.stringify({
     cniVersion: '0.4.0',
     name: net.name,
@@ -32,6 +35,7 @@ function cniConflist(net) {
           dataDir: net.ipamDir,
         },
       },
+      ...(net.portmap ? [portmap] : []),
     ],
   });
 }
@@ -96,7 +100,7 @@ ${runtimeSections(opts)}`;
 
 class Containerd {
   // opts: dir (absolute, short: it holds Unix sockets), sandboxImage, huskShim, huskConfig,
-  // network (name, bridge, subnet, gateway, ipamDir: see cniConflist)
+  // network (name, bridge, subnet, gateway, ipamDir, portmap: see cniConflist)
   constructor(opts) {
     this.opts = opts;
     this.dir = opts.dir;

@@ -8,12 +8,20 @@
 //            cleanly (under runc a container outlives its pod's pause process)
 //   restart  containerd restarted mid-pod, stopped cleanly then killed; the pod still serves
 //            ExecSync (in the same kernel), then goes cleanly
-// Usage: node pod.js SCENARIO HANDLER   with, in the environment:
+//   twopods  a second pod (handler PEER_HANDLER, by default HANDLER) on the same CNI network:
+//            a server in each pod answers a client in the other
+//   hostport a pod with a hostPort (CNI's portmap plugin): the host GETs from busybox's httpd
+//            in it at 127.0.0.1:CRI_HOSTPORT and at the bridge's address; CNI's DNAT rule is
+//            there while the pod runs, and gone with it
+// Usage: node pod.js SCENARIO HANDLER [PEER_HANDLER]   with, in the environment:
 //   CRI_DIR        a fresh, short directory (it holds containerd's config, state and sockets)
 //   CRI_IMAGE_TAR  the busybox OCI image (tests/integration/make-oci-image), Cmd a long sleep
+//   CRI_BRIDGE, CRI_SUBNET  the pods' CNI bridge and /24 (the test's own)
+//   CRI_HOSTPORT   for hostport: the host port to map
 //   HUSK_SHIM, HUSK_CONFIG  for the husk handler: the shim binary and its husk.json
 const crypto = require('crypto');
 const fs = require('fs');
+const http = require('http');
 const net = require('net');
 const path = require('path');
 const { execFileSync } = require('child_process');
@@ -26,20 +34,39 @@ const NS = 'k8s.io';
 const BOOT_ID = 'cat /proc/sys/kernel/random/boot_id';
 // the pod's network (CNI's), a namespace per container for PID (the kubelet's choice without
 // shareProcessNamespace; the pod's in the sharedpid scenario), the pod's for IPC
-const [scenario, handler] = process.argv.slice(2);
+const [scenario, handler, peerHandler = handler] = process.argv.slice(2);
 const NAMESPACES = { network: 'POD', pid: scenario === 'sharedpid' ? 'POD' : 'CONTAINER', ipc: 'POD' };
 const SERVER_PORT = 8080;
+
+const HOST_PORT = Number(process.env.CRI_HOSTPORT || 0);
+const NET24 = (process.env.CRI_SUBNET || '').replace(/0\/24$/, ''); // "10.250.7."
+// the pods' resolv.conf (PodSandboxConfig.dns_config); the server (in the test's subnet, no
+// pod has its address) is never asked
+const DNS = { servers: [`${NET24}253`], searches: ['husk.test', 'svc.husk.test'], options: ['ndots:2', 'timeout:1'] };
 
 const dir = process.env.CRI_DIR;
 let ctd;
 let cri;
-const pod = { containers: {}, ids: [] }; // id, config, containers: name -> id (current), ids: all
+// A pod: name, handler, id, config, containers: name -> id (current). The scenario's pod is
+// `pod`; twopods adds `peer`. Container names are unique across the pods.
+const newPod = (name, podHandler) => ({ name, handler: podHandler, containers: {} });
+const pod = newPod(`cri-${handler}`, handler);
+const peer = newPod(`cri-${peerHandler}-peer`, peerHandler);
+const pods = [pod];
+const ids = []; // every pod and container id made
 
 // Every pod and container id, one a line in DIR/ids, for the bats teardown to clean up after a
 // failure (a VM's processes name its ids, not DIR).
 function recordId(id) {
-  pod.ids.push(id);
+  ids.push(id);
   fs.appendFileSync(path.join(dir, 'ids'), `${id}\n`);
+}
+
+// The container id of the container called name, in whichever pod it is.
+function containerId(name) {
+  const p = pods.find((q) => name in q.containers);
+  if (!p) h.fail(`no container ${name}`);
+  return p.containers[name];
 }
 
 async function startContainerd() {
@@ -63,30 +90,38 @@ function importImage() {
   });
 }
 
-function podConfig() {
+// The kubelet's PodSandboxConfig: the pod's DNS settings and, in the hostport scenario, its
+// server's port mapped to CRI_HOSTPORT on the host.
+function podConfig(p) {
+  const ports = scenario === 'hostport' && p === pod
+    ? [{ protocol: 'TCP', container_port: SERVER_PORT, host_port: HOST_PORT, host_ip: '' }]
+    : [];
   return {
-    metadata: { name: `cri-${handler}`, uid: crypto.randomUUID(), namespace: 'husk-test', attempt: 0 },
-    hostname: `cri-${handler}`,
-    log_directory: path.join(dir, 'logs'),
+    metadata: { name: p.name, uid: crypto.randomUUID(), namespace: 'husk-test', attempt: 0 },
+    hostname: p.name,
+    log_directory: path.join(dir, 'logs', p.name),
+    dns_config: DNS,
+    port_mappings: ports,
     labels: {},
     annotations: {},
     linux: { security_context: { namespace_options: NAMESPACES } },
   };
 }
 
-async function runPod() {
-  pod.config = podConfig();
-  const res = await cri.rt('RunPodSandbox', { config: pod.config, runtime_handler: handler });
-  pod.id = res.pod_sandbox_id;
-  recordId(pod.id);
-  const st = await cri.rt('PodSandboxStatus', { pod_sandbox_id: pod.id });
-  h.checkEqual(st.status.state, 'SANDBOX_READY', 'pod state after RunPodSandbox');
-  h.checkEqual(st.status.runtime_handler, handler, 'pod runtime handler');
+async function runPod(p = pod) {
+  p.config = podConfig(p);
+  const res = await cri.rt('RunPodSandbox', { config: p.config, runtime_handler: p.handler });
+  p.id = res.pod_sandbox_id;
+  if (!pods.includes(p)) pods.push(p);
+  recordId(p.id);
+  const st = await cri.rt('PodSandboxStatus', { pod_sandbox_id: p.id });
+  h.checkEqual(st.status.state, 'SANDBOX_READY', `pod ${p.name} state after RunPodSandbox`);
+  h.checkEqual(st.status.runtime_handler, p.handler, `pod ${p.name} runtime handler`);
 }
 
-// A container running script (by default it logs one line to each stream, then sleeps),
-// with a read-only rootfs if readonly, on a terminal if tty.
-async function startContainer(name, { script, readonly = false, tty = false } = {}) {
+// A container of pod p running script (by default it logs one line to each stream, then
+// sleeps), with a read-only rootfs if readonly, on a terminal if tty.
+async function startContainer(name, { script, readonly = false, tty = false, p = pod } = {}) {
   const config = {
     metadata: { name, attempt: 0 },
     tty,
@@ -98,24 +133,25 @@ async function startContainer(name, { script, readonly = false, tty = false } = 
     linux: { security_context: { namespace_options: NAMESPACES, readonly_rootfs: readonly } },
   };
   const res = await cri.rt('CreateContainer', {
-    pod_sandbox_id: pod.id,
+    pod_sandbox_id: p.id,
     config,
-    sandbox_config: pod.config,
+    sandbox_config: p.config,
   });
-  pod.containers[name] = res.container_id;
+  p.containers[name] = res.container_id;
   recordId(res.container_id);
   await cri.rt('StartContainer', { container_id: res.container_id });
 }
 
 // StopContainer (SIGKILL at once unless a grace period is given), then RemoveContainer.
 async function removeContainer(name, timeout = 0) {
-  await cri.rt('StopContainer', { container_id: pod.containers[name], timeout });
-  await cri.rt('RemoveContainer', { container_id: pod.containers[name] });
-  delete pod.containers[name];
+  const id = containerId(name);
+  await cri.rt('StopContainer', { container_id: id, timeout });
+  await cri.rt('RemoveContainer', { container_id: id });
+  for (const p of pods) delete p.containers[name];
 }
 
 async function checkRunning(name) {
-  const st = await cri.rt('ContainerStatus', { container_id: pod.containers[name] });
+  const st = await cri.rt('ContainerStatus', { container_id: containerId(name) });
   h.checkEqual(st.status.state, 'CONTAINER_RUNNING', `container ${name} state`);
 }
 
@@ -174,7 +210,7 @@ async function checkStats() {
 async function exec(name, script, timeout = 60) {
   const res = await cri.rt(
     'ExecSync',
-    { container_id: pod.containers[name], cmd: ['sh', '-c', script], timeout },
+    { container_id: containerId(name), cmd: ['sh', '-c', script], timeout },
     (timeout + 30) * 1000,
   );
   return { out: res.stdout.toString(), err: res.stderr.toString(), code: res.exit_code };
@@ -224,40 +260,42 @@ async function checkExecSync() {
 
 // CRI log lines: "<RFC3339Nano time> <stdout|stderr> <F|P> <text>".
 async function checkLogs(name, want = [`stdout F hello from ${name}`, `stderr F ${name} to stderr`]) {
-  const st = await cri.rt('ContainerStatus', { container_id: pod.containers[name] });
+  const st = await cri.rt('ContainerStatus', { container_id: containerId(name) });
   const logPath = st.status.log_path;
-  h.checkEqual(logPath, path.join(dir, 'logs', `${name}.log`), `log path of ${name}`);
+  h.checkEqual(logPath, path.join(pod.config.log_directory, `${name}.log`), `log path of ${name}`);
   await h.waitFor(`${logPath} holding ${JSON.stringify(want)}`, () => {
     const lines = fs.readFileSync(logPath, 'utf8').split('\n');
     return want.every((w) => lines.some((l) => / /.test(l) && l.slice(l.indexOf(' ') + 1) === w));
   }, 20000);
 }
 
+// Every pod of the scenario stopped and removed.
 async function stopAndRemovePod() {
-  await cri.rt('StopPodSandbox', { pod_sandbox_id: pod.id });
-  const st = await cri.rt('PodSandboxStatus', { pod_sandbox_id: pod.id });
-  h.checkEqual(st.status.state, 'SANDBOX_NOTREADY', 'pod state after StopPodSandbox');
-  for (const [name, id] of Object.entries(pod.containers)) {
-    const cs = await cri.rt('ContainerStatus', { container_id: id });
-    h.checkEqual(cs.status.state, 'CONTAINER_EXITED', `container ${name} state after StopPodSandbox`);
+  for (const p of pods) {
+    await cri.rt('StopPodSandbox', { pod_sandbox_id: p.id });
+    const st = await cri.rt('PodSandboxStatus', { pod_sandbox_id: p.id });
+    h.checkEqual(st.status.state, 'SANDBOX_NOTREADY', `pod ${p.name} state after StopPodSandbox`);
+    for (const [name, id] of Object.entries(p.containers)) {
+      const cs = await cri.rt('ContainerStatus', { container_id: id });
+      h.checkEqual(cs.status.state, 'CONTAINER_EXITED', `container ${name} state after StopPodSandbox`);
+    }
+    await cri.rt('RemovePodSandbox', { pod_sandbox_id: p.id });
   }
-  await cri.rt('RemovePodSandbox', { pod_sandbox_id: pod.id });
-  const pods = await cri.rt('ListPodSandbox', {});
-  h.checkEqual(pods.items.length, 0, 'pods listed after RemovePodSandbox');
+  const listed = await cri.rt('ListPodSandbox', {});
+  h.checkEqual(listed.items.length, 0, 'pods listed after RemovePodSandbox');
   const ctrs = await cri.rt('ListContainers', {});
   h.checkEqual(ctrs.containers.length, 0, 'containers listed after RemovePodSandbox');
 }
 
-// The shim's socket: /run/containerd/s/<sha256 of containerd's address/namespace/sandbox id>.
-function shimSocket() {
-  const hash = crypto.createHash('sha256').update(path.join(ctd.address, NS, pod.id)).digest('hex');
+// A pod's shim's socket: /run/containerd/s/<sha256 of containerd's address/namespace/sandbox id>.
+function shimSocket(p) {
+  const hash = crypto.createHash('sha256').update(path.join(ctd.address, NS, p.id)).digest('hex');
   return `/run/containerd/s/${hash}`;
 }
 
 // No process of the pod (shim, VMM, virtiofsd, husk-vsockd, container), mount, socket or
 // state under /run left: everything a pod leaves names its ids or lives under DIR.
 async function checkNothingLeft() {
-  const { ids } = pod;
   const ctdPid = Number(fs.readFileSync(ctd.pidFile, 'utf8'));
   const needles = [...ids, dir];
   const procs = () => h.processesMatching(needles, [ctdPid, process.pid]);
@@ -269,7 +307,7 @@ async function checkNothingLeft() {
   const ours = [ctd.address, `${ctd.address}.ttrpc`, path.join(dir, 'ctd-debug.sock')];
   const sockets = h.socketsMatching(needles).filter((s) => !ours.includes(s));
   h.check(sockets.length === 0, `sockets left behind:\n${sockets.join('\n')}`);
-  h.check(!fs.existsSync(shimSocket()), `shim socket left behind: ${shimSocket()}`);
+  for (const p of pods) h.check(!fs.existsSync(shimSocket(p)), `shim socket left behind: ${shimSocket(p)}`);
   const files = h.filesMatching('/run', ids);
   h.check(files.length === 0, `state left behind under /run:\n${files.join('\n')}`);
 }
@@ -308,19 +346,123 @@ function readFrom(ip, port) {
 
 // The pod's network: CNI's address (from the test's subnet) on eth0 of every container of the
 // pod, and a server in the pod that the host reaches through the test's bridge.
-async function checkNetwork() {
-  const st = await cri.rt('PodSandboxStatus', { pod_sandbox_id: pod.id });
+// Pod p's address (CRI's PodSandboxStatus), which must be in the test's subnet.
+async function podIp(p) {
+  const st = await cri.rt('PodSandboxStatus', { pod_sandbox_id: p.id });
   const ip = st.status.network && st.status.network.ip;
-  const net24 = process.env.CRI_SUBNET.replace(/\.0\/24$/, '.');
-  h.check(ip && ip.startsWith(net24), `the pod's IP '${ip}' is not in ${process.env.CRI_SUBNET}`);
-  const eth0 = "ip -o -4 addr show dev eth0 | awk '{print $4}'";
-  h.checkEqual(await execOk('a', eth0), `${ip}/24`, "a's eth0 address (CNI's)");
-  h.checkEqual(await execOk('b', eth0), `${ip}/24`, "b's eth0 address (the pod's)");
-  await startContainer('s', { script: `exec nc -ll -p ${SERVER_PORT} -e sh -c 'echo hello from the pod'` });
-  const got = await h.waitFor(`the server in the pod answering ${ip}:${SERVER_PORT} from the host`,
-    () => readFrom(ip, SERVER_PORT), 30000, 200);
-  h.checkEqual(got, 'hello from the pod\n', `what ${ip}:${SERVER_PORT} answered`);
+  h.check(ip && ip.startsWith(NET24), `pod ${p.name}'s IP '${ip}' is not in ${process.env.CRI_SUBNET}`);
+  return ip;
+}
+
+// A container `name` in pod p serving "hello from <pod name>" on SERVER_PORT, one answer per
+// connection; returns the line it answers.
+async function startServer(name, p = pod) {
+  await startContainer(name, { p, script: `exec nc -ll -p ${SERVER_PORT} -e sh -c 'echo hello from ${p.name}'` });
+  return `hello from ${p.name}\n`;
+}
+
+// What the host reads from ip:port, once the server listens (connects retried).
+function hostReads(ip, port) {
+  return h.waitFor(`a server answering ${ip}:${port} from the host`, () => readFrom(ip, port), 30000, 200);
+}
+
+const eth0Address = "ip -o -4 addr show dev eth0 | awk '{print $4}'";
+
+// The pod's network: CNI's address (from the test's subnet) on eth0 of every container of the
+// pod, and a server in the pod that the host reaches through the test's bridge.
+async function checkNetwork() {
+  const ip = await podIp(pod);
+  h.checkEqual(await execOk('a', eth0Address), `${ip}/24`, "a's eth0 address (CNI's)");
+  h.checkEqual(await execOk('b', eth0Address), `${ip}/24`, "b's eth0 address (the pod's)");
+  const hello = await startServer('s');
+  h.checkEqual(await hostReads(ip, SERVER_PORT), hello, `what ${ip}:${SERVER_PORT} answered`);
   await removeContainer('s');
+}
+
+// PodSandboxConfig.dns_config is every container's /etc/resolv.conf (containerd writes it
+// for the pod and bind-mounts it into each container).
+async function checkDns() {
+  const want = [
+    `search ${DNS.searches.join(' ')}`,
+    ...DNS.servers.map((s) => `nameserver ${s}`),
+    `options ${DNS.options.join(' ')}`,
+  ].join('\n');
+  h.checkEqual(await execOk('a', 'cat /etc/resolv.conf'), want, "a's /etc/resolv.conf");
+  h.checkEqual(await execOk('b', 'cat /etc/resolv.conf'), want, "b's /etc/resolv.conf");
+}
+
+// A client in container `client` connects to ip:SERVER_PORT (retried while nothing listens
+// yet) and returns what it read.
+function clientReads(client, ip) {
+  return h.waitFor(`${client} reading from ${ip}:${SERVER_PORT}`, async () => {
+    const r = await exec(client, `nc -w 5 ${ip} ${SERVER_PORT} </dev/null`, 20);
+    return r.code === 0 && r.out;
+  }, 60000, 500);
+}
+
+// twopods: a server in each pod, a client in the other reads its answer, across the CNI bridge.
+async function checkPodsTalk() {
+  const [ip, peerIp] = [await podIp(pod), await podIp(peer)];
+  h.check(ip !== peerIp, `both pods have the address ${ip}`);
+  h.checkEqual(await execOk('p', eth0Address), `${peerIp}/24`, "p's eth0 address (the peer pod's)");
+  const hello = await startServer('s', pod);
+  const peerHello = await startServer('ps', peer);
+  h.checkEqual(await clientReads('p', ip), hello, `what ${ip}:${SERVER_PORT} (${pod.name}) answered ${peer.name}`);
+  h.checkEqual(await clientReads('a', peerIp), peerHello, `what ${peerIp}:${SERVER_PORT} (${peer.name}) answered ${pod.name}`);
+  await removeContainer('s');
+  await removeContainer('ps');
+}
+
+// Each husk pod is a VM of its own: the two pods' kernels differ when either is husk's.
+async function checkTwoKernels() {
+  const a = await execOk('a', BOOT_ID);
+  const p = await execOk('p', BOOT_ID);
+  if (handler === 'husk' || peerHandler === 'husk') h.check(a !== p, `both pods run in the kernel ${a}`);
+  else h.checkEqual(p, a, 'the runc pods\' boot ids (the host kernel)');
+}
+
+// The nat rules CNI's portmap made for the pod (they name its address and port).
+function portmapRules(ip) {
+  const nat = execFileSync('iptables-save', ['-t', 'nat'], { encoding: 'utf8' });
+  return nat.split('\n').filter((l) => l.includes(`${ip}:${SERVER_PORT}`));
+}
+
+// The body of an HTTP GET of http://ip:port/ (status 200), retried while nothing listens yet.
+function httpGet(ip, port) {
+  const get = () => new Promise((resolve, reject) => {
+    const req = http.get({ host: ip, port, path: '/', timeout: 5000 }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`HTTP ${res.statusCode}`))));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+  });
+  return h.waitFor(`an HTTP server answering http://${ip}:${port}/ from the host`, get, 30000, 200);
+}
+
+// hostport: busybox's httpd in the pod (containerPort SERVER_PORT, hostPort HOST_PORT)
+// answers the host at 127.0.0.1:HOST_PORT and at the bridge's address (the host's on the pods'
+// network), through CNI portmap's DNAT rule, as well as at the pod's own address.
+async function checkHostPort() {
+  const ip = await podIp(pod);
+  const hello = `hello from ${pod.name}\n`;
+  await startContainer('s', {
+    script: `mkdir -p /www && echo 'hello from ${pod.name}' >/www/index.html && exec httpd -f -p ${SERVER_PORT} -h /www`,
+  });
+  h.checkEqual(await httpGet(ip, SERVER_PORT), hello, `GET http://${ip}:${SERVER_PORT}/ (the pod's address)`);
+  h.check(portmapRules(ip).some((l) => /-j DNAT/.test(l) && l.includes(`--dport ${HOST_PORT}`)),
+    `no DNAT rule from port ${HOST_PORT} to ${ip}:${SERVER_PORT} in iptables-save -t nat`);
+  h.checkEqual(await httpGet('127.0.0.1', HOST_PORT), hello, `GET http://127.0.0.1:${HOST_PORT}/`);
+  const gw = `${NET24}1`;
+  h.checkEqual(await httpGet(gw, HOST_PORT), hello, `GET http://${gw}:${HOST_PORT}/ (the bridge's address)`);
+  await removeContainer('s');
+  pod.ip = ip;
+}
+
+function checkNoPortmapRules() {
+  const left = portmapRules(pod.ip);
+  h.check(left.length === 0, `nat rules for ${pod.ip}:${SERVER_PORT} left after RemovePodSandbox:\n${left.join('\n')}`);
 }
 
 // husk: the pod is one VM, the sandbox task's pid is its QEMU (CRI builds namespace paths
@@ -387,6 +529,7 @@ const scenarios = {
     }],
     ['a and b share one kernel (boot id)', checkBootIds],
     ["the pod has CNI's address in every container; a server in it answers the host", checkNetwork],
+    ["every container's /etc/resolv.conf is the pod's DNS config", checkDns],
     ["a and b share the pod's IPC namespace, each has its own PID one", checkNamespaces],
     ...(handler === 'husk' ? [['one QEMU for the pod, its pid the sandbox task pid', checkOneVm]] : []),
     ['a and b have their own rootfs', checkOwnRootfs],
@@ -411,6 +554,25 @@ const scenarios = {
     ['StopPodSandbox and RemovePodSandbox', stopAndRemovePod],
     ['nothing of the pod left behind', checkNothingLeft],
   ],
+  twopods: [
+    ...start,
+    [`a second pod (handler ${peerHandler}) on the same network, container p in it`, async () => {
+      await runPod(peer);
+      await startContainer('p', { p: peer });
+      await checkRunning('p');
+    }],
+    ['each pod in its own kernel when either is husk\'s', checkTwoKernels],
+    ['a server in each pod answers a client in the other', checkPodsTalk],
+    ['StopPodSandbox and RemovePodSandbox of both', stopAndRemovePod],
+    ['nothing of either pod left behind', checkNothingLeft],
+  ],
+  hostport: [
+    ...start,
+    [`an HTTP server in the pod answers the host at 127.0.0.1:${HOST_PORT} and the bridge's address`, checkHostPort],
+    ['StopPodSandbox and RemovePodSandbox', stopAndRemovePod],
+    ["CNI's nat rules for the pod removed with it", checkNoPortmapRules],
+    ['nothing of the pod left behind', checkNothingLeft],
+  ],
   vmdies: [
     ...start,
     ['the sandbox task killed; the container is reported exited', killSandbox],
@@ -433,9 +595,11 @@ const scenarios = {
 
 async function main() {
   const subnetOk = /^\d+\.\d+\.\d+\.0\/24$/.test(process.env.CRI_SUBNET || '');
-  if (!scenarios[scenario] || !['runc', 'husk'].includes(handler) || !dir || (scenario === 'vmdies' && handler !== 'husk') ||
+  const handlers = ['runc', 'husk'];
+  if (!scenarios[scenario] || !handlers.includes(handler) || !handlers.includes(peerHandler) || !dir ||
+    (scenario === 'vmdies' && handler !== 'husk') || (scenario === 'hostport' && !(HOST_PORT > 0 && HOST_PORT < 65536)) ||
     !process.env.CRI_BRIDGE || !subnetOk) {
-    console.error(`usage: CRI_DIR=DIR CRI_IMAGE_TAR=TAR CRI_BRIDGE=NAME CRI_SUBNET=A.B.C.0/24 [HUSK_SHIM=.. HUSK_CONFIG=..] node pod.js ${Object.keys(scenarios).join('|')} runc|husk`);
+    console.error(`usage: CRI_DIR=DIR CRI_IMAGE_TAR=TAR CRI_BRIDGE=NAME CRI_SUBNET=A.B.C.0/24 [CRI_HOSTPORT=PORT] [HUSK_SHIM=.. HUSK_CONFIG=..] node pod.js ${Object.keys(scenarios).join('|')} runc|husk [runc|husk]`);
     process.exit(2);
   }
   ctd = new Containerd({
@@ -447,15 +611,18 @@ async function main() {
       name: 'husk-test',
       bridge: process.env.CRI_BRIDGE,
       subnet: process.env.CRI_SUBNET,
-      gateway: process.env.CRI_SUBNET.replace(/0\/24$/, '1'),
+      gateway: `${NET24}1`,
       ipamDir: path.join(dir, 'cni', 'ipam'),
+      portmap: scenario === 'hostport',
     },
   });
   const status = await h.runSteps(`cri ${scenario} (${handler})`, scenarios[scenario], {
     onFailure: () => {
       console.log(`--- containerd log (${ctd.log}, with the shims' logs), last lines:\n${ctd.logTail()}`);
-      const consoleLog = pod.id && h.fileTail(`/run/husk-v2/${pod.id}/console.log`, "the pod VM's console");
-      if (consoleLog) console.log(consoleLog);
+      for (const p of pods) {
+        const consoleLog = p.id && h.fileTail(`/run/husk-v2/${p.id}/console.log`, `pod ${p.name}'s VM's console`);
+        if (consoleLog) console.log(consoleLog);
+      }
     },
   });
   await ctd.stop();

@@ -2,8 +2,11 @@
 # Kubernetes' CRI end to end: a Node CRI client (tests/cri/pod.js) drives a private containerd
 # (own config, root, state and sockets under $T/c, the CRI plugin with the runc handler and the
 # husk handler, containerd-shim-husk-v2) through a pod of two containers on a CNI bridge network
-# of the test's own (its address, a server in the pod reached from the host), ExecSync, the CRI
-# logs, pod removal and a containerd restart mid-pod. The runc cases prove the harness itself.
+# of the test's own (its address, its DNS config, a server in the pod reached from the host),
+# ExecSync, the CRI logs, pod removal and a containerd restart mid-pod; two pods talking over
+# that network (husk and husk, husk and runc); a hostPort through CNI's portmap plugin, whose
+# iptables rules all go with the test. The runc cases prove the harness itself. Traffic only
+# between the host, the test's bridge and the pods' namespaces.
 
 load helpers
 
@@ -36,11 +39,53 @@ setup() {
 	# the pods' bridge and /24, the test's own (CNI's bridge plugin makes the bridge)
 	export CRI_BRIDGE=hk$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 	export CRI_SUBNET=10.250.$((RANDOM % 256)).0/24
+	# a host port nothing listens on, for the hostport cases
+	export CRI_HOSTPORT
+	while CRI_HOSTPORT=$((20000 + RANDOM % 20000)); ss -Htln "sport = :$CRI_HOSTPORT" | grep -q .; do :; done
 	mkdir "$CRI_DIR"
 }
 
+# The host's iptables and ip6tables rules, without counters and comments.
+iptables_rules() {
+	{ iptables-save; ip6tables-save; } | sed -e '/^#/d' -e 's/ \[[0-9]*:[0-9]*\]$//'
+}
+
+# portmap_cleanup BEFORE: CNI's portmap deletes a pod's own nat chain (CNI-DN-<hash>) and its
+# jump when the pod goes, but never the chains it shares between pods (CNI-HOSTPORT-DNAT,
+# -SETMARK, -MASQ and their jumps from PREROUTING, OUTPUT, POSTROUTING); a pod never removed (a
+# failed test) keeps its own too. Removes the test's: the CNI-DN chains naming its subnet with
+# the jumps to them, then the shared chains if BEFORE (iptables_rules) had none and no other
+# pod's mapping is left in them.
+portmap_cleanup() {
+	local net=${CRI_SUBNET%0/24} was
+	was=$(sed -n 's/^:\(CNI-HOSTPORT-[A-Z]*\) .*/\1/p' "$1" | tr '\n' ' ')
+	iptables-save -t nat | awk -v net="$net" -v was="$was" '
+		BEGIN { split(was, w, " "); for (i in w) old[w[i]] = 1 }
+		/^:CNI-HOSTPORT-/ { c = substr($1, 2); if (!(c in old)) shared[c] = 1 }
+		/^-A / {
+			rule[++n] = $0; chain[n] = $2
+			for (i = 3; i < NF; i++) if ($i == "-j") target[n] = $(i + 1)
+			if ($2 ~ /^CNI-DN-/ && index($0, net)) ours[$2] = 1
+		}
+		END {
+			# the jumps and rules first; the chains (iptables-nft refuses to delete a chain in
+			# the transaction that deletes its last jump) in a second file
+			print "*nat"
+			for (i = 1; i <= n; i++) if ((target[i] in ours) && !(chain[i] in ours)) print "-D" substr(rule[i], 3)
+			for (c in ours) { print "-F " c; print "*nat\n-X " c "\nCOMMIT" >drop }
+			for (i = 1; i <= n; i++) if (chain[i] == "CNI-HOSTPORT-DNAT" && !(target[i] in ours)) others++
+			if (!others) {
+				for (i = 1; i <= n; i++) if ((target[i] in shared) && !(chain[i] in shared) && !(chain[i] in ours)) print "-D" substr(rule[i], 3)
+				for (c in shared) { print "-F " c; print "*nat\n-X " c "\nCOMMIT" >drop }
+			}
+			print "COMMIT"
+		}' drop="$T/iptables.drop" >"$T/iptables.cleanup"
+	iptables-restore --noflush <"$T/iptables.cleanup"
+	[ ! -s "$T/iptables.drop" ] || iptables-restore --noflush <"$T/iptables.drop"
+}
+
 teardown() {
-	local id
+	local id ns
 	[ -n "${T:-}" ] || return 0
 	if [ -s "$CRI_DIR/containerd.pid" ]; then
 		kill -KILL "$(cat "$CRI_DIR/containerd.pid")" 2>/dev/null || true
@@ -58,15 +103,34 @@ teardown() {
 		done <"$CRI_DIR/ids"
 	fi
 	awk -v t="$T/" 'index($5, t) == 1 { print $5 }' /proc/self/mountinfo | sort -r | xargs -r umount -l
+	[ ! -s "$T/iptables.before" ] || portmap_cleanup "$T/iptables.before" || true
+	# a pod never removed keeps its CNI namespace (/var/run/netns/cni-*, an address in our /24)
+	for ns in /var/run/netns/cni-*; do
+		[ -e "$ns" ] || continue
+		if ip -n "${ns##*/}" -o -4 addr show 2>/dev/null | grep -q " inet ${CRI_SUBNET%0/24}"; then
+			ip netns del "${ns##*/}" 2>/dev/null || true
+		fi
+	done
 	ip link del "$CRI_BRIDGE" 2>/dev/null || true
 	husk_teardown
 }
 
-# cri_scenario SCENARIO HANDLER: runs tests/cri/pod.js; its step lines are the test's output.
+# cri_scenario SCENARIO HANDLER [PEER_HANDLER]: runs tests/cri/pod.js; its step lines are the
+# test's output.
 cri_scenario() {
 	run node "$HUSK_SRC/tests/cri/pod.js" "$@"
 	echo "$output"
 	[ "$status" -eq 0 ]
+}
+
+# cri_scenario_hostport HANDLER: the hostport scenario; afterwards the host's iptables rules
+# are exactly those before it (once the chains portmap shares between pods are removed).
+cri_scenario_hostport() {
+	iptables_rules >"$T/iptables.before"
+	cri_scenario hostport "$1"
+	portmap_cleanup "$T/iptables.before"
+	iptables_rules >"$T/iptables.after"
+	diff "$T/iptables.before" "$T/iptables.after"
 }
 
 need_shim() {
@@ -83,6 +147,14 @@ need_shim() {
 
 @test "cri (runc): shareProcessNamespace: the containers share the pod's PID namespace" {
 	cri_scenario sharedpid runc
+}
+
+@test "cri (runc): two pods on the CNI network; a server in each answers a client in the other" {
+	cri_scenario twopods runc
+}
+
+@test "cri (runc): a hostPort (CNI portmap) reaches the pod from the host; no iptables rule left" {
+	cri_scenario_hostport runc
 }
 
 @test "cri (husk): a pod of two containers in one VM (same boot id, own rootfs), ExecSync, CRI logs, stop and remove; nothing left" {
@@ -103,4 +175,19 @@ need_shim() {
 @test "cri (husk): the pod's VM (QEMU) killed; its container exits, the pod goes cleanly" {
 	need_shim
 	cri_scenario vmdies husk
+}
+
+@test "cri (husk): two husk pods (two VMs) on the CNI network; a server in each answers a client in the other" {
+	need_shim
+	cri_scenario twopods husk
+}
+
+@test "cri (husk): a husk pod and a runc pod on the CNI network; a server in each answers a client in the other" {
+	need_shim
+	cri_scenario twopods husk runc
+}
+
+@test "cri (husk): a hostPort (CNI portmap) reaches the pod's VM from the host at 127.0.0.1 and the bridge's address; no iptables rule left" {
+	need_shim
+	cri_scenario_hostport husk
 }
