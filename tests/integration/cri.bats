@@ -45,45 +45,6 @@ setup() {
 	mkdir "$CRI_DIR"
 }
 
-# The host's iptables and ip6tables rules, without counters and comments.
-iptables_rules() {
-	{ iptables-save; ip6tables-save; } | sed -e '/^#/d' -e 's/ \[[0-9]*:[0-9]*\]$//'
-}
-
-# portmap_cleanup BEFORE: CNI's portmap deletes a pod's own nat chain (CNI-DN-<hash>) and its
-# jump when the pod goes, but never the chains it shares between pods (CNI-HOSTPORT-DNAT,
-# -SETMARK, -MASQ and their jumps from PREROUTING, OUTPUT, POSTROUTING); a pod never removed (a
-# failed test) keeps its own too. Removes the test's: the CNI-DN chains naming its subnet with
-# the jumps to them, then the shared chains if BEFORE (iptables_rules) had none and no other
-# pod's mapping is left in them.
-portmap_cleanup() {
-	local net=${CRI_SUBNET%0/24} was
-	was=$(sed -n 's/^:\(CNI-HOSTPORT-[A-Z]*\) .*/\1/p' "$1" | tr '\n' ' ')
-	iptables-save -t nat | awk -v net="$net" -v was="$was" '
-		BEGIN { split(was, w, " "); for (i in w) old[w[i]] = 1 }
-		/^:CNI-HOSTPORT-/ { c = substr($1, 2); if (!(c in old)) shared[c] = 1 }
-		/^-A / {
-			rule[++n] = $0; chain[n] = $2
-			for (i = 3; i < NF; i++) if ($i == "-j") target[n] = $(i + 1)
-			if ($2 ~ /^CNI-DN-/ && index($0, net)) ours[$2] = 1
-		}
-		END {
-			# the jumps and rules first; the chains (iptables-nft refuses to delete a chain in
-			# the transaction that deletes its last jump) in a second file
-			print "*nat"
-			for (i = 1; i <= n; i++) if ((target[i] in ours) && !(chain[i] in ours)) print "-D" substr(rule[i], 3)
-			for (c in ours) { print "-F " c; print "*nat\n-X " c "\nCOMMIT" >drop }
-			for (i = 1; i <= n; i++) if (chain[i] == "CNI-HOSTPORT-DNAT" && !(target[i] in ours)) others++
-			if (!others) {
-				for (i = 1; i <= n; i++) if ((target[i] in shared) && !(chain[i] in shared) && !(chain[i] in ours)) print "-D" substr(rule[i], 3)
-				for (c in shared) { print "-F " c; print "*nat\n-X " c "\nCOMMIT" >drop }
-			}
-			print "COMMIT"
-		}' drop="$T/iptables.drop" >"$T/iptables.cleanup"
-	iptables-restore --noflush <"$T/iptables.cleanup"
-	[ ! -s "$T/iptables.drop" ] || iptables-restore --noflush <"$T/iptables.drop"
-}
-
 teardown() {
 	local id ns
 	[ -n "${T:-}" ] || return 0
@@ -103,7 +64,7 @@ teardown() {
 		done <"$CRI_DIR/ids"
 	fi
 	awk -v t="$T/" 'index($5, t) == 1 { print $5 }' /proc/self/mountinfo | sort -r | xargs -r umount -l
-	[ ! -s "$T/iptables.before" ] || portmap_cleanup "$T/iptables.before" || true
+	[ ! -s "$T/iptables.before" ] || portmap_cleanup "$T/iptables.before" "${CRI_SUBNET%0/24}" || true
 	# a pod never removed keeps its CNI namespace (/var/run/netns/cni-*, an address in our /24)
 	for ns in /var/run/netns/cni-*; do
 		[ -e "$ns" ] || continue
@@ -128,7 +89,7 @@ cri_scenario() {
 cri_scenario_hostport() {
 	iptables_rules >"$T/iptables.before"
 	cri_scenario hostport "$1"
-	portmap_cleanup "$T/iptables.before"
+	portmap_cleanup "$T/iptables.before" "${CRI_SUBNET%0/24}"
 	iptables_rules >"$T/iptables.after"
 	diff "$T/iptables.before" "$T/iptables.after"
 }

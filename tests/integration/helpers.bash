@@ -164,3 +164,46 @@ TOML
 	"$BATS_TEST_DIRNAME/make-oci-image" "$T/image.tar" "$1"
 	"${CTR[@]}" images import "$T/image.tar" >/dev/null
 }
+
+# The host's iptables and ip6tables rules, without counters and comments.
+iptables_rules() {
+	{ iptables-save; ip6tables-save; } | sed -e '/^#/d' -e 's/ \[[0-9]*:[0-9]*\]$//'
+}
+
+# portmap_cleanup BEFORE NET: CNI's portmap deletes a pod's own nat chain (CNI-DN-<hash>) and its
+# jump when the pod goes, but never the chains it shares between pods (CNI-HOSTPORT-DNAT,
+# -SETMARK, -MASQ and their jumps from PREROUTING, OUTPUT, POSTROUTING); a pod never removed (a
+# failed test) keeps its own too. Removes the test's: the CNI-DN chains naming its network NET
+# (an address prefix, "10.250.3.") with the jumps to them, then the shared chains if BEFORE
+# (iptables_rules) had none and no other pod's mapping is left in them.
+portmap_cleanup() {
+	local net=$2 was tmp
+	tmp=$(mktemp -d)
+	was=$(sed -n 's/^:\(CNI-HOSTPORT-[A-Z]*\) .*/\1/p' "$1" | tr '\n' ' ')
+	iptables-save -t nat | awk -v net="$net" -v was="$was" '
+		BEGIN { split(was, w, " "); for (i in w) old[w[i]] = 1 }
+		/^:CNI-HOSTPORT-/ { c = substr($1, 2); if (!(c in old)) shared[c] = 1 }
+		/^-A / {
+			rule[++n] = $0; chain[n] = $2
+			for (i = 3; i < NF; i++) if ($i == "-j") target[n] = $(i + 1)
+			if ($2 ~ /^CNI-DN-/ && index($0, net)) ours[$2] = 1
+		}
+		END {
+			# the jumps and rules first; the chains (iptables-nft refuses to delete a chain in
+			# the transaction that deletes its last jump) in a second file
+			print "*nat"
+			for (i = 1; i <= n; i++) if ((target[i] in ours) && !(chain[i] in ours)) print "-D" substr(rule[i], 3)
+			for (c in ours) { print "-F " c; print "*nat\n-X " c "\nCOMMIT" >drop }
+			for (i = 1; i <= n; i++) if (chain[i] == "CNI-HOSTPORT-DNAT" && !(target[i] in ours)) others++
+			if (!others) {
+				for (i = 1; i <= n; i++) if ((target[i] in shared) && !(chain[i] in shared) && !(chain[i] in ours)) print "-D" substr(rule[i], 3)
+				for (c in shared) { print "-F " c; print "*nat\n-X " c "\nCOMMIT" >drop }
+			}
+			print "COMMIT"
+		}' drop="$tmp/drop" >"$tmp/cleanup"
+	iptables-restore --noflush <"$tmp/cleanup" &&
+		{ [ ! -s "$tmp/drop" ] || iptables-restore --noflush <"$tmp/drop"; }
+	local status=$?
+	rm -rf "$tmp"
+	return $status
+}

@@ -12,37 +12,19 @@ load helpers
 
 IMAGE=localhost/husk-test/busybox:latest
 
-# ipt_rules: the host's iptables rules (filter and nat), without counters and comment lines
-ipt_rules() {
-	iptables-save | grep -v '^#' | sed 's/ \[[0-9]*:[0-9]*\]$//'
-}
-
 # ipt_ours IP: the rules of the container $CID at IP (its id or address in them) and every
 # line of the chains they name but the chains CNI's plugins share between containers (other
 # CNI users on the host, e.g. a CRI test, may add rules of their own meanwhile). The chains are
 # remembered in $T/ipt-chains: once the container is gone its rules no longer name them.
 ipt_ours() {
 	local ip=$1
-	ipt_rules >"$T/ipt-all"
+	iptables_rules >"$T/ipt-all"
 	grep -F -e "$CID" -e "$ip/" -e "$ip:" "$T/ipt-all" |
 		grep -o -- '-[Aj] CNI-[A-Za-z0-9-]*' | cut -d' ' -f2 |
 		grep -vxE 'CNI-(HOSTPORT-DNAT|HOSTPORT-MASQ|HOSTPORT-SETMARK|FORWARD|ADMIN)' >>"$T/ipt-chains" || true
 	sort -u -o "$T/ipt-chains" "$T/ipt-chains"
 	grep -F -e "$CID" -e "$ip/" -e "$ip:" "$T/ipt-all" || true
 	[ ! -s "$T/ipt-chains" ] || grep -wF -f "$T/ipt-chains" "$T/ipt-all" || true
-}
-
-# portmap_shared_del: removes portmap's shared chains if no container's rule is left in them
-portmap_shared_del() {
-	[ "$(iptables -t nat -S CNI-HOSTPORT-DNAT 2>/dev/null)" = "-N CNI-HOSTPORT-DNAT" ] || return 0
-	iptables -t nat -D PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT
-	iptables -t nat -D OUTPUT -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT
-	iptables -t nat -D POSTROUTING -m comment --comment "CNI portfwd requiring masquerade" -j CNI-HOSTPORT-MASQ
-	iptables -t nat -F CNI-HOSTPORT-MASQ
-	iptables -t nat -F CNI-HOSTPORT-SETMARK
-	iptables -t nat -X CNI-HOSTPORT-DNAT
-	iptables -t nat -X CNI-HOSTPORT-MASQ
-	iptables -t nat -X CNI-HOSTPORT-SETMARK
 }
 
 setup_file() {
@@ -60,7 +42,7 @@ setup_file() {
 	export PM_NET=husk-pm-$$
 	export PM_BRIDGE=hkpm$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 	export PM_PREFIX=10.251.$((RANDOM % 256))
-	iptables -t nat -S CNI-HOSTPORT-DNAT >/dev/null 2>&1 || export PM_PORTMAP_NEW=1
+	iptables_rules >"$PM/iptables.before"
 	mkdir -p "$PM/cni"
 	cat >"$PM/cni/$PM_NET.conflist" <<JSON
 {
@@ -102,8 +84,8 @@ teardown_file() {
 	pm system reset -f >/dev/null 2>&1 || true
 	pkill -KILL -f -- "$PM/" 2>/dev/null || true
 	ip link del "$PM_BRIDGE" 2>/dev/null || true
+	portmap_cleanup "$PM/iptables.before" "$PM_PREFIX." || true
 	rm -rf "$PM"
-	[ -z "${PM_PORTMAP_NEW:-}" ] || portmap_shared_del
 }
 
 setup() {
