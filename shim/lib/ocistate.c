@@ -182,9 +182,8 @@ int ocistate_read(const char *root, const char *id, struct oci_state *s, husk_er
 		got += (size_t)n;
 	if (n < 0 || got > OCISTATE_MAX)
 		return husk_error_set(err, n < 0 ? errno : EFBIG, "%s", path);
-	n = (ssize_t)got;
 	cleanup_json json_object *o =
-	    json_parse_object(buf, (size_t)n, OCISTATE_MAX, OCISTATE_MAX_DEPTH, NULL);
+	    json_parse_object(buf, got, OCISTATE_MAX, OCISTATE_MAX_DEPTH, NULL);
 	if (!o || parse_state(o, id, s) < 0)
 		return husk_error_set(err, EINVAL, "%s: malformed", path);
 	snprintf(path, sizeof(path), "%s/%s/%s", root, id, OCISTATE_PAUSED);
