@@ -73,7 +73,7 @@ FUZZERS :=
 GUEST :=
 GEN_HEADERS :=
 
-.PHONY: all install deps demo test unit integration fuzz check-format check-layout format clean
+.PHONY: all install deps demo test unit integration conformance fuzz check-format check-layout format clean
 all:
 
 # object trees: normal, sanitized (unit tests), fuzzing (clang)
@@ -161,8 +161,14 @@ fuzz: $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
 integration: all
 	tests/integration/run
 
-# CI runs this: sanitized unit tests, real-VM integration tests, and each fuzzer briefly
-test: check-format check-layout all unit integration
+# the OCI runtime validation suite against husk and runc (tests/conformance/run): fails when a
+# file tests/conformance/expected says husk passes does not
+conformance: all
+	tests/conformance/run
+
+# CI runs this: sanitized unit tests, real-VM integration tests, the OCI validation suite, and
+# each fuzzer briefly
+test: check-format check-layout all unit integration conformance
 	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
 check-format:

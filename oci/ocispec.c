@@ -493,10 +493,12 @@ static int parse_mount(json_object *o, struct spec_mount *m, husk_err *err)
 		if (m->copy_up)
 			return husk_error_set(err, 0, "mount %s: tmpcopyup needs a tmpfs",
 			                      m->destination);
-		if (m->data)
-			return husk_error_set(err, 0,
-			                      "mount %s: bind mount option %.64s not supported",
-			                      m->destination, m->data);
+		/*
+		 * as runc, whose mount(2) with MS_BIND ignores them: file system data (mode=,
+		 * size=, ...) means nothing to a bind, which shows its source as it is
+		 */
+		free(m->data);
+		m->data = NULL;
 		return 0;
 	}
 	if (!m->type)

@@ -180,7 +180,7 @@ static void run_poststop_hooks(struct oci_state *st, const struct hooks *h)
 	if (!h->n[HOOK_POSTSTOP])
 		return;
 	st->status = OCI_STOPPED;
-	state = ocistate_json(st);
+	state = ocistate_json(st, OCI_STOPPED);
 	if ((state ? hooks_run(h, HOOK_POSTSTOP, state, &err)
 	           : husk_error_set(&err, ENOMEM, "state")) < 0)
 		log_warn("delete %s: poststop hooks: %s", st->id, husk_error_msg(err));

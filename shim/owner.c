@@ -99,12 +99,17 @@ static int on_signal(struct husk_loop *loop, int fd, uint32_t events, void *data
 	return 0;
 }
 
-/* Runs the spec's hooks of kind with the state as it is now on their stdin. */
+/*
+ * Runs the spec's hooks of kind with the state on their stdin: as it is now, but created for
+ * prestart and createRuntime, which runtime.md puts after step 2 (the environment, here the VM,
+ * exists), while `husk state` says creating until create returns (runc passes creating).
+ */
 static int run_hooks(struct owner *o, enum hook_kind kind, husk_err *err)
 {
 	if (!o->args->hooks.n[kind])
 		return 0;
-	cleanup_free char *state = ocistate_json(&o->st);
+	bool early = kind == HOOK_PRESTART || kind == HOOK_CREATE_RUNTIME;
+	cleanup_free char *state = ocistate_json(&o->st, early ? OCI_CREATED : o->st.status);
 	if (!state)
 		return husk_error_set(err, ENOMEM, "%s hooks", hook_kind_name(kind));
 	return hooks_run(&o->args->hooks, kind, state, err);
@@ -318,7 +323,7 @@ static int set_up(struct owner *o, husk_err *err)
 	o->sb = sandbox_create(o->loop, a->root, a->id, &a->cfg, err);
 	if (!o->sb)
 		return -1;
-	if (ocistate_init(&o->st, a->id, a->bundle, a->rootfs, err) < 0 ||
+	if (ocistate_init(&o->st, a->id, a->bundle, a->rootfs, a->spec.annotations, err) < 0 ||
 	    ocistate_write(sandbox_dir(o->sb), &o->st, err) < 0 || save_config(o, err) < 0 ||
 	    sandbox_add_rootfs(o->sb, a->id, a->rootfs, a->spec.root_readonly, err) < 0 ||
 	    sandbox_add_mounts(o->sb, a->id, &a->spec, err) < 0 ||

@@ -60,6 +60,23 @@ static int note_root(json_object *spec, struct bundle *b, husk_err *err)
 	return 0;
 }
 
+/* config.md: values MUST be strings (runc's decoding refuses others too); keys are free */
+static int note_annotations(json_object *spec, struct bundle *b, husk_err *err)
+{
+	json_object *a = json_member(spec, "annotations");
+	if (!a)
+		return 0;
+	if (!json_object_is_type(a, json_type_object))
+		return husk_error_set(err, 0, "annotations: must be an object");
+	json_object_object_foreach(a, key, value)
+	{
+		if (!json_object_is_type(value, json_type_string))
+			return husk_error_set(err, 0, "annotations.%.64s: must be a string", key);
+	}
+	b->annotations = json_object_get(a);
+	return 0;
+}
+
 static json_object *namespaces(json_object *spec)
 {
 	json_object *nss = json_member(json_member(spec, "linux"), "namespaces");
@@ -103,7 +120,8 @@ int bundle_parse(const char *buf, size_t len, struct bundle *b, husk_err *err)
 	if (!root)
 		return -1;
 	if (!required_string(root, "ociVersion", "ociVersion", err) ||
-	    note_root(root, b, err) < 0 || note_namespaces(root, b, err) < 0) {
+	    note_root(root, b, err) < 0 || note_namespaces(root, b, err) < 0 ||
+	    note_annotations(root, b, err) < 0) {
 		bundle_free(b);
 		return -1;
 	}
@@ -302,6 +320,7 @@ void bundle_free(struct bundle *b)
 	free(b->join_type);
 	free(b->join_path);
 	free(b->net_path);
+	json_object_put(b->annotations);
 	*b = (struct bundle){0};
 }
 

@@ -37,6 +37,7 @@ struct bundle {
 	/* a network namespace entry (none: the host's network), and its path or NULL */
 	bool net_ns;
 	char *net_path;
+	json_object *annotations; /* an object of strings, or NULL: the state carries them */
 	/* set by bundle_check */
 	bool root_readonly;
 	bool terminal;

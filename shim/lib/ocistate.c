@@ -49,7 +49,7 @@ int proc_start_time(pid_t pid, unsigned long long *out)
 }
 
 int ocistate_init(struct oci_state *s, const char *id, const char *bundle, const char *rootfs,
-                  husk_err *err)
+                  json_object *annotations, husk_err *err)
 {
 	struct timespec now;
 	struct tm tm;
@@ -65,6 +65,7 @@ int ocistate_init(struct oci_state *s, const char *id, const char *bundle, const
 	snprintf(s->created, sizeof(s->created), "%.20s.%09ldZ", date, now.tv_nsec % 1000000000);
 	s->bundle = strdup(bundle);
 	s->rootfs = strdup(rootfs);
+	s->annotations = json_object_get(annotations);
 	if (!s->bundle || !s->rootfs) {
 		ocistate_free(s);
 		return husk_error_set(err, ENOMEM, "state");
@@ -77,6 +78,8 @@ void ocistate_free(struct oci_state *s)
 	free(s->bundle);
 	free(s->rootfs);
 	s->bundle = s->rootfs = NULL;
+	json_object_put(s->annotations);
+	s->annotations = NULL;
 }
 
 static json_object *state_json(const struct oci_state *s, enum oci_status status, bool internal)
@@ -91,6 +94,8 @@ static json_object *state_json(const struct oci_state *s, enum oci_status status
 	json_object_object_add(o, "rootfs", json_object_new_string(s->rootfs));
 	json_object_object_add(o, "created", json_object_new_string(s->created));
 	json_object_object_add(o, "owner", json_object_new_string(""));
+	if (s->annotations)
+		json_object_object_add(o, "annotations", json_object_get(s->annotations));
 	if (internal) {
 		json_object_object_add(o, "huskOwnerStart", json_object_new_uint64(s->pid_start));
 		json_object_object_add(o, "huskExitStatus", json_object_new_int(s->exit_status));
@@ -144,6 +149,9 @@ static int parse_state(json_object *o, const char *id, struct oci_state *s)
 	s->exit_status = json_object_get_int(exit);
 	s->bundle = strdup(bundle);
 	s->rootfs = strdup(rootfs);
+	json_object *annotations = json_member(o, "annotations");
+	if (json_object_is_type(annotations, json_type_object))
+		s->annotations = json_object_get(annotations);
 	if (!s->bundle || !s->rootfs) {
 		ocistate_free(s);
 		return -1;
@@ -153,7 +161,7 @@ static int parse_state(json_object *o, const char *id, struct oci_state *s)
 
 int ocistate_read(const char *root, const char *id, struct oci_state *s, husk_err *err)
 {
-	char path[PATH_MAX], buf[OCISTATE_MAX + 1];
+	char path[PATH_MAX];
 	if (container_id_check(id, err) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/%s/%s", root, id, OCISTATE_FILE);
@@ -164,11 +172,18 @@ int ocistate_read(const char *root, const char *id, struct oci_state *s, husk_er
 	}
 	if (fd < 0)
 		return husk_error_set(err, errno, "%s", path);
-	ssize_t n = read(fd, buf, sizeof(buf));
-	if (n < 0 || n > (ssize_t)OCISTATE_MAX)
+	cleanup_free char *buf = malloc(OCISTATE_MAX + 1);
+	if (!buf)
+		return husk_error_set(err, ENOMEM, "%s", path);
+	/* one write made the file (temp file + rename), but a read may still come short */
+	size_t got = 0;
+	ssize_t n = 1;
+	while (got <= OCISTATE_MAX && (n = read(fd, buf + got, OCISTATE_MAX + 1 - got)) > 0)
+		got += (size_t)n;
+	if (n < 0 || got > OCISTATE_MAX)
 		return husk_error_set(err, n < 0 ? errno : EFBIG, "%s", path);
 	cleanup_json json_object *o =
-	    json_parse_object(buf, (size_t)n, OCISTATE_MAX, OCISTATE_MAX_DEPTH, NULL);
+	    json_parse_object(buf, got, OCISTATE_MAX, OCISTATE_MAX_DEPTH, NULL);
 	if (!o || parse_state(o, id, s) < 0)
 		return husk_error_set(err, EINVAL, "%s: malformed", path);
 	snprintf(path, sizeof(path), "%s/%s/%s", root, id, OCISTATE_PAUSED);
@@ -226,9 +241,9 @@ void ocistate_print(FILE *f, const struct oci_state *s, bool pretty)
 	json_object_put(o);
 }
 
-char *ocistate_json(const struct oci_state *s)
+char *ocistate_json(const struct oci_state *s, enum oci_status status)
 {
-	json_object *o = state_json(s, ocistate_live_status(s), false);
+	json_object *o = state_json(s, status, false);
 	char *text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 	                                                          JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);

@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include "lib/error.h"
+#include "oci/limits.h"
 #include "bundle.h"
 
 #define OCISTATE_FILE    "state.json"
@@ -27,7 +28,8 @@
 #define OCISTATE_CONTROL "control.sock"
 #define OCISTATE_CONFIG  "config.json" /* the bundle's, kept for poststop hooks if it has any */
 #define OCISTATE_PAUSED  "paused"
-#define OCISTATE_MAX     (64u << 10)
+/* the annotations come from config.json, so state.json may be as large */
+#define OCISTATE_MAX (SPEC_MAX_JSON + (64u << 10))
 
 enum oci_status { OCI_CREATING, OCI_CREATED, OCI_RUNNING, OCI_STOPPED, OCI_PAUSED };
 
@@ -40,12 +42,16 @@ struct oci_state {
 	char *rootfs;                 /* absolute */
 	char created[64];             /* RFC 3339, UTC, nanoseconds */
 	int exit_status;              /* -1 until stopped */
+	json_object *annotations;     /* the spec's (an object of strings; a reference), or NULL */
 };
 
 const char *oci_status_name(enum oci_status s);
-/* Fills id, pid (this process), pid_start, created; status creating; copies bundle/rootfs. */
+/*
+ * Fills id, pid (this process), pid_start, created; status creating; copies bundle/rootfs and
+ * takes a reference to annotations (NULL: none).
+ */
 int ocistate_init(struct oci_state *s, const char *id, const char *bundle, const char *rootfs,
-                  husk_err *err);
+                  json_object *annotations, husk_err *err);
 int ocistate_write(const char *dir, const struct oci_state *s, husk_err *err);
 /*
  * ENOENT with "container ID does not exist" when there is no such container.
@@ -59,8 +65,11 @@ enum oci_status ocistate_live_status(const struct oci_state *s);
 int ocistate_owner_pidfd(const struct oci_state *s);
 /* The state as `runc state` prints it (status as live; pid 0 when stopped). */
 void ocistate_print(FILE *f, const struct oci_state *s, bool pretty);
-/* The same, on one line, as a string the caller frees (what hooks get on stdin); NULL: ENOMEM. */
-char *ocistate_json(const struct oci_state *s);
+/*
+ * The same, on one line, as a string the caller frees (what hooks get on stdin), with status
+ * in place of the live one; NULL: ENOMEM.
+ */
+char *ocistate_json(const struct oci_state *s, enum oci_status status);
 /* Creates or removes root/id's paused marker; the caller holds the lock. */
 int ocistate_set_paused(const char *root, const char *id, bool paused, husk_err *err);
 /* Takes the exclusive lock of root/id; returns the fd holding it. */

@@ -7,11 +7,12 @@ load helpers
 setup() {
 	husk_setup
 	H=("$HUSK" --root "$ROOT")
-	# host hook: appends "NAME STATUS ID" (from the state on stdin) to $T/host.log
+	# host hook: appends "NAME STATUS ID [ANNOTATIONS]" (from the state on stdin) to $T/host.log
 	cat >"$T/hook" <<'SH'
 #!/bin/sh
 state=$(cat)
-printf '%s %s\n' "$1" "$(printf '%s' "$state" | jq -r '.status + " " + .id')" >>"$2"
+printf '%s %s\n' "$1" "$(printf '%s' "$state" |
+	jq -r '.status + " " + .id + (if .annotations then " " + (.annotations | tojson) else "" end)')" >>"$2"
 SH
 	chmod +x "$T/hook"
 	bundle_with '["sh", "-c", "echo ready; read line"]'
@@ -82,25 +83,30 @@ guest_log() {
 
 @test "hooks: every kind runs at its point of the lifecycle, in order, with the state of that point" {
 	all_hooks
+	jq '.annotations = {"org.example.any": "a b"}' "$T/bundle/config.json" >"$T/config.tmp"
+	mv "$T/config.tmp" "$T/bundle/config.json"
+	local a='{"org.example.any":"a b"}'
 	husk_create
 	cat "$T/err"
 	[ "$status" -eq 0 ]
-	# create: prestart, createRuntime (host, "creating"), then createContainer in the guest
-	[ "$(cat "$T/host.log")" = "$(printf 'prestart creating %s\ncreateRuntime creating %s' "$ID" "$ID")" ]
+	# create: prestart, createRuntime (host, "created": runtime.md's steps 3 and 4 come after the
+	# environment of step 2), then createContainer in the guest; the state carries the annotations
+	[ "$(cat "$T/host.log")" = "$(printf 'prestart created %s %s\ncreateRuntime created %s %s' "$ID" "$a" "$ID" "$a")" ]
 	[ "$(guest_log)" = "createContainer creating $ID true /" ]
+	[ "$("${H[@]}" state "$ID" | jq -c .annotations)" = "$a" ]
 	# config.json changed after create changes nothing (poststop comes from ROOT/ID/config.json)
 	set_hooks '{}'
 	"${H[@]}" start "$ID"
 	expect_line ready
 	# start: startContainer in the guest ("created": the program is not running yet), then poststart
 	[ "$(guest_log | tail -n 1)" = "startContainer created $ID true /" ]
-	[ "$(tail -n 1 "$T/host.log")" = "poststart running $ID" ]
+	[ "$(tail -n 1 "$T/host.log")" = "poststart running $ID $a" ]
 	echo bye >&8
 	wait_exit 60 "$(cat "$T/pid")"
 	[ "$(wc -l <"$T/host.log")" -eq 3 ]
 	"${H[@]}" delete "$ID"
 	# poststop once the container is gone
-	[ "$(tail -n 1 "$T/host.log")" = "poststop stopped $ID" ]
+	[ "$(tail -n 1 "$T/host.log")" = "poststop stopped $ID $a" ]
 	[ "$(wc -l <"$T/host.log")" -eq 4 ]
 	[ "$(wc -l <"$T/bundle/rootfs/hooks.log")" -eq 2 ]
 	assert_clean
@@ -112,7 +118,7 @@ guest_log() {
 	husk_run
 	cat "$T/err"
 	[ "$status" -eq 0 ]
-	[ "$(cut -d' ' -f1,2 "$T/host.log" | tr '\n' ,)" = "prestart creating,createRuntime creating,poststart running,poststop stopped," ]
+	[ "$(cut -d' ' -f1,2 "$T/host.log" | tr '\n' ,)" = "prestart created,createRuntime created,poststart running,poststop stopped," ]
 	[ "$(guest_log | cut -d' ' -f1,2 | tr '\n' ,)" = "createContainer creating,startContainer created," ]
 	assert_clean
 	# --keep: the container is deleted, and poststop runs, only at husk delete; hook output is logged

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # Host bind mounts shared into the guest through virtio-fs (issue 6): read-only enforced on
 # the host, writes of a rw bind reaching the host, file binds, rbind vs bind, relative
-# sources, errors, and nothing left mounted. Real VMs (TCG), one per test.
+# sources, file system options ignored on binds (as runc), errors, and nothing left mounted. Real VMs (TCG), one per test.
 
 load helpers
 
@@ -64,6 +64,19 @@ assert_src_unmounted() {
 	[ "$(cat "$SRC/out")" = written ]
 	[ -d "$SRC/d" ]
 	[ "$(cat "$T/out")" != "$(uname -r)" ]
+	assert_clean
+	assert_src_unmounted
+}
+
+@test "file system options on a bind (mode=, size=) are ignored as runc does, not refused" {
+	bind_spec '["sh","-c","cat /data/file; grep \" /data \" /proc/mounts"]' \
+		"{\"destination\":\"/data\",\"source\":\"$SRC\",\"options\":[\"nosuid\",\"mode=755\",\"size=1k\",\"rbind\",\"rshared\"]}"
+	husk_run
+	cat "$T/out" "$T/err"
+	[ "$status" -eq 0 ]
+	[ "$(sed -n 1p "$T/out")" = from-host ]
+	grep -E -q "^[^ ]+ /data [^ ]+ rw,nosuid" "$T/out"
+	! grep -q "size=1k" "$T/out"
 	assert_clean
 	assert_src_unmounted
 }

@@ -114,6 +114,29 @@ TEST(spec_rejects_malformed_json)
 /* the host's facts, then the agent's parser (with the agent's wording) */
 #define HOST_FACTS "{\"ociVersion\":\"1\",\"root\":{\"path\":\"r\"},"
 
+/* config.md: unknown annotation keys are fine, values are strings; the state carries them */
+TEST(spec_keeps_the_annotations_for_the_state)
+{
+	struct bundle spec;
+	cleanup_error husk_err err = NULL;
+	const char *s = HOST_FACTS "\"process\":{\"args\":[\"a\"],\"cwd\":\"/\"},"
+	                           "\"annotations\":{\"org.x.unknown\":\"\",\"k\":\"v\"}}";
+	CHECK_INT(bundle_parse(s, strlen(s), &spec, &err), ==, 0);
+	CHECK_INT(bundle_check(&spec, &err), ==, 0);
+	CHECK_STR(json_object_get_string(json_object_object_get(spec.annotations, "k")), "v");
+	CHECK_INT(json_object_object_length(spec.annotations), ==, 2);
+	bundle_free(&spec);
+	CHECK_INT(bundle_parse(GOOD, strlen(GOOD), &spec, &err), ==, 0);
+	CHECK(spec.annotations == NULL);
+	bundle_free(&spec);
+	CHECK_STR(parse_msg(HOST_FACTS "\"process\":{\"args\":[\"a\"],\"cwd\":\"/\"},"
+	                               "\"annotations\":{\"k\":1}}"),
+	          "annotations.k: must be a string");
+	CHECK_STR(parse_msg(HOST_FACTS "\"process\":{\"args\":[\"a\"],\"cwd\":\"/\"},"
+	                               "\"annotations\":[]}"),
+	          "annotations: must be an object");
+}
+
 TEST(spec_names_the_bad_field)
 {
 	CHECK_STR(parse_msg("{\"process\":{}}"), "ociVersion: missing");

@@ -21,7 +21,9 @@ TEST(ocistate_round_trips_and_tracks_the_owner)
 
 	snprintf(dir, sizeof(dir), "%s/c1", root);
 	CHECK_INT(mkdir(dir, 0700), ==, 0);
-	CHECK_INT(ocistate_init(&s, "c1", "/b/\"x", "/b/rootfs", &err), ==, 0);
+	json_object *annotations = json_tokener_parse("{\"org.x\":\"hook stdin\"}");
+	CHECK_INT(ocistate_init(&s, "c1", "/b/\"x", "/b/rootfs", annotations, &err), ==, 0);
+	json_object_put(annotations);
 	s.status = OCI_RUNNING;
 	CHECK_INT(ocistate_write(dir, &s, &err), ==, 0);
 	CHECK_INT(ocistate_read(root, "c1", &r, &err), ==, 0);
@@ -29,6 +31,18 @@ TEST(ocistate_round_trips_and_tracks_the_owner)
 	CHECK_STR(r.created, s.created);
 	CHECK_INT(r.pid, ==, getpid());
 	CHECK_INT(ocistate_live_status(&r), ==, OCI_RUNNING);
+	/* the annotations come back, and `state` and the hooks' stdin carry them */
+	CHECK_STR(json_object_get_string(json_object_object_get(r.annotations, "org.x")),
+	          "hook stdin");
+	char *hook = ocistate_json(&r, OCI_CREATED);
+	CHECK(hook != NULL);
+	CHECK(strstr(hook, "\"status\":\"created\"") != NULL);
+	CHECK(strstr(hook, "\"annotations\":{\"org.x\":\"hook stdin\"}") != NULL);
+	CHECK(strstr(hook, "husk") == NULL);
+	free(hook);
+	hook = ocistate_json(&r, OCI_STOPPED);
+	CHECK(strstr(hook, "\"pid\":0,") != NULL);
+	free(hook);
 	ocistate_free(&r);
 
 	/* the paused marker turns running into paused, and only running */
