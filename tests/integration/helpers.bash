@@ -207,3 +207,14 @@ portmap_cleanup() {
 	rm -rf "$tmp"
 	return $status
 }
+
+# firewall_cleanup BEFORE: CNI's firewall plugin leaves its CNI-FORWARD and CNI-ADMIN chains
+# (and FORWARD's jump) when its last container goes; removes them if BEFORE (iptables_rules)
+# had none and no container's rule is left in them.
+firewall_cleanup() {
+	grep -q '^:CNI-FORWARD ' "$1" && return 0
+	[ "$(iptables -S CNI-FORWARD 2>/dev/null | grep -vc -- '-j CNI-ADMIN$')" = 1 ] || return 0
+	[ "$(iptables -S CNI-ADMIN 2>/dev/null)" = "-N CNI-ADMIN" ] || return 0
+	iptables -D FORWARD -m comment --comment "CNI firewall plugin rules" -j CNI-FORWARD &&
+		iptables -F CNI-FORWARD && iptables -X CNI-FORWARD && iptables -X CNI-ADMIN
+}

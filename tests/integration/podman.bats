@@ -85,6 +85,7 @@ teardown_file() {
 	pkill -KILL -f -- "$PM/" 2>/dev/null || true
 	ip link del "$PM_BRIDGE" 2>/dev/null || true
 	portmap_cleanup "$PM/iptables.before" "$PM_PREFIX." || true
+	firewall_cleanup "$PM/iptables.before" || true
 	rm -rf "$PM"
 }
 
