@@ -354,6 +354,11 @@ ro" ]
 	done
 	! "${CTR[@]}" task ls | grep -- "^$id "
 	"${CTR[@]}" containers delete "$id"
+	# the delete action removes the state once the dead shim's helpers have exited (bounded)
+	for i in $(seq 300); do
+		[ -e "/run/husk-v2/$id" ] || break
+		sleep 0.1
+	done
 	assert_v2_clean c18
 }
 
