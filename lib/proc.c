@@ -1,14 +1,11 @@
 #include "proc.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdbool.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -377,65 +374,4 @@ int proc_first_line(const char *const *argv, int timeout_ms, char *buf, size_t l
 	if (r < 0)
 		return husk_error_prefix(err, "%s", argv[0]);
 	return 0;
-}
-
-#define NAMING_MAX  64   /* processes proc_wait_naming follows */
-#define CMDLINE_MAX 4096 /* of each command line, what is searched */
-
-/* Whether /proc/<pid>/cmdline (NULs read as spaces) contains needle. */
-static bool cmdline_names(int procfd, long pid, const char *needle)
-{
-	char path[32], buf[CMDLINE_MAX];
-	snprintf(path, sizeof(path), "%ld/cmdline", pid);
-	cleanup_close int fd = openat(procfd, path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return false;
-	for (ssize_t i = 0; i < n; i++)
-		if (buf[i] == '\0')
-			buf[i] = ' ';
-	buf[n] = '\0';
-	return strstr(buf, needle) != NULL;
-}
-
-/* pidfds of the processes naming needle, into fds; returns how many. */
-static size_t pidfds_naming(const char *needle, struct pollfd *fds, size_t max)
-{
-	cleanup_closedir DIR *d = opendir("/proc");
-	struct dirent *e;
-	size_t n = 0;
-	while (d && n < max && (e = readdir(d))) {
-		char *end;
-		long pid = strtol(e->d_name, &end, 10);
-		if (*end || pid <= 0 || pid == getpid() || !cmdline_names(dirfd(d), pid, needle))
-			continue;
-		int fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
-		if (fd >= 0)
-			fds[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
-	}
-	return n;
-}
-
-int proc_wait_naming(const char *needle, int timeout_ms, husk_err *err)
-{
-	struct pollfd fds[NAMING_MAX];
-	size_t n = pidfds_naming(needle, fds, NAMING_MAX), left = n;
-	int64_t deadline = deadline_after(timeout_ms);
-	int ret = 0;
-	while (left && ret == 0) {
-		int r = poll(fds, n, deadline_left(deadline));
-		if (r == 0)
-			ret =
-			    husk_error_set(err, ETIMEDOUT, "%zu processes naming %s", left, needle);
-		else if (r < 0 && errno != EINTR)
-			ret = husk_error_set(err, errno, "poll pidfds");
-		for (size_t i = 0; r > 0 && i < n; i++)
-			if (fds[i].fd >= 0 && fds[i].revents) {
-				close_fd(&fds[i].fd);
-				left--;
-			}
-	}
-	for (size_t i = 0; i < n; i++)
-		close_fd(&fds[i].fd);
-	return ret;
 }

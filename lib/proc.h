@@ -65,11 +65,5 @@ const char *proc_status_str(int status, char *buf, size_t len);
 
 /* Runs argv (stdin/stderr /dev/null) and returns the first stdout line (no '\n') in buf. */
 int proc_first_line(const char *const *argv, int timeout_ms, char *buf, size_t len, husk_err *err);
-/*
- * Waits, on pidfds, until every process (but this one) whose command line contains needle has
- * exited, at most timeout_ms: the helpers a dead owner leaves behind, which name its state dir.
- * ETIMEDOUT names how many still run.
- */
-int proc_wait_naming(const char *needle, int timeout_ms, husk_err *err);
 
 #endif

@@ -32,9 +32,10 @@
 #include "shim/lib/bundle.h"
 #include "shim/lib/statedir.h"
 
-#define OPTIONS_MAX   (1u << 20)
-#define ADDRESS_MAX   106
-#define CLEAR_WAIT_MS 10000
+#define OPTIONS_MAX    (1u << 20)
+#define ADDRESS_MAX    106
+#define CLEAR_ATTEMPTS 100
+#define CLEAR_RETRY_MS 50
 
 char *spec_annotation(const char *json, size_t len, const char *key)
 {
@@ -215,20 +216,27 @@ fail:
 }
 
 /*
- * What a dead shim of this group left: its sandbox state and its socket. Its VM's helpers die
- * with it (PR_SET_PDEATHSIG) but can take a moment to on a loaded host, and the rootfs mounts
- * of its mount namespace (in the state dir) go only with the last of them: their exits are
- * waited for first (they name the state dir on their command lines).
+ * What a dead shim of this group left: its sandbox state and its socket. Its
+ * VM's helpers die with it (PR_SET_PDEATHSIG) but can take a moment to, on a
+ * loaded host: the removal is retried quietly for a bounded time, then once
+ * more with its warnings.
  */
 static void clear_dead_shim(const char *group, const struct sockaddr_un *sa)
 {
-	cleanup_error husk_err err = NULL;
 	char dir[PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s/%s/", SHIM_STATE_ROOT, group);
+	struct stat st;
+	enum husk_log_level level = log_get_level();
+	snprintf(dir, sizeof(dir), "%s/%s", SHIM_STATE_ROOT, group);
 	unlink(sa->sun_path);
-	if (proc_wait_naming(dir, CLEAR_WAIT_MS, &err) < 0)
-		log_warn("dead shim %s: %s", group, husk_error_msg(err));
-	statedir_remove_path(dir);
+	log_set_level(LOG_LEVEL_ERROR);
+	for (int i = 0; i < CLEAR_ATTEMPTS && stat(dir, &st) == 0; i++) {
+		if (i)
+			nanosleep(&(struct timespec){0, CLEAR_RETRY_MS * 1000000L}, NULL);
+		statedir_remove_path(dir);
+	}
+	log_set_level(level);
+	if (stat(dir, &st) == 0)
+		statedir_remove_path(dir);
 }
 
 int shim_action_delete(const struct shim_args *a)

@@ -239,22 +239,3 @@ TEST(child_works_in_the_given_directory)
 	CHECK_INT(proc_spawn(&spec, &p, &err), ==, -1);
 	CHECK_STR(husk_error_msg(err), "spawn pwd: child setup: No such file or directory");
 }
-
-TEST(wait_naming_waits_for_the_processes_that_name_it)
-{
-	cleanup_error husk_err err = NULL;
-	char marker[64];
-	snprintf(marker, sizeof(marker), "husk-test-naming-%d/", (int)getpid());
-	/* the shell stays (no exec of its last command), naming marker as its $0 */
-	const char *argv[] = {"sh", "-c", "sleep 1000; :", marker, NULL};
-	struct proc_spec spec = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
-	struct proc p;
-	CHECK_INT(proc_spawn(&spec, &p, &err), ==, 0);
-	CHECK_INT(proc_wait_naming(marker, 100, &err), ==, -1);
-	CHECK_INT(err->code, ==, ETIMEDOUT);
-	CHECK(strstr(husk_error_msg(err), "1 processes naming husk-test-naming-") != NULL);
-	kill(-p.pid, SIGKILL); /* its process group: the shell and its sleep */
-	CHECK_INT(proc_wait_naming(marker, 5000, &err), ==, 0);
-	proc_kill_and_reap(&p, SIGKILL, 1000);
-	CHECK_INT(proc_wait_naming("husk-test-naming-nobody/", 100, &err), ==, 0);
-}
