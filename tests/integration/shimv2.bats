@@ -354,7 +354,7 @@ ro" ]
 	done
 	! "${CTR[@]}" task ls | grep -- "^$id "
 	"${CTR[@]}" containers delete "$id"
-	# the delete action removes the state once the dead shim's helpers have exited (bounded)
+	# the delete action may still be removing the dead shim's state (it retries, bounded)
 	for i in $(seq 300); do
 		[ -e "/run/husk-v2/$id" ] || break
 		sleep 0.1
