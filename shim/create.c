@@ -18,6 +18,7 @@
 #include "husk.h"
 #include "lib/log.h"
 #include "shim/lib/ocistate.h"
+#include "shim/lib/podnet.h"
 #include "shim/lib/bundle.h"
 #include "shim/lib/tty.h"
 
@@ -32,7 +33,8 @@ int owner_args_load(struct owner_args *a, const struct husk_globals *g, const ch
 		return husk_error_set(err, errno, "bundle %s", bundle);
 	if (bundle_load(a->bundle, &a->spec, &a->rootfs, err) < 0)
 		return -1;
-	if (bundle_net_check(&a->spec, err) < 0)
+	if (bundle_ns_check(&a->spec, err) < 0 ||
+	    (a->spec.net_path && podnet_refuse_own(a->spec.net_path, err) < 0))
 		return husk_error_prefix(err, "bundle %s: config.json", bundle);
 	/* a VM per container: no other container's namespace is there to join */
 	if (a->spec.join_type)

@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -316,6 +317,31 @@ static int open_terminal(struct owner *o, husk_err *err)
 	return 0;
 }
 
+/*
+ * A spec's network namespace without a path is the owner's own, made as the
+ * owner starts, as runc makes one for its init: state.pid's is what hooks see.
+ */
+static int enter_own_netns(const struct owner_args *a, husk_err *err)
+{
+	if (a->spec.net_path)
+		return 0;
+	if (unshare(CLONE_NEWNET) < 0)
+		return husk_error_set(err, errno, "a network namespace of its own");
+	return 0;
+}
+
+/* The namespace's interfaces with an address become the VM's NICs (none: loopback only). */
+static int attach_network(struct owner *o, husk_err *err)
+{
+	char own[sizeof("/proc//ns/net") + 3 * sizeof(pid_t)];
+	const char *path = o->args->spec.net_path;
+	if (!path) {
+		snprintf(own, sizeof(own), "/proc/%d/ns/net", (int)getpid());
+		path = own;
+	}
+	return sandbox_attach_network(o->sb, path, err);
+}
+
 static int set_up(struct owner *o, husk_err *err)
 {
 	const struct owner_args *a = o->args;
@@ -327,16 +353,17 @@ static int set_up(struct owner *o, husk_err *err)
 	    ocistate_write(sandbox_dir(o->sb), &o->st, err) < 0 || save_config(o, err) < 0 ||
 	    sandbox_add_rootfs(o->sb, a->id, a->rootfs, a->spec.root_readonly, err) < 0 ||
 	    sandbox_add_mounts(o->sb, a->id, &a->spec, err) < 0 ||
-	    sandbox_set_size(o->sb, &a->spec, err) < 0 ||
-	    (a->spec.net_path && sandbox_attach_network(o->sb, a->spec.net_path, err) < 0) ||
-	    sandbox_boot(o->sb, err) < 0)
+	    sandbox_set_size(o->sb, &a->spec, err) < 0)
 		return -1;
 	/*
-	 * The runtime environment (the VM) exists; the container's root switch
-	 * happens in CreateContainer, which also runs its createContainer hooks.
+	 * The runtime environment exists: the state, and the network namespace the
+	 * hooks may configure (Docker's libnetwork-setkey does, through state.pid's).
+	 * The VM boots after them with what they put there; the container's root
+	 * switch happens in CreateContainer, which also runs its createContainer hooks.
 	 */
 	o->env_created = true;
 	if (run_hooks(o, HOOK_PRESTART, err) < 0 || run_hooks(o, HOOK_CREATE_RUNTIME, err) < 0 ||
+	    attach_network(o, err) < 0 || sandbox_boot(o->sb, err) < 0 ||
 	    sandbox_create_container(o->sb, a->id, &a->spec, true, err) < 0 ||
 	    (a->spec.terminal && open_terminal(o, err) < 0))
 		return -1;
@@ -407,7 +434,8 @@ int owner_run(const struct owner_args *a, int ready_fd, husk_err *err)
 	cleanup_close int winchfd = sigfd < 0 ? -1 : tty_winch_fd(err);
 	if (winchfd < 0 || !(o.loop = husk_loop_new(err)) ||
 	    husk_loop_add(o.loop, sigfd, EPOLLIN, on_signal, &o, err) < 0 ||
-	    husk_loop_add(o.loop, winchfd, EPOLLIN, on_winch, &o, err) < 0 || set_up(&o, err) < 0 ||
+	    husk_loop_add(o.loop, winchfd, EPOLLIN, on_winch, &o, err) < 0 ||
+	    enter_own_netns(a, err) < 0 || set_up(&o, err) < 0 ||
 	    (a->start && start_container(&o, err) < 0)) {
 		report_ready(&o, *err);
 		if (ready_fd >= 0)

@@ -100,6 +100,12 @@ static int note_namespaces(json_object *spec, struct bundle *b, husk_err *err)
 		json_object *ns = json_object_array_get_idx(nss, i);
 		const char *type = plain_string(json_member(ns, "type"));
 		const char *path = plain_string(json_member(ns, "path"));
+		if (type && !strcmp(type, "pid"))
+			b->pid_ns = true;
+		else if (type && !strcmp(type, "ipc"))
+			b->ipc_ns = true;
+		else if (type && !strcmp(type, "uts"))
+			b->uts_ns = true;
 		if (is_network(ns) && !b->net_ns) {
 			b->net_ns = true;
 			if (path && !(b->net_path = strndup(path, 256)))
@@ -269,12 +275,22 @@ int bundle_check(struct bundle *b, husk_err *err)
 	return ret;
 }
 
-int bundle_net_check(const struct bundle *b, husk_err *err)
+int bundle_ns_check(const struct bundle *b, husk_err *err)
 {
-	if (!b->net_ns)
+	const char *missing = !b->net_ns   ? "network"
+	                      : !b->pid_ns ? "pid"
+	                      : !b->ipc_ns ? "ipc"
+	                      : !b->uts_ns ? "uts"
+	                                   : NULL;
+	const char *shared = !b->net_ns   ? "network"
+	                     : !b->pid_ns ? "processes"
+	                     : !b->ipc_ns ? "IPC"
+	                                  : "hostname";
+	if (missing)
 		return husk_error_set(err, 0,
-		                      "linux.namespaces: no network namespace: a VM cannot share "
-		                      "the host's network");
+		                      "linux.namespaces: no %s namespace: a VM cannot share the "
+		                      "host's %s",
+		                      missing, shared);
 	return 0;
 }
 

@@ -37,7 +37,8 @@ struct bundle {
 	/* a network namespace entry (none: the host's network), and its path or NULL */
 	bool net_ns;
 	char *net_path;
-	json_object *annotations; /* an object of strings, or NULL: the state carries them */
+	bool pid_ns, ipc_ns, uts_ns; /* entries of these types (none: the host's) */
+	json_object *annotations;    /* an object of strings, or NULL: the state carries them */
 	/* set by bundle_check */
 	bool root_readonly;
 	bool terminal;
@@ -67,10 +68,11 @@ int bundle_load(const char *dir, struct bundle *b, char **rootfs, husk_err *err)
 int bundle_check(struct bundle *b, husk_err *err);
 
 /*
- * A VM has a network of its own: a spec without a network namespace (the host's network) is
- * refused.
+ * A VM has a network, PIDs, IPC and a hostname of its own: a spec without a network, pid, ipc
+ * or uts namespace (sharing the host's: docker --network/--pid/--ipc/--uts host, Kubernetes
+ * hostNetwork/hostPID/hostIPC) is refused.
  */
-int bundle_net_check(const struct bundle *b, husk_err *err);
+int bundle_ns_check(const struct bundle *b, husk_err *err);
 /*
  * The network namespace's path (kept in b->net_path: the host attaches it to the VM) dropped
  * from b->json: the container keeps the guest's network, where the NICs are.

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/cleanup.h"
@@ -194,6 +195,21 @@ static int open_netns(struct podnet *pn, husk_err *err)
 	int type = ioctl(pn->netns_fd, NS_GET_NSTYPE);
 	if (type != CLONE_NEWNET)
 		return husk_error_set(err, 0, "not a network namespace");
+	return 0;
+}
+
+int podnet_refuse_own(const char *path, husk_err *err)
+{
+	struct stat ns, own;
+	if (stat(path, &ns) < 0)
+		return husk_error_set(err, errno, "network namespace %s", path);
+	if (stat("/proc/self/ns/net", &own) < 0)
+		return husk_error_set(err, errno, "/proc/self/ns/net");
+	if (ns.st_dev == own.st_dev && ns.st_ino == own.st_ino)
+		return husk_error_set(err, 0,
+		                      "network namespace %s: the runtime's own (the host's "
+		                      "network): a VM cannot share it",
+		                      path);
 	return 0;
 }
 

@@ -22,6 +22,11 @@
 struct podnet;
 
 /*
+ * Refuses a path to the caller's own network namespace: docker run --network host names the
+ * host's by a path of its own, and a VM cannot share it.
+ */
+int podnet_refuse_own(const char *path, husk_err *err);
+/*
  * Attaches the network namespace at path. A namespace husk cannot attach (not a network
  * namespace, an interface of another kind or MTU, too many of anything) is one error naming
  * the path, the interface and the reason, and leaves nothing behind.

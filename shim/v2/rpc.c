@@ -17,6 +17,7 @@
 #include "lib/log.h"
 #include "shim.h"
 #include "shim/lib/bundle.h"
+#include "shim/lib/podnet.h"
 
 #define MAX_MOUNTS          16
 #define MAX_PIDS            4096
@@ -158,8 +159,7 @@ static int create_in_sandbox(struct shim *s, struct task *t,
 	struct bundle spec = {0};
 	bool boot = !s->sb;
 	int r = -1;
-	if (bundle_load(t->bundle, &spec, &t->rootfs, err) < 0 ||
-	    bundle_net_check(&spec, err) < 0 ||
+	if (bundle_load(t->bundle, &spec, &t->rootfs, err) < 0 || bundle_ns_check(&spec, err) < 0 ||
 	    (boot && spec.net_path && bundle_drop_net_path(&spec, err) < 0) ||
 	    pod_spec_adapt(s, &spec, err) < 0 || bundle_check(&spec, err) < 0 ||
 	    load_config(s, req->options, err) < 0 || (boot && open_sandbox(s, t, err) < 0) ||

@@ -68,7 +68,7 @@ write_spec() {
 		{ "destination": "/proc", "type": "proc", "source": "proc" },
 		{ "destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755"] }
 	],
-	"linux": { "namespaces": [ { "type": "pid" }, { "type": "uts" }, { "type": "mount" }, { "type": "network" } ] }
+	"linux": { "namespaces": [ { "type": "pid" }, { "type": "ipc" }, { "type": "uts" }, { "type": "mount" }, { "type": "network" } ] }
 }
 JSON
 }
@@ -217,4 +217,29 @@ firewall_cleanup() {
 	[ "$(iptables -S CNI-ADMIN 2>/dev/null)" = "-N CNI-ADMIN" ] || return 0
 	iptables -D FORWARD -m comment --comment "CNI firewall plugin rules" -j CNI-FORWARD &&
 		iptables -F CNI-FORWARD && iptables -X CNI-FORWARD && iptables -X CNI-ADMIN
+}
+
+# iptables_undo BEFORE: removes from iptables and ip6tables every rule and chain that is not in
+# BEFORE (iptables_rules), for daemons that leave their rules behind (dockerd keeps its chains
+# and its network's masquerade after it exits). Rules first, then the chains they jumped to.
+iptables_undo() {
+	local cmd table line chain
+	for cmd in iptables ip6tables; do
+		"$cmd-save" | sed -e '/^#/d' -e 's/ \[[0-9]*:[0-9]*\]$//' | while IFS= read -r line; do
+			case $line in
+			\**) table=${line#\*} ;;
+			-A\ *) grep -qxF -- "$line" "$1" || eval "$cmd -t $table -D ${line#-A }" ;;
+			esac
+		done
+		"$cmd-save" | sed -e '/^#/d' -e 's/ \[[0-9]*:[0-9]*\]$//' | while IFS= read -r line; do
+			case $line in
+			\**) table=${line#\*} ;;
+			:*)
+				chain=${line#:}
+				chain=${chain%% *}
+				grep -q "^:$chain " "$1" || "$cmd" -t "$table" -X "$chain"
+				;;
+			esac
+		done
+	done
 }

@@ -42,7 +42,7 @@ tty_bundle() {
 		{ "destination": "/dev/pts", "type": "devpts", "source": "devpts",
 		  "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"] }
 	],
-	"linux": { "namespaces": [ { "type": "pid" }, { "type": "uts" }, { "type": "mount" }, { "type": "network" } ] }
+	"linux": { "namespaces": [ { "type": "pid" }, { "type": "ipc" }, { "type": "uts" }, { "type": "mount" }, { "type": "network" } ] }
 }
 JSON
 }

@@ -78,9 +78,10 @@ TEST(network_namespace_path_is_dropped_from_the_text_the_agent_gets)
 	const char *s =
 	    "{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"true\"],\"cwd\":\"/\"},"
 	    "\"root\":{\"path\":\"rootfs\"},\"linux\":{\"namespaces\":[{\"type\":\"pid\"},"
-	    "{\"type\":\"network\",\"path\":\"/run/netns/n1\"}]}}";
+	    "{\"type\":\"ipc\"},{\"type\":\"uts\"},{\"type\":\"network\",\"path\":\"/run/netns/"
+	    "n1\"}]}}";
 	CHECK_INT(bundle_parse(s, strlen(s), &spec, &err), ==, 0);
-	CHECK_INT(bundle_net_check(&spec, &err), ==, 0);
+	CHECK_INT(bundle_ns_check(&spec, &err), ==, 0);
 	CHECK_INT(bundle_drop_net_path(&spec, &err), ==, 0);
 	CHECK_STR(spec.net_path, "/run/netns/n1");
 	CHECK(!strstr(spec.json, "/run/netns/n1"));
@@ -96,10 +97,42 @@ TEST(no_network_namespace_is_the_hosts_network_and_refused)
 	cleanup_error husk_err err = NULL;
 	CHECK_INT(bundle_parse(GOOD, strlen(GOOD), &spec, &err), ==, 0);
 	CHECK(!spec.net_ns);
-	CHECK_INT(bundle_net_check(&spec, &err), ==, -1);
+	CHECK_INT(bundle_ns_check(&spec, &err), ==, -1);
 	CHECK_STR(husk_error_msg(err), "linux.namespaces: no network namespace: a VM cannot share "
 	                               "the host's network");
 	bundle_free(&spec);
+}
+
+/* docker run --pid host / --ipc host / --uts host: the entry is missing */
+static const char *missing_ns_msg(const char *nss)
+{
+	static char msg[200];
+	char s[400];
+	struct bundle spec;
+	cleanup_error husk_err err = NULL;
+	snprintf(s, sizeof(s),
+	         "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\"},"
+	         "\"linux\":{\"namespaces\":[%s]}}",
+	         nss);
+	if (bundle_parse(s, strlen(s), &spec, &err) < 0)
+		return "not parsed";
+	snprintf(msg, sizeof(msg), "%s",
+	         bundle_ns_check(&spec, &err) < 0 ? husk_error_msg(err) : "accepted");
+	bundle_free(&spec);
+	return msg;
+}
+
+TEST(no_pid_ipc_or_uts_namespace_is_the_hosts_and_refused)
+{
+	CHECK_STR(missing_ns_msg("{\"type\":\"network\"},{\"type\":\"ipc\"},{\"type\":\"uts\"}"),
+	          "linux.namespaces: no pid namespace: a VM cannot share the host's processes");
+	CHECK_STR(missing_ns_msg("{\"type\":\"network\"},{\"type\":\"pid\"},{\"type\":\"uts\"}"),
+	          "linux.namespaces: no ipc namespace: a VM cannot share the host's IPC");
+	CHECK_STR(missing_ns_msg("{\"type\":\"network\"},{\"type\":\"pid\"},{\"type\":\"ipc\"}"),
+	          "linux.namespaces: no uts namespace: a VM cannot share the host's hostname");
+	CHECK_STR(missing_ns_msg("{\"type\":\"network\"},{\"type\":\"pid\"},{\"type\":\"ipc\"},"
+	                         "{\"type\":\"uts\",\"path\":\"/proc/1/ns/uts\"}"),
+	          "accepted");
 }
 
 TEST(spec_rejects_malformed_json)

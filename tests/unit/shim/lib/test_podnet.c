@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/cleanup.h"
 #include "lib/error.h"
@@ -117,6 +118,27 @@ TEST(a_path_that_is_no_network_namespace_is_refused)
 	CHECK(podnet_attach("/nonexistent", &err) == NULL);
 	CHECK_STR(husk_error_msg(err),
 	          "network namespace /nonexistent: open: No such file or directory");
+}
+
+/* as docker run --network host gives it: the caller's own namespace under a path of its own */
+TEST(the_callers_own_network_namespace_is_refused)
+{
+	cleanup_error husk_err err = NULL;
+	char path[64], cmd[200], want[200];
+	CHECK_INT(set_up(), ==, 0);
+	snprintf(path, sizeof(path), "/tmp/husk-podnet-own.%d", (int)getpid());
+	snprintf(cmd, sizeof(cmd), "touch %s && mount --bind /proc/self/ns/net %s", path, path);
+	CHECK_INT(system(cmd), ==, 0);
+	int r = podnet_refuse_own(path, &err);
+	snprintf(want, sizeof(want),
+	         "network namespace %s: the runtime's own (the host's network): a VM cannot "
+	         "share it",
+	         path);
+	snprintf(cmd, sizeof(cmd), "umount %s && rm %s", path, path);
+	CHECK_INT(system(cmd), ==, 0);
+	CHECK_INT(r, ==, -1);
+	CHECK_STR(husk_error_msg(err), want);
+	CHECK_INT(podnet_refuse_own("/proc/self/ns/uts", &err), ==, 0);
 }
 
 TEST(tc_redirect_is_available)
