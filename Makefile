@@ -44,7 +44,7 @@ USES_tests/unit/agent := $(TEST_HARNESS) agent $(USES_agent)
 USES_tests/unit/hypervisor/qemu := $(TEST_HARNESS) hypervisor/qemu $(USES_hypervisor/qemu)
 USES_tests/unit/hypervisor/vsock := $(TEST_HARNESS) tests/guest hypervisor/vsock \
 	$(USES_hypervisor/vsock)
-USES_tests/unit/shim/lib := $(TEST_HARNESS) shim/lib $(USES_shim/lib)
+USES_tests/unit/shim/lib := $(TEST_HARNESS) shim/lib $(USES_shim/lib) agent
 USES_tests/guest := $(TEST_HARNESS) lib agent
 USES_tests/integration/helpers := tests/guest lib proto ttrpc hypervisor/vsock
 USES_tests/fuzz := tests/guest shim/v2 $(USES_shim/v2) agent netlink

@@ -18,6 +18,7 @@
 struct ttrpc_call;
 struct read_req;
 struct wait_req;
+struct dns_relay;
 
 /* One output pipe of a process; read only while a ReadStdout/ReadStderr waits (flow control). */
 struct stream {
@@ -92,7 +93,8 @@ struct agent {
 	char oom_queue[AGENT_OOM_QUEUE][SPEC_MAX_ID + 1];  /* ids of OOM kills nobody took yet */
 	size_t oom_first, oom_count;
 	int destroying;
-	int network_set; /* a SetupNetwork succeeded: another is refused */
+	int network_set;       /* a SetupNetwork succeeded: another is refused */
+	struct dns_relay *dns; /* after StartDnsRelay */
 };
 
 #endif

@@ -21,6 +21,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "dns.h"
 #include "agent.h"
 #include "cgroup.h"
 #include "containers.h"
@@ -268,6 +269,7 @@ int main(int argc, char **argv)
 	if (ag.pid1)
 		power_off();
 	events_close(&ag);
+	dns_relay_free(ag.dns);
 	husk_loop_free(ag.loop);
 	return ret < 0 ? 1 : 0;
 }

@@ -310,6 +310,23 @@ static int check_setup_network(const ProtobufCMessage *m, husk_err *err)
 	return 0;
 }
 
+static int check_start_dns_relay(const ProtobufCMessage *m, husk_err *err)
+{
+	const Husk__Agent__V1__StartDnsRelayRequest *r = (const void *)m;
+	if (r->address.len != 4 || r->address.data[0] != 127)
+		return husk_error_set(err, 0, "address: not an IPv4 loopback address");
+	return 0;
+}
+
+static int check_dns_answer(const ProtobufCMessage *m, husk_err *err)
+{
+	const Husk__Agent__V1__DnsMessage *r = (const void *)m;
+	if (r->data.len < DNS_MESSAGE_MIN || r->data.len > DNS_MESSAGE_MAX)
+		return husk_error_set(err, 0, "data: %zu bytes, not %d to %d", r->data.len,
+		                      DNS_MESSAGE_MIN, DNS_MESSAGE_MAX);
+	return 0;
+}
+
 struct request_type {
 	const char *method;
 	const ProtobufCMessageDescriptor *desc;
@@ -337,6 +354,9 @@ static const struct request_type request_types[] = {
     {"PauseContainer", &husk__agent__v1__container_request__descriptor, check_container_req},
     {"ResumeContainer", &husk__agent__v1__container_request__descriptor, check_container_req},
     {"SetupNetwork", &husk__agent__v1__setup_network_request__descriptor, check_setup_network},
+    {"StartDnsRelay", &husk__agent__v1__start_dns_relay_request__descriptor, check_start_dns_relay},
+    {"ReadDnsQuery", &husk__agent__v1__empty__descriptor, check_none},
+    {"WriteDnsAnswer", &husk__agent__v1__dns_message__descriptor, check_dns_answer},
 };
 
 static const struct request_type *find_type(const char *method)

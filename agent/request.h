@@ -26,6 +26,10 @@
 #define NET_MIN_MTU        68
 #define NET_MAX_MTU        65535
 
+/* The DNS relay's messages: a header at least, EDNS0's usual UDP payload at most */
+#define DNS_MESSAGE_MIN 12
+#define DNS_MESSAGE_MAX 4096
+
 /* The request message type of an agent method, or NULL if there is none. */
 const ProtobufCMessageDescriptor *request_descriptor(const char *method);
 /*

@@ -17,6 +17,7 @@
 #include "events.h"
 #include "lib/cleanup.h"
 #include "lib/log.h"
+#include "dns.h"
 #include "network.h"
 #include "process.h"
 #include "proclist.h"
@@ -462,6 +463,43 @@ static void on_setup_network(struct ttrpc_call *call, const uint8_t *payload, si
 	reply_empty(call);
 }
 
+static void on_start_dns_relay(struct ttrpc_call *call, const uint8_t *payload, size_t len,
+                               void *data)
+{
+	cleanup_msg Husk__Agent__V1__StartDnsRelayRequest *req =
+	    decode(call, "StartDnsRelay", payload, len);
+	cleanup_error husk_err err = NULL;
+	if (!req)
+		return;
+	if (dns_relay_start(data, req->address.data, &err) < 0) {
+		ttrpc_reply_error(call, TTRPC_FAILED_PRECONDITION, "%s", husk_error_msg(err));
+		return;
+	}
+	reply_empty(call);
+}
+
+static void on_read_dns_query(struct ttrpc_call *call, const uint8_t *payload, size_t len,
+                              void *data)
+{
+	cleanup_msg Husk__Agent__V1__Empty *req = decode(call, "ReadDnsQuery", payload, len);
+	if (req)
+		dns_relay_read(data, call);
+}
+
+static void on_write_dns_answer(struct ttrpc_call *call, const uint8_t *payload, size_t len,
+                                void *data)
+{
+	cleanup_msg Husk__Agent__V1__DnsMessage *req = decode(call, "WriteDnsAnswer", payload, len);
+	cleanup_error husk_err err = NULL;
+	if (!req)
+		return;
+	if (dns_relay_answer(data, req->tag, req->data.data, req->data.len, &err) < 0) {
+		ttrpc_reply_error(call, TTRPC_NOT_FOUND, "WriteDnsAnswer: %s", husk_error_msg(err));
+		return;
+	}
+	reply_empty(call);
+}
+
 const struct ttrpc_method rpc_methods[] = {
     {AGENT_SERVICE, "Health", on_health},
     {AGENT_SERVICE, "CreateContainer", on_create},
@@ -483,5 +521,8 @@ const struct ttrpc_method rpc_methods[] = {
     {AGENT_SERVICE, "PauseContainer", on_pause},
     {AGENT_SERVICE, "ResumeContainer", on_resume},
     {AGENT_SERVICE, "SetupNetwork", on_setup_network},
+    {AGENT_SERVICE, "StartDnsRelay", on_start_dns_relay},
+    {AGENT_SERVICE, "ReadDnsQuery", on_read_dns_query},
+    {AGENT_SERVICE, "WriteDnsAnswer", on_write_dns_answer},
 };
 const size_t rpc_nmethods = ARRAY_SIZE(rpc_methods);

@@ -34,6 +34,7 @@
 #include "lib/fs.h"
 #include "shim/lib/control.h"
 #include "shim/lib/detach.h"
+#include "shim/lib/dnsforward.h"
 #include "oci/hooks.h"
 #include "husk.h"
 #include "lib/log.h"
@@ -61,6 +62,7 @@ struct owner {
 	struct oci_state st;
 	struct proc_watch *watch; /* the started container's process */
 	struct tty_front *tty;    /* process.terminal */
+	struct dns_forward *dns;  /* Docker's DNS at 127.0.0.11 for the guest */
 	int listen_fd, ready_fd;
 	struct conn conns[MAX_CONNS];
 	struct conn *pending; /* a complete request, served from the main loop */
@@ -342,6 +344,32 @@ static int attach_network(struct owner *o, husk_err *err)
 	return sandbox_attach_network(o->sb, path, err);
 }
 
+/* The host path bound at /etc/resolv.conf, or NULL. */
+static const char *resolv_conf(const struct bundle *b)
+{
+	for (size_t i = 0; i < b->nbinds; i++)
+		if (!strcmp(b->binds[i].destination, "/etc/resolv.conf"))
+			return b->binds[i].source;
+	return NULL;
+}
+
+/*
+ * A loopback nameserver (Docker's 127.0.0.11) listens in the owner's own network namespace,
+ * out of the guest's reach: the guest's queries to it are relayed. With a namespace path the
+ * owner is in the caller's namespace, whose loopback is not the container's: nothing is.
+ */
+static int forward_dns(struct owner *o, husk_err *err)
+{
+	const struct owner_args *a = o->args;
+	const char *conf = resolv_conf(&a->spec);
+	struct in_addr server;
+	if (a->spec.net_path || !conf || !dns_forward_nameserver(conf, &server))
+		return 0;
+	o->dns = dns_forward_start(o->loop, sandbox_agent(o->sb), server,
+	                           (int)a->cfg.timeouts.agent_call_ms, err);
+	return o->dns ? 0 : -1;
+}
+
 static int set_up(struct owner *o, husk_err *err)
 {
 	const struct owner_args *a = o->args;
@@ -365,7 +393,7 @@ static int set_up(struct owner *o, husk_err *err)
 	if (run_hooks(o, HOOK_PRESTART, err) < 0 || run_hooks(o, HOOK_CREATE_RUNTIME, err) < 0 ||
 	    attach_network(o, err) < 0 || sandbox_boot(o->sb, err) < 0 ||
 	    sandbox_create_container(o->sb, a->id, &a->spec, true, err) < 0 ||
-	    (a->spec.terminal && open_terminal(o, err) < 0))
+	    forward_dns(o, err) < 0 || (a->spec.terminal && open_terminal(o, err) < 0))
 		return -1;
 	if (statedir_sock_path(sandbox_dir_fd(o->sb), OCISTATE_CONTROL, sock, err) < 0)
 		return -1;
@@ -409,6 +437,7 @@ static void tear_down(struct owner *o)
 	}
 	proc_watch_free(o->watch);
 	tty_front_free(o->tty);
+	dns_forward_free(o->dns);
 	sandbox_destroy(o->sb);
 	husk_loop_free(o->loop);
 }

@@ -269,7 +269,7 @@ free_port() {
 	assert_dk_clean "$cid"
 }
 
-@test "a user-defined network: two husk containers talk to each other" {
+@test "a user-defined network: two husk containers talk to each other, by name through Docker's DNS at 127.0.0.11" {
 	local net=husk-dk-$$ srv ip
 	dk network create --subnet "10.253.$((RANDOM % 256)).0/24" \
 		-o "com.docker.network.bridge.name=hkdn$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')" "$net" >/dev/null
@@ -281,6 +281,13 @@ free_port() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$output" = hello-from-srv ]
+	# the name, from the guest's resolv.conf (127.0.0.11), relayed to Docker's DNS on the host
+	run dk run --rm --network "$net" "$IMAGE" sh -c \
+		"grep nameserver /etc/resolv.conf; nslookup srv-$$ | sed -n 's/^Address: //p'"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "nameserver 127.0.0.11
+$ip" ]
 	dk rm -f "$srv" >/dev/null
 	dk network rm "$net" >/dev/null
 	assert_dk_clean "$srv"

@@ -25,3 +25,8 @@ test_resources_LIBS := $(OCI_LIBS)
 test_podnet_SRCS := tests/unit/shim/lib/test_podnet.c shim/lib/podnet.c shim/lib/podnet_msg.c \
 	hypervisor/qemu/accel.c $(NETLINK_HOST_SRCS) $(PROTO_SRCS) $(LIB_SRCS)
 test_podnet_LIBS := $(PROTOBUF_LIBS)
+# the DNS relay's two ends: the agent's API over a socketpair and the host's forwarder
+UNIT_TESTS += test_dnsforward
+test_dnsforward_SRCS := tests/unit/shim/lib/test_dnsforward.c shim/lib/dnsforward.c \
+	shim/lib/agent_client.c $(filter-out agent/main.c,$(AGENT_SRCS))
+test_dnsforward_LIBS := $(PROTOBUF_LIBS) $(OCI_LIBS)
