@@ -156,6 +156,9 @@ static const char *set_log_level(json_object *v, struct husk_config *c)
 INT_SETTER(set_vcpus, vcpus, 1, 64, "must be an integer from 1 to 64")
 INT_SETTER(set_memory, memory_mib, 64, 65536, "must be an integer from 64 to 65536")
 INT_SETTER(set_cid, guest_cid, 3, 4294967294LL, "must be an integer from 3 to 4294967294")
+INT_SETTER(set_boot_concurrency, boot_concurrency, 0, 256, "must be an integer from 0 to 256")
+INT_SETTER(set_admission_ms, timeouts.admission_ms, 100, 3600000,
+           "must be an integer from 100 to 3600000")
 INT_SETTER(set_boot_ms, timeouts.boot_ms, 100, 600000, "must be an integer from 100 to 600000")
 INT_SETTER(set_call_ms, timeouts.agent_call_ms, 10, 600000, "must be an integer from 10 to 600000")
 INT_SETTER(set_shutdown_ms, timeouts.shutdown_ms, 10, 600000,
@@ -169,6 +172,7 @@ struct key_rule {
 };
 
 static const struct key_rule timeout_rules[] = {
+    {"admission_ms", set_admission_ms, NULL, 0},
     {"boot_ms", set_boot_ms, NULL, 0},
     {"agent_call_ms", set_call_ms, NULL, 0},
     {"shutdown_ms", set_shutdown_ms, NULL, 0},
@@ -185,6 +189,7 @@ static const struct key_rule top_rules[] = {
     {"guest_cid", set_cid, NULL, 0},
     {"virtiofsd", set_virtiofsd, NULL, 0},
     {"virtiofs_cache", set_cache, NULL, 0},
+    {"boot_concurrency", set_boot_concurrency, NULL, 0},
     {"timeouts", NULL, timeout_rules, ARRAY_SIZE(timeout_rules)},
     {"log_level", set_log_level, NULL, 0},
     {"vsockd", set_vsockd, NULL, 0},
@@ -266,6 +271,7 @@ static int set_defaults(struct husk_config *c, const char *exe_dir, husk_err *er
 	c->vsock = CONFIG_VSOCK_AUTO;
 	c->guest_cid = 3;
 	c->virtiofs_cache = VIRTIOFS_CACHE_AUTO;
+	c->timeouts.admission_ms = 300000;
 	c->timeouts.boot_ms = 15000;
 	c->timeouts.agent_call_ms = 10000;
 	c->timeouts.shutdown_ms = 5000;

@@ -33,7 +33,9 @@ struct husk_config {
 	enum config_vsock vsock;
 	uint32_t guest_cid; /* 3..0xfffffffe */
 	enum virtiofs_cache virtiofs_cache;
+	unsigned boot_concurrency; /* boots at once on the host, 0: the online CPUs */
 	struct {
+		unsigned admission_ms;  /* waiting for a boot slot */
 		unsigned boot_ms;       /* agent reachable after QEMU start */
 		unsigned agent_call_ms; /* one agent RPC */
 		unsigned shutdown_ms;   /* guest shutdown before SIGKILL */

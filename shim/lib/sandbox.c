@@ -1,3 +1,4 @@
+#include "bootslot.h"
 #include "sandbox.h"
 
 #include <errno.h>
@@ -60,6 +61,7 @@ struct sandbox {
 	int ready_fd;
 	bool vsockd_ready;
 	int boot_timer, dial_timer;
+	int boot_slot;                /* held from QEMU's start until the agent answers */
 	struct vsock_dial_state dial; /* the agent dial attempt in progress, if dial.fd >= 0 */
 	enum vsock_transport transport;
 	struct agent_client *agent;
@@ -249,6 +251,7 @@ struct sandbox *sandbox_create(struct husk_loop *loop, const char *root, const c
 	sb->vcpus = cfg->vcpus;
 	sb->memory_mib = cfg->memory_mib;
 	sb->ready_fd = sb->boot_timer = sb->dial_timer = sb->dial.fd = sb->virtiofsd_listener = -1;
+	sb->boot_slot = -1;
 	helper_init(sb, &sb->vsockd, "husk-vsockd", NULL);
 	helper_init(sb, &sb->virtiofsd, "virtiofsd", NULL);
 	helper_init(sb, &sb->qemu, "qemu", NULL);
@@ -652,11 +655,26 @@ static int setup_network(struct sandbox *sb, husk_err *err)
 	return 0;
 }
 
+/* Waits for a host-wide boot slot: the boot timeout starts once the boot may run. */
+static int admit_boot(struct sandbox *sb, husk_err *err)
+{
+	unsigned waited,
+	    n = sb->cfg->boot_concurrency ? sb->cfg->boot_concurrency : boot_slots_default();
+	sb->boot_slot = boot_slot_take(sb->loop, BOOT_SLOT_DIR, n, sb->cfg->timeouts.admission_ms,
+	                               &waited, err);
+	if (sb->boot_slot < 0)
+		return -1;
+	if (waited >= BOOT_SLOT_POLL_MS)
+		log_debug("boot: admitted after %u ms (at most %u boots at once)", waited, n);
+	clock_gettime(CLOCK_MONOTONIC, &sb->boot_start);
+	return 0;
+}
+
 int sandbox_boot(struct sandbox *sb, husk_err *err)
 {
 	struct accel_choice accel;
-	clock_gettime(CLOCK_MONOTONIC, &sb->boot_start);
-	if (check_guest_image(sb->cfg, err) < 0 || accel_detect(sb->cfg->accel, &accel, err) < 0)
+	if (check_guest_image(sb->cfg, err) < 0 || accel_detect(sb->cfg->accel, &accel, err) < 0 ||
+	    admit_boot(sb, err) < 0)
 		return -1;
 	if (accel.warn)
 		log_warn("%s; using TCG (software emulation, slower)", accel.reason);
@@ -666,7 +684,10 @@ int sandbox_boot(struct sandbox *sb, husk_err *err)
 	if (sb->transport == VSOCK_HYBRID && start_vsockd(sb, err) < 0)
 		return -1;
 	if (start_virtiofsd(sb, err) < 0 || start_qemu(sb, &accel, err) < 0 ||
-	    connect_agent(sb, err) < 0 || (sb->net && setup_network(sb, err) < 0))
+	    connect_agent(sb, err) < 0)
+		return -1;
+	close_fd(&sb->boot_slot);
+	if (sb->net && setup_network(sb, err) < 0)
 		return -1;
 	close_fd(&sb->virtiofsd_listener);
 	timer_close(sb, &sb->boot_timer);
@@ -842,6 +863,7 @@ void sandbox_destroy(struct sandbox *sb)
 	sb->stopping = true;
 	timer_close(sb, &sb->boot_timer);
 	timer_close(sb, &sb->dial_timer);
+	close_fd(&sb->boot_slot);
 	dial_stop(sb);
 	if (sb->ready_fd >= 0) {
 		husk_loop_del(sb->loop, sb->ready_fd);

@@ -300,20 +300,23 @@ $ip" ]
 	[ "$output" = " lo" ]
 }
 
-@test "what a VM cannot honour fails docker run with husk's one line: --network host, --pid host, --ipc host; nothing left" {
+@test "what a VM cannot honour fails docker run with husk's one line: --network host, --pid host, --ipc host, --uts host, device rules, --privileged; nothing left" {
 	local opt want
-	for opt in "--network host" "--pid host" "--ipc host"; do
+	for opt in "--network=host" "--pid=host" "--ipc=host" "--uts=host" "--device-cgroup-rule=c 10:200 rwm" "--privileged"; do
 		case $opt in
 		*network*) want="the runtime's own (the host's network): a VM cannot share it" ;;
 		*pid*) want="linux.namespaces: no pid namespace: a VM cannot share the host's processes" ;;
 		*ipc*) want="linux.namespaces: no ipc namespace: a VM cannot share the host's IPC" ;;
+		*uts*) want="linux.namespaces: no uts namespace: a VM cannot share the host's hostname" ;;
+		*device*) want="allow rules beyond the default nodes not supported (list the nodes in linux.devices)" ;;
+		# every host device is listed, more than husk takes, or an allow-all rule
+		*privileged*) want="config.json: linux." ;;
 		esac
 		rm -f "$T/cid"
-		# shellcheck disable=SC2086
-		run dk run --rm $opt --cidfile "$T/cid" "$IMAGE" true
+		run dk run --rm "$opt" --cidfile "$T/cid" "$IMAGE" true
 		echo "$output"
 		[ "$status" -ne 0 ]
-		[[ "$output" == *"OCI runtime create failed: create "*"$want"* ]]
+		[[ "$output" == *"OCI runtime create failed: create $(cat "$T/cid")"*"$want"* ]]
 		dk rm -f "$(cat "$T/cid")" >/dev/null 2>&1 || true
 		assert_dk_clean "$(cat "$T/cid")"
 	done

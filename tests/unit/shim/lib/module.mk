@@ -30,3 +30,5 @@ UNIT_TESTS += test_dnsforward
 test_dnsforward_SRCS := tests/unit/shim/lib/test_dnsforward.c shim/lib/dnsforward.c \
 	shim/lib/agent_client.c $(filter-out agent/main.c,$(AGENT_SRCS))
 test_dnsforward_LIBS := $(PROTOBUF_LIBS) $(OCI_LIBS)
+UNIT_TESTS += test_bootslot
+test_bootslot_SRCS := tests/unit/shim/lib/test_bootslot.c shim/lib/bootslot.c $(LIB_SRCS)
