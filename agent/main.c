@@ -100,7 +100,8 @@ static int mount_shared(husk_err *err)
 {
 	if (mkdir("/run/husk", 0755) < 0 || mkdir(SHARED_DIR, 0755) < 0)
 		return husk_error_set(err, errno, "mkdir %s", SHARED_DIR);
-	if (mount("husk", SHARED_DIR, "virtiofs", MS_NOSUID | MS_NODEV, NULL) < 0)
+	/* suid: setuid programs of a rootfs or bind work as with runc (noNewPrivileges decides) */
+	if (mount("husk", SHARED_DIR, "virtiofs", MS_NODEV, NULL) < 0)
 		return husk_error_set(err, errno, "mount virtio-fs husk on %s", SHARED_DIR);
 	return 0;
 }
