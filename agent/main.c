@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "dns.h"
+#include "network.h"
 #include "agent.h"
 #include "cgroup.h"
 #include "containers.h"
@@ -114,7 +115,7 @@ static int init_guest(husk_err *err)
 	open_console();
 	level_from_cmdline();
 	log_info("husk-agent %s starting", AGENT_VERSION);
-	if (modload_all("/husk/modules.order", err) < 0)
+	if (modload_all("/husk/modules.order", err) < 0 || network_loopback_up(err) < 0)
 		return -1;
 	return mount_shared(err);
 }

@@ -153,16 +153,26 @@ static int add_neighbor(struct nl_sock *s, const Husk__Agent__V1__Neighbor *n, i
 	return 0;
 }
 
+static int loopback_up(struct nl_sock *s, husk_err *err)
+{
+	struct nl_link_change lo = {.name = "lo", .flags = IFF_UP, .change = IFF_UP};
+	if (nl_link_change(s, &lo, err) < 0)
+		return husk_error_prefix(err, "lo: set up");
+	return 0;
+}
+
+int network_loopback_up(husk_err *err)
+{
+	cleanup_nl_sock struct nl_sock s = {.fd = -1};
+	return nl_open(&s, err) < 0 ? -1 : loopback_up(&s, err);
+}
+
 int network_setup(const setup_request *r, int link_timeout_ms, husk_err *err)
 {
 	cleanup_nl_sock struct nl_sock s = {.fd = -1};
 	struct links l = {0};
-	struct nl_link_change lo = {.name = "lo", .flags = IFF_UP, .change = IFF_UP};
-	if (nl_open(&s, err) < 0)
-		return -1;
-	if (nl_link_change(&s, &lo, err) < 0)
-		return husk_error_prefix(err, "lo: set up");
-	if (setup_interfaces(&s, r, link_timeout_ms, &l, err) < 0)
+	if (nl_open(&s, err) < 0 || loopback_up(&s, err) < 0 ||
+	    setup_interfaces(&s, r, link_timeout_ms, &l, err) < 0)
 		return -1;
 	for (size_t i = 0; i < r->n_routes; i++)
 		if (add_route(&s, r->routes[i], link_of(r, &l, r->routes[i]->device), err) < 0)

@@ -11,6 +11,8 @@
 /* How long SetupNetwork waits for the NIC of an interface to appear. */
 #define NETWORK_LINK_TIMEOUT_MS 5000
 
+/* The guest's loopback up: every container has it, as runc brings up a new namespace's. */
+int network_loopback_up(husk_err *err);
 /*
  * Applies r (validated by request_decode): lo up; per interface: down, renamed, MTU and
  * NOARP, addresses, up; then routes and neighbours. Each step creates or replaces, so a retry

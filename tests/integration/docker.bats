@@ -293,11 +293,12 @@ $ip" ]
 	assert_dk_clean "$srv"
 }
 
-@test "docker run --network none: the guest has loopback only" {
-	run dk run --rm --network none "$IMAGE" sh -c 'ip -o link show | cut -d: -f2'
+@test "docker run --network none: the guest has loopback only, and it is up" {
+	run dk run --rm --network none "$IMAGE" sh -c 'ip -o link show | cut -d: -f2; ping -c 1 -W 5 127.0.0.1 >/dev/null && echo lo-up'
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[ "$output" = " lo" ]
+	[ "$output" = " lo
+lo-up" ]
 }
 
 @test "what a VM cannot honour fails docker run with husk's one line: --network host, --pid host, --ipc host, --uts host, device rules, --privileged; nothing left" {
