@@ -93,7 +93,6 @@ struct agent {
 	char oom_queue[AGENT_OOM_QUEUE][SPEC_MAX_ID + 1];  /* ids of OOM kills nobody took yet */
 	size_t oom_first, oom_count;
 	int destroying;
-	int network_set;       /* a SetupNetwork succeeded: another is refused */
 	struct dns_relay *dns; /* after StartDnsRelay */
 };
 

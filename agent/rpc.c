@@ -445,19 +445,12 @@ static void on_setup_network(struct ttrpc_call *call, const uint8_t *payload, si
 	cleanup_msg Husk__Agent__V1__SetupNetworkRequest *req =
 	    decode(call, "SetupNetwork", payload, len);
 	cleanup_error husk_err err = NULL;
-	struct agent *ag = data;
 	if (!req)
 		return;
-	if (ag->network_set) {
-		ttrpc_reply_error(call, TTRPC_FAILED_PRECONDITION,
-		                  "setup network: the network is already set up");
-		return;
-	}
 	if (network_setup(req, NETWORK_LINK_TIMEOUT_MS, &err) < 0) {
 		ttrpc_reply_error(call, TTRPC_UNKNOWN, "setup network: %s", husk_error_msg(err));
 		return;
 	}
-	ag->network_set = 1;
 	log_info("network set up: %zu interfaces, %zu routes, %zu neighbors", req->n_interfaces,
 	         req->n_routes, req->n_neighbors);
 	reply_empty(call);

@@ -84,6 +84,14 @@ void qmp_close(struct qmp *q);
  */
 int qmp_execute(struct qmp *q, const char *cmd, json_object *args, json_object **ret,
                 int timeout_ms, husk_err *err);
+/* Hands fd to QEMU under name (getfd), for a later netdev_add or the like to name. */
+int qmp_getfd(struct qmp *q, const char *name, int fd, int timeout_ms, husk_err *err);
+/*
+ * Hot-plugs nic as the VM's NIC number index (getfd, netdev_add net<index>, device_add
+ * virtio-net-pci nic<index> with its MAC), as the command line makes one at boot.
+ */
+int qmp_add_nic(struct qmp *q, size_t index, const struct qemu_nic *nic, int timeout_ms,
+                husk_err *err);
 /* "running", "paused", "shutdown", ... */
 int qmp_query_status(struct qmp *q, char *status, size_t len, int timeout_ms, husk_err *err);
 int qmp_stop(struct qmp *q, int timeout_ms, husk_err *err);

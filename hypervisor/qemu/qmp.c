@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/cmsg.h"
 #include "lib/fs.h"
 #include "lib/json.h"
 
@@ -155,6 +156,35 @@ int qmp_execute(struct qmp *q, const char *cmd, json_object *args, json_object *
 	return execute_until(q, cmd, args, ret, deadline_after(timeout_ms), err);
 }
 
+/*
+ * The fd rides on the command's first byte alone (SCM_RIGHTS), which QEMU takes as the fd of
+ * the command that follows; the rest goes as usual.
+ */
+int qmp_getfd(struct qmp *q, const char *name, int fd, int timeout_ms, husk_err *err)
+{
+	int64_t deadline = deadline_after(timeout_ms);
+	cleanup_free char *line = NULL;
+	if (asprintf(&line, "{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"%s\"}}\n",
+	             name) < 0)
+		return husk_error_set(err, ENOMEM, "QMP getfd");
+	for (;;) {
+		if (cmsg_send(q->fd, line, 1, &fd, 1) == 1)
+			break;
+		if (errno != EAGAIN && errno != EINTR)
+			return husk_error_set(err, errno, "QMP getfd %s: send", name);
+		if (errno == EAGAIN && wait_fd(q->fd, POLLOUT, deadline, err) < 0)
+			return -1;
+	}
+	if (send_all(q, line + 1, deadline, err) < 0)
+		return husk_error_prefix(err, "getfd %s", name);
+	json_object *reply = NULL;
+	if (read_reply(q, &reply, deadline, err) < 0)
+		return husk_error_prefix(err, "getfd %s", name);
+	int r = json_member(reply, "return") ? 0 : reply_error(reply, "getfd", err);
+	json_object_put(reply);
+	return r;
+}
+
 static int connect_unix(const char *path, husk_err *err)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -239,4 +269,63 @@ int qmp_quit(struct qmp *q, int timeout_ms, husk_err *err)
 		*err = move_ptr(e);
 	}
 	return -1;
+}
+
+/* {"id": "<prefix><index>"} */
+static json_object *nic_args(const char *prefix, size_t index)
+{
+	char id[32];
+	snprintf(id, sizeof(id), "%s%zu", prefix, index);
+	json_object *o = json_object_new_object();
+	if (o)
+		json_object_object_add(o, "id", json_object_new_string(id));
+	return o;
+}
+
+static int add_netdev(struct qmp *q, size_t index, bool vhost, int timeout_ms, husk_err *err)
+{
+	char tap[32], vhostfd[32];
+	cleanup_json json_object *args = nic_args("net", index);
+	snprintf(tap, sizeof(tap), "tap%zu", index);
+	snprintf(vhostfd, sizeof(vhostfd), "vhost%zu", index);
+	if (!args)
+		return husk_error_set(err, ENOMEM, "QMP netdev_add");
+	json_object_object_add(args, "type", json_object_new_string("tap"));
+	json_object_object_add(args, "fd", json_object_new_string(tap));
+	json_object_object_add(args, "vhost", json_object_new_boolean(vhost));
+	if (vhost)
+		json_object_object_add(args, "vhostfd", json_object_new_string(vhostfd));
+	return qmp_execute(q, "netdev_add", args, NULL, timeout_ms, err);
+}
+
+static int add_device(struct qmp *q, size_t index, const uint8_t mac[6], int timeout_ms,
+                      husk_err *err)
+{
+	char netdev[32], macstr[18];
+	cleanup_json json_object *args = nic_args("nic", index);
+	snprintf(netdev, sizeof(netdev), "net%zu", index);
+	snprintf(macstr, sizeof(macstr), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
+	         mac[3], mac[4], mac[5]);
+	if (!args)
+		return husk_error_set(err, ENOMEM, "QMP device_add");
+	json_object_object_add(args, "driver", json_object_new_string("virtio-net-pci"));
+	json_object_object_add(args, "netdev", json_object_new_string(netdev));
+	json_object_object_add(args, "mac", json_object_new_string(macstr));
+	return qmp_execute(q, "device_add", args, NULL, timeout_ms, err);
+}
+
+int qmp_add_nic(struct qmp *q, size_t index, const struct qemu_nic *nic, int timeout_ms,
+                husk_err *err)
+{
+	char name[32];
+	snprintf(name, sizeof(name), "tap%zu", index);
+	if (qmp_getfd(q, name, nic->tap_fd, timeout_ms, err) < 0)
+		return -1;
+	snprintf(name, sizeof(name), "vhost%zu", index);
+	if (nic->vhost_fd >= 0 && qmp_getfd(q, name, nic->vhost_fd, timeout_ms, err) < 0)
+		return -1;
+	return add_netdev(q, index, nic->vhost_fd >= 0, timeout_ms, err) < 0 ||
+	               add_device(q, index, nic->mac, timeout_ms, err) < 0
+	           ? -1
+	           : 0;
 }

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/rtnetlink.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,6 +34,7 @@ struct podnet_iface {
 struct podnet {
 	char *path;
 	int netns_fd;
+	int watch_fd; /* link and address notifications of the namespace, or -1 */
 	struct nl_link links[PODNET_IFACES_MAX]; /* the interfaces attached */
 	struct podnet_iface ifaces[PODNET_IFACES_MAX];
 	size_t n;
@@ -81,13 +84,28 @@ static int check_link(const struct nl_link *l, husk_err *err)
 	return 0;
 }
 
+static bool attached(const struct podnet *pn, unsigned index)
+{
+	for (size_t i = 0; i < pn->n; i++)
+		if (pn->links[i].index == index)
+			return true;
+	return false;
+}
+
+/* An interface the guest gets: an address for it, not lo, not attached already. */
+static bool for_guest(const struct podnet *pn, const struct nl_link *l)
+{
+	return !(l->flags & IFF_LOOPBACK) && podnet_has_address(pn->dump, l->index) &&
+	       !attached(pn, l->index);
+}
+
 /* Every interface with an address for the guest, but lo, checked before anything is made. */
 static int choose_links(struct podnet *pn, husk_err *err)
 {
 	const struct nl_links *links = &pn->dump->links;
 	for (size_t i = 0; i < links->n; i++) {
 		const struct nl_link *l = &links->v[i];
-		if ((l->flags & IFF_LOOPBACK) || !podnet_has_address(pn->dump, l->index))
+		if (!for_guest(pn, l))
 			continue;
 		if (pn->n == PODNET_IFACES_MAX)
 			return husk_error_set(err, E2BIG, "more than %d interfaces with an address",
@@ -163,6 +181,80 @@ static int detach_inside(struct podnet *pn, husk_err *err)
 	return 0;
 }
 
+/*
+ * The interfaces that got an address since: each is checked (one husk cannot attach is left
+ * alone, with a warning) and plugged, and the guest's request is rebuilt for them alone.
+ */
+static int attach_new_inside(struct podnet *pn, husk_err *err)
+{
+	size_t first = pn->n;
+	if (nl_open(&pn->nl, err) < 0 || podnet_dump_read(&pn->nl, pn->dump, err) < 0)
+		return -1;
+	for (size_t i = 0; i < pn->dump->links.n; i++) {
+		const struct nl_link *l = &pn->dump->links.v[i];
+		cleanup_error husk_err why = NULL;
+		if (!for_guest(pn, l))
+			continue;
+		if (pn->n == PODNET_IFACES_MAX)
+			husk_error_set(&why, E2BIG, "more than %d interfaces with an address",
+			               PODNET_IFACES_MAX);
+		if (why || check_link(l, &why) < 0) {
+			log_warn("network namespace %s: interface %s not attached: %s", pn->path,
+			         l->name, husk_error_msg(why));
+			continue;
+		}
+		pn->links[pn->n] = *l;
+		pn->ifaces[pn->n] = (struct podnet_iface){.tap_fd = -1, .vhost_fd = -1};
+		if (plug(pn, l, &pn->ifaces[pn->n], err) < 0) {
+			unplug(pn, l, &pn->ifaces[pn->n]);
+			return husk_error_prefix(err, "interface %s", l->name);
+		}
+		pn->n++;
+	}
+	return podnet_msg_build(pn->msg, pn->dump, pn->links + first, pn->n - first, err);
+}
+
+static int watch_inside(struct podnet *pn, husk_err *err)
+{
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK,
+	                         .nl_groups =
+	                             RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR};
+	cleanup_close int fd =
+	    socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return husk_error_set(err, errno, "netlink notifications");
+	pn->watch_fd = move_fd(fd);
+	return 0;
+}
+
+int podnet_watch(struct podnet *pn, husk_err *err)
+{
+	if (pn->watch_fd < 0 && in_netns(pn, watch_inside, err) < 0)
+		return husk_error_prefix(err, "network namespace %s", pn->path);
+	return pn->watch_fd;
+}
+
+void podnet_watch_drain(struct podnet *pn)
+{
+	char buf[8192];
+	/* ENOBUFS (notifications lost) reads on: the namespace is read anew anyway */
+	while (recv(pn->watch_fd, buf, sizeof(buf), MSG_DONTWAIT) > 0 || errno == ENOBUFS)
+		;
+}
+
+int podnet_attach_new(struct podnet *pn, size_t *first, husk_err *err)
+{
+	*first = pn->n;
+	int r = in_netns(pn, attach_new_inside, err);
+	nl_close(&pn->nl);
+	if (r < 0)
+		return husk_error_prefix(err, "network namespace %s", pn->path);
+	if (pn->n > *first)
+		log_debug("network namespace %s: %zu interfaces attached since the boot", pn->path,
+		          pn->n - *first);
+	return (int)(pn->n - *first);
+}
+
 static void podnet_free(struct podnet *pn)
 {
 	for (size_t i = 0; i < pn->n; i++) {
@@ -170,6 +262,7 @@ static void podnet_free(struct podnet *pn)
 		close_fd(&pn->ifaces[i].vhost_fd);
 	}
 	nl_close(&pn->nl);
+	close_fd(&pn->watch_fd);
 	close_fd(&pn->netns_fd);
 	free(pn->dump);
 	free(pn->msg);
@@ -220,7 +313,7 @@ struct podnet *podnet_attach(const char *path, husk_err *err)
 		husk_error_set(err, ENOMEM, "network namespace %s", path);
 		return NULL;
 	}
-	pn->netns_fd = pn->nl.fd = -1;
+	pn->netns_fd = pn->nl.fd = pn->watch_fd = -1;
 	if (!(pn->path = strdup(path)) || !(pn->dump = calloc(1, sizeof(*pn->dump))) ||
 	    !(pn->msg = calloc(1, sizeof(*pn->msg)))) {
 		husk_error_set(err, ENOMEM, "network namespace %s", path);

@@ -32,6 +32,19 @@ int podnet_refuse_own(const char *path, husk_err *err);
  * the path, the interface and the reason, and leaves nothing behind.
  */
 struct podnet *podnet_attach(const char *path, husk_err *err);
+/*
+ * A netlink socket in the namespace that wakes up when links or addresses change there (made
+ * once, owned by pn); -1 with *err set.
+ */
+int podnet_watch(struct podnet *pn, husk_err *err);
+/* Reads the notifications that woke the watch (the namespace is read anew, not them). */
+void podnet_watch_drain(struct podnet *pn);
+/*
+ * Attaches the interfaces that got an address since the last attach (the caller hot-plugs
+ * their NICs: podnet_nics from *first on) and makes podnet_request tell the guest about them
+ * alone. An interface husk cannot attach is left alone with a warning. Returns how many.
+ */
+int podnet_attach_new(struct podnet *pn, size_t *first, husk_err *err);
 /* The VM's NICs, one per attached interface, into nics[PODNET_IFACES_MAX]; returns how many. */
 size_t podnet_nics(const struct podnet *pn, struct qemu_nic *nics);
 /* What the agent's SetupNetwork gets; owned by pn. */

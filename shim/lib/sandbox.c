@@ -1,4 +1,3 @@
-#include "bootslot.h"
 #include "sandbox.h"
 
 #include <errno.h>
@@ -13,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bootslot.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 #include "lib/log.h"
@@ -670,6 +670,43 @@ static int admit_boot(struct sandbox *sb, husk_err *err)
 	return 0;
 }
 
+/* The VM's NICs from index first on, as the namespace's interfaces that appeared since the boot. */
+static int plug_nics(struct sandbox *sb, size_t first, size_t n, husk_err *err)
+{
+	struct qemu_nic nics[PODNET_IFACES_MAX];
+	struct qmp qmp;
+	int r = 0;
+	podnet_nics(sb->net, nics);
+	if (qmp_connect(&qmp, sb->sd.qmp_sock, (int)sb->cfg->timeouts.agent_call_ms, err) < 0)
+		return -1;
+	for (size_t i = first; i < first + n && r == 0; i++)
+		r = qmp_add_nic(&qmp, i, &nics[i], (int)sb->cfg->timeouts.agent_call_ms, err);
+	qmp_close(&qmp);
+	return r;
+}
+
+/* Docker's network connect, a CNI plugin run late: a new interface becomes a hot-plugged NIC. */
+static int on_netns_change(struct husk_loop *loop, int fd, uint32_t events, void *data,
+                           husk_err *err)
+{
+	struct sandbox *sb = data;
+	cleanup_error husk_err e = NULL;
+	size_t first;
+	podnet_watch_drain(sb->net);
+	int n = podnet_attach_new(sb->net, &first, &e);
+	if (n > 0 && (plug_nics(sb, first, (size_t)n, &e) < 0 || setup_network(sb, &e) < 0))
+		husk_error_prefix(&e, "hot-plug");
+	if (e)
+		log_warn("%s", husk_error_msg(e));
+	return 0;
+}
+
+static int watch_network(struct sandbox *sb, husk_err *err)
+{
+	int fd = podnet_watch(sb->net, err);
+	return fd < 0 ? -1 : husk_loop_add(sb->loop, fd, EPOLLIN, on_netns_change, sb, err);
+}
+
 int sandbox_boot(struct sandbox *sb, husk_err *err)
 {
 	struct accel_choice accel;
@@ -687,7 +724,7 @@ int sandbox_boot(struct sandbox *sb, husk_err *err)
 	    connect_agent(sb, err) < 0)
 		return -1;
 	close_fd(&sb->boot_slot);
-	if (sb->net && setup_network(sb, err) < 0)
+	if (sb->net && (setup_network(sb, err) < 0 || watch_network(sb, err) < 0))
 		return -1;
 	close_fd(&sb->virtiofsd_listener);
 	timer_close(sb, &sb->boot_timer);
@@ -871,6 +908,8 @@ void sandbox_destroy(struct sandbox *sb)
 	}
 	power_off(sb);
 	stop_helper(sb, &sb->qemu, SIGTERM, 1000);
+	if (sb->net)
+		husk_loop_del(sb->loop, podnet_watch(sb->net, NULL));
 	podnet_detach(sb->net);
 	stop_helper(sb, &sb->virtiofsd, SIGTERM, 1000);
 	close_fd(&sb->virtiofsd_listener);

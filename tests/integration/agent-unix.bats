@@ -105,7 +105,7 @@ teardown() {
 	timeout 20 tail --pid="$pid" -f /dev/null # the container init was killed too
 }
 
-@test "SetupNetwork configures the agent's network namespace, once" {
+@test "SetupNetwork configures the agent's network namespace; a later call applies its interfaces again" {
 	NETNS=husk-agent-net-$$
 	ip netns add "$NETNS"
 	# the veth end stands for the guest's NIC: found by its MAC
@@ -140,7 +140,9 @@ teardown() {
 	run ip -n "$NETNS" neigh show dev eth0
 	[[ "$output" == *"10.1.0.1 lladdr 02:00:00:00:00:09 PERMANENT"* ]]
 
+	# a later call (a hot-plugged NIC's) applies its interfaces again
 	run net if=eth0,02:00:00:00:00:01,1500
-	[ "$status" -eq 1 ]
-	[[ "$output" == *"the network is already set up"* ]]
+	[ "$status" -eq 0 ]
+	run ip -n "$NETNS" -o link show eth0
+	[[ "$output" == *"mtu 1500"* && "$output" == *",UP"* ]]
 }

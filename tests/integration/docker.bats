@@ -293,6 +293,35 @@ $ip" ]
 	assert_dk_clean "$srv"
 }
 
+@test "docker network connect: the second network's interface is hot-plugged into the running VM and carries traffic" {
+	local net=husk-dk2-$$ srv cid ip i
+	dk network create --subnet "10.254.$((RANDOM % 256)).0/24" \
+		-o "com.docker.network.bridge.name=hkdc$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')" "$net" >/dev/null
+	srv=$(dk run -d --network "$net" "$IMAGE" sh -c \
+		'nc -ll -p 80 -e echo hello-from-net2 & until netstat -ltn | grep -q ":80 "; do usleep 20000; done; echo listening; wait')
+	wait_log "$srv" listening
+	ip=$(dk inspect -f "{{(index .NetworkSettings.Networks \"$net\").IPAddress}}" "$srv")
+	cid=$(dk run -d "$IMAGE" sh -c 'echo up; sleep 1000 & wait')
+	wait_log "$cid" up
+	dk network connect "$net" "$cid"
+	local want
+	want=$(dk inspect -f "{{(index .NetworkSettings.Networks \"$net\").IPAddress}}" "$cid")
+	# the NIC appears in the guest once QEMU hot-plugged it and the agent configured it
+	for i in $(seq 300); do
+		dk exec "$cid" ip -o -4 addr show eth1 2>/dev/null | grep -q "inet $want/" && break
+		sleep 0.2
+	done
+	run dk exec "$cid" ip -o -4 addr show eth1
+	echo "$output"
+	[[ "$output" == *"inet $want/24"* ]]
+	run dk exec "$cid" nc "$ip" 80
+	echo "$output"
+	[ "$output" = hello-from-net2 ]
+	dk rm -f "$cid" "$srv" >/dev/null
+	dk network rm "$net" >/dev/null
+	assert_dk_clean "$cid"
+}
+
 @test "docker run --network none: the guest has loopback only, and it is up" {
 	run dk run --rm --network none "$IMAGE" sh -c 'ip -o link show | cut -d: -f2; ping -c 1 -W 5 127.0.0.1 >/dev/null && echo lo-up'
 	echo "$output"
