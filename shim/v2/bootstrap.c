@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,17 +26,23 @@
 #include "proto/containerd/task.pb-c.h"
 #include "lib/log.h"
 #include "lib/sha256.h"
+#include "proto/ttrpc.pb-c.h"
 #include "shim.h"
 #include "oci/limits.h"
 #include "oci/specjson.h"
 #include "oci/ocispec.h"
 #include "shim/lib/bundle.h"
 #include "shim/lib/statedir.h"
+#include "ttrpc/ttrpc.h"
 
 #define OPTIONS_MAX    (1u << 20)
 #define ADDRESS_MAX    106
 #define CLEAR_ATTEMPTS 100
 #define CLEAR_RETRY_MS 50
+#define PROBE_MS       2000
+/* a service no shim serves: any ttrpc server answers it at once (UNIMPLEMENTED) */
+#define PROBE_SERVICE "containerd-shim-husk-v2.Probe"
+#define PROBE_METHOD  "Serving"
 
 char *spec_annotation(const char *json, size_t len, const char *key)
 {
@@ -98,6 +105,54 @@ static bool socket_alive(const struct sockaddr_un *sa)
 	return fd >= 0 && connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
 }
 
+/* A ttrpc request frame (stream 1) for PROBE_SERVICE; its length, 0 if buf is too small. */
+static size_t probe_frame(uint8_t *buf, size_t size)
+{
+	Ttrpc__Request req = TTRPC__REQUEST__INIT;
+	req.service = (char *)PROBE_SERVICE;
+	req.method = (char *)PROBE_METHOD;
+	size_t len = ttrpc__request__get_packed_size(&req);
+	if (size < TTRPC_HEADER_LEN || len > size - TTRPC_HEADER_LEN)
+		return 0;
+	struct ttrpc_header h = {
+	    .length = (uint32_t)len, .stream_id = 1, .type = TTRPC_TYPE_REQUEST};
+	ttrpc_header_encode(&h, buf);
+	ttrpc__request__pack(&req, buf + TTRPC_HEADER_LEN);
+	return TTRPC_HEADER_LEN + len;
+}
+
+/*
+ * Whether a shim serves the group's socket. That a connect succeeds is not
+ * enough: a shim killed outright has its files released one at a time as it
+ * exits, containerd's connections to it (whose closing makes containerd run
+ * `delete`) before its listener, so its socket can still accept for a moment
+ * after the shim is gone. So a request for a service nobody serves goes out:
+ * a serving shim answers it from its loop at once (it never waits behind a
+ * task request), while a dead shim's listener goes away unanswered and resets
+ * the connection. An unanswered socket is dead only if it then refuses
+ * connections; one silent for PROBE_MS is taken for a busy shim and left be.
+ */
+static bool shim_serves(const struct sockaddr_un *sa)
+{
+	uint8_t frame[TTRPC_HEADER_LEN + 64], byte;
+	size_t len = probe_frame(frame, sizeof(frame));
+	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || len == 0)
+		return true; /* cannot tell */
+	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0)
+		return false;
+	if (send(fd, frame, len, MSG_NOSIGNAL) == (ssize_t)len) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		int r;
+		do
+			r = poll(&p, 1, PROBE_MS);
+		while (r < 0 && errno == EINTR);
+		if (r == 0 || (r > 0 && recv(fd, &byte, 1, MSG_DONTWAIT) == 1))
+			return true;
+	}
+	return socket_alive(sa);
+}
+
 /* Binds the group's socket; 0 with *fd = -1 when a live shim already owns it. */
 static int bind_socket(const struct sockaddr_un *sa, int *fd, husk_err *err)
 {
@@ -110,7 +165,7 @@ static int bind_socket(const struct sockaddr_un *sa, int *fd, husk_err *err)
 	mode_t old = umask(0077);
 	int r = bind(s, (const struct sockaddr *)sa, sizeof(*sa));
 	if (r < 0 && errno == EADDRINUSE) {
-		if (socket_alive(sa)) {
+		if (shim_serves(sa)) {
 			umask(old);
 			return 0;
 		}
@@ -252,8 +307,7 @@ int shim_action_delete(const struct shim_args *a)
 		group = strdup(a->id);
 	}
 	if (group && container_id_check(group, &err) == 0 &&
-	    socket_address(a, group, address, sizeof(address), &sa, &err) == 0 &&
-	    !socket_alive(&sa))
+	    socket_address(a, group, address, sizeof(address), &sa, &err) == 0 && !shim_serves(&sa))
 		clear_dead_shim(group, &sa);
 	if (err)
 		fprintf(stderr, "%s: delete %s: %s\n", SHIM_NAME, a->id, husk_error_msg(err));

@@ -346,7 +346,7 @@ ro" ]
 	wait_task c18 RUNNING
 	shim=$(pgrep -f -- "-namespace $NS -id $id ")
 	kill -KILL "$shim"
-	# containerd notices the closed connection, runs `delete` and drops the task
+	# containerd notices the closed connection, runs `delete` and then drops the task
 	local i
 	for i in $(seq 300); do
 		"${CTR[@]}" task ls | grep -q -- "^$id " || break
@@ -354,11 +354,7 @@ ro" ]
 	done
 	! "${CTR[@]}" task ls | grep -- "^$id "
 	"${CTR[@]}" containers delete "$id"
-	# the delete action may still be removing the dead shim's state (it retries, bounded)
-	for i in $(seq 300); do
-		[ -e "/run/husk-v2/$id" ] || break
-		sleep 0.1
-	done
+	# containerd drops the task only once the delete action has returned: the state is gone
 	assert_v2_clean c18
 }
 
