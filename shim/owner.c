@@ -33,6 +33,7 @@
 #include "lib/fs.h"
 #include "shim/lib/control.h"
 #include "shim/lib/detach.h"
+#include "shim/lib/hostcg.h"
 #include "oci/hooks.h"
 #include "husk.h"
 #include "lib/log.h"
@@ -45,7 +46,8 @@
 
 #define MAX_CONNS 4
 
-static const char *const kept_files[] = {OCISTATE_FILE, OCISTATE_LOCK, OCISTATE_CONFIG, NULL};
+static const char *const kept_files[] = {OCISTATE_FILE, OCISTATE_LOCK, OCISTATE_CONFIG,
+                                         HOSTCG_RECORD, NULL};
 
 struct conn {
 	int fd;
@@ -60,6 +62,9 @@ struct owner {
 	struct oci_state st;
 	struct proc_watch *watch; /* the started container's process */
 	struct tty_front *tty;    /* process.terminal */
+	/* the host cgroup: args->cg, whose strings args owns, with what the owner made */
+	struct hostcg cg;
+	bool kept; /* the state outlives the owner: husk delete removes the cgroup */
 	int listen_fd, ready_fd;
 	struct conn conns[MAX_CONNS];
 	struct conn *pending; /* a complete request, served from the main loop */
@@ -328,6 +333,9 @@ static int set_up(struct owner *o, husk_err *err)
 	    sandbox_add_rootfs(o->sb, a->id, a->rootfs, a->spec.root_readonly, err) < 0 ||
 	    sandbox_add_mounts(o->sb, a->id, &a->spec, err) < 0 ||
 	    sandbox_set_size(o->sb, &a->spec, err) < 0 ||
+	    /* before any helper starts: they inherit it */
+	    hostcg_enter(&o->cg, &a->cg_limits, err) < 0 ||
+	    hostcg_record(&o->cg, sandbox_dir_fd(o->sb), err) < 0 ||
 	    (a->spec.net_path && sandbox_attach_network(o->sb, a->spec.net_path, err) < 0) ||
 	    sandbox_boot(o->sb, err) < 0)
 		return -1;
@@ -367,8 +375,10 @@ static void finish_stopped(struct owner *o, int status)
 	o->st.exit_status = status;
 	if (ocistate_write(sandbox_dir(o->sb), &o->st, &err) < 0)
 		log_error("%s", husk_error_msg(err));
-	if (!o->args->foreground || o->args->keep)
+	if (!o->args->foreground || o->args->keep) {
 		sandbox_keep_files(o->sb, kept_files);
+		o->kept = true;
+	}
 }
 
 static void tear_down(struct owner *o)
@@ -383,6 +393,9 @@ static void tear_down(struct owner *o)
 	proc_watch_free(o->watch);
 	tty_front_free(o->tty);
 	sandbox_destroy(o->sb);
+	/* the helpers are reaped: the cgroup goes with the state, else with husk delete */
+	if (!o->kept)
+		hostcg_leave(&o->cg);
 	husk_loop_free(o->loop);
 }
 
@@ -398,7 +411,8 @@ static void finish_deleted(struct owner *o, bool deleted)
 
 int owner_run(const struct owner_args *a, int ready_fd, husk_err *err)
 {
-	struct owner o = {.args = a, .listen_fd = -1, .ready_fd = ready_fd, .exit_status = 1};
+	struct owner o = {
+	    .args = a, .cg = a->cg, .listen_fd = -1, .ready_fd = ready_fd, .exit_status = 1};
 
 	for (size_t i = 0; i < MAX_CONNS; i++)
 		o.conns[i].fd = -1;
