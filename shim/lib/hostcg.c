@@ -229,6 +229,10 @@ int hostcg_plan(struct hostcg *cg, const char *cgroups_path, const char *id, boo
 	if (strlen(given) > HOSTCG_MAX_PATH)
 		return husk_error_set(err, 0, "linux.cgroupsPath: longer than %d bytes",
 		                      HOSTCG_MAX_PATH);
+	for (const char *c = given; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return husk_error_set(err, 0,
+			                      "linux.cgroupsPath: holds a control character");
 	snprintf(cg->path, sizeof(cg->path), "%s", given);
 	const char *c1 = strchr(given, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 	bool systemd_syntax = c2 && !strchr(c2 + 1, ':') && !strchr(given, '/');
@@ -408,7 +412,10 @@ static void made_dir(const struct hostcg_hier *h, size_t i, char *out, size_t le
 	}
 }
 
-/* mkdir of every missing component of h->dir below its mount; h->made counts them. */
+/*
+ * mkdir of every missing component of h->dir below its mount; h->made counts
+ * them (the trailing ones). On error what it made is removed again.
+ */
 static int make_dirs(struct hostcg_hier *h, husk_err *err)
 {
 	char path[PATH_MAX];
@@ -416,12 +423,25 @@ static int make_dirs(struct hostcg_hier *h, husk_err *err)
 	snprintf(path, sizeof(path), "%s", h->dir);
 	for (char *p = path + ml + 1; p;) {
 		char *slash = strchr(p, '/');
+		struct stat st;
 		if (slash)
 			*slash = '\0';
-		if (mkdir(path, 0755) == 0)
+		int e = mkdir(path, 0755) == 0 ? 0 : errno;
+		if (e == EEXIST)
+			e = stat(path, &st) < 0    ? errno
+			    : !S_ISDIR(st.st_mode) ? ENOTDIR
+			    : h->made              ? EEXIST /* raced */
+			                           : 0;
+		else if (!e)
 			h->made++;
-		else if (errno != EEXIST || h->made)
-			return husk_error_set(err, errno, "cgroup %s: mkdir", path);
+		if (e) {
+			husk_error_set(err, e, "cgroup %s: mkdir", path);
+			for (; h->made; h->made--) {
+				*strrchr(path, '/') = '\0';
+				rmdir(path);
+			}
+			return -1;
+		}
 		if (slash)
 			*slash = '/';
 		p = slash ? slash + 1 : NULL;

@@ -146,6 +146,8 @@ TEST(refusals_name_the_path_and_the_reason)
 	CHECK_STR(
 	    plan("/process_api/abc", "4:memory:/process_api/abc\n", hybrid_mounts, false, false),
 	    "error: linux.cgroupsPath \"/process_api/abc\": names the caller's own cgroup");
+	CHECK_STR(plan("/a\nb", hybrid_self, hybrid_mounts, false, false),
+	          "error: linux.cgroupsPath: holds a control character");
 	CHECK_STR(plan("/a", "0::/\n", "", false, false),
 	          "error: linux.cgroupsPath \"/a\": no cgroup hierarchy is mounted on the host");
 	CHECK_STR(plan(NULL, "0::/\n", "", false, false), "");
