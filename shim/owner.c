@@ -346,6 +346,7 @@ static int set_up(struct owner *o, husk_err *err)
 	o->env_created = true;
 	if (run_hooks(o, HOOK_PRESTART, err) < 0 || run_hooks(o, HOOK_CREATE_RUNTIME, err) < 0 ||
 	    sandbox_create_container(o->sb, a->id, &a->spec, true, err) < 0 ||
+	    hostcg_restore_cpu_quota(&o->cg, &a->cg_limits, err) < 0 ||
 	    (a->spec.terminal && open_terminal(o, err) < 0))
 		return -1;
 	if (statedir_sock_path(sandbox_dir_fd(o->sb), OCISTATE_CONTROL, sock, err) < 0)

@@ -618,6 +618,38 @@ static int check_controllers(const struct hostcg *cg, const struct hostcg_limits
 	return 0;
 }
 
+/* The CPU quota alone: as the limits give it, or lifted (-1). */
+static int write_quota(const struct hostcg *cg, const struct hostcg_limits *l, bool lifted,
+                       husk_err *err)
+{
+	char v[48];
+	for (size_t i = 0; i < cg->n; i++) {
+		const struct hostcg_hier *h = &cg->h[i];
+		if (cg->v2 && lifted)
+			snprintf(v, sizeof(v), "max %llu",
+			         (unsigned long long)(l->cpu_period ? l->cpu_period : 100000));
+		else if (cg->v2)
+			snprintf(v, sizeof(v), "%lld %llu", (long long)l->cpu_quota,
+			         (unsigned long long)(l->cpu_period ? l->cpu_period : 100000));
+		else
+			snprintf(v, sizeof(v), "%lld", lifted ? -1LL : (long long)l->cpu_quota);
+		if ((cg->v2 || has(h, "cpu")) &&
+		    write_file(h->dir, cg->v2 ? "cpu.max" : "cpu.cfs_quota_us", v, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int hostcg_restore_cpu_quota(struct hostcg *cg, const struct hostcg_limits *l, husk_err *err)
+{
+	if (!cg->quota_lifted)
+		return 0;
+	if (write_quota(cg, l, false, err) < 0)
+		return -1;
+	cg->quota_lifted = false;
+	return 0;
+}
+
 static int join(const char *dir, husk_err *err)
 {
 	char pid[24];
@@ -734,6 +766,12 @@ int hostcg_enter(struct hostcg *cg, const struct hostcg_limits *l, husk_err *err
 		if (make_dirs(h, err) < 0 || (limits && (cg->v2 ? write_limits_v2(h, l, err)
 		                                                : write_limits_v1(h, l, err)) < 0))
 			goto fail;
+	}
+	/* written above, so the host has accepted it; lifted until the container is created */
+	if (l->cpu_quota > 0) {
+		if (write_quota(cg, l, true, err) < 0)
+			goto fail;
+		cg->quota_lifted = true;
 	}
 	for (; joined < cg->n; joined++)
 		if (join(cg->h[joined].dir, err) < 0)

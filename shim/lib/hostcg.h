@@ -48,8 +48,9 @@ struct hostcg_hier {
 struct hostcg {
 	struct hostcg_hier h[HOSTCG_MAX_HIERARCHIES];
 	size_t n;
-	bool v2;     /* a pure cgroup v2 host: the limits go to the one hierarchy */
-	bool joined; /* the owner is in the sandbox's cgroups */
+	bool v2;           /* a pure cgroup v2 host: the limits go to the one hierarchy */
+	bool joined;       /* the owner is in the sandbox's cgroups */
+	bool quota_lifted; /* the CPU quota is unlimited until hostcg_restore_cpu_quota */
 	char path[HOSTCG_MAX_PATH + 1]; /* the cleaned cgroupsPath, for messages */
 };
 
@@ -103,6 +104,14 @@ unsigned hostcg_tasks_needed(unsigned vcpus);
  * cause) whatever it made is removed and this process is where it was.
  */
 int hostcg_enter(struct hostcg *cg, const struct hostcg_limits *l, husk_err *err);
+/*
+ * A CPU quota is written by hostcg_enter (so one the host refuses fails
+ * before the VM starts), then lifted while the VM boots and the container is
+ * created, the runtime's work (under TCG a fraction of a CPU would make the
+ * boot outlast its deadline); this sets it again, before the container is
+ * reported created and its process can run.
+ */
+int hostcg_restore_cpu_quota(struct hostcg *cg, const struct hostcg_limits *l, husk_err *err);
 /* Writes HOSTCG_RECORD (what hostcg_enter made) into the directory dirfd. */
 int hostcg_record(const struct hostcg *cg, int dirfd, husk_err *err);
 /*
