@@ -22,6 +22,25 @@
 #include "shim/lib/bundle.h"
 #include "shim/lib/tty.h"
 
+/*
+ * The sandbox's host cgroup and its limits, from the VM's size as the owner
+ * will make it (sandbox_set_size): refused here, before anything starts.
+ */
+static int host_cgroup_plan(struct owner_args *a, const struct husk_globals *g, husk_err *err)
+{
+	unsigned vcpus = a->cfg.vcpus, mib = a->cfg.memory_mib, host_cpus;
+	uint64_t host_mib;
+	if (resources_from_spec(a->spec.json, a->spec.json_len, &a->res, err) < 0)
+		return -1;
+	resources_host(&host_cpus, &host_mib);
+	resources_vm_size(&a->res, host_cpus, host_mib, &vcpus, &mib);
+	return hostcg_limits(&a->res, vcpus, mib, &a->cg_limits, err) < 0 ||
+	               hostcg_plan_self(&a->cg, a->spec.json, a->spec.json_len, a->id,
+	                                g->systemd_cgroup, err) < 0
+	           ? -1
+	           : 0;
+}
+
 int owner_args_load(struct owner_args *a, const struct husk_globals *g, const char *id,
                     const char *bundle, const char *config, const char *pid_file, husk_err *err)
 {
@@ -47,7 +66,8 @@ int owner_args_load(struct owner_args *a, const struct husk_globals *g, const ch
 	if ((a->spec.net_path && bundle_drop_net_path(&a->spec, err) < 0) ||
 	    bundle_check(&a->spec, err) < 0)
 		return -1;
-	if (hooks_parse_spec(a->spec.json, a->spec.json_len, &a->hooks, err) < 0)
+	if (hooks_parse_spec(a->spec.json, a->spec.json_len, &a->hooks, err) < 0 ||
+	    host_cgroup_plan(a, g, err) < 0)
 		return husk_error_prefix(err, "bundle %s: config.json", bundle);
 	return 0;
 }
@@ -80,6 +100,7 @@ void owner_args_free(struct owner_args *a)
 	free(a->console_socket);
 	bundle_free(&a->spec);
 	hooks_free(&a->hooks);
+	hostcg_free(&a->cg);
 	config_free(&a->cfg);
 }
 

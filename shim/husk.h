@@ -8,6 +8,8 @@
 #include "lib/error.h"
 #include "oci/hooks.h"
 #include "shim/lib/bundle.h"
+#include "shim/lib/hostcg.h"
+#include "shim/lib/resources.h"
 
 #define HUSK_VERSION      "0.1.0"
 #define HUSK_OCI_VERSION  "1.1.0"
@@ -16,7 +18,8 @@
 struct husk_globals {
 	const char *root; /* --root, default HUSK_DEFAULT_ROOT */
 	bool debug;
-	int log_fd; /* --log's fd, or -1 */
+	bool systemd_cgroup; /* --systemd-cgroup: cgroupsPath is slice:prefix:name (refused) */
+	int log_fd;          /* --log's fd, or -1 */
 };
 
 /*
@@ -53,6 +56,10 @@ struct owner_args {
 	struct bundle spec;
 	struct hooks hooks;
 	struct husk_config cfg;
+	/* the host cgroup (linux.cgroupsPath) planned, and its limits (pointing into res) */
+	struct hostcg cg;
+	struct resource_limits res;
+	struct hostcg_limits cg_limits;
 	bool start;      /* run: start the container as soon as it is created */
 	bool foreground; /* run without --detach: the state goes when the container exits */
 	bool keep;       /* run --keep: ... unless this is set */

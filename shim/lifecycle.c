@@ -13,6 +13,7 @@
 
 #include "lib/cleanup.h"
 #include "shim/lib/control.h"
+#include "shim/lib/hostcg.h"
 #include "oci/hooks.h"
 #include "husk.h"
 #include "lib/log.h"
@@ -231,6 +232,7 @@ int cmd_delete(const struct husk_globals *g, int argc, char **argv, husk_err *er
 	snprintf(dir, sizeof(dir), "%s/%s", g->root, id);
 	if (kept_hooks(dir, &hooks, &hooks_err) < 0)
 		log_warn("delete %s: poststop hooks: %s", id, husk_error_msg(hooks_err));
+	hostcg_remove_recorded(dir);
 	statedir_remove_path(dir);
 	run_poststop_hooks(&st, &hooks);
 	hooks_free(&hooks);

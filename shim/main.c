@@ -102,8 +102,10 @@ int main(int argc, char **argv)
 			g.debug = true;
 			break;
 		case 's':
+			g.systemd_cgroup = true;
+			break;
 		case 'R':
-			break; /* accepted for runc compatibility; husk uses no host cgroups */
+			break; /* accepted for runc compatibility */
 		case 'l':
 			log_path = optarg;
 			break;

@@ -35,6 +35,7 @@
 #include "shim/lib/control.h"
 #include "shim/lib/detach.h"
 #include "shim/lib/dnsforward.h"
+#include "shim/lib/hostcg.h"
 #include "oci/hooks.h"
 #include "husk.h"
 #include "lib/log.h"
@@ -47,7 +48,8 @@
 
 #define MAX_CONNS 4
 
-static const char *const kept_files[] = {OCISTATE_FILE, OCISTATE_LOCK, OCISTATE_CONFIG, NULL};
+static const char *const kept_files[] = {OCISTATE_FILE, OCISTATE_LOCK, OCISTATE_CONFIG,
+                                         HOSTCG_RECORD, NULL};
 
 struct conn {
 	int fd;
@@ -63,6 +65,9 @@ struct owner {
 	struct proc_watch *watch; /* the started container's process */
 	struct tty_front *tty;    /* process.terminal */
 	struct dns_forward *dns;  /* Docker's DNS at 127.0.0.11 for the guest */
+	/* the host cgroup: args->cg, whose strings args owns, with what the owner made */
+	struct hostcg cg;
+	bool kept; /* the state outlives the owner: husk delete removes the cgroup */
 	int listen_fd, ready_fd;
 	struct conn conns[MAX_CONNS];
 	struct conn *pending; /* a complete request, served from the main loop */
@@ -381,7 +386,10 @@ static int set_up(struct owner *o, husk_err *err)
 	    ocistate_write(sandbox_dir(o->sb), &o->st, err) < 0 || save_config(o, err) < 0 ||
 	    sandbox_add_rootfs(o->sb, a->id, a->rootfs, a->spec.root_readonly, err) < 0 ||
 	    sandbox_add_mounts(o->sb, a->id, &a->spec, err) < 0 ||
-	    sandbox_set_size(o->sb, &a->spec, err) < 0)
+	    sandbox_set_size(o->sb, &a->spec, err) < 0 ||
+	    /* before any helper starts: they inherit it */
+	    hostcg_enter(&o->cg, &a->cg_limits, err) < 0 ||
+	    hostcg_record(&o->cg, sandbox_dir_fd(o->sb), err) < 0)
 		return -1;
 	/*
 	 * The runtime environment exists: the state, and the network namespace the
@@ -393,7 +401,8 @@ static int set_up(struct owner *o, husk_err *err)
 	if (run_hooks(o, HOOK_PRESTART, err) < 0 || run_hooks(o, HOOK_CREATE_RUNTIME, err) < 0 ||
 	    attach_network(o, err) < 0 || sandbox_boot(o->sb, err) < 0 ||
 	    sandbox_create_container(o->sb, a->id, &a->spec, true, err) < 0 ||
-	    forward_dns(o, err) < 0 || (a->spec.terminal && open_terminal(o, err) < 0))
+	    hostcg_restore_cpu_quota(&o->cg, &a->cg_limits, err) < 0 || forward_dns(o, err) < 0 ||
+	    (a->spec.terminal && open_terminal(o, err) < 0))
 		return -1;
 	if (statedir_sock_path(sandbox_dir_fd(o->sb), OCISTATE_CONTROL, sock, err) < 0)
 		return -1;
@@ -422,8 +431,10 @@ static void finish_stopped(struct owner *o, int status)
 	o->st.exit_status = status;
 	if (ocistate_write(sandbox_dir(o->sb), &o->st, &err) < 0)
 		log_error("%s", husk_error_msg(err));
-	if (!o->args->foreground || o->args->keep)
+	if (!o->args->foreground || o->args->keep) {
 		sandbox_keep_files(o->sb, kept_files);
+		o->kept = true;
+	}
 }
 
 static void tear_down(struct owner *o)
@@ -439,6 +450,9 @@ static void tear_down(struct owner *o)
 	tty_front_free(o->tty);
 	dns_forward_free(o->dns);
 	sandbox_destroy(o->sb);
+	/* the helpers are reaped: the cgroup goes with the state, else with husk delete */
+	if (!o->kept)
+		hostcg_leave(&o->cg);
 	husk_loop_free(o->loop);
 }
 
@@ -454,7 +468,8 @@ static void finish_deleted(struct owner *o, bool deleted)
 
 int owner_run(const struct owner_args *a, int ready_fd, husk_err *err)
 {
-	struct owner o = {.args = a, .listen_fd = -1, .ready_fd = ready_fd, .exit_status = 1};
+	struct owner o = {
+	    .args = a, .cg = a->cg, .listen_fd = -1, .ready_fd = ready_fd, .exit_status = 1};
 
 	for (size_t i = 0; i < MAX_CONNS; i++)
 		o.conns[i].fd = -1;

@@ -75,7 +75,7 @@ static const char features[] =
     "        \"namespaces\": [\"mount\", \"pid\", \"uts\", \"ipc\", \"cgroup\", \"network\", "
     "\"user\"],\n"
     "        \"capabilities\": [],\n"
-    "        \"cgroup\": {\"v1\": false, \"v2\": false, \"systemd\": false, "
+    "        \"cgroup\": {\"v1\": true, \"v2\": true, \"systemd\": false, "
     "\"systemdUser\": false},\n"
     "        \"seccomp\": {\"enabled\": true},\n"
     "        \"apparmor\": {\"enabled\": false},\n"

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/cleanup.h"
 #include "lib/json.h"
@@ -144,15 +145,29 @@ static int read_limits(json_object *o, const char *field, struct resource_limits
 {
 	json_object *mem = json_member(o, "memory"), *cpu = json_member(o, "cpu");
 	*out = (struct resource_limits){0};
+	json_object *pids = json_member(o, "pids");
 	if (mem)
 		out->memory_limit = int_json_member(mem, "limit");
+	if (pids)
+		out->pids_limit = int_json_member(pids, "limit");
 	if (!cpu)
 		return 0;
 	out->cpu_quota = int_json_member(cpu, "quota");
 	json_object *period = json_member(cpu, "period"), *cpus = json_member(cpu, "cpus");
+	json_object *shares = json_member(cpu, "shares"), *mems = json_member(cpu, "mems");
 	out->cpu_period = period ? json_object_get_uint64(period) : 0;
+	out->cpu_shares = shares ? json_object_get_uint64(shares) : 0;
+	if (mems && json_object_get_string_len(mems) > SPEC_MAX_CPUSET)
+		return husk_error_set(err, 0, "%s.cpu.mems: longer than %d bytes", field,
+		                      SPEC_MAX_CPUSET);
+	if (mems)
+		snprintf(out->mems, sizeof(out->mems), "%s", json_object_get_string(mems));
 	if (!cpus)
 		return 0;
+	if (json_object_get_string_len(cpus) > SPEC_MAX_CPUSET)
+		return husk_error_set(err, 0, "%s.cpu.cpus: longer than %d bytes", field,
+		                      SPEC_MAX_CPUSET);
+	snprintf(out->cpus, sizeof(out->cpus), "%s", json_object_get_string(cpus));
 	int span = cpuset_span(json_object_get_string(cpus));
 	if (span < 0)
 		return husk_error_set(err, 0, "%s.cpu.cpus: \"%.64s\" is not a list of CPUs 0..%d",
@@ -234,4 +249,11 @@ void resources_vm_size(const struct resource_limits *l, unsigned host_cpus, uint
 	if (host_cpus && n > host_cpus)
 		n = host_cpus;
 	*vcpus = n > RESOURCES_MAX_CPUS ? RESOURCES_MAX_CPUS : (unsigned)n;
+}
+
+void resources_host(unsigned *cpus, uint64_t *mib)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN), pages = sysconf(_SC_PHYS_PAGES);
+	*cpus = n > 0 ? (unsigned)n : 0;
+	*mib = pages > 0 ? (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE) >> 20 : 0;
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "lib/error.h"
+#include "oci/limits.h"
 
 #define RESOURCES_MAX_BYTES (64u << 10)
 #define RESOURCES_MAX_DEPTH 16
@@ -32,6 +33,11 @@ struct resource_limits {
 	int64_t cpu_quota;     /* cpu.quota, us per period; <= 0: none */
 	uint64_t cpu_period;   /* cpu.period, us; 0: the kernel's default 100000 */
 	unsigned cpuset_vcpus; /* the highest CPU in cpu.cpus + 1; 0: no cpuset */
+	/* the rest is for the host cgroup (hostcg.h) */
+	uint64_t cpu_shares;            /* cpu.shares; 0: none */
+	int64_t pids_limit;             /* pids.limit; 0: none, < 0: unlimited */
+	char cpus[SPEC_MAX_CPUSET + 1]; /* cpu.cpus as given; "": none */
+	char mems[SPEC_MAX_CPUSET + 1]; /* cpu.mems as given; "": none */
 };
 
 /* Checks o (field names it in errors) and fills *out from it. */
@@ -54,5 +60,7 @@ int resources_from_spec(const char *json, size_t len, struct resource_limits *ou
  */
 void resources_vm_size(const struct resource_limits *l, unsigned host_cpus, uint64_t host_mib,
                        unsigned *vcpus, unsigned *memory_mib);
+/* This host's online CPUs and memory in MiB (0 where unknown), for resources_vm_size. */
+void resources_host(unsigned *cpus, uint64_t *mib);
 
 #endif

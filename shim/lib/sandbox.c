@@ -930,11 +930,12 @@ void sandbox_destroy(struct sandbox *sb)
 int sandbox_set_size(struct sandbox *sb, const struct bundle *spec, husk_err *err)
 {
 	struct resource_limits l;
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN), pages = sysconf(_SC_PHYS_PAGES);
-	uint64_t host_mib = pages > 0 ? (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE) >> 20 : 0;
+	unsigned cpus;
+	uint64_t host_mib;
 	if (resources_from_spec(spec->json, spec->json_len, &l, err) < 0)
 		return husk_error_prefix(err, "config.json");
-	resources_vm_size(&l, cpus > 0 ? (unsigned)cpus : 0, host_mib, &sb->vcpus, &sb->memory_mib);
+	resources_host(&cpus, &host_mib);
+	resources_vm_size(&l, cpus, host_mib, &sb->vcpus, &sb->memory_mib);
 	log_debug("sandbox %s: %u vCPUs, %u MiB", sb->id, sb->vcpus, sb->memory_mib);
 	return 0;
 }

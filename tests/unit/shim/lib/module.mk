@@ -1,6 +1,6 @@
 # unit tests of shim/lib/, the host library
 UNIT_TESTS += test_config test_bundle test_relay test_statedir test_ocistate test_execproc \
-	test_tty test_resources test_podnet
+	test_tty test_resources test_podnet test_hostcg
 test_config_SRCS := tests/unit/shim/lib/test_config.c shim/lib/config.c $(QEMU_SRCS) $(LIB_SRCS) \
 	$(LIB_JSON_SRCS)
 test_config_LIBS := $(QEMU_LIBS)
@@ -32,3 +32,6 @@ test_dnsforward_SRCS := tests/unit/shim/lib/test_dnsforward.c shim/lib/dnsforwar
 test_dnsforward_LIBS := $(PROTOBUF_LIBS) $(OCI_LIBS)
 UNIT_TESTS += test_bootslot
 test_bootslot_SRCS := tests/unit/shim/lib/test_bootslot.c shim/lib/bootslot.c $(LIB_SRCS)
+test_hostcg_SRCS := tests/unit/shim/lib/test_hostcg.c shim/lib/hostcg.c shim/lib/resources.c \
+	$(BUNDLE_SRCS) $(LIB_SRCS)
+test_hostcg_LIBS := $(OCI_LIBS)
