@@ -15,6 +15,7 @@
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 #include "lib/log.h"
+#include "lib/text.h"
 #include "hypervisor/qemu/qemu.h"
 #include "hypervisor/qemu/virtiofsd.h"
 #include "podnet.h"
@@ -103,14 +104,20 @@ static void log_tail(const char *path, char *out, size_t len)
 			break;
 		}
 	}
-	size_t o = 0;
-	for (char *c = from; *c && o + 4 < len && o < TAIL_SHOWN; c++) {
-		if (*c == '\n') {
+	/* the console is the guest's text: each line escaped, joined by " | " */
+	size_t o = 0, cap = len < TAIL_SHOWN + 1 ? len : TAIL_SHOWN + 1;
+	for (char *line = from; line && o + 4 < cap;) {
+		char *nl = strchr(line, '\n');
+		size_t l = nl ? (size_t)(nl - line) : strlen(line);
+		if (l && line[l - 1] == '\r')
+			l--;
+		if (o) {
 			memcpy(out + o, " | ", 3);
 			o += 3;
-		} else if ((unsigned char)*c >= 0x20 && *c != 0x7f) {
-			out[o++] = *c;
 		}
+		text_escape(out + o, cap - o, line, l);
+		o += strlen(out + o);
+		line = nl ? nl + 1 : NULL;
 	}
 	out[o] = '\0';
 }
