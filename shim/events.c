@@ -140,7 +140,8 @@ static int call_oom(struct events *e, husk_err *err)
 {
 	Husk__Agent__V1__Empty req = HUSK__AGENT__V1__EMPTY__INIT;
 	return agent_client_call(e->s.agent, "GetOOMEvent", &req.base,
-	                         &husk__agent__v1__oomevent__descriptor, 0, on_oom, e, err);
+	                         &husk__agent__v1__oomevent__descriptor, AGENT_CALL_LONG_POLL,
+	                         on_oom, e, err);
 }
 
 static void on_stats(ProtobufCMessage *msg, husk_err error, void *data)

@@ -573,7 +573,10 @@ static int on_dial_ready(struct husk_loop *loop, int fd, uint32_t events, void *
 	int conn = move_fd(sb->dial.fd);
 	timer_close(sb, &sb->dial_timer);
 	sb->agent = agent_client_new(loop, conn, err);
-	return sb->agent ? 0 : -1;
+	if (!sb->agent)
+		return -1;
+	agent_client_set_timeout(sb->agent, (int)sb->cfg->timeouts.agent_call_ms);
+	return 0;
 }
 
 static int on_dial_tick(struct husk_loop *loop, int fd, uint32_t events, void *data, husk_err *err)

@@ -194,8 +194,8 @@ int task_proc_run(struct task_proc *p, husk_err *err)
 	req.container_id = p->task->id;
 	req.exec_id = p->exec_id;
 	return agent_client_call(agent, "WaitProcess", &req.base,
-	                         &husk__agent__v1__wait_process_response__descriptor, 0, on_wait, p,
-	                         err);
+	                         &husk__agent__v1__wait_process_response__descriptor,
+	                         AGENT_CALL_LONG_POLL, on_wait, p, err);
 }
 
 /* --- lifetime --------------------------------------------------------------------------- */
@@ -296,5 +296,6 @@ int shim_watch_oom(struct shim *s, husk_err *err)
 {
 	Husk__Agent__V1__Empty req = HUSK__AGENT__V1__EMPTY__INIT;
 	return agent_client_call(sandbox_agent(s->sb), "GetOOMEvent", &req.base,
-	                         &husk__agent__v1__oomevent__descriptor, 0, on_oom, s, err);
+	                         &husk__agent__v1__oomevent__descriptor, AGENT_CALL_LONG_POLL,
+	                         on_oom, s, err);
 }

@@ -1,6 +1,6 @@
 # unit tests of shim/lib/, the host library
 UNIT_TESTS += test_config test_bundle test_relay test_statedir test_ocistate test_execproc \
-	test_tty test_resources test_podnet
+	test_tty test_resources test_podnet test_agent_client
 test_config_SRCS := tests/unit/shim/lib/test_config.c shim/lib/config.c $(QEMU_SRCS) $(LIB_SRCS) \
 	$(LIB_JSON_SRCS)
 test_config_LIBS := $(QEMU_LIBS)
@@ -25,3 +25,6 @@ test_resources_LIBS := $(OCI_LIBS)
 test_podnet_SRCS := tests/unit/shim/lib/test_podnet.c shim/lib/podnet.c shim/lib/podnet_msg.c \
 	hypervisor/qemu/accel.c $(NETLINK_HOST_SRCS) $(PROTO_SRCS) $(LIB_SRCS)
 test_podnet_LIBS := $(PROTOBUF_LIBS)
+test_agent_client_SRCS := tests/unit/shim/lib/test_agent_client.c shim/lib/agent_client.c \
+	$(TTRPC_SRCS) $(LIB_SRCS)
+test_agent_client_LIBS := $(PROTOBUF_LIBS)
