@@ -45,12 +45,13 @@ USES_tests/unit/hypervisor/qemu := $(TEST_HARNESS) hypervisor/qemu $(USES_hyperv
 USES_tests/unit/hypervisor/vsock := $(TEST_HARNESS) tests/guest hypervisor/vsock \
 	$(USES_hypervisor/vsock)
 USES_tests/unit/shim/lib := $(TEST_HARNESS) shim/lib $(USES_shim/lib) agent
+USES_tests/unit/shim/v2 := $(TEST_HARNESS) shim/v2 $(USES_shim/v2)
 USES_tests/guest := $(TEST_HARNESS) lib agent
 USES_tests/integration/helpers := tests/guest lib proto ttrpc hypervisor/vsock
 USES_tests/fuzz := tests/guest shim/v2 $(USES_shim/v2) agent netlink
 USES_bench/helpers := shim/lib $(USES_shim/lib)
 TEST_MODULES := tests/guest tests/unit/lib tests/unit/ttrpc tests/unit/oci tests/unit/netlink tests/unit/agent \
-	tests/unit/hypervisor/qemu tests/unit/hypervisor/vsock tests/unit/shim/lib \
+	tests/unit/hypervisor/qemu tests/unit/hypervisor/vsock tests/unit/shim/lib tests/unit/shim/v2 \
 	tests/integration/helpers tests/fuzz bench/helpers
 
 # build/inc/<module, / as ->/<used module> links to the used module's folder (proto: its generated code)

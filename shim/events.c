@@ -23,6 +23,7 @@
 #include "lib/cleanup.h"
 #include "lib/clock.h"
 #include "husk.h"
+#include "shim/lib/ratelimit.h"
 
 /* after the owner exited or the connection ended, how long to wait for the other */
 #define END_MS 10000
@@ -32,6 +33,8 @@ struct events {
 	const char *id;
 	bool stats_busy, owner_gone, conn_lost;
 	husk_err failure;
+	/* the guest may answer GetOOMEvent without end: one "oom" line per second */
+	struct rate_limit oom_lines;
 };
 
 static void set_failure(struct events *e, husk_err error)
@@ -130,7 +133,7 @@ static void on_oom(ProtobufCMessage *msg, husk_err error, void *data)
 		e->conn_lost = true;
 		return;
 	}
-	if (!strcmp(ev->container_id, e->id))
+	if (!strcmp(ev->container_id, e->id) && rate_limit_allow(&e->oom_lines, monotonic_ms()))
 		print_event(new_event("oom", e->id));
 	if (call_oom(e, &call_err) < 0)
 		set_failure(e, call_err);
@@ -140,7 +143,8 @@ static int call_oom(struct events *e, husk_err *err)
 {
 	Husk__Agent__V1__Empty req = HUSK__AGENT__V1__EMPTY__INIT;
 	return agent_client_call(e->s.agent, "GetOOMEvent", &req.base,
-	                         &husk__agent__v1__oomevent__descriptor, 0, on_oom, e, err);
+	                         &husk__agent__v1__oomevent__descriptor, AGENT_CALL_LONG_POLL,
+	                         on_oom, e, err);
 }
 
 static void on_stats(ProtobufCMessage *msg, husk_err error, void *data)
@@ -265,7 +269,7 @@ int cmd_events(const struct husk_globals *g, int argc, char **argv, husk_err *er
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     {NULL, 0, NULL, 0}};
 	const char *use = "usage: husk events [--stats] [--interval DURATION] ID\n";
-	struct events e = {0};
+	struct events e = {.oom_lines = RATE_LIMIT_INIT(1000, 1)};
 	int64_t interval_ns = 5000000000LL;
 	bool once = false;
 	int c;

@@ -11,6 +11,7 @@
 
 #include "shim/lib/attach.h"
 #include "lib/cleanup.h"
+#include "lib/text.h"
 #include "shim/lib/config.h"
 #include "husk.h"
 #include "shim/lib/ocistate.h"
@@ -43,11 +44,11 @@ static int print_json(const Husk__Agent__V1__ListProcessesResponse *r, husk_err 
 	return 0;
 }
 
-/* Guest text on the caller's terminal: control bytes become '?'. */
+/* Guest text on the caller's terminal, escaped (lib/text.h). */
 static void print_sanitized(const char *s)
 {
-	for (; *s; s++)
-		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+	char buf[4 * PS_MAX_CMDLINE + 4];
+	fputs(text_escape(buf, sizeof(buf), s, strlen(s)), stdout);
 }
 
 static void print_table(const Husk__Agent__V1__ListProcessesResponse *r)

@@ -9,12 +9,15 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "lib/text.h"
+#include "pbunpack.h"
 #include "proto/ttrpc.pb-c.h"
 
 #define IN_BUF_SIZE     65536
@@ -109,6 +112,8 @@ struct ttrpc_conn {
 	struct ttrpc_server *srv; /* server role */
 	struct ttrpc_conn *next;  /* in srv->conns */
 	uint32_t next_id;         /* client role */
+	int timer_fd;             /* client role: the calls' deadlines, -1 until one has any */
+	int64_t timer_armed_ms;   /* the deadline it is set to, 0 when disarmed */
 };
 
 struct ttrpc_call {
@@ -124,6 +129,8 @@ struct pending_call {
 	struct stream_node node; /* first */
 	ttrpc_response_cb cb;
 	void *data;
+	int64_t deadline_ms; /* monotonic; 0: none */
+	int64_t timeout_ms;
 };
 
 struct ttrpc_server {
@@ -463,6 +470,10 @@ static void conn_close(struct ttrpc_conn *c, const char *why)
 	c->closed = 1;
 	husk_loop_del(c->loop, c->fd);
 	close_fd(&c->fd);
+	if (c->timer_fd >= 0) {
+		husk_loop_del(c->loop, c->timer_fd);
+		close_fd(&c->timer_fd);
+	}
 	free(c->frame);
 	c->frame = NULL;
 	if (c->role == ROLE_SERVER)
@@ -510,9 +521,14 @@ static void server_handle_request(struct ttrpc_conn *c, uint32_t id, const uint8
 		                 "StreamID must be odd for client initiated streams");
 		return;
 	}
-	Ttrpc__Request *req = ttrpc__request__unpack(NULL, len, data);
+	cleanup_error husk_err err = NULL;
+	Ttrpc__Request *req =
+	    (Ttrpc__Request *)pb_unpack(&ttrpc__request__descriptor, data, len, "request", &err);
 	if (!req) {
-		conn_send_status(c, id, TTRPC_INVALID_ARGUMENT, "unmarshal request error");
+		log_debug("ttrpc: stream %u: %s", id, husk_error_msg(err));
+		conn_send_status(
+		    c, id, err->code == ENOMEM ? TTRPC_RESOURCE_EXHAUSTED : TTRPC_INVALID_ARGUMENT,
+		    "unmarshal request error");
 		return;
 	}
 	int service_known;
@@ -545,8 +561,12 @@ static void client_handle_response(struct ttrpc_conn *c, uint32_t id, const uint
 	}
 	struct pending_call p = *(struct pending_call *)n;
 	free(n);
-	Ttrpc__Response *resp = ttrpc__response__unpack(NULL, len, data);
-	if (!resp)
+	cleanup_error husk_err err = NULL;
+	Ttrpc__Response *resp = (Ttrpc__Response *)pb_unpack(&ttrpc__response__descriptor, data,
+	                                                     len, "response envelope", &err);
+	if (!resp && err->code == ENOMEM)
+		p.cb(TTRPC_RESOURCE_EXHAUSTED, husk_error_msg(err), NULL, 0, p.data);
+	else if (!resp)
 		p.cb(TTRPC_INTERNAL, "invalid ttrpc response envelope", NULL, 0, p.data);
 	else if (resp->status && resp->status->code != TTRPC_OK)
 		p.cb(resp->status->code, resp->status->message, NULL, 0, p.data);
@@ -720,6 +740,7 @@ static struct ttrpc_conn *conn_new(struct husk_loop *loop, int fd, enum conn_rol
 	}
 	c->loop = loop;
 	c->fd = fd;
+	c->timer_fd = -1;
 	c->role = role;
 	c->events = EPOLLIN;
 	if (husk_loop_add(loop, fd, c->events, conn_on_event, c, err) < 0) {
@@ -918,6 +939,85 @@ static uint32_t client_next_id(struct ttrpc_conn *c)
 	return id;
 }
 
+/* ---- client deadlines: one timerfd per connection, set to the earliest pending deadline ---- */
+
+static int client_on_timer(struct husk_loop *loop, int fd, uint32_t events, void *data,
+                           husk_err *err);
+
+static int64_t earliest_deadline(struct ttrpc_conn *c)
+{
+	int64_t first = 0;
+	for (size_t i = 0; i < TABLE_BUCKETS; i++)
+		for (struct stream_node *n = c->streams.bucket[i]; n; n = n->next) {
+			int64_t d = ((struct pending_call *)n)->deadline_ms;
+			if (d && (!first || d < first))
+				first = d;
+		}
+	return first;
+}
+
+/* Sets the timer to the earliest deadline (or disarms it); 0, or -1 with errno. */
+static int client_arm_timer(struct ttrpc_conn *c)
+{
+	int64_t first = earliest_deadline(c);
+	if (c->closed || first == c->timer_armed_ms)
+		return 0;
+	if (c->timer_fd < 0 && first) {
+		c->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (c->timer_fd < 0)
+			return -1;
+		if (husk_loop_add(c->loop, c->timer_fd, EPOLLIN, client_on_timer, c, NULL) < 0) {
+			close_fd(&c->timer_fd);
+			errno = ENOMEM;
+			return -1;
+		}
+	}
+	if (c->timer_fd < 0)
+		return 0;
+	/* absolute on CLOCK_MONOTONIC, which monotonic_ms reads; 0 disarms */
+	struct itimerspec its = {.it_value = {first / 1000, (first % 1000) * 1000000}};
+	if (timerfd_settime(c->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+		return -1;
+	c->timer_armed_ms = first;
+	return 0;
+}
+
+/* Fails every call whose deadline has passed with DEADLINE_EXCEEDED; a late reply is dropped. */
+static int client_on_timer(struct husk_loop *loop, int fd, uint32_t events, void *data,
+                           husk_err *err)
+{
+	struct ttrpc_conn *c = data;
+	uint64_t ticks;
+	if (read(fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		log_debug("ttrpc: call timer: %s", strerror(errno));
+	c->timer_armed_ms = -1; /* fired: set again below */
+	conn_hold(c);
+	for (;;) {
+		int64_t now = monotonic_ms();
+		struct stream_node **expired = NULL;
+		for (size_t i = 0; i < TABLE_BUCKETS && !expired; i++)
+			for (struct stream_node **pp = &c->streams.bucket[i]; *pp && !expired;
+			     pp = &(*pp)->next) {
+				int64_t d = ((struct pending_call *)*pp)->deadline_ms;
+				if (d && d <= now)
+					expired = pp;
+			}
+		if (!expired || c->closed)
+			break;
+		struct stream_node *n = table_unlink(&c->streams, expired);
+		struct pending_call p = *(struct pending_call *)n;
+		free(n);
+		char msg[64];
+		snprintf(msg, sizeof(msg), "timed out after %lld ms", (long long)p.timeout_ms);
+		log_debug("ttrpc: stream %u %s", p.node.id, msg);
+		p.cb(TTRPC_DEADLINE_EXCEEDED, msg, NULL, 0, p.data);
+	}
+	if (client_arm_timer(c) < 0)
+		log_warn("ttrpc: call timer: %s", strerror(errno));
+	conn_release(c);
+	return 0;
+}
+
 static int client_start_call(struct ttrpc_conn *c, const char *service, const char *method,
                              const uint8_t *payload, size_t len, int64_t timeout_ns,
                              ttrpc_response_cb cb, void *data, uint32_t *id_out, husk_err *err)
@@ -939,6 +1039,10 @@ static int client_start_call(struct ttrpc_conn *c, const char *service, const ch
 	p->node.id = client_next_id(c);
 	p->cb = cb;
 	p->data = data;
+	if (timeout_ns > 0) {
+		p->timeout_ms = (timeout_ns + 999999) / 1000000;
+		p->deadline_ms = monotonic_ms() + p->timeout_ms;
+	}
 	if (conn_send(c, p->node.id, TTRPC_TYPE_REQUEST, &req.base) < 0) {
 		int e = errno;
 		free(p);
@@ -946,6 +1050,9 @@ static int client_start_call(struct ttrpc_conn *c, const char *service, const ch
 	}
 	table_add(&c->streams, &p->node);
 	*id_out = p->node.id;
+	if (p->deadline_ms && client_arm_timer(c) < 0)
+		log_warn("ttrpc: %s/%s: no host-side deadline: %s", service, method,
+		         strerror(errno));
 	return 0;
 }
 
@@ -974,7 +1081,8 @@ static void sync_result_store(enum ttrpc_code code, const char *message, const u
 	r->done = 1;
 	r->code = code;
 	if (code != TTRPC_OK) {
-		r->message = strdup(message ? message : "");
+		/* the peer's text (the guest's, for the agent): escaped for logs and terminals */
+		r->message = text_escape_dup(message ? message : "");
 		return;
 	}
 	if (!len)
@@ -1060,9 +1168,9 @@ int ttrpc_client_call_pb_sync(struct ttrpc_conn *conn, const char *service, cons
 	if (ttrpc_client_call_sync(conn, service, method, buf, len, timeout_ms, &out, &out_len,
 	                           err) < 0)
 		return -1;
-	*resp = protobuf_c_message_unpack(resp_desc, NULL, out_len, out);
-	if (!*resp)
-		return husk_error_set(err, EPROTO, "%s/%s: invalid %s reply", service, method,
-		                      resp_desc->name);
-	return 0;
+	cleanup_free char *what = NULL;
+	if (asprintf(&what, "%s/%s: reply", service, method) < 0)
+		return husk_error_set(err, ENOMEM, "%s/%s", service, method);
+	*resp = pb_unpack(resp_desc, out, out_len, what, err);
+	return *resp ? 0 : -1;
 }

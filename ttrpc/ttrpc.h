@@ -122,6 +122,13 @@ const char *ttrpc_call_method(struct ttrpc_call *call);
  * Stream ids are 1, 3, 5, ... A connection owns its fd (a stream socket).
  * ttrpc_client_call fails with ENOBUFS while more than 16 MiB of requests wait
  * for a peer that does not read, and with ENOTCONN once the connection is gone.
+ * A timeout_ns > 0 is sent to the peer and is also a deadline on this side: when
+ * it passes, the callback runs with DEADLINE_EXCEEDED "timed out after N ms" and
+ * a late response is dropped (0: no deadline, for calls that long-poll).
+ * Envelopes (both roles) are unpacked within pb_unpack_budget() (pbunpack.h):
+ * a response over it completes with RESOURCE_EXHAUSTED "response envelope
+ * needs more than N bytes of memory", a request is answered RESOURCE_EXHAUSTED.
+ * A peer's status message reaches a sync caller's error escaped (lib/text.h).
  */
 typedef void (*ttrpc_response_cb)(enum ttrpc_code code, const char *message, const uint8_t *payload,
                                   size_t len, void *data);

@@ -8,6 +8,8 @@
 
 #include "lib/cleanup.h"
 #include "lib/log.h"
+#include "lib/text.h"
+#include "ttrpc/pbunpack.h"
 #include "ttrpc/ttrpc.h"
 
 struct pending {
@@ -24,6 +26,7 @@ struct agent_client {
 	struct husk_loop *loop;
 	struct ttrpc_conn *conn;
 	struct pending *pending;
+	int timeout_ms; /* for calls made with 0 */
 };
 
 static int64_t now_ns(void)
@@ -48,6 +51,7 @@ struct agent_client *agent_client_new(struct husk_loop *loop, int fd, husk_err *
 		return NULL;
 	}
 	a->loop = loop;
+	a->timeout_ms = AGENT_CALL_DEFAULT_MS;
 	a->conn = ttrpc_client_new(loop, fd, err);
 	if (!a->conn) {
 		free(a);
@@ -81,6 +85,16 @@ void agent_client_free(struct agent_client *a)
 	free(a);
 }
 
+void agent_client_set_timeout(struct agent_client *a, int timeout_ms)
+{
+	a->timeout_ms = timeout_ms > 0 ? timeout_ms : AGENT_CALL_DEFAULT_MS;
+}
+
+static int call_timeout_ms(struct agent_client *a, int timeout_ms)
+{
+	return timeout_ms == 0 ? a->timeout_ms : timeout_ms;
+}
+
 int agent_client_alive(struct agent_client *a)
 {
 	return a && ttrpc_client_alive(a->conn);
@@ -102,14 +116,18 @@ static void on_response(enum ttrpc_code code, const char *message, const uint8_t
 
 	unlink_pending(p);
 	if (code != TTRPC_OK) {
-		log_call(p->method, p->start_ns, 0, message ? message : "error");
-		husk_error_set(&error, 0, "%s: %s", p->method, message ? message : "failed");
+		/* the guest's text: escaped before it reaches a log or a terminal */
+		char text[512];
+		text_escape(text, sizeof(text), message ? message : "failed",
+		            strlen(message ? message : "failed"));
+		log_call(p->method, p->start_ns, 0, text);
+		husk_error_set(&error, 0, "%s: %s", p->method, text);
 		husk_error_set_code(&error, ttrpc_code_to_errno(code));
 	} else {
+		char what[128];
 		log_call(p->method, p->start_ns, len, "ok");
-		resp = protobuf_c_message_unpack(p->desc, NULL, len, payload);
-		if (!resp)
-			husk_error_set(&error, EPROTO, "%s: malformed response", p->method);
+		snprintf(what, sizeof(what), "%s: reply", p->method);
+		resp = pb_unpack(p->desc, payload, len, what, &error);
 	}
 	if (p->cb)
 		p->cb(resp, error, p->data);
@@ -136,6 +154,7 @@ int agent_client_call(struct agent_client *a, const char *method, const Protobuf
 	                      .cb = cb,
 	                      .data = data,
 	                      .start_ns = now_ns()};
+	timeout_ms = call_timeout_ms(a, timeout_ms);
 	int64_t timeout_ns = timeout_ms > 0 ? (int64_t)timeout_ms * 1000000 : 0;
 	if (ttrpc_client_call(a->conn, AGENT_SERVICE, method, buf, len, timeout_ns, on_response, p,
 	                      err) < 0) {
@@ -153,7 +172,7 @@ int agent_client_call_sync(struct agent_client *a, const char *method, const Pro
 {
 	int64_t start = now_ns();
 	int r = ttrpc_client_call_pb_sync(a->conn, AGENT_SERVICE, method, req, resp_desc,
-	                                  timeout_ms, resp, err);
+	                                  call_timeout_ms(a, timeout_ms), resp, err);
 	if (r < 0) {
 		log_call(method, start, 0, husk_error_msg(*err));
 		return -1;

@@ -29,11 +29,24 @@ int agent_client_alive(struct agent_client *a);
  */
 typedef void (*agent_client_cb)(ProtobufCMessage *resp, husk_err error, void *data);
 
-/* timeout_ms <= 0: none (for the blocking Read* and Wait calls). */
+/*
+ * Every call has a host-side deadline: timeout_ms > 0, or 0 for the client's
+ * default (agent_client_set_timeout). When it passes, cb runs with error
+ * "Method: timed out after N ms" (ETIMEDOUT) and a late reply is dropped.
+ * AGENT_CALL_LONG_POLL is for the calls that legitimately wait for the guest
+ * without limit (ReadStdout/ReadStderr, WaitProcess, GetOOMEvent, ReadDnsQuery, and WriteStdin,
+ * which the agent holds while the container's stdin is full).
+ * A reply is unpacked within pb_unpack_budget() ("Method: reply needs more than
+ * N bytes of memory" otherwise), and the guest's error text is escaped.
+ */
+#define AGENT_CALL_LONG_POLL  (-1)
+#define AGENT_CALL_DEFAULT_MS 10000
+/* The deadline of calls made with timeout_ms 0 (AGENT_CALL_DEFAULT_MS until set). */
+void agent_client_set_timeout(struct agent_client *a, int timeout_ms);
 int agent_client_call(struct agent_client *a, const char *method, const ProtobufCMessage *req,
                       const ProtobufCMessageDescriptor *resp_desc, int timeout_ms,
                       agent_client_cb cb, void *data, husk_err *err);
-/* Runs the loop until the response arrives or timeout_ms passes. */
+/* Runs the loop until the response arrives or timeout_ms (0: the default) passes. */
 int agent_client_call_sync(struct agent_client *a, const char *method, const ProtobufCMessage *req,
                            const ProtobufCMessageDescriptor *resp_desc, int timeout_ms,
                            ProtobufCMessage **resp, husk_err *err);

@@ -38,7 +38,9 @@ struct agent_client *sandbox_attach(struct husk_loop *loop, const char *root, co
 	if (!a) {
 		husk_error_prefix(err, "agent");
 		ocistate_free(st);
+		return NULL;
 	}
+	agent_client_set_timeout(a, (int)cfg->timeouts.agent_call_ms);
 	return a;
 }
 

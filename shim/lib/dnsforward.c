@@ -139,7 +139,8 @@ static void read_next(struct dns_forward *r)
 	Husk__Agent__V1__Empty req = HUSK__AGENT__V1__EMPTY__INIT;
 	cleanup_error husk_err err = NULL;
 	if (agent_client_call(r->agent, "ReadDnsQuery", &req.base,
-	                      &husk__agent__v1__dns_message__descriptor, 0, on_query, r, &err) < 0)
+	                      &husk__agent__v1__dns_message__descriptor, AGENT_CALL_LONG_POLL,
+	                      on_query, r, &err) < 0)
 		log_debug("dns relay stops: %s", husk_error_msg(err));
 }
 

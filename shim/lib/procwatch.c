@@ -105,8 +105,8 @@ struct proc_watch *proc_watch_start(struct husk_loop *loop, struct agent_client 
 	                           on_relay_event, w, err);
 	if (!w->relay || stdio_relay_start(w->relay, err) < 0 ||
 	    agent_client_call(a, "WaitProcess", &req.base,
-	                      &husk__agent__v1__wait_process_response__descriptor, 0, on_wait, w,
-	                      err) < 0) {
+	                      &husk__agent__v1__wait_process_response__descriptor,
+	                      AGENT_CALL_LONG_POLL, on_wait, w, err) < 0) {
 		proc_watch_free(w);
 		return NULL;
 	}

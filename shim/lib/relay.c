@@ -185,8 +185,8 @@ static int request_output(struct out_stream *s, husk_err *err)
 	req.exec_id = (char *)r->exec_id;
 	req.max_bytes = STDIO_CHUNK;
 	return agent_client_call(r->agent, s->method, &req.base,
-	                         &husk__agent__v1__read_stream_response__descriptor, 0, on_output,
-	                         s, err);
+	                         &husk__agent__v1__read_stream_response__descriptor,
+	                         AGENT_CALL_LONG_POLL, on_output, s, err);
 }
 
 /* --- input: host fd -> WriteStdin / CloseStdin ------------------------------------------ */
@@ -243,8 +243,8 @@ static int send_input(struct in_stream *s, husk_err *err)
 	req.data.data = s->buf + s->off;
 	req.data.len = s->len - s->off;
 	return agent_client_call(r->agent, "WriteStdin", &req.base,
-	                         &husk__agent__v1__write_stdin_response__descriptor, 0, on_written,
-	                         s, err);
+	                         &husk__agent__v1__write_stdin_response__descriptor,
+	                         AGENT_CALL_LONG_POLL, on_written, s, err);
 }
 
 static int close_input(struct in_stream *s, husk_err *err)

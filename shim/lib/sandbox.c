@@ -16,6 +16,7 @@
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 #include "lib/log.h"
+#include "lib/text.h"
 #include "hypervisor/qemu/qemu.h"
 #include "hypervisor/qemu/virtiofsd.h"
 #include "podnet.h"
@@ -105,14 +106,20 @@ static void log_tail(const char *path, char *out, size_t len)
 			break;
 		}
 	}
-	size_t o = 0;
-	for (char *c = from; *c && o + 4 < len && o < TAIL_SHOWN; c++) {
-		if (*c == '\n') {
+	/* the console is the guest's text: each line escaped, joined by " | " */
+	size_t o = 0, cap = len < TAIL_SHOWN + 1 ? len : TAIL_SHOWN + 1;
+	for (char *line = from; line && o + 4 < cap;) {
+		char *nl = strchr(line, '\n');
+		size_t l = nl ? (size_t)(nl - line) : strlen(line);
+		if (l && line[l - 1] == '\r')
+			l--;
+		if (o) {
 			memcpy(out + o, " | ", 3);
 			o += 3;
-		} else if ((unsigned char)*c >= 0x20 && *c != 0x7f) {
-			out[o++] = *c;
 		}
+		text_escape(out + o, cap - o, line, l);
+		o += strlen(out + o);
+		line = nl ? nl + 1 : NULL;
 	}
 	out[o] = '\0';
 }
@@ -569,7 +576,10 @@ static int on_dial_ready(struct husk_loop *loop, int fd, uint32_t events, void *
 	int conn = move_fd(sb->dial.fd);
 	timer_close(sb, &sb->dial_timer);
 	sb->agent = agent_client_new(loop, conn, err);
-	return sb->agent ? 0 : -1;
+	if (!sb->agent)
+		return -1;
+	agent_client_set_timeout(sb->agent, (int)sb->cfg->timeouts.agent_call_ms);
+	return 0;
 }
 
 static int on_dial_tick(struct husk_loop *loop, int fd, uint32_t events, void *data, husk_err *err)

@@ -10,6 +10,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <limits.h>
 
 #include "lib/cleanup.h"
 #include "lib/fs.h"
@@ -120,7 +121,6 @@ fail:
 	return -1;
 }
 
-/* Removes everything under dirfd that lives on device dev; mounts are left alone. */
 static bool kept(const char *name, const char *const *keep)
 {
 	for (; keep && *keep; keep++)
@@ -129,42 +129,106 @@ static bool kept(const char *name, const char *const *keep)
 	return false;
 }
 
-static void remove_children(int dirfd, dev_t dev, const char *const *keep)
+/*
+ * One open directory of the walk: its stream and the name it has in its
+ * parent (to remove it once empty).
+ */
+struct level {
+	DIR *d;
+	char name[NAME_MAX + 1];
+};
+
+/* Moves dirfd/name to the top of the walk under a fresh name; true if it did. */
+static bool move_to_top(int dirfd, const char *name, int topfd, unsigned *moved)
 {
-	DIR *d = fdopendir(dirfd);
-	if (!d) {
-		close(dirfd);
+	char fresh[32];
+	for (int tries = 0; tries < 1000; tries++) {
+		snprintf(fresh, sizeof(fresh), ".husk-deep-%u", (*moved)++);
+		if (renameat2(dirfd, name, topfd, fresh, RENAME_NOREPLACE) == 0)
+			return true;
+		if (errno != EEXIST)
+			break;
+	}
+	log_warn("remove %s: too deep, and cannot move it up: %s", name, strerror(errno));
+	return false;
+}
+
+/*
+ * Removes everything under dir that lives on its device (mounts are left
+ * alone), but the top-level entries named in keep. Iterative, never following
+ * a symlink, with at most STATEDIR_CLEAN_DEPTH directories open: a directory
+ * deeper than that (the guest can make trees of any depth in shared/) is
+ * renamed up to the top and removed from there, so any depth is removed with
+ * bounded fds and stack.
+ */
+static void remove_tree(const char *dir, const char *const *keep)
+{
+	struct level stack[STATEDIR_CLEAN_DEPTH];
+	struct stat st;
+	unsigned moved = 0, pass_moved;
+	cleanup_close int top = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (top < 0 || fstat(top, &st) < 0)
 		return;
-	}
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		struct stat st;
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || kept(e->d_name, keep))
-			continue;
-		if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != dev)
-			continue;
-		if (S_ISDIR(st.st_mode)) {
-			int sub = openat(dirfd, e->d_name,
-			                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub >= 0)
-				remove_children(sub, dev, NULL);
-			if (unlinkat(dirfd, e->d_name, AT_REMOVEDIR) < 0)
-				log_warn("remove %s: %s", e->d_name, strerror(errno));
-		} else if (unlinkat(dirfd, e->d_name, 0) < 0) {
-			log_warn("remove %s: %s", e->d_name, strerror(errno));
+	dev_t dev = st.st_dev;
+	do {
+		pass_moved = moved;
+		int fd = dup(top);
+		stack[0].d = fd < 0 ? NULL : fdopendir(fd);
+		if (!stack[0].d) {
+			if (fd >= 0)
+				close(fd);
+			log_warn("remove %s: %s", dir, strerror(errno));
+			return;
 		}
-	}
-	closedir(d);
+		rewinddir(stack[0].d);
+		stack[0].name[0] = '\0';
+		size_t depth = 1;
+		while (depth) {
+			struct level *l = &stack[depth - 1];
+			int lfd = dirfd(l->d);
+			struct dirent *e = readdir(l->d);
+			if (!e) {
+				closedir(l->d);
+				if (--depth &&
+				    unlinkat(dirfd(stack[depth - 1].d), l->name, AT_REMOVEDIR) < 0)
+					log_warn("remove %s: %s", l->name, strerror(errno));
+				continue;
+			}
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+			    (depth == 1 && kept(e->d_name, keep)))
+				continue;
+			if (fstatat(lfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+			    st.st_dev != dev)
+				continue;
+			if (!S_ISDIR(st.st_mode)) {
+				if (unlinkat(lfd, e->d_name, 0) < 0)
+					log_warn("remove %s: %s", e->d_name, strerror(errno));
+				continue;
+			}
+			if (depth == STATEDIR_CLEAN_DEPTH) {
+				move_to_top(lfd, e->d_name, top, &moved);
+				continue;
+			}
+			int sub =
+			    openat(lfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			DIR *d = sub < 0 ? NULL : fdopendir(sub);
+			if (!d) {
+				if (sub >= 0)
+					close(sub);
+				log_warn("remove %s: %s", e->d_name, strerror(errno));
+				continue;
+			}
+			stack[depth].d = d;
+			snprintf(stack[depth].name, sizeof(stack[depth].name), "%s", e->d_name);
+			depth++;
+		}
+		/* what was moved up may have come after the top's readdir passed: again */
+	} while (moved != pass_moved);
 }
 
 static void clear_dir(const char *dir, const char *const *keep)
 {
-	struct stat st;
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd >= 0 && fstat(fd, &st) == 0)
-		remove_children(fd, st.st_dev, keep);
-	else if (fd >= 0)
-		close(fd);
+	remove_tree(dir, keep);
 }
 
 void statedir_remove(struct statedir *sd)

@@ -44,7 +44,15 @@ int statedir_create(const char *root, const char *id, struct statedir *sd, husk_
 int statedir_open(const char *root, const char *id, husk_err *err);
 /* "/proc/self/fd/<dirfd>/<name>" into buf (STATEDIR_SOCK_PATH_MAX bytes), while dirfd is open. */
 int statedir_sock_path(int dirfd, const char *name, char *buf, husk_err *err);
-/* Removes the directory tree (never crossing into a mount), closes and frees the paths. */
+/*
+ * Directories open at once while a state dir is removed: deeper ones are moved
+ * up and removed from there (the guest makes trees of any depth in shared/).
+ */
+#define STATEDIR_CLEAN_DEPTH 64
+/*
+ * Removes the directory tree (never crossing into a mount, never following a
+ * symlink, any depth with at most STATEDIR_CLEAN_DEPTH fds), closes and frees the paths.
+ */
 void statedir_remove(struct statedir *sd);
 /* statedir_remove for a directory known only by path (husk delete). */
 void statedir_remove_path(const char *dir);

@@ -2,6 +2,11 @@
  * Task events to containerd (1.6): ttrpc Events/Forward on $TTRPC_ADDRESS,
  * one at a time and in order (TaskStart must reach containerd before
  * TaskExit), each retried a few times on a fresh connection.
+ *
+ * Events the guest causes (TaskOOM, published with publish_guest) hold at most
+ * MAX_GUEST_QUEUED places of the queue and are dropped beyond that, so a guest
+ * flooding them cannot crowd out the lifecycle events (TaskExit above all),
+ * whose number only the host's own activity sets.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,16 +24,18 @@
 #include "lib/log.h"
 #include "shim.h"
 
-#define EVENTS_SERVICE "containerd.services.events.ttrpc.v1.Events"
-#define FORWARD_NS     (5LL * 1000000000)
-#define RETRY_MS       200
-#define MAX_ATTEMPTS   10
-#define MAX_QUEUED     1024
+#define EVENTS_SERVICE   "containerd.services.events.ttrpc.v1.Events"
+#define FORWARD_NS       (5LL * 1000000000)
+#define RETRY_MS         200
+#define MAX_ATTEMPTS     10
+#define MAX_QUEUED       1024
+#define MAX_GUEST_QUEUED 64
 
 struct event {
 	char *topic;
 	uint8_t *data; /* the packed ForwardRequest */
 	size_t len;
+	bool guest; /* caused by the guest: may be dropped */
 	struct event *next;
 };
 
@@ -37,7 +44,7 @@ struct publisher {
 	char *address, *ns;
 	struct ttrpc_conn *conn;
 	struct event *head, **tail;
-	size_t queued;
+	size_t queued, guest_queued;
 	bool inflight;
 	int attempts;
 	int retry_timer;
@@ -68,6 +75,7 @@ static void drop_head(struct publisher *p)
 	if (!p->head)
 		p->tail = &p->head;
 	p->queued--;
+	p->guest_queued -= e->guest;
 	free(e->topic);
 	free(e->data);
 	free(e);
@@ -187,14 +195,21 @@ static uint8_t *pack_forward(struct publisher *p, const char *topic, const Proto
 	return out;
 }
 
-void publish(struct publisher *p, const char *topic, const ProtobufCMessage *event)
+static void enqueue(struct publisher *p, const char *topic, const ProtobufCMessage *event,
+                    bool guest)
 {
 	if (!p->address) {
 		log_debug("event %s not sent: no TTRPC_ADDRESS", topic);
 		return;
 	}
-	if (p->queued >= MAX_QUEUED) {
-		log_warn("event %s dropped: %zu events queued", topic, p->queued);
+	if (guest && p->guest_queued >= MAX_GUEST_QUEUED) {
+		log_debug("event %s dropped: %zu of the guest's events queued", topic,
+		          p->guest_queued);
+		return;
+	}
+	/* the guest's events do not count here: they never take a lifecycle event's place */
+	if (!guest && p->queued - p->guest_queued >= MAX_QUEUED) {
+		log_warn("event %s dropped: %zu events queued", topic, p->queued - p->guest_queued);
 		return;
 	}
 	struct event *e = calloc(1, sizeof(*e));
@@ -206,10 +221,22 @@ void publish(struct publisher *p, const char *topic, const ProtobufCMessage *eve
 		free(e);
 		return;
 	}
+	e->guest = guest;
 	*p->tail = e;
 	p->tail = &e->next;
 	p->queued++;
+	p->guest_queued += guest;
 	send_head(p);
+}
+
+void publish(struct publisher *p, const char *topic, const ProtobufCMessage *event)
+{
+	enqueue(p, topic, event, false);
+}
+
+void publish_guest(struct publisher *p, const char *topic, const ProtobufCMessage *event)
+{
+	enqueue(p, topic, event, true);
 }
 
 void publisher_flush(struct publisher *p, int timeout_ms)

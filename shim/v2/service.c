@@ -140,6 +140,10 @@ static void serve_loop(struct shim *s)
 static void tear_down(struct shim *s)
 {
 	tasks_free(s);
+	if (s->oom_timer >= 0) {
+		husk_loop_del(s->loop, s->oom_timer);
+		close(s->oom_timer);
+	}
 	sandbox_destroy(s->sb);
 	s->sb = NULL;
 	if (s->pub)
@@ -159,7 +163,7 @@ static void tear_down(struct shim *s)
 
 int shim_serve(const struct shim_args *a)
 {
-	struct shim s = {.args = a, .listen_fd = -1};
+	struct shim s = {.args = a, .listen_fd = -1, .oom_timer = -1};
 	cleanup_error husk_err err = NULL;
 	s.jobs_tail = &s.jobs;
 	signal(SIGPIPE, SIG_IGN);

@@ -22,6 +22,7 @@
 #include "lib/error.h"
 #include "lib/loop.h"
 #include "shim/lib/relay.h"
+#include "shim/lib/ratelimit.h"
 #include "shim/lib/sandbox.h"
 #include "shim/lib/bundle.h"
 #include "ttrpc/ttrpc.h"
@@ -103,6 +104,11 @@ struct publisher *publisher_new(struct husk_loop *loop, const char *address, con
                                 husk_err *err);
 /* Queues the event for /tasks/<topic>; events go out in order, retried on failure. */
 void publish(struct publisher *p, const char *topic, const ProtobufCMessage *event);
+/*
+ * An event the guest causes (TaskOOM): at most 64 of them wait in the queue,
+ * more are dropped, so they never take the place of a lifecycle event.
+ */
+void publish_guest(struct publisher *p, const char *topic, const ProtobufCMessage *event);
 /* Runs the loop until every queued event is sent or timeout_ms passes. */
 void publisher_flush(struct publisher *p, int timeout_ms);
 void publisher_free(struct publisher *p);
@@ -136,6 +142,7 @@ struct task {
 	char *id, *bundle, *rootfs;
 	bool rootfs_mounted, paused;
 	uint32_t guest_pid; /* its init's in the guest once started: the pod joins its namespaces */
+	struct rate_limit oom_events; /* TaskOOM: one per second, more coalesced */
 	struct task_proc init;
 	struct task_proc *execs;
 	struct task *next;
@@ -161,6 +168,8 @@ struct shim {
 	struct task *tasks;
 	struct job *jobs, **jobs_tail;
 	struct publisher *pub;
+	struct rate_limit oom_polls; /* GetOOMEvent answers taken per second */
+	int oom_timer;               /* the next poll once they are used up, or -1 */
 	bool shutdown;
 };
 

@@ -8,9 +8,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/clock.h"
 #include "proto/containerd/events.pb-c.h"
 #include "proto/containerd/task.pb-c.h"
 #include "lib/log.h"
@@ -194,8 +198,8 @@ int task_proc_run(struct task_proc *p, husk_err *err)
 	req.container_id = p->task->id;
 	req.exec_id = p->exec_id;
 	return agent_client_call(agent, "WaitProcess", &req.base,
-	                         &husk__agent__v1__wait_process_response__descriptor, 0, on_wait, p,
-	                         err);
+	                         &husk__agent__v1__wait_process_response__descriptor,
+	                         AGENT_CALL_LONG_POLL, on_wait, p, err);
 }
 
 /* --- lifetime --------------------------------------------------------------------------- */
@@ -271,6 +275,62 @@ void tasks_free(struct shim *s)
 
 /* --- OOM events ------------------------------------------------------------------------- */
 
+/*
+ * The guest answers GetOOMEvent: a hostile one at once and forever. So per
+ * container one TaskOOM per OOM_EVENT_MS goes out (more in that time are
+ * coalesced into it: containerd learns that the container hit its limit, not
+ * how often), at most OOM_POLLS_PER_SEC answers are taken per second (then the
+ * next poll waits for the second to end), and the publisher holds at most a
+ * few of the guest's events (publish_guest), never in a lifecycle event's place.
+ */
+#define OOM_EVENT_MS      1000
+#define OOM_POLLS_PER_SEC 20
+
+static int watch_oom_now(struct shim *s, husk_err *err);
+
+static int on_oom_timer(struct husk_loop *loop, int fd, uint32_t events, void *data, husk_err *err)
+{
+	struct shim *s = data;
+	cleanup_error husk_err call_err = NULL;
+	uint64_t ticks;
+	if (read(fd, &ticks, sizeof(ticks)) < 0)
+		return 0;
+	if (!s->sb || s->vm_dead)
+		return 0;
+	if (shim_watch_oom(s, &call_err) < 0)
+		log_warn("OOM events: %s", husk_error_msg(call_err));
+	return 0;
+}
+
+/* Polls again now, or once this second's polls are used up, when it ends. */
+int shim_watch_oom(struct shim *s, husk_err *err)
+{
+	int64_t now = monotonic_ms();
+	if (!s->oom_polls.interval_ms)
+		s->oom_polls = (struct rate_limit)RATE_LIMIT_INIT(1000, OOM_POLLS_PER_SEC);
+	int wait = rate_limit_wait_ms(&s->oom_polls, now);
+	if (!wait) {
+		rate_limit_allow(&s->oom_polls, now);
+		return watch_oom_now(s, err);
+	}
+	if (s->oom_timer < 0) {
+		s->oom_timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (s->oom_timer < 0)
+			return husk_error_set(err, errno, "OOM poll timer");
+		if (husk_loop_add(s->loop, s->oom_timer, EPOLLIN, on_oom_timer, s, err) < 0) {
+			close(s->oom_timer);
+			s->oom_timer = -1;
+			return -1;
+		}
+	}
+	struct itimerspec its = {.it_value = {wait / 1000, (wait % 1000) * 1000000L}};
+	log_debug("OOM events: %d answers this second, next poll in %d ms", OOM_POLLS_PER_SEC,
+	          wait);
+	if (timerfd_settime(s->oom_timer, 0, &its, NULL) < 0)
+		return husk_error_set(err, errno, "OOM poll timer");
+	return 0;
+}
+
 static void on_oom(ProtobufCMessage *msg, husk_err error, void *data)
 {
 	struct shim *s = data;
@@ -283,18 +343,30 @@ static void on_oom(ProtobufCMessage *msg, husk_err error, void *data)
 	/* the guest names the container: only one we know becomes an event */
 	struct task *t = task_find(s, ev->container_id);
 	if (t) {
-		Containerd__Events__TaskOOM oom = CONTAINERD__EVENTS__TASK_OOM__INIT;
-		oom.container_id = t->id;
-		log_info("container %s: OOM kill", t->id);
-		publish(s->pub, "/tasks/oom", &oom.base);
+		if (!t->oom_events.interval_ms)
+			t->oom_events = (struct rate_limit)RATE_LIMIT_INIT(OOM_EVENT_MS, 1);
+		uint64_t coalesced = t->oom_events.suppressed;
+		if (rate_limit_allow(&t->oom_events, monotonic_ms())) {
+			Containerd__Events__TaskOOM oom = CONTAINERD__EVENTS__TASK_OOM__INIT;
+			oom.container_id = t->id;
+			t->oom_events.suppressed = 0;
+			if (coalesced)
+				log_info(
+				    "container %s: OOM kill (%llu more reported in the last %d ms)",
+				    t->id, (unsigned long long)coalesced, OOM_EVENT_MS);
+			else
+				log_info("container %s: OOM kill", t->id);
+			publish_guest(s->pub, "/tasks/oom", &oom.base);
+		}
 	}
 	if (shim_watch_oom(s, &err) < 0)
 		log_warn("OOM events: %s", husk_error_msg(err));
 }
 
-int shim_watch_oom(struct shim *s, husk_err *err)
+static int watch_oom_now(struct shim *s, husk_err *err)
 {
 	Husk__Agent__V1__Empty req = HUSK__AGENT__V1__EMPTY__INIT;
 	return agent_client_call(sandbox_agent(s->sb), "GetOOMEvent", &req.base,
-	                         &husk__agent__v1__oomevent__descriptor, 0, on_oom, s, err);
+	                         &husk__agent__v1__oomevent__descriptor, AGENT_CALL_LONG_POLL,
+	                         on_oom, s, err);
 }

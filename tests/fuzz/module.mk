@@ -7,6 +7,11 @@ fuzz_ttrpc_frame_LIBS := $(PROTOBUF_LIBS)
 fuzz_ttrpc_envelope_SRCS := tests/fuzz/fuzz_ttrpc_envelope.c $(FUZZ_TTRPC_SRCS)
 fuzz_ttrpc_envelope_LIBS := $(PROTOBUF_LIBS)
 
+# the host's side of the agent channel: replies unpacked within their memory budget, guest text
+FUZZERS += fuzz_agent_reply
+fuzz_agent_reply_SRCS := tests/fuzz/fuzz_agent_reply.c $(TTRPC_SRCS) $(LIB_SRCS)
+fuzz_agent_reply_LIBS := $(PROTOBUF_LIBS)
+
 # the guest's side: agent requests and the host-supplied spec inside them
 FUZZERS += fuzz_agent_request fuzz_proclist
 fuzz_agent_request_SRCS := tests/fuzz/fuzz_agent_request.c agent/request.c $(OCI_SRCS) \

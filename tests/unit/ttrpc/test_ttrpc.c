@@ -920,3 +920,85 @@ TEST(ttrpc_client_queue_is_bounded_when_the_peer_does_not_read)
 	close(sv[1]);
 	husk_loop_free(loop);
 }
+
+/*
+ * An async call's timeout is a host-side deadline: the callback runs with
+ * DEADLINE_EXCEEDED when it passes, the late reply is dropped, and a call
+ * without a timeout (a long poll) stays pending meanwhile.
+ */
+TEST(ttrpc_async_call_times_out_on_the_host)
+{
+	struct fixture f;
+	struct async_result timed = {0}, poll = {0}, after = {0};
+	CHECK(fixture_setup(&f, 0) == 0);
+	CHECK_INT(ttrpc_client_call(f.cli, SVC, "Hold", NULL, 0, 0, record, &poll, NULL), ==, 0);
+	int64_t start = monotonic_ms();
+	CHECK_INT(
+	    ttrpc_client_call(f.cli, SVC, "Hold", NULL, 0, 50 * 1000000LL, record, &timed, NULL),
+	    ==, 0);
+	CHECK(run_until(&f, &timed.calls, 1) == 0);
+	CHECK_INT(monotonic_ms() - start, >=, 50);
+	CHECK_INT(timed.code, ==, TTRPC_DEADLINE_EXCEEDED);
+	CHECK_STR(timed.message, "timed out after 50 ms");
+	CHECK_INT(poll.calls, ==, 0);
+	/* both reach the server; the late answer to the timed-out one is dropped */
+	CHECK(run_until(&f, &seen.nheld, 2) == 0);
+	ttrpc_reply(seen.held[1], TTRPC_OK, NULL, (const uint8_t *)"late", 4);
+	ttrpc_reply(seen.held[0], TTRPC_OK, NULL, (const uint8_t *)"poll", 4);
+	CHECK(run_until(&f, &poll.calls, 1) == 0);
+	CHECK_INT(poll.code, ==, TTRPC_OK);
+	CHECK_INT(timed.calls, ==, 1);
+	CHECK_INT(ttrpc_client_call(f.cli, SVC, "Echo", (const uint8_t *)"ok", 2, 5000 * 1000000LL,
+	                            record, &after, NULL),
+	          ==, 0);
+	CHECK(run_until(&f, &after.calls, 1) == 0);
+	CHECK_INT(after.code, ==, TTRPC_OK);
+	CHECK_INT(timed.calls, ==, 1);
+	fixture_teardown(&f);
+}
+
+/*
+ * A response envelope of 4 MiB of empty Status.details would unpack to about
+ * 2 M structs: the client refuses it within its memory budget instead.
+ */
+TEST(ttrpc_amplifying_response_envelope_is_refused)
+{
+	struct husk_loop *loop = husk_loop_new(NULL);
+	struct async_result r = {0};
+	int sv[2];
+	uint8_t req[256];
+	CHECK(loop);
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	struct ttrpc_conn *c = ttrpc_client_new(loop, sv[0], NULL);
+	CHECK(c);
+	CHECK_INT(ttrpc_client_call(c, SVC, "Echo", NULL, 0, 0, record, &r, NULL), ==, 0);
+	CHECK(read(sv[1], req, sizeof(req)) > 0);
+	/* Response{status: Status{details: N x Any{}}} filling the frame limit */
+	size_t n = (TTRPC_MAX_DATA - 16) / 2, status_len = 2 * n;
+	cleanup_free uint8_t *buf = malloc(TTRPC_HEADER_LEN + TTRPC_MAX_DATA);
+	CHECK(buf);
+	size_t o = TTRPC_HEADER_LEN;
+	buf[o++] = 0x0a;
+	for (size_t v = status_len; v; v >>= 7)
+		buf[o++] = (uint8_t)((v & 0x7f) | (v >> 7 ? 0x80 : 0));
+	for (size_t i = 0; i < n; i++) {
+		buf[o++] = 0x1a;
+		buf[o++] = 0x00;
+	}
+	struct ttrpc_header h = {.length = o - TTRPC_HEADER_LEN, .stream_id = 1, .type = 2};
+	ttrpc_header_encode(&h, buf);
+	CHECK(fcntl(sv[1], F_SETFL, O_NONBLOCK) == 0);
+	for (size_t off = 0; off < o || !r.calls;) {
+		ssize_t w = off < o ? write(sv[1], buf + off, o - off) : 0;
+		if (w > 0)
+			off += (size_t)w;
+		husk_loop_run_once(loop, w > 0 ? 0 : 100, NULL);
+	}
+	CHECK_INT(r.calls, ==, 1);
+	CHECK_INT(r.code, ==, TTRPC_RESOURCE_EXHAUSTED);
+	CHECK_STR(r.message, "response envelope needs more than 16777216 bytes of memory");
+	CHECK(ttrpc_client_alive(c));
+	ttrpc_client_free(c);
+	close(sv[1]);
+	husk_loop_free(loop);
+}

@@ -1,6 +1,6 @@
 # unit tests of shim/lib/, the host library
 UNIT_TESTS += test_config test_bundle test_relay test_statedir test_ocistate test_execproc \
-	test_tty test_resources test_podnet test_hostcg
+	test_tty test_resources test_podnet test_hostcg test_agent_client
 test_config_SRCS := tests/unit/shim/lib/test_config.c shim/lib/config.c $(QEMU_SRCS) $(LIB_SRCS) \
 	$(LIB_JSON_SRCS)
 test_config_LIBS := $(QEMU_LIBS)
@@ -35,3 +35,6 @@ test_bootslot_SRCS := tests/unit/shim/lib/test_bootslot.c shim/lib/bootslot.c $(
 test_hostcg_SRCS := tests/unit/shim/lib/test_hostcg.c shim/lib/hostcg.c shim/lib/resources.c \
 	$(BUNDLE_SRCS) $(LIB_SRCS)
 test_hostcg_LIBS := $(OCI_LIBS)
+test_agent_client_SRCS := tests/unit/shim/lib/test_agent_client.c shim/lib/agent_client.c \
+	$(TTRPC_SRCS) $(LIB_SRCS)
+test_agent_client_LIBS := $(PROTOBUF_LIBS)

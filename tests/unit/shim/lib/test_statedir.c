@@ -1,5 +1,6 @@
 #include "tests/unit/harness/test.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -7,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -237,5 +239,101 @@ TEST(statedir_binds_dirs_and_files_read_only_or_not_in_a_private_namespace)
 	snprintf(path, sizeof(path), "%s/sub", src);
 	CHECK_INT(rmdir(path), ==, 0);
 	CHECK_INT(rmdir(src), ==, 0);
+	CHECK_INT(rmdir(root), ==, 0);
+}
+
+/*
+ * What a hostile guest can leave in shared/: a tree 2000 directories deep
+ * (more than the fds a recursive walk may hold open) with files at every level,
+ * and symlinks to a host directory. Removal takes all of it, with at most
+ * STATEDIR_CLEAN_DEPTH directories open, and follows no link.
+ */
+TEST(statedir_remove_takes_a_2000_deep_tree_and_follows_no_link)
+{
+	char root[] = "/tmp/test_statedir.XXXXXX", outside[] = "/tmp/test_statedir_out.XXXXXX";
+	struct statedir sd;
+	cleanup_error husk_err err = NULL;
+	struct stat st;
+	char dir[512], path[600];
+
+	CHECK(mkdtemp(root));
+	CHECK(mkdtemp(outside));
+	touch(outside, "precious");
+	int before = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	close(before);
+	CHECK_INT(statedir_create(root, "deep", &sd, &err), ==, 0);
+	snprintf(dir, sizeof(dir), "%s", sd.dir);
+	int fd = open(sd.shared, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CHECK(fd >= 0);
+	CHECK_INT(symlinkat(outside, fd, "link"), ==, 0);
+	for (int i = 0; i < 2000; i++) {
+		CHECK_INT(mkdirat(fd, "d", 0755), ==, 0);
+		int f = openat(fd, "f", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		CHECK(f >= 0);
+		close(f);
+		if (i == 1500)
+			CHECK_INT(symlinkat(outside, fd, "deeplink"), ==, 0);
+		int sub = openat(fd, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		close(fd);
+		fd = sub;
+		CHECK(fd >= 0);
+	}
+	close(fd);
+	/* the fds this process may open stay well below the depth */
+	struct rlimit saved, low = {.rlim_cur = 256};
+	CHECK_INT(getrlimit(RLIMIT_NOFILE, &saved), ==, 0);
+	low.rlim_max = saved.rlim_max;
+	CHECK_INT(setrlimit(RLIMIT_NOFILE, &low), ==, 0);
+	statedir_remove(&sd);
+	CHECK_INT(setrlimit(RLIMIT_NOFILE, &saved), ==, 0);
+	CHECK_INT(stat(dir, &st), ==, -1);
+	CHECK_INT(errno, ==, ENOENT);
+	snprintf(path, sizeof(path), "%s/precious", outside);
+	CHECK_INT(stat(path, &st), ==, 0);
+	/* no fd left behind */
+	int after = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	CHECK_INT(after, ==, before);
+	close(after);
+	CHECK_INT(unlink(path), ==, 0);
+	CHECK_INT(rmdir(outside), ==, 0);
+	CHECK_INT(rmdir(root), ==, 0);
+}
+
+/* statedir_clear keeps the named top-level entries, whatever it moved up to get at the rest. */
+TEST(statedir_clear_keeps_named_entries_of_a_deep_tree)
+{
+	char root[] = "/tmp/test_statedir.XXXXXX";
+	struct statedir sd;
+	cleanup_error husk_err err = NULL;
+	struct stat st;
+	char dir[512], path[600];
+
+	CHECK(mkdtemp(root));
+	CHECK_INT(statedir_create(root, "keep", &sd, &err), ==, 0);
+	snprintf(dir, sizeof(dir), "%s", sd.dir);
+	touch(sd.dir, "state.json");
+	int fd = open(sd.shared, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CHECK(fd >= 0);
+	for (int i = 0; i < 3 * STATEDIR_CLEAN_DEPTH; i++) {
+		CHECK_INT(mkdirat(fd, "d", 0755), ==, 0);
+		int sub = openat(fd, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		close(fd);
+		fd = sub;
+		CHECK(fd >= 0);
+	}
+	close(fd);
+	static const char *const keep[] = {"state.json", NULL};
+	statedir_clear(&sd, keep);
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+	CHECK_INT(stat(path, &st), ==, 0);
+	DIR *d = opendir(dir);
+	CHECK(d);
+	int entries = 0;
+	for (struct dirent *e; (e = readdir(d));)
+		entries += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(d);
+	CHECK_INT(entries, ==, 1);
+	CHECK_INT(unlink(path), ==, 0);
+	CHECK_INT(rmdir(dir), ==, 0);
 	CHECK_INT(rmdir(root), ==, 0);
 }
