@@ -240,13 +240,18 @@ int hostcg_plan(struct hostcg *cg, const char *cgroups_path, const char *id, boo
 		const char *what = systemd_driver ? "--systemd-cgroup"
 		                                  : "the systemd driver's "
 		                                    "slice:prefix:name";
-		return host_systemd
-		           ? husk_error_set(
-		                 err, 0,
-		                 "linux.cgroupsPath \"%s\": %s: the systemd cgroup driver is "
-		                 "not supported yet (give a cgroupfs path)",
-		                 cg->path, what)
-		           : husk_error_set(
+		/*
+		 * Docker, podman and kubeadm's containerd use it by default on systemd hosts: the
+		 * sandbox stays in the caller's cgroup there, as before husk placed it.
+		 */
+		if (host_systemd) {
+			log_warn("linux.cgroupsPath \"%s\": %s: the systemd cgroup driver is not "
+			         "supported yet: the sandbox's host processes stay in the caller's "
+			         "cgroup",
+			         cg->path, what);
+			return 0;
+		}
+		return husk_error_set(
 		                 err, 0,
 		                 "linux.cgroupsPath \"%s\": %s, but the host does not run "
 		                 "systemd (no /run/systemd/system): give a cgroupfs path",
