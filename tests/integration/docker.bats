@@ -205,6 +205,21 @@ ro-denied" ]
 	[ "$(stat -c %u "$T/rw/f")" = 1000 ]
 }
 
+@test "docker stats reads the sandbox's host cgroup: the VM's memory and its host processes, the limit the VM's size plus overhead" {
+	local cid line
+	cid=$(dk run -d --network none --memory 200m "$IMAGE" sh -c 'echo up; sleep 1000 & wait')
+	wait_log "$cid" up
+	line=$(dk stats --no-stream --format '{{.MemUsage}}|{{.PIDs}}' "$cid")
+	echo "$line"
+	# 200 MiB + 128 MiB of VM + 256 MiB of host overhead (docs/isolation.md, the host cgroup)
+	[[ "$line" =~ ^([0-9.]+)MiB\ /\ 584MiB\|([0-9]+)$ ]]
+	# QEMU alone holds tens of MiB of the guest and threads of its own
+	[ "${BASH_REMATCH[1]%.*}" -ge 20 ]
+	[ "${BASH_REMATCH[2]}" -ge 5 ]
+	dk rm -f "$cid" >/dev/null
+	assert_dk_clean "$cid"
+}
+
 @test "docker run --restart=on-failure:2: the container is restarted twice, then stays exited" {
 	local cid i
 	cid=$(dk run -d --network none --restart=on-failure:2 "$IMAGE" sh -c 'echo run; exit 1')
