@@ -151,6 +151,8 @@ static void add_devices(struct argv_buf *a, const struct qemu_spec *s)
 		add(a, "-device");
 		add(a, "vhost-user-fs-pci,chardev=fs0,tag=%s", s->virtiofs_tag);
 	}
+	add(a, "-device");
+	add(a, "virtio-balloon-pci,free-page-reporting=on");
 }
 
 static void add_nics(struct argv_buf *a, const struct qemu_spec *s)

@@ -251,11 +251,10 @@ int hostcg_plan(struct hostcg *cg, const char *cgroups_path, const char *id, boo
 			         cg->path, what);
 			return 0;
 		}
-		return husk_error_set(
-		                 err, 0,
-		                 "linux.cgroupsPath \"%s\": %s, but the host does not run "
-		                 "systemd (no /run/systemd/system): give a cgroupfs path",
-		                 cg->path, what);
+		return husk_error_set(err, 0,
+		                      "linux.cgroupsPath \"%s\": %s, but the host does not run "
+		                      "systemd (no /run/systemd/system): give a cgroupfs path",
+		                      cg->path, what);
 	}
 	hostcg_clean_path(given, cg->path, sizeof(cg->path));
 	if (!strcmp(cg->path, "/"))

@@ -72,6 +72,7 @@ TEST(argv_for_vhost_user_vsock_and_virtiofs)
 	    "-device vhost-user-vsock-pci,chardev=vsock "
 	    "-chardev socket,id=fs0,path=/run/husk/a/virtiofsd.sock "
 	    "-device vhost-user-fs-pci,chardev=fs0,tag=husk "
+	    "-device virtio-balloon-pci,free-page-reporting=on "
 	    "-kernel /g/vmlinuz -initrd /g/initrd.img "
 	    "-append console=ttyS0 panic=-1 quiet husk.log=warn";
 	if (!got || strcmp(got, want) != 0)
@@ -118,7 +119,7 @@ TEST(argv_for_tap_nics_with_and_without_vhost_net)
 	s.nics = nics;
 	s.nnics = 2;
 	cleanup_free char *got = joined(&s, &err);
-	CHECK(strstr(got, "-device vhost-user-fs-pci,chardev=fs0,tag=husk "
+	CHECK(strstr(got, "-device virtio-balloon-pci,free-page-reporting=on "
 	                  "-netdev tap,id=net0,fd=4,vhost=off "
 	                  "-device virtio-net-pci,netdev=net0,mac=02:42:ac:11:00:02 "
 	                  "-netdev tap,id=net1,fd=6,vhost=on,vhostfd=7 "
