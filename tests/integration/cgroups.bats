@@ -176,10 +176,12 @@ owner_pid() {
 	assert_clean
 }
 
-@test "a pids limit below what the sandbox's host processes need is refused with the numbers, before anything starts" {
-	bundle_cg "\"/$CG\"" '{"pids":{"limit":5}}'
+@test "a pids limit below what the sandbox's host processes need binds the container in the guest; the host cgroup gets their need" {
+	bundle_cg "\"/$CG\"" '{"pids":{"limit":5}}' '["sh", "-c", "echo ran"]'
 	husk_run
-	assert_one_error_line "linux.resources.pids.limit 5: the sandbox's host processes need [0-9]+ tasks \(owner and a hook 2, husk-vsockd 1, virtiofsd 6, QEMU 4 \+ 1 vCPUs, slack 8\)"
+	cat "$T/err" >&2
+	[ "$status" -eq 0 ]
+	[ "$(cat "$T/out")" = ran ]
 	[ -z "$(left_dirs)" ]
 	assert_clean
 }
