@@ -48,7 +48,8 @@ for i in $(seq "$N"); do
 	"$B/bin/husk" --root "$T/husk" create --config "$T/husk.json" --bundle "$T/bundle" --pid-file "$T/husk-p$i.pid" "p$i" </dev/null >/dev/null
 	"$B/bin/husk" --root "$T/husk" start "p$i"
 	runc --root "$T/runc" run -d --pid-file "$T/runc-p$i.pid" --bundle "$T/bundle" "p$i" </dev/null >/dev/null 2>&1
-	runsc --root "$T/runsc" --platform=ptrace --network=none run -detach --bundle "$T/bundle" "p$i" </dev/null >/dev/null 2>&1
+	runsc --root "$T/runsc" --platform=ptrace --network=none run -detach --bundle "$T/bundle" "p$i" </dev/null >/dev/null 2>&1 ||
+		echo "pss: runsc run p$i failed" >&2
 done
 sleep 10 # idle: the guests' boot-time memory settles and free pages are reported
 
@@ -66,7 +67,7 @@ for i in $(seq "$N"); do
 	done
 	runc_pids+=($(tree "$(cat "$T/runc-p$i.pid")"))
 done
-runsc_pids=($(pgrep -f -- "--root $T/runsc" || true))
+runsc_pids=($(pgrep -f -- "$T/runsc" || true))
 
 per() { awk -v k="$1" -v n="$N" 'BEGIN { printf "%.1f", k / 1024 / n }'; }
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r); $N containers each"
