@@ -37,7 +37,7 @@ setup() {
 	husk_setup
 	export CRI_DIR=$T/c HUSK_SHIM=$SHIM HUSK_CONFIG=$CONFIG
 	# the pods' bridge and /24, the test's own (CNI's bridge plugin makes the bridge)
-	export CRI_BRIDGE=hk$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+	export CRI_BRIDGE=$(link_name hk)
 	export CRI_SUBNET=10.250.$((RANDOM % 256)).0/24
 	# a host port nothing listens on, for the hostport cases
 	export CRI_HOSTPORT

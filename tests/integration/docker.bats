@@ -53,7 +53,7 @@ setup_file() {
 HUSK_CONFIG=$DK/husk.json exec $HUSK "\$@"
 SH
 	chmod +x "$DK/husk-runtime"
-	export DK_BRIDGE=hkdk$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+	export DK_BRIDGE=$(link_name hkdk)
 	export DK_PREFIX=10.252.$((RANDOM % 256))
 	iptables_rules >"$DK/iptables.before"
 	sysctl -n net.ipv4.ip_forward >"$DK/ip_forward.before"
@@ -253,16 +253,6 @@ run" ]
 	assert_dk_clean "$cid"
 }
 
-# free_port: a TCP port nothing on the host listens on
-free_port() {
-	local port
-	while :; do
-		port=$((20000 + RANDOM % 10000))
-		ss -Hltn "sport = :$port" | grep -q . || break
-	done
-	echo "$port"
-}
-
 @test "docker's default bridge: Docker's address is the guest's eth0's, -p publishes a port the host reaches" {
 	local port cid ip
 	port=$(free_port)
@@ -287,7 +277,7 @@ free_port() {
 @test "a user-defined network: two husk containers talk to each other, by name through Docker's DNS at 127.0.0.11" {
 	local net=husk-dk-$$ srv ip
 	dk network create --subnet "10.253.$((RANDOM % 256)).0/24" \
-		-o "com.docker.network.bridge.name=hkdn$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')" "$net" >/dev/null
+		-o "com.docker.network.bridge.name=$(link_name hkdn)" "$net" >/dev/null
 	srv=$(dk run -d --network "$net" --name "srv-$$" "$IMAGE" sh -c \
 		'nc -ll -p 80 -e echo hello-from-srv & until netstat -ltn | grep -q ":80 "; do usleep 20000; done; echo listening; wait')
 	wait_log "$srv" listening
@@ -311,7 +301,7 @@ $ip" ]
 @test "docker network connect: the second network's interface is hot-plugged into the running VM and carries traffic" {
 	local net=husk-dk2-$$ srv cid ip i
 	dk network create --subnet "10.254.$((RANDOM % 256)).0/24" \
-		-o "com.docker.network.bridge.name=hkdc$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')" "$net" >/dev/null
+		-o "com.docker.network.bridge.name=$(link_name hkdc)" "$net" >/dev/null
 	srv=$(dk run -d --network "$net" "$IMAGE" sh -c \
 		'nc -ll -p 80 -e echo hello-from-net2 & until netstat -ltn | grep -q ":80 "; do usleep 20000; done; echo listening; wait')
 	wait_log "$srv" listening

@@ -243,3 +243,18 @@ iptables_undo() {
 		done
 	done
 }
+
+# free_port: a TCP port nothing on the host listens on
+free_port() {
+	local port
+	while :; do
+		port=$((20000 + RANDOM % 10000))
+		ss -Hltn "sport = :$port" | grep -q . || break
+	done
+	echo "$port"
+}
+
+# link_name PREFIX: PREFIX and 6 random hex digits, a host link name of the test's own (<= 15 bytes)
+link_name() {
+	echo "$1$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
+}

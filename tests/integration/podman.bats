@@ -40,7 +40,7 @@ setup_file() {
 	# the default network, the file's own: not /etc/cni/net.d's "podman" (cni-podman0,
 	# 10.88.0.0/16), which podman would make in memory if no network had the default name
 	export PM_NET=husk-pm-$$
-	export PM_BRIDGE=hkpm$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+	export PM_BRIDGE=$(link_name hkpm)
 	export PM_PREFIX=10.251.$((RANDOM % 256))
 	iptables_rules >"$PM/iptables.before"
 	mkdir -p "$PM/cni"
@@ -176,16 +176,6 @@ tmp-rw" ]
 	[[ "$output" == *"husk: create "*"linux.namespaces: no network namespace: a VM cannot share the host's network"* ]]
 	pm rm -f "$(cat "$T/cid")" >/dev/null 2>&1 || true
 	assert_pm_clean "$(cat "$T/cid")"
-}
-
-# free_port: a TCP port nothing on the host listens on
-free_port() {
-	local port
-	while :; do
-		port=$((20000 + RANDOM % 10000))
-		ss -Hltn "sport = :$port" | grep -q . || break
-	done
-	echo "$port"
 }
 
 @test "podman run -d -p on the default bridge network: the host reaches the container's server; podman's address is the guest's eth0's; rm leaves no netns, iptables rule or process" {
