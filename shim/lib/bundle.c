@@ -277,20 +277,20 @@ int bundle_check(struct bundle *b, husk_err *err)
 
 int bundle_ns_check(const struct bundle *b, husk_err *err)
 {
-	const char *missing = !b->net_ns   ? "network"
-	                      : !b->pid_ns ? "pid"
-	                      : !b->ipc_ns ? "ipc"
-	                      : !b->uts_ns ? "uts"
-	                                   : NULL;
-	const char *shared = !b->net_ns   ? "network"
-	                     : !b->pid_ns ? "processes"
-	                     : !b->ipc_ns ? "IPC"
-	                                  : "hostname";
-	if (missing)
-		return husk_error_set(err, 0,
-		                      "linux.namespaces: no %s namespace: a VM cannot share the "
-		                      "host's %s",
-		                      missing, shared);
+	const struct {
+		bool has;
+		const char *type, *shared;
+	} need[] = {{b->net_ns, "network", "network"},
+	            {b->pid_ns, "pid", "processes"},
+	            {b->ipc_ns, "ipc", "IPC"},
+	            {b->uts_ns, "uts", "hostname"}};
+	for (size_t i = 0; i < ARRAY_SIZE(need); i++)
+		if (!need[i].has)
+			return husk_error_set(
+			    err, 0,
+			    "linux.namespaces: no %s namespace: a VM cannot share "
+			    "the host's %s",
+			    need[i].type, need[i].shared);
 	return 0;
 }
 
