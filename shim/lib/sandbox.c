@@ -63,6 +63,7 @@ struct sandbox {
 	bool vsockd_ready;
 	int boot_timer, dial_timer;
 	int boot_slot;                /* held from QEMU's start until the agent answers */
+	int net_watch;                /* podnet_watch's fd, in the loop once booted; else -1 */
 	struct vsock_dial_state dial; /* the agent dial attempt in progress, if dial.fd >= 0 */
 	enum vsock_transport transport;
 	struct agent_client *agent;
@@ -258,7 +259,7 @@ struct sandbox *sandbox_create(struct husk_loop *loop, const char *root, const c
 	sb->vcpus = cfg->vcpus;
 	sb->memory_mib = cfg->memory_mib;
 	sb->ready_fd = sb->boot_timer = sb->dial_timer = sb->dial.fd = sb->virtiofsd_listener = -1;
-	sb->boot_slot = -1;
+	sb->boot_slot = sb->net_watch = -1;
 	helper_init(sb, &sb->vsockd, "husk-vsockd", NULL);
 	helper_init(sb, &sb->virtiofsd, "virtiofsd", NULL);
 	helper_init(sb, &sb->qemu, "qemu", NULL);
@@ -714,7 +715,10 @@ static int on_netns_change(struct husk_loop *loop, int fd, uint32_t events, void
 static int watch_network(struct sandbox *sb, husk_err *err)
 {
 	int fd = podnet_watch(sb->net, err);
-	return fd < 0 ? -1 : husk_loop_add(sb->loop, fd, EPOLLIN, on_netns_change, sb, err);
+	if (fd < 0 || husk_loop_add(sb->loop, fd, EPOLLIN, on_netns_change, sb, err) < 0)
+		return -1;
+	sb->net_watch = fd;
+	return 0;
 }
 
 int sandbox_boot(struct sandbox *sb, husk_err *err)
@@ -918,8 +922,8 @@ void sandbox_destroy(struct sandbox *sb)
 	}
 	power_off(sb);
 	stop_helper(sb, &sb->qemu, SIGTERM, 1000);
-	if (sb->net)
-		husk_loop_del(sb->loop, podnet_watch(sb->net, NULL));
+	if (sb->net_watch >= 0)
+		husk_loop_del(sb->loop, sb->net_watch);
 	podnet_detach(sb->net);
 	stop_helper(sb, &sb->virtiofsd, SIGTERM, 1000);
 	close_fd(&sb->virtiofsd_listener);
