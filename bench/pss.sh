@@ -18,6 +18,8 @@ cleanup() {
 		runc --root "$T/runc" delete -f "p$i" >/dev/null 2>&1 || true
 		runsc --root "$T/runsc" delete -f "p$i" >/dev/null 2>&1 || true
 	done
+	# runsc's sandbox and gofer can outlive a failed delete
+	pkill -KILL -f -- "$T/" 2>/dev/null || true
 	rm -rf "$T"
 }
 trap cleanup EXIT
