@@ -89,7 +89,7 @@ wait_pid() {
 		WAIT_STATUS=0
 		wait "$pid" || WAIT_STATUS=$?
 	else
-		kill "$timer" 2>/dev/null
+		kill -KILL "$timer" 2>/dev/null
 		wait "$timer" 2>/dev/null || true
 	fi
 }
