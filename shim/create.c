@@ -42,33 +42,33 @@ static int host_cgroup_plan(struct owner_args *a, const struct husk_globals *g, 
 }
 
 int owner_args_load(struct owner_args *a, const struct husk_globals *g, const char *id,
-                    const char *bundle, const char *config, const char *pid_file, husk_err *err)
+                    const struct create_flags *f, husk_err *err)
 {
 	*a = (struct owner_args){.root = g->root, .id = id};
-	if (container_id_check(id, err) < 0 || config_load(config, &a->cfg, err) < 0 ||
-	    (pid_file && path_from_cwd(pid_file, &a->pid_file, err) < 0))
+	if (container_id_check(id, err) < 0 || config_load(f->config, &a->cfg, err) < 0 ||
+	    (f->pid_file && path_from_cwd(f->pid_file, &a->pid_file, err) < 0))
 		return -1;
-	if (!(a->bundle = realpath(bundle, NULL)))
-		return husk_error_set(err, errno, "bundle %s", bundle);
+	if (!(a->bundle = realpath(f->bundle, NULL)))
+		return husk_error_set(err, errno, "bundle %s", f->bundle);
 	if (bundle_load(a->bundle, &a->spec, &a->rootfs, err) < 0)
 		return -1;
 	if (bundle_ns_check(&a->spec, err) < 0 ||
 	    (a->spec.net_path && podnet_refuse_own(a->spec.net_path, err) < 0))
-		return husk_error_prefix(err, "bundle %s: config.json", bundle);
+		return husk_error_prefix(err, "bundle %s: config.json", f->bundle);
 	/* a VM per container: no other container's namespace is there to join */
 	if (a->spec.join_type)
 		return husk_error_set(
 		    err, 0,
 		    "bundle %s: config.json: linux.namespaces %s: path %s: cannot be "
 		    "joined (the container gets a VM of its own)",
-		    bundle, a->spec.join_type, a->spec.join_path);
+		    f->bundle, a->spec.join_type, a->spec.join_path);
 	/* the agent's contract over the text it gets, before the owner starts anything */
 	if ((a->spec.net_path && bundle_drop_net_path(&a->spec, err) < 0) ||
 	    bundle_check(&a->spec, err) < 0)
 		return -1;
 	if (hooks_parse_spec(a->spec.json, a->spec.json_len, &a->hooks, err) < 0 ||
 	    host_cgroup_plan(a, g, err) < 0)
-		return husk_error_prefix(err, "bundle %s: config.json", bundle);
+		return husk_error_prefix(err, "bundle %s: config.json", f->bundle);
 	return 0;
 }
 
@@ -124,6 +124,29 @@ int owner_fork(const struct husk_globals *g, const struct owner_args *a, husk_er
 	return detach_spawn(run_owner, (void *)a, g->log_fd, err);
 }
 
+bool create_flag(int c, struct create_flags *f)
+{
+	switch (c) {
+	case 'b':
+		f->bundle = optarg;
+		return true;
+	case 'p':
+		f->pid_file = optarg;
+		return true;
+	case 's':
+		f->console_socket = optarg;
+		return true;
+	case 'c':
+		f->config = optarg;
+		return true;
+	case 'P': /* --no-pivot, --no-new-keyring: nothing to do in a VM */
+	case 'K':
+		return true;
+	default:
+		return false;
+	}
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: husk create [--bundle DIR] [--pid-file FILE] [--console-socket SOCK] "
@@ -142,42 +165,27 @@ int cmd_create(const struct husk_globals *g, int argc, char **argv, husk_err *er
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *bundle = ".", *pid_file = NULL, *console = NULL, *config = NULL;
+	struct create_flags f = {.bundle = "."};
 	struct owner_args a = {0};
 	int c, status = 1;
 
 	while ((c = getopt_long(argc, argv, "+b:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'b':
-			bundle = optarg;
-			break;
-		case 'p':
-			pid_file = optarg;
-			break;
-		case 's':
-			console = optarg;
-			break;
-		case 'c':
-			config = optarg;
-			break;
-		case 'P':
-		case 'K':
-			break;
-		case 'h':
+		if (create_flag(c, &f))
+			continue;
+		if (c == 'h') {
 			usage(stdout);
 			return 0;
-		default:
-			usage(stderr);
-			return 2;
 		}
+		usage(stderr);
+		return 2;
 	}
 	if (optind != argc - 1) {
 		usage(stderr);
 		return 2;
 	}
 	const char *id = argv[optind];
-	if (owner_args_load(&a, g, id, bundle, config, pid_file, err) == 0 &&
-	    owner_args_console(&a, console, true, err) == 0 && owner_fork(g, &a, err) == 0)
+	if (owner_args_load(&a, g, id, &f, err) == 0 &&
+	    owner_args_console(&a, f.console_socket, true, err) == 0 && owner_fork(g, &a, err) == 0)
 		status = 0;
 	owner_args_free(&a);
 	if (*err)

@@ -45,6 +45,13 @@ int cmd_resume(const struct husk_globals *g, int argc, char **argv, husk_err *er
 int cmd_update(const struct husk_globals *g, int argc, char **argv, husk_err *err);
 int cmd_events(const struct husk_globals *g, int argc, char **argv, husk_err *err);
 
+/* The options husk create and husk run share. */
+struct create_flags {
+	const char *bundle, *pid_file, *console_socket, *config;
+};
+/* Takes getopt_long's c into *f when it is one of those options; false if not. */
+bool create_flag(int c, struct create_flags *f);
+
 /*
  * What husk create and husk run hand the sandbox owner (shim/owner.c); filled
  * from the command line and the bundle by owner_args_load.
@@ -70,7 +77,7 @@ struct owner_args {
 	char *console_socket;
 };
 int owner_args_load(struct owner_args *a, const struct husk_globals *g, const char *id,
-                    const char *bundle, const char *config, const char *pid_file, husk_err *err);
+                    const struct create_flags *f, husk_err *err);
 /*
  * Checks --console-socket against process.terminal as runc does (a detached
  * terminal needs a socket; a socket needs a detached terminal) and keeps it.

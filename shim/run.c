@@ -30,33 +30,20 @@ int cmd_run(const struct husk_globals *g, int argc, char **argv, husk_err *err)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *bundle = ".", *pid_file = NULL, *console = NULL, *config = NULL;
+	struct create_flags f = {.bundle = "."};
 	bool detach = false, keep = false;
 	struct owner_args a = {0};
 	int c, status = 1;
 
 	while ((c = getopt_long(argc, argv, "+b:dh", opts, NULL)) != -1) {
+		if (create_flag(c, &f))
+			continue;
 		switch (c) {
-		case 'b':
-			bundle = optarg;
-			break;
-		case 'p':
-			pid_file = optarg;
-			break;
 		case 'd':
 			detach = true;
 			break;
 		case 'k':
 			keep = true;
-			break;
-		case 's':
-			console = optarg;
-			break;
-		case 'c':
-			config = optarg;
-			break;
-		case 'P':
-		case 'K':
 			break;
 		case 'h':
 			usage(stdout);
@@ -71,8 +58,8 @@ int cmd_run(const struct husk_globals *g, int argc, char **argv, husk_err *err)
 		return 2;
 	}
 	const char *id = argv[optind];
-	if (owner_args_load(&a, g, id, bundle, config, pid_file, err) == 0 &&
-	    owner_args_console(&a, console, detach, err) == 0) {
+	if (owner_args_load(&a, g, id, &f, err) == 0 &&
+	    owner_args_console(&a, f.console_socket, detach, err) == 0) {
 		a.start = true;
 		a.foreground = !detach;
 		a.keep = keep;
