@@ -32,6 +32,7 @@
 #include "oci/specjson.h"
 #include "oci/ocispec.h"
 #include "shim/lib/bundle.h"
+#include "shim/lib/hostcg.h"
 #include "shim/lib/statedir.h"
 #include "ttrpc/ttrpc.h"
 
@@ -283,6 +284,7 @@ static void clear_dead_shim(const char *group, const struct sockaddr_un *sa)
 	enum husk_log_level level = log_get_level();
 	snprintf(dir, sizeof(dir), "%s/%s", SHIM_STATE_ROOT, group);
 	unlink(sa->sun_path);
+	hostcg_remove_recorded(dir);
 	log_set_level(LOG_LEVEL_ERROR);
 	for (int i = 0; i < CLEAR_ATTEMPTS && stat(dir, &st) == 0; i++) {
 		if (i)

@@ -128,6 +128,28 @@ static int open_sandbox(struct shim *s, struct task *t, husk_err *err)
 	return s->sb ? 0 : -1;
 }
 
+/*
+ * The pod's host cgroup, the sandbox spec's cgroupsPath (below the kubelet's pod cgroup): the
+ * shim joins it before the VM's helpers start, so they inherit it; it goes in tear_down, or
+ * with the delete action after a dead shim (the record in the sandbox's state).
+ */
+static int enter_pod_cgroup(struct shim *s, const struct bundle *spec, const char *id,
+                            husk_err *err)
+{
+	if (resources_from_spec(spec->json, spec->json_len, &s->cg_res, err) < 0 ||
+	    hostcg_limits(&s->cg_res, s->cfg.vcpus, s->cfg.memory_mib, &s->cg_limits, err) < 0 ||
+	    hostcg_plan_self(&s->cg, spec->json, spec->json_len, id, false, err) < 0 ||
+	    hostcg_enter(&s->cg, &s->cg_limits, err) < 0)
+		return -1;
+	return hostcg_record(&s->cg, sandbox_dir_fd(s->sb), err);
+}
+
+void shim_leave_pod_cgroup(struct shim *s)
+{
+	hostcg_leave(&s->cg);
+	hostcg_free(&s->cg);
+}
+
 static int mount_task_rootfs(struct task *t, const Containerd__Task__V2__CreateTaskRequest *req,
                              husk_err *err)
 {
@@ -169,8 +191,11 @@ static int create_in_sandbox(struct shim *s, struct task *t,
 	    sandbox_add_rootfs(s->sb, t->id, t->rootfs, false, err) < 0 ||
 	    sandbox_add_mounts(s->sb, t->id, &spec, err) < 0)
 		goto out;
-	if (boot && ((spec.net_path && sandbox_attach_network(s->sb, spec.net_path, err) < 0) ||
-	             sandbox_boot(s->sb, err) < 0 || shim_watch_oom(s, err) < 0))
+	if (boot && (enter_pod_cgroup(s, &spec, t->id, err) < 0 ||
+	             (spec.net_path && sandbox_attach_network(s->sb, spec.net_path, err) < 0) ||
+	             sandbox_boot(s->sb, err) < 0 ||
+	             hostcg_restore_cpu_quota(&s->cg, &s->cg_limits, err) < 0 ||
+	             shim_watch_oom(s, err) < 0))
 		goto out;
 	t->init.io = task_io_open(&t->init.paths, t->id, s->args->ns, err);
 	if (!t->init.io ||
@@ -184,6 +209,7 @@ out:
 	if (r < 0 && boot && s->sb && !s->tasks) {
 		sandbox_destroy(s->sb);
 		s->sb = NULL;
+		shim_leave_pod_cgroup(s);
 	}
 	return r;
 }

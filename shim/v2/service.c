@@ -146,6 +146,7 @@ static void tear_down(struct shim *s)
 	}
 	sandbox_destroy(s->sb);
 	s->sb = NULL;
+	shim_leave_pod_cgroup(s);
 	if (s->pub)
 		publisher_flush(s->pub, EVENT_FLUSH_MS);
 	publisher_free(s->pub);

@@ -23,6 +23,8 @@
 #include "lib/loop.h"
 #include "shim/lib/relay.h"
 #include "shim/lib/ratelimit.h"
+#include "shim/lib/hostcg.h"
+#include "shim/lib/resources.h"
 #include "shim/lib/sandbox.h"
 #include "shim/lib/bundle.h"
 #include "ttrpc/ttrpc.h"
@@ -164,6 +166,10 @@ struct shim {
 	struct husk_config cfg;
 	bool cfg_loaded;
 	struct sandbox *sb;
+	/* the pod's host cgroup, the sandbox spec's cgroupsPath: the shim and the VM's helpers */
+	struct hostcg cg;
+	struct resource_limits cg_res;
+	struct hostcg_limits cg_limits;
 	bool vm_dead;
 	struct task *tasks;
 	struct job *jobs, **jobs_tail;
@@ -193,6 +199,8 @@ int shim_watch_oom(struct shim *s, husk_err *err);
 /* The VM is gone: every process not yet stopped exits with 255. */
 void shim_vm_died(struct shim *s, husk_err cause);
 void tasks_free(struct shim *s);
+/* After the VM's helpers are gone: the shim leaves the pod's host cgroup and removes it. */
+void shim_leave_pod_cgroup(struct shim *s);
 uint32_t shim_task_pid(struct shim *s);
 
 /* --- the task service (service.c, rpc.c) --- */

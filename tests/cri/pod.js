@@ -44,6 +44,11 @@ const NET24 = (process.env.CRI_SUBNET || '').replace(/0\/24$/, ''); // "10.250.7
 // pod has its address) is never asked
 const DNS = { servers: [`${NET24}253`], searches: ['husk.test', 'svc.husk.test'], options: ['ndots:2', 'timeout:1'] };
 
+// the pods' cgroup parent (made by the test, as the kubelet makes its pod cgroups; "" none)
+// and the mount points of the cgroup hierarchies a runtime joins
+const CG_PARENT = process.env.CRI_CGROUP_PARENT || '';
+const CG_MOUNTS = (process.env.CRI_CGROUP_MOUNTS || '').split(' ').filter(Boolean);
+
 const dir = process.env.CRI_DIR;
 let ctd;
 let cri;
@@ -104,7 +109,7 @@ function podConfig(p) {
     port_mappings: ports,
     labels: {},
     annotations: {},
-    linux: { security_context: { namespace_options: NAMESPACES } },
+    linux: { cgroup_parent: CG_PARENT, security_context: { namespace_options: NAMESPACES } },
   };
 }
 
@@ -474,6 +479,34 @@ async function checkOneVm() {
   h.checkEqual(Number(qemus[0].split(' ')[0]), await sandboxPid(), "the sandbox task's pid (the pod's QEMU)");
 }
 
+// The pod's cgroup, <parent>/<pod id>, on every hierarchy.
+const podCgroupDirs = (p) => CG_MOUNTS.map((m) => path.join(m, CG_PARENT, p.id));
+
+// Every host process of the pod is in its cgroup on every hierarchy: runc's pause process;
+// husk's shim, QEMU, virtiofsd and husk-vsockd (the processes naming the pod id).
+async function checkPodCgroup() {
+  const want = path.join(CG_PARENT, pod.id);
+  let pids = [await sandboxPid()];
+  if (handler === 'husk') {
+    const procs = h.processesMatching([pod.id]);
+    for (const name of ['containerd-shim-husk-v2', 'qemu-system-', 'virtiofsd', 'husk-vsockd'])
+      h.check(procs.some((p) => p.includes(name)), `no ${name} process naming the pod id:\n${procs.join('\n')}`);
+    pids = procs.map((p) => Number(p.split(' ')[0]));
+  }
+  for (const pid of pids) {
+    const lines = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n');
+    const outside = lines.filter((l) => l.split(':').slice(2).join(':') !== want);
+    h.check(outside.length === 0, `pid ${pid} outside ${want}:\n${outside.join('\n')}`);
+  }
+  const missing = podCgroupDirs(pod).filter((d) => !fs.existsSync(d));
+  h.check(missing.length === 0, `the pod's cgroup missing: ${missing.join(' ')}`);
+}
+
+async function checkPodCgroupGone() {
+  const left = pods.flatMap(podCgroupDirs).filter((d) => fs.existsSync(d));
+  h.check(left.length === 0, `cgroups left after RemovePodSandbox: ${left.join(' ')}`);
+}
+
 async function checkExecAfterRestart() {
   h.checkEqual(await execOk('a', 'echo still here'), 'still here', 'ExecSync output after the restart');
   h.checkEqual(await execOk('a', BOOT_ID), pod.bootId, 'boot id after the restart (the same kernel)');
@@ -532,6 +565,7 @@ const scenarios = {
     ["every container's /etc/resolv.conf is the pod's DNS config", checkDns],
     ["a and b share the pod's IPC namespace, each has its own PID one", checkNamespaces],
     ...(handler === 'husk' ? [['one QEMU for the pod, its pid the sandbox task pid', checkOneVm]] : []),
+    ["every host process of the pod in its cgroup (cgroup_parent/pod id) on every hierarchy", checkPodCgroup],
     ['a and b have their own rootfs', checkOwnRootfs],
     ['ExecSync returns stdout, stderr and the exit code', checkExecSync],
     ["a's CRI log file has its stdout and stderr", () => checkLogs('a')],
@@ -543,6 +577,7 @@ const scenarios = {
     ['b stopped and removed; a still served by the same kernel', checkRemoveOne],
     ['StopPodSandbox and RemovePodSandbox', stopAndRemovePod],
     ['nothing of the pod left behind', checkNothingLeft],
+    ["the pod's cgroup removed with it", checkPodCgroupGone],
   ],
   sharedpid: [
     ...podReady,
@@ -565,6 +600,7 @@ const scenarios = {
     ['a server in each pod answers a client in the other', checkPodsTalk],
     ['StopPodSandbox and RemovePodSandbox of both', stopAndRemovePod],
     ['nothing of either pod left behind', checkNothingLeft],
+    ["the pods' cgroups removed with them", checkPodCgroupGone],
   ],
   hostport: [
     ...start,
@@ -578,6 +614,7 @@ const scenarios = {
     ['the sandbox task killed; the container is reported exited', killSandbox],
     ['StopPodSandbox and RemovePodSandbox', stopAndRemovePod],
     ['nothing of the pod left behind', checkNothingLeft],
+    ["the pod's cgroup removed with it", checkPodCgroupGone],
   ],
   restart: [
     ...start,

@@ -5,7 +5,8 @@
 # of the test's own (its address, its DNS config, a server in the pod reached from the host),
 # ExecSync, the CRI logs, pod removal and a containerd restart mid-pod; two pods talking over
 # that network (husk and husk, husk and runc); a hostPort through CNI's portmap plugin, whose
-# iptables rules all go with the test. The runc cases prove the harness itself. Traffic only
+# iptables rules all go with the test. The pods' cgroup parent is the test's, as the kubelet's
+# pod cgroup: each pod's host processes live in <parent>/<pod id>, which goes with the pod. The runc cases prove the harness itself. Traffic only
 # between the host, the test's bridge and the pods' namespaces.
 
 load helpers
@@ -43,6 +44,34 @@ setup() {
 	export CRI_HOSTPORT
 	while CRI_HOSTPORT=$((20000 + RANDOM % 20000)); ss -Htln "sport = :$CRI_HOSTPORT" | grep -q .; do :; done
 	mkdir "$CRI_DIR"
+	# the pods' cgroup parent, made beforehand as the kubelet makes its pod cgroups
+	export CRI_CGROUP_PARENT=/husk-cri$$-$BATS_TEST_NUMBER CRI_CGROUP_MOUNTS
+	CRI_CGROUP_MOUNTS=$(cg_mounts | tr '\n' ' ')
+	pod_cgroup_parent_make
+}
+
+pod_cgroup_parent_make() {
+	local m
+	for m in $CRI_CGROUP_MOUNTS; do
+		mkdir "$m$CRI_CGROUP_PARENT"
+		if [ -f "$m/cpuset.cpus" ] && [ ! -f "$m/cgroup.subtree_control" ]; then
+			cat "$m/cpuset.cpus" >"$m$CRI_CGROUP_PARENT/cpuset.cpus"
+			cat "$m/cpuset.mems" >"$m$CRI_CGROUP_PARENT/cpuset.mems"
+		fi
+	done
+}
+
+# The parent and whatever a failed test left in it, once its processes are gone.
+pod_cgroup_parent_remove() {
+	local m d
+	for m in $CRI_CGROUP_MOUNTS; do
+		[ -d "$m$CRI_CGROUP_PARENT" ] || continue
+		find "$m$CRI_CGROUP_PARENT" -depth -type d | while read -r d; do
+			kill -KILL $(cat "$d/cgroup.procs") 2>/dev/null || true
+			wait_exit 10 $(cat "$d/cgroup.procs") 2>/dev/null || true
+			rmdir "$d"
+		done
+	done
 }
 
 teardown() {
@@ -73,6 +102,7 @@ teardown() {
 		fi
 	done
 	ip link del "$CRI_BRIDGE" 2>/dev/null || true
+	pod_cgroup_parent_remove
 	husk_teardown
 }
 
