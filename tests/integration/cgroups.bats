@@ -34,17 +34,6 @@ teardown() {
 	husk_teardown
 }
 
-# The mount points of the hierarchies runc (and husk) join: cgroup2, and the v1 ones with one
-# of runc's subsystems or name=systemd.
-cg_mounts() {
-	awk '{
-		for (i = 1; $i != "-"; i++) ;
-		fs = $(i + 1); opts = "," $(i + 3) ","
-		if (fs == "cgroup2" || (fs == "cgroup" && opts ~ /,(cpuset|devices|memory|cpu|cpuacct|pids|blkio|hugetlb|net_cls|net_prio|perf_event|freezer|rdma|name=systemd),/))
-			print $5
-	}' /proc/self/mountinfo
-}
-
 # Pure cgroup v2 (no v1 hierarchy mounted): the limits are in the cgroup2 files.
 pure_v2() {
 	awk '{ for (i = 1; $i != "-"; i++) ; if ($(i + 1) == "cgroup") exit 1 }' /proc/self/mountinfo

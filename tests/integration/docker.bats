@@ -57,7 +57,7 @@ SH
 	export DK_PREFIX=10.252.$((RANDOM % 256))
 	iptables_rules >"$DK/iptables.before"
 	# Docker's cgroupfs parent: husk leaves it, as runc does, when a second sandbox was in it
-	ls -d /sys/fs/cgroup/*/docker >"$DK/cgroups.before" 2>/dev/null || true
+	cg_dirs docker >"$DK/cgroups.before"
 	sysctl -n net.ipv4.ip_forward >"$DK/ip_forward.before"
 	ip link add "$DK_BRIDGE" type bridge
 	ip addr add "$DK_PREFIX.1/24" dev "$DK_BRIDGE"
@@ -85,9 +85,7 @@ teardown_file() {
 	grep -F " $DK/" /proc/self/mountinfo | cut -d' ' -f5 | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
 	ip link del "$DK_BRIDGE" 2>/dev/null || true
 	iptables_undo "$DK/iptables.before" || true
-	for d in /sys/fs/cgroup/*/docker; do
-		[ -d "$d" ] && ! grep -qxF "$d" "$DK/cgroups.before" && rmdir "$d" 2>/dev/null || true
-	done
+	cg_remove_new "$DK/cgroups.before" docker
 	sysctl -qw net.ipv4.ip_forward="$(cat "$DK/ip_forward.before")" || true
 	rm -rf "$DK"
 }

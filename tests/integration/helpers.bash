@@ -258,3 +258,38 @@ free_port() {
 link_name() {
 	echo "$1$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
 }
+
+# The mount points of the hierarchies runc (and husk) join: cgroup2, and the v1 ones with one
+# of runc's subsystems or name=systemd.
+cg_mounts() {
+	awk '{
+		for (i = 1; $i != "-"; i++) ;
+		fs = $(i + 1); opts = "," $(i + 3) ","
+		if (fs == "cgroup2" || (fs == "cgroup" && opts ~ /,(cpuset|devices|memory|cpu|cpuacct|pids|blkio|hugetlb|net_cls|net_prio|perf_event|freezer|rdma|name=systemd),/))
+			print $5
+	}' /proc/self/mountinfo
+}
+
+# cg_dirs NAME...: the directories NAME (relative to a hierarchy's root) in every cgroup mount
+# where they exist.
+cg_dirs() {
+	local m n
+	for m in $(cg_mounts); do
+		for n; do
+			[ ! -d "$m/$n" ] || echo "$m/$n"
+		done
+	done
+}
+
+# cg_remove_new BEFORE NAME...: removes, in the order given, each directory NAME that is not
+# listed in the file BEFORE (cg_dirs output) and is empty: the parents another tool (dockerd,
+# podman, runc) made for a test and leaves behind.
+cg_remove_new() {
+	local before=$1 d n
+	shift
+	for n; do
+		for d in $(cg_dirs "$n"); do
+			grep -qxF "$d" "$before" || rmdir "$d" 2>/dev/null || true
+		done
+	done
+}

@@ -43,6 +43,8 @@ setup_file() {
 	export PM_BRIDGE=$(link_name hkpm)
 	export PM_PREFIX=10.251.$((RANDOM % 256))
 	iptables_rules >"$PM/iptables.before"
+	# podman's cgroupfs parent and conmon's cgroup in it, which podman leaves
+	cg_dirs libpod_parent/conmon libpod_parent >"$PM/cgroups.before"
 	mkdir -p "$PM/cni"
 	cat >"$PM/cni/$PM_NET.conflist" <<JSON
 {
@@ -86,6 +88,7 @@ teardown_file() {
 	ip link del "$PM_BRIDGE" 2>/dev/null || true
 	portmap_cleanup "$PM/iptables.before" "$PM_PREFIX." || true
 	firewall_cleanup "$PM/iptables.before" || true
+	cg_remove_new "$PM/cgroups.before" libpod_parent/conmon libpod_parent
 	rm -rf "$PM"
 }
 
