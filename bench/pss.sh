@@ -14,11 +14,10 @@ done
 T=$(mktemp -d /tmp/husk-bench.XXXXXX)
 cleanup() {
 	for i in $(seq "$N"); do
-		"$B/bin/husk" --root "$T/husk" delete -f "p$i" >/dev/null 2>&1 || true
-		runc --root "$T/runc" delete -f "p$i" >/dev/null 2>&1 || true
-		runsc --root "$T/runsc" delete -f "p$i" >/dev/null 2>&1 || true
+		"$B/bin/husk" --root "$T/husk" delete -f "husk-p$i" >/dev/null 2>&1 || true
+		runc --root "$T/runc" delete -f "runc-p$i" >/dev/null 2>&1 || true
+		runsc --root "$T/runsc" delete --force "runsc-p$i" >/dev/null 2>&1 || true
 	done
-	# runsc's sandbox and gofer can outlive a failed delete
 	pkill -KILL -f -- "$T/" 2>/dev/null || true
 	rm -rf "$T"
 }
@@ -47,11 +46,11 @@ tree() {
 }
 
 for i in $(seq "$N"); do
-	"$B/bin/husk" --root "$T/husk" create --config "$T/husk.json" --bundle "$T/bundle" --pid-file "$T/husk-p$i.pid" "p$i" </dev/null >/dev/null
-	"$B/bin/husk" --root "$T/husk" start "p$i"
-	runc --root "$T/runc" run -d --pid-file "$T/runc-p$i.pid" --bundle "$T/bundle" "p$i" </dev/null >/dev/null 2>&1
-	runsc --root "$T/runsc" --platform=ptrace --network=none run -detach --bundle "$T/bundle" "p$i" </dev/null >/dev/null 2>&1 ||
-		echo "pss: runsc run p$i failed" >&2
+	# an id per runtime: each makes the cgroup <its cgroup>/<id> (no cgroupsPath in the bundle)
+	"$B/bin/husk" --root "$T/husk" create --config "$T/husk.json" --bundle "$T/bundle" --pid-file "$T/husk-p$i.pid" "husk-p$i" </dev/null >/dev/null
+	"$B/bin/husk" --root "$T/husk" start "husk-p$i"
+	runc --root "$T/runc" run -d --pid-file "$T/runc-p$i.pid" --bundle "$T/bundle" "runc-p$i" </dev/null >/dev/null
+	runsc --root "$T/runsc" --platform=ptrace --network=none run -detach --bundle "$T/bundle" "runsc-p$i" </dev/null >/dev/null
 done
 sleep 10 # idle: the guests' boot-time memory settles and free pages are reported
 
