@@ -93,7 +93,19 @@ struct agent {
 	char oom_queue[AGENT_OOM_QUEUE][SPEC_MAX_ID + 1];  /* ids of OOM kills nobody took yet */
 	size_t oom_first, oom_count;
 	int destroying;
-	struct dns_relay *dns; /* after StartDnsRelay */
+	struct dns_relay *dns;   /* after StartDnsRelay */
+	int debug_console;       /* the kernel command line enabled it (husk.debug_console=1) */
+	struct container *debug; /* the debug console's, when enabled; else NULL */
+};
+
+/*
+ * What the calls of one ttrpc server reach (its handlers' data): the agent
+ * port's reach the containers; the debug console port's only the execs of
+ * ag->debug.
+ */
+struct rpc_scope {
+	struct agent *ag;
+	int debug;
 };
 
 #endif

@@ -63,6 +63,9 @@ static void container_free(struct container *c, const char *why)
 
 void containers_free_all(struct agent *ag)
 {
+	if (ag->debug)
+		container_free(ag->debug, "agent exiting");
+	ag->debug = NULL;
 	while (ag->containers) {
 		struct container *c = ag->containers;
 		ag->containers = c->next;
@@ -87,8 +90,7 @@ static int make_cgroup(struct container *c, const struct spec_resources *r, husk
 	return 0;
 }
 
-struct container *containers_add(struct agent *ag, const char *id, const struct spec_resources *r,
-                                 husk_err *err)
+static struct container *container_new(struct agent *ag, const char *id, husk_err *err)
 {
 	struct container *c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -99,6 +101,15 @@ struct container *containers_add(struct agent *ag, const char *id, const struct 
 	c->report_fd = c->start_fd = -1;
 	c->oom_wd = c->events_wd = c->freeze_timer = -1;
 	c->ag = ag;
+	return c;
+}
+
+struct container *containers_add(struct agent *ag, const char *id, const struct spec_resources *r,
+                                 husk_err *err)
+{
+	struct container *c = container_new(ag, id, err);
+	if (!c)
+		return NULL;
 	c->next = ag->containers;
 	ag->containers = c;
 	ag->ncontainers++;
@@ -107,6 +118,21 @@ struct container *containers_add(struct agent *ag, const char *id, const struct 
 		return NULL;
 	}
 	return c;
+}
+
+int containers_add_debug(struct agent *ag, const char *id, husk_err *err)
+{
+	struct container *c = container_new(ag, id, err);
+	if (!c)
+		return -1;
+	if (!(c->init = process_new("", ag->loop, err))) {
+		container_free(c, NULL);
+		return -1;
+	}
+	c->init->pid = getpid();
+	c->state = CONTAINER_STARTED;
+	ag->debug = c;
+	return 0;
 }
 
 void containers_drop(struct container *c, const char *why)
@@ -215,16 +241,25 @@ int containers_remove(struct container *c, husk_err *err)
 	return 0;
 }
 
+static struct process *exec_by_pid(struct container *c, pid_t pid)
+{
+	for (struct process *p = c->execs; p; p = p->next)
+		if (!p->exited && p->pid == pid)
+			return p;
+	return NULL;
+}
+
 struct process *containers_find_pid(struct agent *ag, pid_t pid)
 {
+	struct process *p;
 	for (struct container *c = ag->containers; c; c = c->next) {
 		if (!c->init->exited && c->init->pid == pid)
 			return c->init;
-		for (struct process *p = c->execs; p; p = p->next)
-			if (!p->exited && p->pid == pid)
-				return p;
+		if ((p = exec_by_pid(c, pid)))
+			return p;
 	}
-	return NULL;
+	/* the debug console's init is the agent itself */
+	return ag->debug ? exec_by_pid(ag->debug, pid) : NULL;
 }
 
 void containers_kill_all(struct agent *ag)

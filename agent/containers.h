@@ -24,11 +24,19 @@ struct process *containers_find_pid(struct agent *ag, pid_t pid);
  */
 struct container *containers_add(struct agent *ag, const char *id, const struct spec_resources *r,
                                  husk_err *err);
+/*
+ * The debug console's container (ag->debug, debugcon in main.c): the guest's
+ * own view, whose init is the agent itself, so that an exec in it joins the
+ * agent's namespaces. It is outside the table: no API call on the agent port
+ * reaches it, and it is not a container init a spec may join.
+ */
+int containers_add_debug(struct agent *ag, const char *id, husk_err *err);
 /* Signals p, or with all every process in c's pid namespace. */
 int containers_signal(struct container *c, struct process *p, int sig, int all, husk_err *err);
 /* Forgets a container that is not running (one never started is killed). */
 int containers_remove(struct container *c, husk_err *err);
-/* Forgets every container (their pending calls get NOT_FOUND), killing nothing. */
+/* Forgets every container and the debug console's (their pending calls get NOT_FOUND), killing
+ * nothing. */
 void containers_free_all(struct agent *ag);
 /* SIGKILLs every container process (everything but the agent when PID 1). */
 void containers_kill_all(struct agent *ag);

@@ -3,7 +3,13 @@
  * kernel modules, mounts the virtio-fs share and serves the agent API on
  * vsock port 1024. With --listen-unix PATH (and not PID 1) it skips the init
  * duties and serves on a Unix socket, for tests and debugging.
+ *
+ * When the host's kernel command line says husk.debug_console=1, it also
+ * serves the debug console on vsock port 1025: the execs of a container whose
+ * init is the agent itself (the guest's own view), nothing else. Only the host
+ * sets the command line: nothing in the guest can turn the port on.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/vm_sockets.h>
@@ -35,8 +41,10 @@
 #include "spawn.h"
 #include "ttrpc/ttrpc.h"
 
-#define AGENT_VSOCK_PORT 1024
-#define SHARED_DIR       "/run/husk/shared"
+#define AGENT_VSOCK_PORT    1024
+#define DEBUGCON_VSOCK_PORT 1025
+#define DEBUGCON_ID         "guest" /* the debug console container's id on its port */
+#define SHARED_DIR          "/run/husk/shared"
 
 struct base_mount {
 	const char *target, *type;
@@ -83,7 +91,8 @@ static void open_console(void)
 		close(fd);
 }
 
-static void level_from_cmdline(void)
+/* What the host's kernel command line says: husk.log=LEVEL, husk.debug_console=1. */
+static void read_cmdline(struct agent *ag)
 {
 	char buf[4096];
 	enum husk_log_level level;
@@ -95,6 +104,8 @@ static void level_from_cmdline(void)
 	for (char *tok = strtok(buf, " \n"); tok; tok = strtok(NULL, " \n"))
 		if (strncmp(tok, "husk.log=", 9) == 0 && log_parse_level(tok + 9, &level) == 0)
 			log_set_level(level);
+		else if (strcmp(tok, "husk.debug_console=1") == 0)
+			ag->debug_console = 1;
 }
 
 static int mount_shared(husk_err *err)
@@ -107,28 +118,28 @@ static int mount_shared(husk_err *err)
 	return 0;
 }
 
-static int init_guest(husk_err *err)
+static int init_guest(struct agent *ag, husk_err *err)
 {
 	/* stdio may be closed: keep the first fds from landing on 0-2 before the console */
 	if (mount_base(err) < 0)
 		return -1;
 	open_console();
-	level_from_cmdline();
+	read_cmdline(ag);
 	log_info("husk-agent %s starting", AGENT_VERSION);
 	if (modload_all("/husk/modules.order", err) < 0 || network_loopback_up(err) < 0)
 		return -1;
 	return mount_shared(err);
 }
 
-static int listen_vsock(husk_err *err)
+static int listen_vsock(unsigned port, husk_err *err)
 {
 	struct sockaddr_vm addr = {
-	    .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = AGENT_VSOCK_PORT};
+	    .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = port};
 	cleanup_close int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return husk_error_set(err, errno, "vsock socket");
 	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 16) < 0)
-		return husk_error_set(err, errno, "vsock port %d", AGENT_VSOCK_PORT);
+		return husk_error_set(err, errno, "vsock port %u", port);
 	return move_fd(fd);
 }
 
@@ -215,23 +226,70 @@ static int parse_options(int argc, char **argv, struct options *o, husk_err *err
 	return 0;
 }
 
+/* SIGKILLs pid and, when it leads a session, every process of that session (its jobs). */
+static void kill_session(pid_t pid)
+{
+	cleanup_closedir DIR *d = opendir("/proc");
+	struct dirent *e;
+	kill(pid, SIGKILL);
+	while (d && (e = readdir(d))) {
+		pid_t p = (pid_t)atoi(e->d_name);
+		if (p > 1 && getsid(p) == pid)
+			kill(p, SIGKILL);
+	}
+}
+
+/*
+ * A console whose host went away (husk debug-console killed) has no call
+ * left waiting on it: its shell would outlive it, holding the terminal.
+ */
+static void on_debug_conn_closed(void *data)
+{
+	struct agent *ag = data;
+	for (struct process *p = ag->debug->execs; p; p = p->next)
+		if (!p->exited && p->pid > 0 && !p->waits && !p->out.reads && !p->err.reads)
+			kill_session(p->pid);
+}
+
+/* The debug console's port and server, when the host enabled it. */
+static int serve_debug_console(struct agent *ag, struct rpc_scope *scope, struct ttrpc_server **srv,
+                               int *listen_fd, husk_err *err)
+{
+	if (!ag->debug_console)
+		return 0;
+	if (containers_add_debug(ag, DEBUGCON_ID, err) < 0 ||
+	    (*listen_fd = listen_vsock(DEBUGCON_VSOCK_PORT, err)) < 0 ||
+	    !(*srv = ttrpc_server_new(ag->loop, rpc_debug_methods, rpc_debug_nmethods, scope, err)))
+		return husk_error_prefix(err, "debug console");
+	ttrpc_server_on_conn_closed(*srv, on_debug_conn_closed, ag);
+	log_info("serving the debug console on vsock port %d", DEBUGCON_VSOCK_PORT);
+	return husk_loop_add(ag->loop, *listen_fd, EPOLLIN, on_accept, *srv, err);
+}
+
 static int serve(struct agent *ag, int listen_fd, husk_err *err)
 {
-	struct ttrpc_server *srv = ttrpc_server_new(ag->loop, rpc_methods, rpc_nmethods, ag, err);
+	struct rpc_scope scope = {.ag = ag}, debug_scope = {.ag = ag, .debug = 1};
+	struct ttrpc_server *debug_srv = NULL;
+	cleanup_close int debug_fd = -1;
+	struct ttrpc_server *srv =
+	    ttrpc_server_new(ag->loop, rpc_methods, rpc_nmethods, &scope, err);
 	if (!srv)
 		return -1;
 	ttrpc_server_on_conn_closed(srv, on_conn_closed, ag);
 	int ret = husk_loop_add(ag->loop, listen_fd, EPOLLIN, on_accept, srv, err);
 	if (ret == 0)
+		ret = serve_debug_console(ag, &debug_scope, &debug_srv, &debug_fd, err);
+	if (ret == 0)
 		ret = husk_loop_run(ag->loop, err);
 	containers_free_all(ag);
+	ttrpc_server_free(debug_srv);
 	ttrpc_server_free(srv);
 	return ret;
 }
 
 static int run(struct agent *ag, const struct options *o, husk_err *err)
 {
-	if (ag->pid1 && init_guest(err) < 0)
+	if (ag->pid1 && init_guest(ag, err) < 0)
 		return -1;
 	if (!ag->pid1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		return husk_error_set(err, errno, "PR_SET_CHILD_SUBREAPER");
@@ -240,8 +298,8 @@ static int run(struct agent *ag, const struct options *o, husk_err *err)
 	    (ag->pid1 && watch_cgroups(ag, err) < 0))
 		return -1;
 	int unix_mode = o->listen_unix && !ag->pid1;
-	cleanup_close int fd =
-	    unix_mode ? unix_listen(o->listen_unix, 16, SOCK_NONBLOCK, err) : listen_vsock(err);
+	cleanup_close int fd = unix_mode ? unix_listen(o->listen_unix, 16, SOCK_NONBLOCK, err)
+	                                 : listen_vsock(AGENT_VSOCK_PORT, err);
 	if (fd < 0)
 		return -1;
 	log_info("serving the agent API on %s", unix_mode ? o->listen_unix : "vsock port 1024");

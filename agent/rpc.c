@@ -48,20 +48,37 @@ static void *decode(struct ttrpc_call *call, const char *method, const uint8_t *
 	return m;
 }
 
-static struct container *find_container(struct ttrpc_call *call, struct agent *ag, const char *what,
+static struct agent *agent_of(void *data)
+{
+	return ((struct rpc_scope *)data)->ag;
+}
+
+/* The debug console port reaches only the debug console's container, the agent port never. */
+static struct container *scope_container(void *data, const char *id)
+{
+	const struct rpc_scope *scope = data;
+	struct container *debug = scope->ag->debug;
+	if (!scope->debug)
+		return containers_find(scope->ag, id);
+	return debug && strcmp(debug->id, id) == 0 ? debug : NULL;
+}
+
+static struct container *find_container(struct ttrpc_call *call, void *data, const char *what,
                                         const char *id)
 {
-	struct container *c = containers_find(ag, id);
+	struct container *c = scope_container(data, id);
 	if (!c)
 		ttrpc_reply_error(call, TTRPC_NOT_FOUND, "%s %s: container not found", what, id);
 	return c;
 }
 
-static struct process *find_process(struct ttrpc_call *call, struct agent *ag, const char *what,
+/* The debug console's init is the agent: no call may name it. */
+static struct process *find_process(struct ttrpc_call *call, void *data, const char *what,
                                     const char *cid, const char *eid)
 {
-	struct container *c = find_container(call, ag, what, cid);
-	struct process *p = c ? containers_process(c, eid) : NULL;
+	struct container *c = find_container(call, data, what, cid);
+	struct process *p =
+	    c && (eid[0] || c != agent_of(data)->debug) ? containers_process(c, eid) : NULL;
 	if (c && !p)
 		ttrpc_reply_error(call, TTRPC_NOT_FOUND, "%s %s: exec %s not found", what, cid,
 		                  eid);
@@ -106,7 +123,7 @@ static void on_create(struct ttrpc_call *call, const uint8_t *payload, size_t le
 	cleanup_msg Husk__Agent__V1__CreateContainerRequest *req =
 	    decode(call, "CreateContainer", payload, len);
 	cleanup_error husk_err err = NULL;
-	struct agent *ag = data;
+	struct agent *ag = agent_of(data);
 	struct spec s;
 	if (!req)
 		return;
@@ -163,9 +180,8 @@ static void on_exec(struct ttrpc_call *call, const uint8_t *payload, size_t len,
 	cleanup_msg Husk__Agent__V1__ExecProcessRequest *req =
 	    decode(call, "ExecProcess", payload, len);
 	cleanup_error husk_err err = NULL;
-	struct agent *ag = data;
 	struct spec_process p;
-	struct container *c = req ? find_container(call, ag, "exec", req->container_id) : NULL;
+	struct container *c = req ? find_container(call, data, "exec", req->container_id) : NULL;
 	if (!c)
 		return;
 	if (containers_process(c, req->exec_id)) {
@@ -222,8 +238,8 @@ static void on_signal(struct ttrpc_call *call, const uint8_t *payload, size_t le
 		                  req->container_id);
 		return;
 	}
-	struct container *c = containers_find(data, req->container_id);
-	if (containers_signal(c, p, (int)req->signal, req->all, &err) < 0) {
+	if (containers_signal(scope_container(data, req->container_id), p, (int)req->signal,
+	                      req->all, &err) < 0) {
 		ttrpc_reply_error(call, TTRPC_UNKNOWN, "signal %s: %s", req->container_id,
 		                  husk_error_msg(err));
 		return;
@@ -271,11 +287,11 @@ static void on_close_stdin(struct ttrpc_call *call, const uint8_t *payload, size
 }
 
 static void read_stream(struct ttrpc_call *call, const char *method, const uint8_t *payload,
-                        size_t len, struct agent *ag)
+                        size_t len, void *data)
 {
 	int is_out = strcmp(method, "ReadStdout") == 0;
 	cleanup_msg Husk__Agent__V1__ReadStreamRequest *req = decode(call, method, payload, len);
-	struct process *p = req ? find_process(call, ag, is_out ? "read stdout" : "read stderr",
+	struct process *p = req ? find_process(call, data, is_out ? "read stdout" : "read stderr",
 	                                       req->container_id, req->exec_id)
 	                        : NULL;
 	if (p)
@@ -330,7 +346,7 @@ static void shutdown_after_reply(struct agent *ag)
 static void on_destroy(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *data)
 {
 	cleanup_msg Husk__Agent__V1__Empty *req = decode(call, "DestroySandbox", payload, len);
-	struct agent *ag = data;
+	struct agent *ag = agent_of(data);
 	if (!req)
 		return;
 	log_info("destroying the sandbox");
@@ -343,7 +359,7 @@ static void on_oom_event(struct ttrpc_call *call, const uint8_t *payload, size_t
 {
 	cleanup_msg Husk__Agent__V1__Empty *req = decode(call, "GetOOMEvent", payload, len);
 	if (req)
-		events_oom_wait(data, call);
+		events_oom_wait(agent_of(data), call);
 }
 
 static void on_update(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *data)
@@ -419,12 +435,12 @@ static void on_resize(struct ttrpc_call *call, const uint8_t *payload, size_t le
 }
 
 static void freeze(struct ttrpc_call *call, const char *method, const uint8_t *payload, size_t len,
-                   struct agent *ag)
+                   void *data)
 {
 	int want = strcmp(method, "PauseContainer") == 0;
 	cleanup_msg Husk__Agent__V1__ContainerRequest *req = decode(call, method, payload, len);
 	struct container *c =
-	    req ? find_container(call, ag, want ? "pause" : "resume", req->container_id) : NULL;
+	    req ? find_container(call, data, want ? "pause" : "resume", req->container_id) : NULL;
 	if (c)
 		events_freeze(c, want, call);
 }
@@ -464,7 +480,7 @@ static void on_start_dns_relay(struct ttrpc_call *call, const uint8_t *payload, 
 	cleanup_error husk_err err = NULL;
 	if (!req)
 		return;
-	if (dns_relay_start(data, req->address.data, &err) < 0) {
+	if (dns_relay_start(agent_of(data), req->address.data, &err) < 0) {
 		ttrpc_reply_error(call, TTRPC_FAILED_PRECONDITION, "%s", husk_error_msg(err));
 		return;
 	}
@@ -476,7 +492,7 @@ static void on_read_dns_query(struct ttrpc_call *call, const uint8_t *payload, s
 {
 	cleanup_msg Husk__Agent__V1__Empty *req = decode(call, "ReadDnsQuery", payload, len);
 	if (req)
-		dns_relay_read(data, call);
+		dns_relay_read(agent_of(data), call);
 }
 
 static void on_write_dns_answer(struct ttrpc_call *call, const uint8_t *payload, size_t len,
@@ -486,7 +502,7 @@ static void on_write_dns_answer(struct ttrpc_call *call, const uint8_t *payload,
 	cleanup_error husk_err err = NULL;
 	if (!req)
 		return;
-	if (dns_relay_answer(data, req->tag, req->data.data, req->data.len, &err) < 0) {
+	if (dns_relay_answer(agent_of(data), req->tag, req->data.data, req->data.len, &err) < 0) {
 		ttrpc_reply_error(call, TTRPC_NOT_FOUND, "WriteDnsAnswer: %s", husk_error_msg(err));
 		return;
 	}
@@ -519,3 +535,12 @@ const struct ttrpc_method rpc_methods[] = {
     {AGENT_SERVICE, "WriteDnsAnswer", on_write_dns_answer},
 };
 const size_t rpc_nmethods = ARRAY_SIZE(rpc_methods);
+
+/* What a debug console needs: a shell started as an exec, its stdio, terminal and exit. */
+const struct ttrpc_method rpc_debug_methods[] = {
+    {AGENT_SERVICE, "ExecProcess", on_exec},       {AGENT_SERVICE, "SignalProcess", on_signal},
+    {AGENT_SERVICE, "WaitProcess", on_wait},       {AGENT_SERVICE, "WriteStdin", on_write_stdin},
+    {AGENT_SERVICE, "CloseStdin", on_close_stdin}, {AGENT_SERVICE, "ReadStdout", on_read_stdout},
+    {AGENT_SERVICE, "ReadStderr", on_read_stderr}, {AGENT_SERVICE, "ResizePty", on_resize},
+};
+const size_t rpc_debug_nmethods = ARRAY_SIZE(rpc_debug_methods);

@@ -483,19 +483,26 @@ static int on_exec_report(struct husk_loop *loop, int fd, uint32_t events, void 
 }
 
 /* Reads the pid reports that are there, so that a reaped exec is known by its pid. */
-static void poll_execs(struct agent *ag)
+static void poll_container_execs(struct container *c)
 {
 	struct report r;
 	int passed;
-	for (struct container *c = ag->containers; c; c = c->next)
-		for (struct process *p = c->execs, *next; p; p = next) {
-			next = p->next;
-			int more = 1;
-			while (more && p->report_fd >= 0 && p->pid == 0) {
-				int n = read_report(p->report_fd, &r, &passed);
-				more = n >= 0 && exec_report(p, n, &r, passed);
-			}
+	for (struct process *p = c->execs, *next; p; p = next) {
+		next = p->next;
+		int more = 1;
+		while (more && p->report_fd >= 0 && p->pid == 0) {
+			int n = read_report(p->report_fd, &r, &passed);
+			more = n >= 0 && exec_report(p, n, &r, passed);
 		}
+	}
+}
+
+static void poll_execs(struct agent *ag)
+{
+	for (struct container *c = ag->containers; c; c = c->next)
+		poll_container_execs(c);
+	if (ag->debug)
+		poll_container_execs(ag->debug);
 }
 
 static int fork_exec(struct process *proc, const struct spec_process *p, struct stdio_pipes *pipes,

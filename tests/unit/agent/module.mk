@@ -18,3 +18,7 @@ test_network_SRCS := tests/unit/agent/test_network.c agent/network.c agent/reque
 	agent/cgstat.c $(NETLINK_CONFIG_SRCS) $(NETLINK_SRCS) $(OCI_SRCS) $(PROTO_SRCS) \
 	$(LIB_JSON_SRCS) $(LIB_SRCS)
 test_network_LIBS := $(PROTOBUF_LIBS) $(OCI_LIBS)
+# the agent API's and the debug console's ports: what each server's calls reach
+UNIT_TESTS += test_rpc_scope
+test_rpc_scope_SRCS := tests/unit/agent/test_rpc_scope.c $(filter-out agent/main.c,$(AGENT_SRCS))
+test_rpc_scope_LIBS := $(PROTOBUF_LIBS) $(OCI_LIBS)

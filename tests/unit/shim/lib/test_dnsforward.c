@@ -27,6 +27,7 @@
 
 struct fixture {
 	struct agent ag;
+	struct rpc_scope scope;
 	struct ttrpc_server *srv;
 	struct agent_client *client;
 	struct dns_forward *fwd;
@@ -78,8 +79,9 @@ static int fixture_setup(struct fixture *f)
 	cleanup_error husk_err err = NULL;
 	*f = (struct fixture){.server_fd = -1, .client_fd = -1};
 	inet_pton(AF_INET, "127.0.0.11", &docker_dns);
+	f->scope.ag = &f->ag;
 	if (fresh_netns() < 0 || !(f->ag.loop = husk_loop_new(NULL)) ||
-	    !(f->srv = ttrpc_server_new(f->ag.loop, rpc_methods, rpc_nmethods, &f->ag, NULL)) ||
+	    !(f->srv = ttrpc_server_new(f->ag.loop, rpc_methods, rpc_nmethods, &f->scope, NULL)) ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return -1;
 	if (ttrpc_server_add_conn(f->srv, sv[0], NULL) < 0 ||
