@@ -30,20 +30,7 @@
 #include "shim/lib/relay.h"
 #include "shim/lib/tty.h"
 
-/* runc exec's status when husk itself fails, so it is told apart from the process's own. */
-#define EXEC_FAILED  255
 #define MAX_REPEATED 1024
-
-struct exec_cmd {
-	const struct husk_globals *g;
-	const char *id;
-	char *console_socket; /* absolute (the holder works in /), or NULL */
-	char *pid_file;       /* absolute, or NULL */
-	char *process_json;
-	bool terminal;
-	struct husk_config cfg;
-	char exec_id[48];
-};
 
 /* The state of one exec while it runs. */
 struct exec_run {
@@ -58,7 +45,7 @@ static void forward_signal(struct exec_run *r, int sig)
 {
 	Husk__Agent__V1__SignalProcessRequest req = HUSK__AGENT__V1__SIGNAL_PROCESS_REQUEST__INIT;
 	cleanup_error husk_err error = NULL;
-	req.container_id = (char *)r->x->id;
+	req.container_id = (char *)r->x->agent_id;
 	req.exec_id = (char *)r->x->exec_id;
 	req.signal = (uint32_t)sig;
 	/* fire and forget: a process that just exited makes it fail harmlessly */
@@ -74,7 +61,7 @@ static int on_signal(struct husk_loop *loop, int fd, uint32_t events, void *data
 	struct signalfd_siginfo si;
 	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGWINCH)
-			tty_front_resize(r->tty, r->agent, r->x->id, r->x->exec_id);
+			tty_front_resize(r->tty, r->agent, r->x->agent_id, r->x->exec_id);
 		else if (!proc_watch_exited(r->watch))
 			forward_signal(r, (int)si.ssi_signo);
 	}
@@ -88,7 +75,7 @@ static int on_signal(struct husk_loop *loop, int fd, uint32_t events, void *data
 static int exec_failure(const struct exec_cmd *x, husk_err *err)
 {
 	char prefix[sizeof(x->exec_id) + SPEC_MAX_ID + 16];
-	snprintf(prefix, sizeof(prefix), "exec %s in %s: ", x->exec_id, x->id);
+	snprintf(prefix, sizeof(prefix), "exec %s in %s: ", x->exec_id, x->agent_id);
 	const char *cause = strstr(husk_error_msg(*err), prefix);
 	if (!cause)
 		return -1;
@@ -104,7 +91,7 @@ static int start_process(struct exec_run *r, husk_err *err)
 {
 	Husk__Agent__V1__ExecProcessRequest req = HUSK__AGENT__V1__EXEC_PROCESS_REQUEST__INIT;
 	ProtobufCMessage *resp = NULL;
-	req.container_id = (char *)r->x->id;
+	req.container_id = (char *)r->x->agent_id;
 	req.exec_id = (char *)r->x->exec_id;
 	req.process_json.data = (uint8_t *)r->x->process_json;
 	req.process_json.len = strlen(r->x->process_json);
@@ -113,7 +100,7 @@ static int start_process(struct exec_run *r, husk_err *err)
 	                           &husk__agent__v1__exec_process_response__descriptor,
 	                           (int)r->x->cfg.timeouts.agent_call_ms, &resp, err) < 0)
 		return exec_failure(r->x, err);
-	log_debug("exec %s in %s: guest pid %u", r->x->exec_id, r->x->id,
+	log_debug("exec %s in %s: guest pid %u", r->x->exec_id, r->x->agent_id,
 	          ((Husk__Agent__V1__ExecProcessResponse *)resp)->pid);
 	protobuf_c_message_free_unpacked(resp, NULL);
 	return 0;
@@ -135,12 +122,12 @@ static int watch(struct exec_run *r, int sigfd, int winchfd, husk_err *err)
 	int in = r->tty ? tty_front_fd(r->tty) : STDIN_FILENO;
 	int out = r->tty ? in : STDOUT_FILENO, errfd = r->tty ? in : STDERR_FILENO;
 	r->watch =
-	    proc_watch_start(r->loop, r->agent, r->x->id, r->x->exec_id, in, out, errfd, err);
+	    proc_watch_start(r->loop, r->agent, r->x->agent_id, r->x->exec_id, in, out, errfd, err);
 	if (!r->watch || husk_loop_add(r->loop, sigfd, EPOLLIN, on_signal, r, err) < 0 ||
 	    (winchfd >= 0 && husk_loop_add(r->loop, winchfd, EPOLLIN, on_signal, r, err) < 0))
 		return -1;
 	if (r->tty)
-		tty_front_resize(r->tty, r->agent, r->x->id, r->x->exec_id);
+		tty_front_resize(r->tty, r->agent, r->x->agent_id, r->x->exec_id);
 	int done;
 	while ((done = proc_watch_check(r->watch, err)) == 0)
 		if (husk_loop_run_once(r->loop, -1, err) < 0)
@@ -158,25 +145,32 @@ static int check_state(const struct oci_state *st, husk_err *err)
 	return husk_error_set(err, 0, "cannot exec in a %s container", oci_status_name(s));
 }
 
-/*
- * Runs the exec: attach, write the pid file (this process: the foreground
- * relay or the detached holder), start the process, report readiness on
- * *report_fd (the holder's; -1 in the foreground) and set it to -1, relay
- * until the process is over. Returns its status, or EXEC_FAILED with *err.
- */
-static int exec_main(const struct exec_cmd *x, int *report_fd, husk_err *err)
+/* The agent of a running container (an exec_cmd's attach). */
+static struct agent_client *attach_container(struct husk_loop *loop, const struct exec_cmd *x,
+                                             husk_err *err)
+{
+	struct oci_state st = {0};
+	struct agent_client *a = sandbox_attach(loop, x->g->root, x->id, &x->cfg, &st, err);
+	if (a && check_state(&st, err) < 0) {
+		agent_client_free(a);
+		a = NULL;
+	}
+	ocistate_free(&st);
+	return a;
+}
+
+int exec_main(const struct exec_cmd *x, int *report_fd, husk_err *err)
 {
 	struct exec_run r = {.x = x};
-	struct oci_state st = {0};
 	int status = EXEC_FAILED;
 
 	signal(SIGPIPE, SIG_IGN);
 	cleanup_close int sigfd = relay_signals_fd(err);
 	cleanup_close int winchfd = x->terminal && sigfd >= 0 ? tty_winch_fd(err) : -1;
 	if (sigfd < 0 || (x->terminal && winchfd < 0) || !(r.loop = husk_loop_new(err)) ||
-	    !(r.agent = sandbox_attach(r.loop, x->g->root, x->id, &x->cfg, &st, err)))
+	    !(r.agent = x->attach(r.loop, x, err)))
 		goto out;
-	if (check_state(&st, err) < 0 || open_terminal(&r, *report_fd >= 0, err) < 0 ||
+	if (open_terminal(&r, *report_fd >= 0, err) < 0 ||
 	    (x->pid_file && write_pid_file(x->pid_file, getpid(), err) < 0) ||
 	    start_process(&r, err) < 0)
 		goto out;
@@ -189,7 +183,6 @@ out:
 	tty_front_free(r.tty);
 	agent_client_free(r.agent);
 	husk_loop_free(r.loop);
-	ocistate_free(&st);
 	return status;
 }
 
@@ -227,7 +220,7 @@ static int push(char ***list, size_t *n, char *value, const char *flag, husk_err
 	return 0;
 }
 
-static void make_exec_id(char *buf, size_t size)
+void exec_make_id(char *buf, size_t size)
 {
 	uint32_t rnd = 0;
 	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
@@ -277,7 +270,7 @@ int cmd_exec(const struct husk_globals *g, int argc, char **argv, husk_err *err)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct exec_cmd x = {.g = g};
+	struct exec_cmd x = {.g = g, .attach = attach_container};
 	struct exec_flags f = {0};
 	const char *process_file = NULL, *config = NULL;
 	bool detach = false;
@@ -339,10 +332,10 @@ int cmd_exec(const struct husk_globals *g, int argc, char **argv, husk_err *err)
 		status = 2;
 		goto out;
 	}
-	x.id = argv[optind];
+	x.id = x.agent_id = argv[optind];
 	f.args = argv + optind + 1;
 	f.nargs = (size_t)(argc - optind - 1);
-	make_exec_id(x.exec_id, sizeof(x.exec_id));
+	exec_make_id(x.exec_id, sizeof(x.exec_id));
 	if (container_id_check(x.id, err) < 0 || config_load(config, &x.cfg, err) < 0 ||
 	    load_process(&x, process_file, &f, err) < 0 || check_modes(&x, detach, err) < 0)
 		goto out;

@@ -44,6 +44,41 @@ int cmd_pause(const struct husk_globals *g, int argc, char **argv, husk_err *err
 int cmd_resume(const struct husk_globals *g, int argc, char **argv, husk_err *err);
 int cmd_update(const struct husk_globals *g, int argc, char **argv, husk_err *err);
 int cmd_events(const struct husk_globals *g, int argc, char **argv, husk_err *err);
+int cmd_debug_console(const struct husk_globals *g, int argc, char **argv, husk_err *err);
+
+/* runc exec's status when husk itself fails, so it is told apart from the process's own. */
+#define EXEC_FAILED 255
+
+struct agent_client;
+struct husk_loop;
+
+/* A process to run in a sandbox's guest: husk exec's, or husk debug-console's shell. */
+struct exec_cmd {
+	const struct husk_globals *g;
+	const char *id;       /* as the caller named it */
+	const char *agent_id; /* the container, as the agent names it */
+	/* the connection to the agent that runs it, with the process's container ready */
+	struct agent_client *(*attach)(struct husk_loop *loop, const struct exec_cmd *x,
+	                               husk_err *err);
+	char *console_socket; /* absolute (the holder works in /), or NULL */
+	char *pid_file;       /* absolute, or NULL */
+	char *process_json;
+	bool terminal;
+	struct husk_config cfg;
+	char exec_id[48];
+};
+
+/*
+ * Runs x (shim/exec.c): attach, write the pid file (this process: the
+ * foreground relay or the detached holder), start the process, report
+ * readiness on *report_fd (the holder's; -1 in the foreground) and set it to
+ * -1, relay stdio (the caller's terminal in raw mode, resized on SIGWINCH and
+ * restored, when x->terminal) and signals until the process is over. Returns
+ * its status, or EXEC_FAILED with *err.
+ */
+int exec_main(const struct exec_cmd *x, int *report_fd, husk_err *err);
+/* exec-<pid>-<random>: an exec id of this process. */
+void exec_make_id(char *buf, size_t size);
 
 /* The options husk create and husk run share. */
 struct create_flags {

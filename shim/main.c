@@ -33,6 +33,7 @@ static const struct command commands[] = {
     {"resume", cmd_resume, "thaw a paused container"},
     {"update", cmd_update, "change a running container's resource limits"},
     {"events", cmd_events, "print a container's OOM events and stats (JSON lines)"},
+    {"debug-console", cmd_debug_console, "a shell in a sandbox's guest, outside any container"},
 };
 
 static void usage(FILE *f)

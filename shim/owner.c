@@ -387,6 +387,7 @@ static int set_up(struct owner *o, husk_err *err)
 	    sandbox_add_rootfs(o->sb, a->id, a->rootfs, a->spec.root_readonly, err) < 0 ||
 	    sandbox_add_mounts(o->sb, a->id, &a->spec, err) < 0 ||
 	    sandbox_set_size(o->sb, &a->spec, err) < 0 ||
+	    sandbox_set_debug_console(o->sb, &a->spec, err) < 0 ||
 	    /* before any helper starts: they inherit it */
 	    hostcg_enter(&o->cg, &a->cg_limits, err) < 0 ||
 	    hostcg_record(&o->cg, sandbox_dir_fd(o->sb), err) < 0)

@@ -14,6 +14,9 @@
 
 #define AGENT_SERVICE "husk.agent.v1.Agent"
 #define AGENT_PORT    1024
+/* The debug console (when the sandbox has it): the execs of the guest's own view. */
+#define DEBUG_CONSOLE_PORT 1025
+#define DEBUG_CONSOLE_ID   "guest" /* its container, as the agent names it */
 
 struct agent_client;
 

@@ -24,6 +24,15 @@ struct agent_client *sandbox_attach(struct husk_loop *loop, const char *root, co
                                     const struct husk_config *cfg, struct oci_state *st,
                                     husk_err *err);
 
+/*
+ * Connects to the debug console (port DEBUG_CONSOLE_PORT) of the sandbox of
+ * id: a CLI container under root, a shim v2 pod (its sandbox id) or a task of
+ * one. Fails with one line, dialling nothing, unless the sandbox was created
+ * with the debug console (sandbox_set_debug_console).
+ */
+struct agent_client *debug_console_attach(struct husk_loop *loop, const char *root, const char *id,
+                                          const struct husk_config *cfg, husk_err *err);
+
 /* What a CLI command holds while it talks to one container's agent. */
 struct attach_session {
 	struct husk_loop *loop;

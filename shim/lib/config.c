@@ -143,6 +143,14 @@ static const char *set_log_level(json_object *v, struct husk_config *c)
 	return NULL;
 }
 
+static const char *set_debug_console(json_object *v, struct husk_config *c)
+{
+	if (!json_object_is_type(v, json_type_boolean))
+		return "must be true or false";
+	c->debug_console = json_object_get_boolean(v);
+	return NULL;
+}
+
 #define INT_SETTER(name, field, lo, hi, msg)                                                       \
 	static const char *name(json_object *v, struct husk_config *c)                             \
 	{                                                                                          \
@@ -193,6 +201,7 @@ static const struct key_rule top_rules[] = {
     {"timeouts", NULL, timeout_rules, ARRAY_SIZE(timeout_rules)},
     {"log_level", set_log_level, NULL, 0},
     {"vsockd", set_vsockd, NULL, 0},
+    {"debug_console", set_debug_console, NULL, 0},
 };
 
 /* Applies every key of obj; on a bad one, keypath gets its dotted name ("timeouts.boot_ms"). */

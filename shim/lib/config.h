@@ -7,6 +7,7 @@
 #ifndef HUSK_CONFIG_H
 #define HUSK_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,7 @@ struct husk_config {
 		unsigned shutdown_ms;   /* guest shutdown before SIGKILL */
 	} timeouts;
 	enum husk_log_level log_level;
+	bool debug_console; /* sandboxes created with it serve the debug console */
 };
 
 /* path_or_null: --config value. Defaults for kernel/initrd/vsockd resolve next to /proc/self/exe.

@@ -15,6 +15,7 @@
 #include "bootslot.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "lib/text.h"
 #include "hypervisor/qemu/qemu.h"
@@ -72,6 +73,7 @@ struct sandbox {
 	struct timespec boot_start;
 	unsigned vcpus, memory_mib; /* the VM's size: cfg's, or sandbox_set_size's */
 	struct podnet *net;         /* the pod's network namespace, attached, or NULL */
+	bool debug_console;         /* the guest serves the debug console */
 };
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
@@ -318,7 +320,7 @@ int sandbox_add_rootfs(struct sandbox *sb, const char *container_id, const char 
 		sb->nshares--;
 		return husk_error_prefix(err, "rootfs");
 	}
-	return 0;
+	return statedir_record_task(sb->sd.fd, container_id, err);
 }
 int sandbox_add_mounts(struct sandbox *sb, const char *container_id, const struct bundle *spec,
                        husk_err *err)
@@ -350,6 +352,7 @@ fail:
 
 void sandbox_release_container(struct sandbox *sb, const char *container_id)
 {
+	statedir_forget_task(sb->sd.fd, container_id);
 	for (size_t i = sb->nshares; i-- > 0;)
 		if (!strcmp(sb->shares[i].container_id, container_id))
 			share_drop(sb, i);
@@ -474,8 +477,8 @@ static int start_qemu(struct sandbox *sb, const struct accel_choice *accel, husk
 	char cmdline[128];
 	enum husk_log_level level =
 	    log_get_level() > cfg->log_level ? log_get_level() : cfg->log_level;
-	snprintf(cmdline, sizeof(cmdline), "console=ttyS0 panic=-1 quiet husk.log=%s",
-	         level_names[level]);
+	snprintf(cmdline, sizeof(cmdline), "console=ttyS0 panic=-1 quiet husk.log=%s%s",
+	         level_names[level], sb->debug_console ? " husk.debug_console=1" : "");
 	struct qemu_spec spec = {
 	    .binary = cfg->qemu,
 	    .kernel = cfg->kernel,
@@ -952,4 +955,18 @@ int sandbox_set_size(struct sandbox *sb, const struct bundle *spec, husk_err *er
 	resources_vm_size(&l, cpus, host_mib, &sb->vcpus, &sb->memory_mib);
 	log_debug("sandbox %s: %u vCPUs, %u MiB", sb->id, sb->vcpus, sb->memory_mib);
 	return 0;
+}
+
+int sandbox_set_debug_console(struct sandbox *sb, const struct bundle *spec, husk_err *err)
+{
+	json_object *a = json_member(spec->annotations, SANDBOX_DEBUG_CONSOLE_ANNOTATION);
+	const char *v = a ? json_object_get_string(a) : NULL;
+	if (v && strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
+		return husk_error_set(err, 0, "annotations.%s: must be \"true\" or \"false\"",
+		                      SANDBOX_DEBUG_CONSOLE_ANNOTATION);
+	sb->debug_console = v ? strcmp(v, "true") == 0 : sb->cfg->debug_console;
+	if (!sb->debug_console)
+		return 0;
+	log_debug("sandbox %s: debug console enabled", sb->id);
+	return statedir_mark_debug_console(sb->sd.fd, err);
 }

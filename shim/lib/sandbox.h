@@ -58,6 +58,14 @@ void sandbox_release_container(struct sandbox *sb, const char *container_id);
  */
 int sandbox_set_size(struct sandbox *sb, const struct bundle *spec, husk_err *err);
 /*
+ * Before sandbox_boot: whether the guest serves the debug console, from the
+ * spec's annotation ("true" or "false") or else the config's debug_console.
+ * When it does, the kernel command line says so and the state dir records it
+ * (statedir_debug_console).
+ */
+#define SANDBOX_DEBUG_CONSOLE_ANNOTATION "io.husk.debug_console"
+int sandbox_set_debug_console(struct sandbox *sb, const struct bundle *spec, husk_err *err);
+/*
  * Before sandbox_boot: the network namespace at netns_path becomes the VM's (podnet.h), its
  * interfaces the guest's NICs, configured by SetupNetwork once the agent answers.
  * sandbox_destroy detaches it.

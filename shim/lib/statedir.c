@@ -14,6 +14,7 @@
 
 #include "lib/cleanup.h"
 #include "lib/fs.h"
+#include "oci/limits.h"
 #include "lib/log.h"
 
 static char *join(const char *dir, const char *name)
@@ -337,4 +338,41 @@ void statedir_unbind(struct statedir *sd, const char *name)
 		log_warn("umount %s: %s", dst, strerror(errno));
 	if (rmdir(dst) < 0 && errno == ENOTDIR)
 		unlink(dst);
+}
+
+int statedir_mark_debug_console(int dirfd, husk_err *err)
+{
+	int fd = openat(dirfd, STATEDIR_DEBUG_CONSOLE,
+	                O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return husk_error_set(err, errno, "%s", STATEDIR_DEBUG_CONSOLE);
+	close(fd);
+	return 0;
+}
+
+bool statedir_debug_console(int dirfd)
+{
+	struct stat st;
+	return fstatat(dirfd, STATEDIR_DEBUG_CONSOLE, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       S_ISREG(st.st_mode);
+}
+
+int statedir_record_task(int dirfd, const char *id, husk_err *err)
+{
+	char path[sizeof(STATEDIR_TASKS) + SPEC_MAX_ID + 1];
+	snprintf(path, sizeof(path), "%s/%s", STATEDIR_TASKS, id);
+	if (mkdirat(dirfd, STATEDIR_TASKS, 0700) < 0 && errno != EEXIST)
+		return husk_error_set(err, errno, "%s", STATEDIR_TASKS);
+	int fd = openat(dirfd, path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return husk_error_set(err, errno, "%s", path);
+	close(fd);
+	return 0;
+}
+
+void statedir_forget_task(int dirfd, const char *id)
+{
+	char path[sizeof(STATEDIR_TASKS) + SPEC_MAX_ID + 1];
+	snprintf(path, sizeof(path), "%s/%s", STATEDIR_TASKS, id);
+	unlinkat(dirfd, path, 0);
 }

@@ -19,6 +19,14 @@
 #define STATEDIR_VSOCK_SOCK       "vsock.sock"       /* hybrid vsock UDS (CONNECT <port>) */
 #define STATEDIR_VIRTIOFSD_SOCK   "virtiofsd.sock"
 #define STATEDIR_QMP_SOCK         "qmp.sock"
+/*
+ * Present when the sandbox serves the debug console: the host chose so before
+ * the boot (husk.json or the spec's annotation); the guest cannot write here.
+ */
+#define STATEDIR_DEBUG_CONSOLE "debug-console"
+/* containerd-shim-husk-v2's state dirs (one per pod), and where each records its tasks' ids */
+#define STATEDIR_SHIM_V2_ROOT "/run/husk-v2"
+#define STATEDIR_TASKS        "tasks"
 /* "/proc/self/fd/<int>/" and a socket's name */
 #define STATEDIR_SOCK_PATH_MAX 64
 
@@ -44,6 +52,12 @@ int statedir_create(const char *root, const char *id, struct statedir *sd, husk_
 int statedir_open(const char *root, const char *id, husk_err *err);
 /* "/proc/self/fd/<dirfd>/<name>" into buf (STATEDIR_SOCK_PATH_MAX bytes), while dirfd is open. */
 int statedir_sock_path(int dirfd, const char *name, char *buf, husk_err *err);
+/* Records, in the state dir open at dirfd, that the sandbox serves the debug console. */
+int statedir_mark_debug_console(int dirfd, husk_err *err);
+bool statedir_debug_console(int dirfd);
+/* tasks/<id>: the containers of the sandbox, by which husk debug-console finds a shim v2 pod. */
+int statedir_record_task(int dirfd, const char *id, husk_err *err);
+void statedir_forget_task(int dirfd, const char *id);
 /*
  * Directories open at once while a state dir is removed: deeper ones are moved
  * up and removed from there (the guest makes trees of any depth in shared/).

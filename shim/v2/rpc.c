@@ -191,11 +191,12 @@ static int create_in_sandbox(struct shim *s, struct task *t,
 	    sandbox_add_rootfs(s->sb, t->id, t->rootfs, false, err) < 0 ||
 	    sandbox_add_mounts(s->sb, t->id, &spec, err) < 0)
 		goto out;
-	if (boot && (enter_pod_cgroup(s, &spec, t->id, err) < 0 ||
-	             (spec.net_path && sandbox_attach_network(s->sb, spec.net_path, err) < 0) ||
-	             sandbox_boot(s->sb, err) < 0 ||
-	             hostcg_restore_cpu_quota(&s->cg, &s->cg_limits, err) < 0 ||
-	             shim_watch_oom(s, err) < 0))
+	if (boot &&
+	    (enter_pod_cgroup(s, &spec, t->id, err) < 0 ||
+	     (spec.net_path && sandbox_attach_network(s->sb, spec.net_path, err) < 0) ||
+	     sandbox_set_debug_console(s->sb, &spec, err) < 0 || sandbox_boot(s->sb, err) < 0 ||
+	     hostcg_restore_cpu_quota(&s->cg, &s->cg_limits, err) < 0 ||
+	     shim_watch_oom(s, err) < 0))
 		goto out;
 	t->init.io = task_io_open(&t->init.paths, t->id, s->args->ns, err);
 	if (!t->init.io ||

@@ -30,7 +30,7 @@
 #include "ttrpc/ttrpc.h"
 
 #define SHIM_NAME       "containerd-shim-husk-v2"
-#define SHIM_STATE_ROOT "/run/husk-v2"
+#define SHIM_STATE_ROOT STATEDIR_SHIM_V2_ROOT
 #define SHIM_SOCKET_DIR "/run/containerd/s"
 #define TASK_SERVICE    "containerd.task.v2.Task"
 #define DRAIN_MS        5000

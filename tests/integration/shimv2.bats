@@ -25,7 +25,7 @@ teardown() {
 		grep -o -- "$T/[^ ]*" /proc/self/mountinfo | sort -r | xargs -r umount -l
 		rm -rf /run/husk-v2/"$NS"-*
 		local c
-		for c in c1 c2 c3 c4 c5 c6 c7 c8 c9 c10 c11 c12 c13 c14 c15 c16 c17 c18 c19 c20; do
+		for c in c1 c2 c3 c4 c5 c6 c7 c8 c9 c10 c11 c12 c13 c14 c15 c16 c17 c18 c19 c20 c21 c22; do
 			rm -f "$(shim_socket "$NS-$c")"
 		done
 	fi
@@ -381,4 +381,43 @@ ro" ]
 	"${CTR[@]}" task delete "$NS-c20"
 	"${CTR[@]}" containers delete "$NS-c20"
 	assert_v2_clean c20
+}
+
+@test "shimv2: debug-console reaches a pod created with io.husk.debug_console=true by its sandbox id and by a task's id; one without it is refused" {
+	local g=io.containerd.runc.v2.group=$NS-c21
+	"${CTR[@]}" run --snapshotter native --runtime io.containerd.husk.v2 -d --annotation "$g" \
+		--annotation io.husk.debug_console=true "$IMAGE" "$NS-c21" sleep 1000 </dev/null >/dev/null 3>&-
+	wait_task c21 RUNNING
+	"${CTR[@]}" run --snapshotter native --runtime io.containerd.husk.v2 -d --annotation "$g" \
+		"$IMAGE" "$NS-c22" sleep 1001 </dev/null >/dev/null 3>&-
+	wait_task c22 RUNNING
+	# by the pod (the group's sandbox id) and by its second task: one guest, both rootfs
+	run "$HUSK" debug-console "$NS-c21" <<<'cat /proc/1/cmdline; echo; ls /run/husk/shared; exit 4'
+	echo "$output"
+	[ "$status" -eq 4 ]
+	[ "${lines[0]}" = /init ]
+	[[ "$output" == *"$NS-c21"* ]] && [[ "$output" == *"$NS-c22"* ]]
+	run "$HUSK" debug-console "$NS-c22" <<<'ps -o args | grep -x "sleep 100[01]" | sort'
+	[ "$output" = $'sleep 1000\nsleep 1001' ]
+	local t
+	for t in c22 c21; do
+		"${CTR[@]}" task kill -s KILL "$NS-$t"
+		wait_task "$t" STOPPED
+		"${CTR[@]}" task delete "$NS-$t"
+		"${CTR[@]}" containers delete "$NS-$t"
+	done
+	assert_v2_clean c21
+	assert_v2_clean c22
+
+	"${CTR[@]}" run --snapshotter native --runtime io.containerd.husk.v2 -d "$IMAGE" "$NS-c21" \
+		sleep 1000 </dev/null >/dev/null 3>&-
+	wait_task c21 RUNNING
+	run "$HUSK" debug-console "$NS-c21" </dev/null
+	[ "$status" -eq 255 ]
+	[[ "$output" == "husk: debug-console $NS-c21: the debug console is off for this sandbox"* ]]
+	"${CTR[@]}" task kill -s KILL "$NS-c21"
+	wait_task c21 STOPPED
+	"${CTR[@]}" task delete "$NS-c21"
+	"${CTR[@]}" containers delete "$NS-c21"
+	assert_v2_clean c21
 }

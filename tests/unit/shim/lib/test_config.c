@@ -108,7 +108,9 @@ TEST(shipped_file_equals_builtin_defaults)
 	CHECK(file.accel == builtin.accel && file.vcpus == builtin.vcpus &&
 	      file.memory_mib == builtin.memory_mib && file.vsock == builtin.vsock &&
 	      file.guest_cid == builtin.guest_cid &&
-	      file.virtiofs_cache == builtin.virtiofs_cache && file.log_level == builtin.log_level);
+	      file.virtiofs_cache == builtin.virtiofs_cache &&
+	      file.log_level == builtin.log_level && file.debug_console == builtin.debug_console &&
+	      !builtin.debug_console);
 	CHECK(memcmp(&file.timeouts, &builtin.timeouts, sizeof(file.timeouts)) == 0);
 	config_free(&file);
 	config_free(&builtin);
@@ -122,7 +124,8 @@ TEST(every_key_is_applied)
 	    "{\"qemu\":\"/opt/q/qemu\",\"kernel\":\"/k\",\"initrd\":\"/i\","
 	    "\"accel\":\"tcg\",\"vcpus\":64,\"memory_mib\":65536,\"vsock\":\"hybrid\","
 	    "\"guest_cid\":4294967294,\"virtiofsd\":\"/v\",\"virtiofs_cache\":\"none\","
-	    "\"vsockd\":\"/d\",\"log_level\":\"debug\",\"timeouts\":{\"boot_ms\":100,"
+	    "\"vsockd\":\"/d\",\"log_level\":\"debug\",\"debug_console\":true,"
+	    "\"timeouts\":{\"boot_ms\":100,"
 	    "\"agent_call_ms\":10,\"shutdown_ms\":600000}}";
 	CHECK_INT(parse(all, &c, &err), ==, 0);
 	CHECK_STR(c.qemu, "/opt/q/qemu");
@@ -137,6 +140,7 @@ TEST(every_key_is_applied)
 	CHECK_INT(c.guest_cid, ==, 4294967294u);
 	CHECK_INT(c.virtiofs_cache, ==, VIRTIOFS_CACHE_NONE);
 	CHECK_INT(c.log_level, ==, LOG_LEVEL_DEBUG);
+	CHECK(c.debug_console);
 	CHECK_INT(c.timeouts.boot_ms, ==, 100);
 	CHECK_INT(c.timeouts.agent_call_ms, ==, 10);
 	CHECK_INT(c.timeouts.shutdown_ms, ==, 600000);
@@ -174,6 +178,8 @@ TEST(bad_values_name_the_key)
 	    rejects("{\"virtiofs_cache\":\"metadata\"}",
 	            "config /etc/husk/husk.json: key \"virtiofs_cache\": must be one of \"auto\", "
 	            "\"always\", \"none\""));
+	CHECK(rejects("{\"debug_console\":1}",
+	              "config /etc/husk/husk.json: key \"debug_console\": must be true or false"));
 	CHECK(rejects("{\"log_level\":\"loud\"}",
 	              "config /etc/husk/husk.json: key \"log_level\": must be one of \"error\", "
 	              "\"warn\", \"info\", \"debug\""));
