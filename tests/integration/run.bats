@@ -64,6 +64,32 @@ husk_wait() {
 	[[ "$output" == *"guest kernel  MISSING: $T/nope/vmlinuz: No such file or directory"* ]]
 }
 
+@test "husk check --boot boots the guest image, timed, and leaves nothing; a missing initrd fails it without a boot" {
+	run "$HUSK" check --config "$CONFIG" --boot
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ boot\ +the\ agent\ answered\ [0-9]+\ ms\ after\ the\ boot\ began ]]
+	[ -z "$(ls -d /tmp/husk-check.* 2>/dev/null)" ]
+	! pgrep -f -- "/tmp/husk-check\." >/dev/null
+	write_config initrd="\"$T/nope/initrd.img\""
+	run "$HUSK" check --config "$CONFIG" --boot
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"guest initrd  MISSING: $T/nope/initrd.img: No such file or directory"* ]]
+	[[ "$output" == *"boot          no: not tried: a required component is missing"* ]]
+	[[ "$output" == *"husk: check: 1 required component missing"* ]]
+}
+
+@test "husk check --boot fails naming the cause when the guest does not come up" {
+	write_config initrd="\"$HUSK_BUILD/guest/vmlinuz\"" timeouts='{"boot_ms": 3000}'
+	run "$HUSK" check --config "$CONFIG" --boot
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" =~ boot\ +MISSING:\ .+ ]]
+	[ -z "$(ls -d /tmp/husk-check.* 2>/dev/null)" ]
+	! pgrep -f -- "/tmp/husk-check\." >/dev/null
+}
+
 @test "run: stdout and stderr stay separate, exit status 3 comes back" {
 	bundle_with '["sh", "-c", "echo out; echo err >&2; exit 3"]'
 	husk_run
