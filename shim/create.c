@@ -172,17 +172,10 @@ int cmd_create(const struct husk_globals *g, int argc, char **argv, husk_err *er
 	while ((c = getopt_long(argc, argv, "+b:h", opts, NULL)) != -1) {
 		if (create_flag(c, &f))
 			continue;
-		if (c == 'h') {
-			usage(stdout);
-			return 0;
-		}
-		usage(stderr);
-		return 2;
+		return verb_usage(c, usage);
 	}
-	if (optind != argc - 1) {
-		usage(stderr);
-		return 2;
-	}
+	if (optind != argc - 1)
+		return verb_usage('?', usage);
 	const char *id = argv[optind];
 	if (owner_args_load(&a, g, id, &f, err) == 0 &&
 	    owner_args_console(&a, f.console_socket, true, err) == 0 && owner_fork(g, &a, err) == 0)

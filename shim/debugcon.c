@@ -67,18 +67,12 @@ int cmd_debug_console(const struct husk_globals *g, int argc, char **argv, husk_
 		case 'c':
 			config = optarg;
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return verb_usage(c, usage);
 		}
 	}
-	if (optind != argc - 1) {
-		usage(stderr);
-		return 2;
-	}
+	if (optind != argc - 1)
+		return verb_usage('?', usage);
 	x.id = argv[optind];
 	x.terminal = isatty(STDIN_FILENO);
 	exec_make_id(x.exec_id, sizeof(x.exec_id));

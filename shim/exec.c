@@ -317,19 +317,13 @@ int cmd_exec(const struct husk_globals *g, int argc, char **argv, husk_err *err)
 		case 'c':
 			config = optarg;
 			break;
-		case 'h':
-			usage(stdout);
-			status = 0;
-			goto out;
 		default:
-			usage(stderr);
-			status = 2;
+			status = verb_usage(c, usage);
 			goto out;
 		}
 	}
 	if (optind >= argc || (!process_file && optind == argc - 1)) {
-		usage(stderr);
-		status = 2;
+		status = verb_usage('?', usage);
 		goto out;
 	}
 	x.id = x.agent_id = argv[optind];

@@ -3,6 +3,7 @@
 #define HUSK_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "shim/lib/config.h"
 #include "lib/error.h"
@@ -27,6 +28,11 @@ struct husk_globals {
  * failure also sets *err, which main prints as the one "husk: ..." line.
  */
 typedef int (*husk_command)(const struct husk_globals *g, int argc, char **argv, husk_err *err);
+/*
+ * A verb's usage for getopt_long's c: 'h' (--help) prints it on stdout and
+ * returns 0, anything else on stderr and returns 2 (a usage error).
+ */
+int verb_usage(int c, void (*print_usage)(FILE *f));
 
 int cmd_run(const struct husk_globals *g, int argc, char **argv, husk_err *err);
 int cmd_check(const struct husk_globals *g, int argc, char **argv, husk_err *err);

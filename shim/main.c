@@ -74,6 +74,12 @@ static int ensure_stdio(void)
 	return 0;
 }
 
+int verb_usage(int c, void (*print_usage)(FILE *f))
+{
+	print_usage(c == 'h' ? stdout : stderr);
+	return c == 'h' ? 0 : 2;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -116,12 +122,8 @@ int main(int argc, char **argv)
 		case 'v':
 			printf("husk version %s\nspec: %s\n", HUSK_VERSION, HUSK_OCI_VERSION);
 			return 0;
-		case 'h':
-			usage(stdout);
-			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return verb_usage(c, usage);
 		}
 	}
 	if (strcmp(log_format, "text") && strcmp(log_format, "json")) {
@@ -138,10 +140,8 @@ int main(int argc, char **argv)
 	if (log_path && (log_fd = open_log(log_path, !strcmp(log_format, "json"))) < 0)
 		return 1;
 	g.log_fd = log_fd;
-	if (optind >= argc) {
-		usage(stderr);
-		return 2;
-	}
+	if (optind >= argc)
+		return verb_usage('?', usage);
 	int verb = optind;
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[verb], commands[i].name))
@@ -158,6 +158,5 @@ int main(int argc, char **argv)
 		return status;
 	}
 	fprintf(stderr, "husk: unknown command \"%s\"\n", argv[verb]);
-	usage(stderr);
-	return 2;
+	return verb_usage('?', usage);
 }

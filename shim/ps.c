@@ -118,18 +118,12 @@ int cmd_ps(const struct husk_globals *g, int argc, char **argv, husk_err *err)
 		case 'c':
 			config = optarg;
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return verb_usage(c, usage);
 		}
 	}
-	if (optind != argc - 1) {
-		usage(stderr);
-		return 2;
-	}
+	if (optind != argc - 1)
+		return verb_usage('?', usage);
 	const char *id = argv[optind];
 	if (strcmp(format, "table") && strcmp(format, "json"))
 		husk_error_set(err, 0, "--format %s: must be table or json", format);

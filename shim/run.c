@@ -45,18 +45,12 @@ int cmd_run(const struct husk_globals *g, int argc, char **argv, husk_err *err)
 		case 'k':
 			keep = true;
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return verb_usage(c, usage);
 		}
 	}
-	if (optind != argc - 1) {
-		usage(stderr);
-		return 2;
-	}
+	if (optind != argc - 1)
+		return verb_usage('?', usage);
 	const char *id = argv[optind];
 	if (owner_args_load(&a, g, id, &f, err) == 0 &&
 	    owner_args_console(&a, f.console_socket, detach, err) == 0) {

@@ -170,10 +170,8 @@ int cmd_update(const struct husk_globals *g, int argc, char **argv, husk_err *er
 			return c == 'h' ? 0 : 2;
 		}
 	}
-	if (optind != argc - 1 || (!file && !any)) {
-		usage(stderr);
-		return 2;
-	}
+	if (optind != argc - 1 || (!file && !any))
+		return verb_usage('?', usage);
 	const char *id = argv[optind];
 	json_object *res = NULL;
 	size_t len;
