@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/fs.h"
 
 static int add_rule(scmp_filter_ctx ctx, const struct spec_seccomp_rule *r, husk_err *err)
 {
@@ -111,13 +112,30 @@ int process_limits_apply(pid_t pid, const struct spec_process *p, husk_err *err)
 	return oom_score_adj_apply(pid ? pid : getpid(), p, err);
 }
 
+/* A node in a directory of its own (/dev/net/tun, /dev/bus/usb/001/001) gets its parents. */
+static int make_parent(const char *path, husk_err *err)
+{
+	cleanup_free char *dir = strdup(path);
+	char *slash = dir ? strrchr(dir, '/') : NULL;
+	if (!dir)
+		return husk_error_set(err, ENOMEM, "%s", path);
+	if (slash == dir + 4) /* "/dev/x" */
+		return 0;
+	*slash = '\0';
+	return mkdir_p(dir, 0755, err);
+}
+
 int devices_create(const struct spec *s, husk_err *err)
 {
 	mode_t old = umask(0);
 	int ret = 0;
 	for (size_t i = 0; i < s->ndevices && ret == 0; i++) {
 		const struct spec_device *d = &s->devices[i];
-		if (unlink(d->path) < 0 && errno != ENOENT)
+		if (strcmp(d->path, "/dev/ptmx") == 0) /* stays the devpts link, as runc */
+			continue;
+		if (make_parent(d->path, err) < 0)
+			ret = husk_error_prefix(err, "linux.devices %s", d->path);
+		else if (unlink(d->path) < 0 && errno != ENOENT)
 			ret = husk_error_set(err, errno, "linux.devices %s", d->path);
 		else if (mknod(d->path, d->type | d->mode, makedev(d->major, d->minor)) < 0 ||
 		         chown(d->path, d->uid, d->gid) < 0)

@@ -19,7 +19,10 @@ int sysctl_apply(const struct spec *s, husk_err *err);
  * or lowering the score is not allowed.
  */
 int process_limits_apply(pid_t pid, const struct spec_process *p, husk_err *err);
-/* Creates linux.devices in the container's /dev (after its mounts). */
+/*
+ * Creates linux.devices in the container's /dev (after its mounts), with their
+ * parent directories; the numbers are the guest kernel's.
+ */
 int devices_create(const struct spec *s, husk_err *err);
 /*
  * The agent's side of a user namespace: writes /proc/<pid>/uid_map and

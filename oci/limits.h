@@ -43,7 +43,7 @@
 #define SPEC_MAX_SYSCTL        64
 #define SPEC_MAX_SYSCTL_KEY    128
 #define SPEC_MAX_SYSCTL_VALUE  4096
-#define SPEC_MAX_DEVICES       64
+#define SPEC_MAX_DEVICES       4096 /* linux.devices: Docker's --privileged lists every host node */
 #define SPEC_MAX_IDMAPS        340  /* the kernel's limit of uid_map/gid_map lines */
 #define SPEC_IDMAP_TEXT        4096 /* and its limit of one write (a page) */
 

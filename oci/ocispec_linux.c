@@ -604,13 +604,37 @@ static int rule_is_default(json_object *e)
 	return 0;
 }
 
+/* A rule's major or minor that matches every number: absent, null or -1 */
+static int any_number(json_object *n)
+{
+	return !n || (json_object_is_type(n, json_type_int) && json_object_get_int64(n) == -1);
+}
+
+/* {"allow": true, "access": "rwm"} for every device: what a privileged container asks */
+static int rule_allows_all(json_object *e)
+{
+	json_object *t = json_member(e, "type"), *a = json_member(e, "access");
+	const char *access =
+	    a && json_object_is_type(a, json_type_string) ? json_object_get_string(a) : "rwm";
+	if (t && !(json_object_is_type(t, json_type_string) &&
+	           strcmp(json_object_get_string(t), "a") == 0))
+		return 0;
+	return any_number(json_member(e, "major")) && any_number(json_member(e, "minor")) &&
+	       strlen(access) == 3 && strchr(access, 'r') && strchr(access, 'w') &&
+	       strchr(access, 'm');
+}
+
 /*
- * The device allow-list semantics husk gives: the container's /dev holds only
- * the default nodes and linux.devices. Deny rules and allow rules for the
- * default nodes are what that is; other allow rules are refused.
+ * The device allow-list semantics husk gives (the guest has no device
+ * controller): the container's /dev holds only the default nodes and
+ * linux.devices, whose numbers are the guest kernel's. Deny rules and allow
+ * rules for the default nodes are what that is. An allow rule for every
+ * device (privileged) means every device of the VM, and no deny rule may
+ * follow it; other allow rules are refused.
  */
 static int check_device_rules(json_object *arr, husk_err *err)
 {
+	int all = 0;
 	if (!json_object_is_type(arr, json_type_array))
 		return husk_error_set(err, 0, "linux.resources.devices: not an array");
 	size_t n = json_object_array_length(arr);
@@ -624,13 +648,21 @@ static int check_device_rules(json_object *arr, husk_err *err)
 		    parse_bool(json_member(e, "allow"), &allow, "linux.resources.devices allow",
 		               err) < 0)
 			return -1;
-		if (allow && !rule_is_default(e))
+		if (allow && rule_allows_all(e))
+			all = 1;
+		else if (allow && !all && !rule_is_default(e))
 			return husk_error_set(
 			    err, 0,
 			    "linux.resources.devices[%zu]: allow rules beyond the "
 			    "default nodes not supported (list the nodes in "
 			    "linux.devices)",
 			    i);
+		else if (!allow && all)
+			return husk_error_set(err, 0,
+			                      "linux.resources.devices[%zu]: a deny rule after "
+			                      "allowing every device not supported (the guest "
+			                      "has no device controller)",
+			                      i);
 	}
 	return 0;
 }
@@ -789,6 +821,8 @@ static int parse_devices(json_object *arr, struct spec *s, husk_err *err)
 	if (n > SPEC_MAX_DEVICES)
 		return husk_error_set(err, 0, "linux.devices: more than %d entries",
 		                      SPEC_MAX_DEVICES);
+	if (!(s->devices = calloc(n ? n : 1, sizeof(*s->devices))))
+		return husk_error_set(err, ENOMEM, "linux.devices");
 	for (; s->ndevices < n; s->ndevices++)
 		if (parse_device(json_object_array_get_idx(arr, s->ndevices),
 		                 &s->devices[s->ndevices], err) < 0) {
@@ -1081,6 +1115,7 @@ void spec_linux_free(struct spec *s)
 	}
 	for (size_t i = 0; i < s->ndevices; i++)
 		free(s->devices[i].path);
+	free(s->devices);
 	free(s->uid_maps.maps);
 	free(s->gid_maps.maps);
 }

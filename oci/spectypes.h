@@ -139,7 +139,7 @@ struct spec {
 	struct spec_resources resources;
 	struct spec_sysctl sysctl[SPEC_MAX_SYSCTL];
 	size_t nsysctl;
-	struct spec_device devices[SPEC_MAX_DEVICES];
+	struct spec_device *devices; /* linux.devices */
 	size_t ndevices;
 	unsigned long
 	    rootfs_propagation; /* MS_PRIVATE (default), MS_SLAVE, MS_SHARED, MS_UNBINDABLE */

@@ -588,6 +588,25 @@ TEST(spec_resources_become_cgroup_files)
 	spec_free(&s);
 	CHECK(linux_fails_with("{\"resources\":{\"devices\":[{\"allow\":true,\"type\":\"b\"}]}}",
 	                       "linux.resources.devices[0]: allow rules beyond the default nodes"));
+	/* privileged: Docker's, podman's and CRI's allow-all, alone or after deny-all */
+	json = "{\"resources\":{\"devices\":[{\"allow\":false,\"access\":\"rwm\"},{\"allow\":"
+	       "true,\"access\":\"rwm\"},{\"allow\":true,\"type\":\"b\",\"major\":8,\"access\":"
+	       "\"rw\"}]}}";
+	CHECK_INT(parse_linux(json, &s, &err), ==, 0);
+	spec_free(&s);
+	json = "{\"resources\":{\"devices\":[{\"allow\":true,\"type\":\"a\",\"major\":-1,"
+	       "\"minor\":-1,\"access\":\"mwr\"}]}}";
+	CHECK_INT(parse_linux(json, &s, &err), ==, 0);
+	spec_free(&s);
+	CHECK(linux_fails_with("{\"resources\":{\"devices\":[{\"allow\":true,\"access\":\"rw\"}]}}",
+	                       "linux.resources.devices[0]: allow rules beyond the default nodes"));
+	CHECK(linux_fails_with("{\"resources\":{\"devices\":[{\"allow\":true,\"type\":\"c\","
+	                       "\"access\":\"rwm\"}]}}",
+	                       "linux.resources.devices[0]: allow rules beyond the default nodes"));
+	CHECK(linux_fails_with("{\"resources\":{\"devices\":[{\"allow\":true,\"access\":\"rwm\"},"
+	                       "{\"allow\":false,\"type\":\"c\",\"major\":10,\"access\":\"rwm\"}]}}",
+	                       "linux.resources.devices[1]: a deny rule after allowing every "
+	                       "device not supported"));
 	CHECK(linux_fails_with("{\"resources\":{\"network\":{\"classID\":1}}}",
 	                       "linux.resources.network: not in cgroup v2"));
 	CHECK(linux_fails_with(

@@ -344,7 +344,7 @@ static const struct limit_case {
       .post = "\"}",
       .tail = "]}}"},
      NULL,
-     "linux.devices: more than 64 entries",
+     "linux.devices: more than 4096 entries",
      NULL},
     {"SPEC_MAX_IDMAPS",
      SPEC_MAX_IDMAPS,
