@@ -67,17 +67,6 @@ int seccomp_apply(const struct spec_seccomp *sc, husk_err *err)
 	return ret;
 }
 
-static int write_file(const char *path, const char *value, husk_err *err)
-{
-	cleanup_close int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return husk_error_set(err, errno, "open %s", path);
-	size_t n = strlen(value);
-	if (write(fd, value, n) != (ssize_t)n)
-		return husk_error_set(err, errno, "write %s to %s", value, path);
-	return 0;
-}
-
 int sysctl_apply(const struct spec *s, husk_err *err)
 {
 	char path[256];
@@ -86,7 +75,7 @@ int sysctl_apply(const struct spec *s, husk_err *err)
 		for (char *c = path + 10; *c; c++)
 			if (*c == '.')
 				*c = '/';
-		if (write_file(path, s->sysctl[i].value, err) < 0)
+		if (write_str(path, s->sysctl[i].value, err) < 0)
 			return husk_error_prefix(err, "linux.sysctl %s", s->sysctl[i].key);
 	}
 	return 0;
@@ -99,7 +88,7 @@ static int oom_score_adj_apply(pid_t pid, const struct spec_process *p, husk_err
 		return 0;
 	snprintf(v, sizeof(v), "%d", p->oom_score_adj);
 	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)pid);
-	return write_file(path, v, err);
+	return write_str(path, v, err);
 }
 
 int process_limits_apply(pid_t pid, const struct spec_process *p, husk_err *err)
@@ -176,5 +165,5 @@ int cgroup_join(const char *dir, husk_err *err)
 	if (!dir[0])
 		return 0;
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	return write_file(path, "0", err);
+	return write_str(path, "0", err);
 }

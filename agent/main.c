@@ -45,6 +45,8 @@
 #define DEBUGCON_VSOCK_PORT 1025
 #define DEBUGCON_ID         "guest" /* the debug console container's id on its port */
 #define SHARED_DIR          "/run/husk/shared"
+#define MODULES_DIR         "/husk"
+#define MODPROBE            MODULES_DIR "/modprobe" /* a link to /init (build-initrd) */
 
 struct base_mount {
 	const char *target, *type;
@@ -126,7 +128,9 @@ static int init_guest(struct agent *ag, husk_err *err)
 	open_console();
 	read_cmdline(ag);
 	log_info("husk-agent %s starting", AGENT_VERSION);
-	if (modload_all("/husk/modules.order", err) < 0 || network_loopback_up(err) < 0)
+	if (modload_all(MODULES_DIR "/modules.order", err) < 0 ||
+	    write_str("/proc/sys/kernel/modprobe", MODPROBE, err) < 0 ||
+	    network_loopback_up(err) < 0)
 		return -1;
 	return mount_shared(err);
 }
@@ -309,6 +313,24 @@ static int run(struct agent *ag, const struct options *o, husk_err *err)
 	return ret;
 }
 
+/*
+ * The kernel's request_module runs MODPROBE -q -- NAME in the guest's init
+ * namespaces; a module the image lacks is no error worth a line (the kernel
+ * asks speculatively), a load that fails is one on the console.
+ */
+static int modprobe_main(int argc, char **argv)
+{
+	cleanup_error husk_err err = NULL;
+	const char *name = argc > 1 ? argv[argc - 1] : "";
+	if (name[0] == '-' || modload_probe(MODULES_DIR, name, &err) == 0)
+		return name[0] == '-' ? 2 : 0;
+	if (err->code != ENOENT) {
+		log_init("husk modprobe");
+		log_error("%s", husk_error_msg(err));
+	}
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	cleanup_error husk_err err = NULL;
@@ -316,6 +338,9 @@ int main(int argc, char **argv)
 	struct agent ag = {
 	    .pid1 = getpid() == 1, .inotify_fd = -1, .freeze_timeout_ms = EVENTS_FREEZE_TIMEOUT_MS};
 
+	const char *base = strrchr(argv[0], '/');
+	if (strcmp(base ? base + 1 : argv[0], "modprobe") == 0)
+		return modprobe_main(argc, argv);
 	log_init("husk-agent");
 	log_set_level(LOG_LEVEL_WARN);
 	if (parse_options(argc, argv, &o, &err) < 0) {

@@ -1,6 +1,7 @@
 #include "fs.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -59,4 +60,15 @@ void close_fd(int *fd)
 	close(*fd);
 	errno = saved;
 	*fd = -1;
+}
+
+int write_str(const char *path, const char *value, husk_err *err)
+{
+	cleanup_close int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return husk_error_set(err, errno, "open %s", path);
+	size_t n = strlen(value);
+	if (write(fd, value, n) != (ssize_t)n)
+		return husk_error_set(err, errno, "write %s to %s", value, path);
+	return 0;
 }

@@ -24,8 +24,11 @@ static void scratch_remove(struct scratch *s)
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/modules", s->dir);
 	rmdir(path);
-	snprintf(path, sizeof(path), "%s/modules.order", s->dir);
-	unlink(path);
+	static const char *const files[] = {"modules.order", "modules.dep", "modules.alias"};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", s->dir, files[i]);
+		unlink(path);
+	}
 	rmdir(s->dir);
 }
 
@@ -120,6 +123,43 @@ TEST(modload_bounds_line_length)
 	strcpy(line + sizeof(line) - 5, ".ko\n");
 	CHECK_INT(load_order(&s, line, msg, sizeof(msg)), ==, -1);
 	CHECK(strstr(msg, "line 1 longer than"));
+}
+
+/* Runs modload_probe for name with modules.dep and modules.alias holding dep and alias. */
+static int probe(const struct scratch *s, const char *dep, const char *alias, const char *name,
+                 char *msg, size_t size)
+{
+	husk_err err = NULL;
+	int r;
+
+	write_file(s, "modules.dep", dep);
+	write_file(s, "modules.alias", alias);
+	r = modload_probe(s->dir, name, &err);
+	snprintf(msg, size, "%s", err ? husk_error_msg(err) : "");
+	husk_error_free(&err);
+	return r;
+}
+
+TEST(modprobe_resolves_aliases_and_loads_dependencies_first)
+{
+	SCRATCH(s);
+	char msg[512];
+
+	write_file(&s, "modules/junk.ko", "not an ELF module");
+	/* an fnmatch alias to a module whose dependency is loaded first (and is missing) */
+	CHECK_INT(probe(&s, "other.ko:\njunk.ko: dep.ko\n", "alias rtnl-link-* junk\n",
+	                "rtnl-link-bridge", msg, sizeof(msg)),
+	          ==, -1);
+	CHECK(strstr(msg, "module dep.ko: open: No such file or directory"));
+	/* a module name with dashes is the module with underscores */
+	CHECK_INT(probe(&s, "x_y.ko: junk.ko\n", "", "x-y", msg, sizeof(msg)), ==, -1);
+	CHECK(strstr(msg, "module junk.ko: finit_module: "));
+	CHECK_INT(probe(&s, "junk.ko:\n", "", "nf-conntrack", msg, sizeof(msg)), ==, -1);
+	CHECK(strstr(msg, "nf-conntrack: module nf_conntrack.ko: not in the guest image"));
+	CHECK_INT(probe(&s, "junk.ko: ../x.ko\n", "", "junk", msg, sizeof(msg)), ==, -1);
+	CHECK(strstr(msg, "modules.dep line 1: bad dependencies"));
+	CHECK_INT(probe(&s, "", "", "../junk", msg, sizeof(msg)), ==, -1);
+	CHECK(strstr(msg, "bad name"));
 }
 
 TEST(modload_missing_order_file)
