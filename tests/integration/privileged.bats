@@ -33,3 +33,96 @@ spec_set() {
 	[ "$(cat "$T/out")" = "1000 1000" ]
 	assert_clean
 }
+
+# privileged_spec: makes $T/bundle's config.json what `docker run --privileged` writes (moby's
+# WithDevices and privileged defaults): every device node of the HOST in linux.devices (runc's
+# HostDevices walk of /dev), the device rules deny-all then allow-all, every capability, no
+# seccomp, no masked or read-only paths, /sys and cgroups read-write.
+privileged_spec() {
+	local caps devices
+	caps='["CAP_CHOWN","CAP_DAC_OVERRIDE","CAP_DAC_READ_SEARCH","CAP_FOWNER","CAP_FSETID","CAP_KILL",
+		"CAP_SETGID","CAP_SETUID","CAP_SETPCAP","CAP_LINUX_IMMUTABLE","CAP_NET_BIND_SERVICE",
+		"CAP_NET_BROADCAST","CAP_NET_ADMIN","CAP_NET_RAW","CAP_IPC_LOCK","CAP_IPC_OWNER",
+		"CAP_SYS_MODULE","CAP_SYS_RAWIO","CAP_SYS_CHROOT","CAP_SYS_PTRACE","CAP_SYS_PACCT",
+		"CAP_SYS_ADMIN","CAP_SYS_BOOT","CAP_SYS_NICE","CAP_SYS_RESOURCE","CAP_SYS_TIME",
+		"CAP_SYS_TTY_CONFIG","CAP_MKNOD","CAP_LEASE","CAP_AUDIT_WRITE","CAP_AUDIT_CONTROL",
+		"CAP_SETFCAP","CAP_MAC_OVERRIDE","CAP_MAC_ADMIN","CAP_SYSLOG","CAP_WAKE_ALARM",
+		"CAP_BLOCK_SUSPEND","CAP_AUDIT_READ","CAP_PERFMON","CAP_BPF","CAP_CHECKPOINT_RESTORE"]'
+	devices=$(find /dev \( -path /dev/pts -o -path /dev/shm -o -path /dev/fd -o -path /dev/mqueue \
+		-o -path /dev/.udev -o -path /dev/.lxc \) -prune -o \( -type c -o -type b \) ! -name console \
+		-exec stat -c '%n %Hr %Lr %a %u %g %F' {} + |
+		awk 'function oct(s,  v, i) { for (i = 1; i <= length(s); i++) v = v * 8 + substr(s, i, 1); return v }
+			{ printf "%s{\"path\":\"%s\",\"type\":\"%s\",\"major\":%d,\"minor\":%d,\"fileMode\":%d,\"uid\":%d,\"gid\":%d}",
+				n++ ? "," : "", $1, $7 == "character" ? "c" : "b", $2, $3, oct($4), $5, $6 }')
+	spec_set ".process.capabilities = {bounding: $caps, effective: $caps, permitted: $caps, inheritable: $caps}
+		| .mounts += [{destination: \"/sys\", type: \"sysfs\", source: \"sysfs\", options: [\"nosuid\", \"noexec\", \"nodev\", \"rw\"]},
+			{destination: \"/dev/pts\", type: \"devpts\", source: \"devpts\", options: [\"nosuid\", \"noexec\", \"newinstance\", \"ptmxmode=0666\", \"mode=0620\", \"gid=5\"]},
+			{destination: \"/sys/fs/cgroup\", type: \"cgroup\", source: \"cgroup\", options: [\"nosuid\", \"noexec\", \"nodev\", \"relatime\", \"rw\"]}]
+		| .linux.devices = [$devices]
+		| .linux.resources = {devices: [{allow: false, access: \"rwm\"}, {allow: true, access: \"rwm\"}]}"
+}
+
+# copy_with_libs PROGRAM: PROGRAM and the shared libraries it links into the bundle's rootfs
+copy_with_libs() {
+	local f
+	for f in "$1" $(ldd "$1" | grep -o '/[^ ]*'); do
+		mkdir -p "$T/bundle/rootfs$(dirname "$f")"
+		cp -L "$f" "$T/bundle/rootfs$f"
+	done
+}
+
+@test "privileged (Docker's --privileged spec): bridge, veth, tap, nftables NAT, overlay and a rw /sys act on the VM, none of it on the host; modules load on demand" {
+	command -v nft >/dev/null || skip "nft missing (scripts/install-deps)"
+	local br veth tap tbl pid line links mounts
+	br=$(link_name hb) veth=$(link_name hv) tap=$(link_name ht) tbl=$(link_name hn)
+	bundle_with '["sh", "-e", "/priv.sh"]'
+	cat >"$T/bundle/rootfs/priv.sh" <<-EOF
+		grep -cE '^(bridge|veth|tun|nf_tables) ' /proc/modules || true
+		ip link add $br type bridge
+		ip link add $veth type veth
+		brctl addif $br $veth
+		tunctl -t $tap >/dev/null
+		echo 1 >/sys/class/net/$br/bridge/stp_state
+		nft add table ip $tbl
+		nft add chain ip $tbl post '{ type nat hook postrouting priority 100; }'
+		nft add rule ip $tbl post oifname $br masquerade
+		mkdir -p /mnt && mount -t tmpfs tmpfs /mnt && cd /mnt && mkdir l u w m && echo low >l/f
+		mount -t overlay overlay -o lowerdir=l,upperdir=u,workdir=w m && echo up >m/f
+		grep -cE '^(bridge|veth|tun|nf_tables|nft_chain_nat|nft_masq) ' /proc/modules
+		ip -o link | grep -o '$br\\|$veth\\|$tap' | sort -u | tr '\\n' ' '; echo
+		cat /sys/class/net/$br/bridge/stp_state
+		nft list table ip $tbl | grep -o masquerade
+		grep -c '^overlay /mnt/m overlay' /proc/mounts; cat u/f
+		echo ready; read x
+	EOF
+	privileged_spec
+	spec_set '.process.env = ["PATH=/bin:/usr/sbin"]'
+	copy_with_libs "$(command -v nft)"
+	links=$(ip -o link | cut -d: -f2 | sort)
+	mounts=$(sort /proc/self/mountinfo)
+	mkfifo "$T/in" "$T/outp"
+	"$HUSK" --root "$ROOT" run --config "$CONFIG" --bundle "$T/bundle" "$ID" <"$T/in" >"$T/outp" 2>"$T/err" &
+	pid=$!
+	exec 3>"$T/in" 4<"$T/outp"
+	while read -r -t 300 line <&4; do
+		echo "$line" >>"$T/out"
+		[ "$line" != ready ] || break
+	done
+	cat "$T/out" "$T/err" >&2
+	[ "$line" = ready ]
+	# while they exist in the guest: no such link, table or mount on the host
+	for l in "$br" "$veth" "$tap"; do ! ip link show "$l" 2>/dev/null; done
+	! nft list table ip "$tbl" 2>/dev/null
+	[ "$(ip -o link | cut -d: -f2 | sort)" = "$links" ]
+	[ "$(sort /proc/self/mountinfo)" = "$mounts" ]
+	echo go >&3
+	exec 3>&-
+	cat <&4 >>"$T/out"
+	exec 4<&-
+	wait "$pid"
+	[ "$(sed -n 1p "$T/out")" = 0 ]
+	[ "$(sed -n 2p "$T/out")" = 6 ]
+	[ "$(sed -n 3p "$T/out")" = "$(printf '%s\n' "$br" "$tap" "$veth" | sort | tr '\n' ' ')" ]
+	[ "$(sed -n 4,7p "$T/out" | tr '\n' ' ')" = "1 masquerade 1 up " ]
+	assert_clean
+}

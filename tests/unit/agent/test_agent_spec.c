@@ -603,10 +603,11 @@ TEST(spec_resources_become_cgroup_files)
 	CHECK(linux_fails_with("{\"resources\":{\"devices\":[{\"allow\":true,\"type\":\"c\","
 	                       "\"access\":\"rwm\"}]}}",
 	                       "linux.resources.devices[0]: allow rules beyond the default nodes"));
-	CHECK(linux_fails_with("{\"resources\":{\"devices\":[{\"allow\":true,\"access\":\"rwm\"},"
-	                       "{\"allow\":false,\"type\":\"c\",\"major\":10,\"access\":\"rwm\"}]}}",
-	                       "linux.resources.devices[1]: a deny rule after allowing every "
-	                       "device not supported"));
+	CHECK(
+	    linux_fails_with("{\"resources\":{\"devices\":[{\"allow\":true,\"access\":\"rwm\"},"
+	                     "{\"allow\":false,\"type\":\"c\",\"major\":10,\"access\":\"rwm\"}]}}",
+	                     "linux.resources.devices[1]: a deny rule after allowing every "
+	                     "device not supported"));
 	CHECK(linux_fails_with("{\"resources\":{\"network\":{\"classID\":1}}}",
 	                       "linux.resources.network: not in cgroup v2"));
 	CHECK(linux_fails_with(
