@@ -6,8 +6,10 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "lib/cleanup.h"
 
@@ -18,12 +20,51 @@ static int valid_module_name(const char *name)
 	return len > 3 && !strchr(name, '/') && strcmp(name + len - 3, ".ko") == 0;
 }
 
+/*
+ * A module kept gzipped (NAME.ko.gz: those loaded on demand, which so take a
+ * third of the guest memory the initrd's files hold for good), unpacked into
+ * a memfd for finit_module.
+ */
+static int gunzip_module(int dirfd, const char *name, husk_err *err)
+{
+	char gz[MODLOAD_NAME_MAX + 8], buf[65536];
+	size_t total = 0;
+	int n;
+
+	snprintf(gz, sizeof(gz), "%s.gz", name);
+	int fd = openat(dirfd, gz, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return husk_error_set(err, errno, "module %s: open", name);
+	gzFile z = gzdopen(fd, "rb");
+	if (!z) {
+		close(fd);
+		return husk_error_set(err, ENOMEM, "module %s: gzdopen", name);
+	}
+	cleanup_close int mfd = memfd_create(name, MFD_CLOEXEC);
+	if (mfd < 0) {
+		gzclose(z);
+		return husk_error_set(err, errno, "module %s: memfd_create", name);
+	}
+	/* ends with n 0 at the end of the stream, > 0 when too large or not written */
+	while ((n = gzread(z, buf, sizeof(buf))) > 0 && (total += (size_t)n) <= MODLOAD_SIZE_MAX &&
+	       write(mfd, buf, (size_t)n) == n)
+		;
+	gzclose(z);
+	if (n != 0)
+		return husk_error_set(err, EINVAL, "module %s: unpack %s", name, gz);
+	return move_fd(mfd);
+}
+
 static int load_module(int dirfd, const char *name, husk_err *err)
 {
 	cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0)
+	if (fd < 0 && errno == ENOENT)
+		fd = gunzip_module(dirfd, name, err);
+	else if (fd < 0)
 		return husk_error_set(err, errno, "module %s: open", name);
+	if (fd < 0)
+		return -1;
 	if (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST)
 		return husk_error_set(err, errno, "module %s: finit_module", name);
 	return 0;

@@ -2,7 +2,8 @@
  * Guest kernel module loader. The initrd carries the modules husk needs as
  * plain .ko files in <dir>/modules/, the load order (dependencies first) of
  * those loaded at boot in <dir>/modules.order, one file name per line, and
- * modules.dep and modules.alias for those the kernel asks for on demand.
+ * modules.dep and modules.alias for those the kernel asks for on demand, which
+ * may be gzipped (<name>.ko.gz, found when <name>.ko is not there).
  */
 #ifndef HUSK_MODLOAD_H
 #define HUSK_MODLOAD_H
@@ -14,6 +15,8 @@
 /* Longest line of modules.dep and modules.alias, most dependencies of a module */
 #define MODLOAD_LINE_MAX 1024
 #define MODLOAD_DEPS_MAX 64
+/* Largest module unpacked from NAME.ko.gz (bridge.ko, among the largest, is 640 KiB) */
+#define MODLOAD_SIZE_MAX (16 << 20)
 
 /*
  * Loads every module listed in order_file (e.g. "/husk/modules.order") from

@@ -5,12 +5,16 @@ AGENT_SRCS := agent/main.c agent/rpc.c agent/containers.c agent/spawn.c agent/ev
 	$(AGENT_CORE_SRCS) $(NETLINK_CONFIG_SRCS) $(NETLINK_SRCS) $(OCI_SRCS) $(TTRPC_SRCS) \
 	$(LIB_JSON_SRCS) $(LIB_SRCS)
 
+# modload.c unpacks gzipped modules
+MODLOAD_LIBS := -lz
+MODLOAD_STATIC_LIBS := -l:libz.a
+
 BINS += $(BUILD)/bin/husk-agent
 $(BUILD)/bin/husk-agent: $(call objs,$(AGENT_SRCS))
 	@mkdir -p $(@D)
-	$(CC) -static -o $@ $^ -l:libprotobuf-c.a -l:libjson-c.a -l:libseccomp.a
+	$(CC) -static -o $@ $^ -l:libprotobuf-c.a -l:libjson-c.a -l:libseccomp.a $(MODLOAD_STATIC_LIBS)
 
 # the agent with ASan+UBSan (dynamic), for the --listen-unix integration tests
 $(BUILD)/tests/bin/husk-agent-asan: $(call asan_objs,$(AGENT_SRCS))
 	@mkdir -p $(@D)
-	$(CC) $(SAN_FLAGS) -o $@ $^ $(PROTOBUF_LIBS) $(OCI_LIBS)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(PROTOBUF_LIBS) $(OCI_LIBS) $(MODLOAD_LIBS)

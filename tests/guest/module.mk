@@ -6,7 +6,7 @@ VSOCK_TEST_SRCS := tests/guest/vsock-test.c agent/modload.c $(TEST_PATTERN_SRCS)
 
 $(BUILD)/tests/guest/vsock-test: $(call objs,$(VSOCK_TEST_SRCS))
 	@mkdir -p $(@D)
-	$(CC) -static -o $@ $^
+	$(CC) -static -o $@ $^ $(MODLOAD_STATIC_LIBS)
 
 $(BUILD)/tests/vsock-initrd.img: $(BUILD)/tests/guest/vsock-test $(GUEST_DIR)/vmlinuz \
 		guest-image/build-initrd
@@ -21,3 +21,4 @@ GUEST += $(BUILD)/tests/vsock-initrd.img
 UNIT_TESTS += test_guest_helpers
 test_guest_helpers_SRCS := tests/guest/test_guest_helpers.c agent/modload.c tests/guest/pattern.c \
 	lib/error.c
+test_guest_helpers_LIBS := $(MODLOAD_LIBS)

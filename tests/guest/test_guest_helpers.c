@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "lib/error.h"
 #include "agent/modload.h"
@@ -21,6 +22,8 @@ static void scratch_remove(struct scratch *s)
 	char path[64];
 
 	snprintf(path, sizeof(path), "%s/modules/junk.ko", s->dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/modules/gz.ko.gz", s->dir);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/modules", s->dir);
 	rmdir(path);
@@ -160,6 +163,24 @@ TEST(modprobe_resolves_aliases_and_loads_dependencies_first)
 	CHECK(strstr(msg, "modules.dep line 1: bad dependencies"));
 	CHECK_INT(probe(&s, "", "", "../junk", msg, sizeof(msg)), ==, -1);
 	CHECK(strstr(msg, "bad name"));
+}
+
+TEST(modprobe_unpacks_a_gzipped_module)
+{
+	SCRATCH(s);
+	char msg[512], path[64];
+
+	snprintf(path, sizeof(path), "%s/modules/gz.ko.gz", s.dir);
+	gzFile z = gzopen(path, "wb");
+	CHECK(z != NULL);
+	gzputs(z, "not an ELF module");
+	gzclose(z);
+	/* unpacked, then refused by the kernel: the file was found and read */
+	CHECK_INT(probe(&s, "gz.ko:\n", "", "gz", msg, sizeof(msg)), ==, -1);
+	CHECK(strstr(msg, "module gz.ko: finit_module: "));
+	write_file(&s, "modules/gz.ko.gz", "not gzip at all, and not a module");
+	CHECK_INT(probe(&s, "gz.ko:\n", "", "gz", msg, sizeof(msg)), ==, -1);
+	CHECK(strstr(msg, "module gz.ko: "));
 }
 
 TEST(modload_missing_order_file)

@@ -29,7 +29,7 @@ test_podnet_LIBS := $(PROTOBUF_LIBS)
 UNIT_TESTS += test_dnsforward
 test_dnsforward_SRCS := tests/unit/shim/lib/test_dnsforward.c shim/lib/dnsforward.c \
 	shim/lib/agent_client.c $(filter-out agent/main.c,$(AGENT_SRCS))
-test_dnsforward_LIBS := $(PROTOBUF_LIBS) $(OCI_LIBS)
+test_dnsforward_LIBS := $(PROTOBUF_LIBS) $(OCI_LIBS) $(MODLOAD_LIBS)
 UNIT_TESTS += test_bootslot
 test_bootslot_SRCS := tests/unit/shim/lib/test_bootslot.c shim/lib/bootslot.c $(LIB_SRCS)
 test_hostcg_SRCS := tests/unit/shim/lib/test_hostcg.c shim/lib/hostcg.c shim/lib/resources.c \
