@@ -343,7 +343,7 @@ lo-up" ]
 		[ -c /dev/net/tun ] && [ -c /dev/fuse ]
 		ip link add b0 type bridge; ip link add v0 type veth; tunctl -t t0 >/dev/null
 		brctl addif b0 v0; echo 1 >/sys/class/net/b0/bridge/stp_state
-		mount -t tmpfs t /mnt && echo ok >/mnt/f
+		mkdir -p /mnt && mount -t tmpfs t /mnt && echo ok >/mnt/f
 		echo "$(ip -o link | grep -c "b0\|v0\|t0") $(cat /mnt/f)"'
 	echo "$output"
 	[ "$status" -eq 0 ]

@@ -103,8 +103,8 @@ copy_with_libs() {
 	mkfifo "$T/in" "$T/outp"
 	"$HUSK" --root "$ROOT" run --config "$CONFIG" --bundle "$T/bundle" "$ID" <"$T/in" >"$T/outp" 2>"$T/err" &
 	pid=$!
-	exec 3>"$T/in" 4<"$T/outp"
-	while read -r -t 300 line <&4; do
+	exec 7>"$T/in" 8<"$T/outp"
+	while read -r -t 300 line <&8; do
 		echo "$line" >>"$T/out"
 		[ "$line" != ready ] || break
 	done
@@ -115,10 +115,10 @@ copy_with_libs() {
 	! nft list table ip "$tbl" 2>/dev/null
 	[ "$(ip -o link | cut -d: -f2 | sort)" = "$links" ]
 	[ "$(sort /proc/self/mountinfo)" = "$mounts" ]
-	echo go >&3
-	exec 3>&-
-	cat <&4 >>"$T/out"
-	exec 4<&-
+	echo go >&7
+	exec 7>&-
+	cat <&8 >>"$T/out"
+	exec 8<&-
 	wait "$pid"
 	[ "$(sed -n 1p "$T/out")" = 0 ]
 	[ "$(sed -n 2p "$T/out")" = 6 ]
