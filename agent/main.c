@@ -321,9 +321,10 @@ static int run(struct agent *ag, const struct options *o, husk_err *err)
 static int modprobe_main(int argc, char **argv)
 {
 	cleanup_error husk_err err = NULL;
-	const char *name = argc > 1 ? argv[argc - 1] : "";
-	if (name[0] == '-' || modload_probe(MODULES_DIR, name, &err) == 0)
-		return name[0] == '-' ? 2 : 0;
+	if (argc < 2 || argv[argc - 1][0] == '-') /* the kernel's: [-q] [--] NAME */
+		return 2;
+	if (modload_probe(MODULES_DIR, argv[argc - 1], &err) == 0)
+		return 0;
 	if (err->code != ENOENT) {
 		log_init("husk modprobe");
 		log_error("%s", husk_error_msg(err));
