@@ -122,7 +122,7 @@ copy_with_libs() {
 	wait "$pid"
 	[ "$(sed -n 1p "$T/out")" = 0 ]
 	[ "$(sed -n 2p "$T/out")" = 6 ]
-	[ "$(sed -n 3p "$T/out")" = "$(printf '%s\n' "$br" "$tap" "$veth" | sort | tr '\n' ' ')" ]
+	[ "$(sed -n 3p "$T/out")" = "$(printf '%s\n' "$br" "$tap" "$veth" | sort | paste -sd ' ')" ]
 	[ "$(sed -n 4,7p "$T/out" | tr '\n' ' ')" = "1 masquerade 1 up " ]
 	assert_clean
 }
