@@ -21,4 +21,4 @@ test_network_LIBS := $(PROTOBUF_LIBS) $(OCI_LIBS)
 # the agent API's and the debug console's ports: what each server's calls reach
 UNIT_TESTS += test_rpc_scope
 test_rpc_scope_SRCS := tests/unit/agent/test_rpc_scope.c $(filter-out agent/main.c,$(AGENT_SRCS))
-test_rpc_scope_LIBS := $(PROTOBUF_LIBS) $(OCI_LIBS)
+test_rpc_scope_LIBS := $(PROTOBUF_LIBS) $(OCI_LIBS) $(MODLOAD_LIBS)
