@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -21,7 +22,7 @@
 extern char **environ;
 
 /* What the child reports through the CLOEXEC pipe when it cannot reach exec. */
-enum child_stage { STAGE_SETUP, STAGE_EXEC };
+enum child_stage { STAGE_SETUP, STAGE_PRIVILEGES, STAGE_EXEC };
 struct child_report {
 	int stage;
 	int err;
@@ -36,6 +37,8 @@ struct child_plan {
 	pid_t parent;
 	int report_fd;
 	bool new_session;
+	bool least_privilege;
+	uint64_t keep_caps;
 	const char *cwd;
 	const char *const *argv;
 	char *const *envp;
@@ -120,6 +123,38 @@ static int child_install_fds(struct child_plan *c)
 	return 0;
 }
 
+/* Inheritable and ambient caps would survive exec beside the bounding set: cut them too. */
+static int child_cut_inheritable(uint64_t keep)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2];
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return -1;
+	data[0].inheritable &= (uint32_t)keep;
+	data[1].inheritable &= (uint32_t)(keep >> 32);
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return -1;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return -1;
+	return 0;
+}
+
+/* PR_CAPBSET_READ fails past the kernel's last capability; CAP_SETPCAP stays effective. */
+static int child_drop_privileges(const struct child_plan *c)
+{
+	for (int cap = 0; cap < 64; cap++) {
+		int in = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+		if (in < 0)
+			break;
+		if (in && !(c->keep_caps & PROC_CAP(cap)) &&
+		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+			return -1;
+	}
+	if (child_cut_inheritable(c->keep_caps) < 0)
+		return -1;
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+}
+
 static _Noreturn void child_run(struct child_plan *c)
 {
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
@@ -134,6 +169,8 @@ static _Noreturn void child_run(struct child_plan *c)
 	if (child_install_fds(c) < 0)
 		child_fail(c->report_fd, STAGE_SETUP);
 	child_close_others(c);
+	if (c->least_privilege && child_drop_privileges(c) < 0)
+		child_fail(c->report_fd, STAGE_PRIVILEGES);
 	execvpe(c->argv[0], (char *const *)c->argv, c->envp);
 	child_fail(c->report_fd, STAGE_EXEC);
 }
@@ -170,6 +207,8 @@ static int plan_build(const struct proc_spec *spec, struct child_plan *c, husk_e
 	}
 	c->parent = getpid();
 	c->new_session = spec->new_session;
+	c->least_privilege = spec->least_privilege;
+	c->keep_caps = spec->keep_caps;
 	c->cwd = spec->cwd;
 	c->argv = spec->argv;
 	c->envp = spec->envp ? (char *const *)spec->envp : environ;
@@ -190,6 +229,8 @@ static int read_child_report(int fd, const char *name, husk_err *err)
 		return husk_error_set(err, n < 0 ? errno : EPROTO, "spawn %s: child report", name);
 	if (r.stage == STAGE_EXEC)
 		return husk_error_set(err, r.err, "exec %s", name);
+	if (r.stage == STAGE_PRIVILEGES)
+		return husk_error_set(err, r.err, "spawn %s: dropping privileges", name);
 	return husk_error_set(err, r.err, "spawn %s: child setup", name);
 }
 

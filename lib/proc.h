@@ -2,7 +2,8 @@
  * Spawning helper processes (qemu, virtiofsd, husk-vsockd) without a shell.
  * The child gets exactly the fds it is given (everything else is closed),
  * PR_SET_PDEATHSIG(SIGKILL), its own process group, default signal mask and
- * dispositions. Exec failure is reported to the parent as an error
+ * dispositions, and with least_privilege no_new_privs and only the capabilities
+ * it is given. Exec failure is reported to the parent as an error
  * ("exec qemu-system-x86_64: No such file or directory"), not as a silent exit.
  */
 #ifndef HUSK_PROC_H
@@ -17,6 +18,8 @@
 #include "error.h"
 
 #define PROC_MAX_FDS 16
+/* Capability c (linux/capability.h's CAP_*) in proc_spec.keep_caps */
+#define PROC_CAP(c) (UINT64_C(1) << (c))
 
 struct proc_fd_map {
 	int parent_fd;
@@ -33,6 +36,13 @@ struct proc_spec {
 	int stderr_fd;    /* -1: /dev/null */
 	bool new_session; /* setsid() instead of only setpgid() */
 	const char *cwd;  /* NULL: the parent's */
+	/*
+	 * The child sets no_new_privs and cuts its bounding, inheritable and ambient
+	 * capability sets to keep_caps before exec: exec as root gives the bounding
+	 * set (with the inheritable set), so that is what bounds the program.
+	 */
+	bool least_privilege;
+	uint64_t keep_caps; /* PROC_CAP() bits, with least_privilege */
 };
 
 struct proc {

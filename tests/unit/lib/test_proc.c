@@ -1,6 +1,7 @@
 #include "tests/unit/harness/test.h"
 
 #include <errno.h>
+#include <linux/capability.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -238,4 +239,53 @@ TEST(child_works_in_the_given_directory)
 	spec.stdout_fd = -1;
 	CHECK_INT(proc_spawn(&spec, &p, &err), ==, -1);
 	CHECK_STR(husk_error_msg(err), "spawn pwd: child setup: No such file or directory");
+}
+
+/* The value of a hex "Key:\t..." line of /proc/<pid>/status text; all ones if missing. */
+static uint64_t status_hex(const char *status, const char *key)
+{
+	const char *at = strstr(status, key);
+	return at ? strtoull(at + strlen(key), NULL, 16) : UINT64_MAX;
+}
+
+/* What exec as root would give the program is the bounding set: it must be cut to keep_caps. */
+TEST(least_privilege_child_has_only_its_caps_and_no_new_privs)
+{
+	cleanup_error husk_err err = NULL;
+	char out[4096];
+	int pipefd[2];
+	uint64_t keep = PROC_CAP(CAP_CHOWN) | PROC_CAP(CAP_SETPCAP);
+	CHECK_INT(pipe2(pipefd, O_CLOEXEC), ==, 0);
+	cleanup_close int rd = pipefd[0];
+	const char *argv[] = {"cat", "/proc/self/status", NULL};
+	struct proc_spec spec = {.argv = argv,
+	                         .stdin_fd = -1,
+	                         .stdout_fd = pipefd[1],
+	                         .stderr_fd = -1,
+	                         .least_privilege = true,
+	                         .keep_caps = keep};
+	struct proc p;
+	CHECK_INT(proc_spawn(&spec, &p, &err), ==, 0);
+	close(pipefd[1]);
+	read_all(rd, out, sizeof(out));
+	CHECK_INT(proc_wait_status(&p, 5000, &err), ==, 1);
+	proc_release(&p);
+	CHECK(strstr(out, "NoNewPrivs:\t1\n"));
+	CHECK_INT(status_hex(out, "CapBnd:\t") & ~keep, ==, 0);
+	CHECK_INT(status_hex(out, "CapInh:\t"), ==, 0);
+	CHECK_INT(status_hex(out, "CapAmb:\t"), ==, 0);
+	if (geteuid() == 0)
+		CHECK_INT(status_hex(out, "CapEff:\t"), ==, status_hex(out, "CapBnd:\t"));
+	/* without least_privilege the caller's sets pass unchanged */
+	CHECK_INT(pipe2(pipefd, O_CLOEXEC), ==, 0);
+	close(rd);
+	rd = pipefd[0];
+	spec.stdout_fd = pipefd[1];
+	spec.least_privilege = false;
+	CHECK_INT(proc_spawn(&spec, &p, &err), ==, 0);
+	close(pipefd[1]);
+	read_all(rd, out, sizeof(out));
+	CHECK_INT(proc_wait_status(&p, 5000, &err), ==, 1);
+	proc_release(&p);
+	CHECK(strstr(out, "NoNewPrivs:\t0\n"));
 }
