@@ -101,6 +101,12 @@ static int check_spec(const struct qemu_spec *s, husk_err *err)
 
 static void add_machine(struct argv_buf *a, const struct qemu_spec *s)
 {
+	/*
+	 * QEMU's seccomp filter, installed before the guest runs: no obsolete system calls,
+	 * no set*uid/gid, no fork/exec, no scheduler, affinity or memory-policy changes.
+	 */
+	add(a, "-sandbox");
+	add(a, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
 	add(a, "-nodefaults");
 	add(a, "-no-user-config");
 	add(a, "-display");
@@ -242,7 +248,10 @@ int qemu_start(const struct qemu_spec *spec, int log_fd, struct proc *out, husk_
 	                       .nfds = nfds,
 	                       .stdin_fd = -1,
 	                       .stdout_fd = log_fd,
-	                       .stderr_fd = log_fd};
+	                       .stderr_fd = log_fd,
+	                       /* the taps are passed open and KVM is the owner's (root's) device */
+	                       .least_privilege = true,
+	                       .keep_caps = 0};
 	int r = proc_spawn(&ps, out, err);
 	qemu_argv_free(argv);
 	if (r < 0)

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,18 @@ const char *virtiofs_cache_name(enum virtiofs_cache c)
 	return (unsigned)c < ARRAY_SIZE(cache_names) ? cache_names[c] : "?";
 }
 
+/*
+ * What Debian's virtiofsd 7.2 needs, found by taking each away: CAP_SYS_ADMIN for its own
+ * sandbox (unshare of mount, pid and net namespaces, mount, pivot_root), CAP_SETPCAP to cut
+ * its bounding set, and the file-server set it keeps once sandboxed (setup_capabilities in
+ * passthrough_ll.c; it refuses to start if any is missing).
+ */
+#define VIRTIOFSD_CAPS                                                                             \
+	(PROC_CAP(CAP_SYS_ADMIN) | PROC_CAP(CAP_SETPCAP) | PROC_CAP(CAP_CHOWN) |                   \
+	 PROC_CAP(CAP_DAC_OVERRIDE) | PROC_CAP(CAP_FOWNER) | PROC_CAP(CAP_FSETID) |                \
+	 PROC_CAP(CAP_SETGID) | PROC_CAP(CAP_SETUID) | PROC_CAP(CAP_MKNOD) |                       \
+	 PROC_CAP(CAP_SETFCAP))
+
 int virtiofsd_start(const struct virtiofsd_spec *spec, struct proc *out, husk_err *err)
 {
 	proc_init(out);
@@ -59,7 +72,9 @@ int virtiofsd_start(const struct virtiofsd_spec *spec, struct proc *out, husk_er
 	                       .nfds = 1,
 	                       .stdin_fd = -1,
 	                       .stdout_fd = log,
-	                       .stderr_fd = log};
+	                       .stderr_fd = log,
+	                       .least_privilege = true,
+	                       .keep_caps = VIRTIOFSD_CAPS};
 	if (proc_spawn(&ps, out, err) < 0) {
 		unlink(spec->socket_path);
 		return husk_error_prefix(err, "virtiofsd");

@@ -18,6 +18,7 @@
 
 #include "lib/clock.h"
 #include "lib/cleanup.h"
+#include "confine.h"
 #include "hybrid.h"
 #include "lib/log.h"
 #include "lib/loop.h"
@@ -255,7 +256,7 @@ static int serve(struct daemon *dm, const struct options *o, husk_err *err)
 	dm->socket_path = o->socket_path;
 	if (husk_loop_add(dm->loop, dm->vu_listen_fd, EPOLLIN, on_front_end, dm, err) < 0)
 		return -1;
-	if (signal_ready(o->ready_fd, err) < 0)
+	if (vsockd_confine(err) < 0 || signal_ready(o->ready_fd, err) < 0)
 		return -1;
 	log_info("listening on %s (vhost-user) and %s (hybrid vsock), guest CID %llu",
 	         o->socket_path, o->uds_path, (unsigned long long)o->guest_cid);

@@ -6,7 +6,7 @@ VRING_SRCS := hypervisor/vsock/vring.c hypervisor/vsock/vhost_user.c
 VSOCK_DIAL_SRCS := hypervisor/vsock/dial.c
 
 BINS += $(BUILD)/bin/husk-vsockd
-$(BUILD)/bin/husk-vsockd: $(call objs,hypervisor/vsock/main.c $(VSOCK_DEV_SRCS) $(VRING_SRCS) \
-		$(LIB_SRCS))
+$(BUILD)/bin/husk-vsockd: $(call objs,hypervisor/vsock/main.c hypervisor/vsock/confine.c \
+		$(VSOCK_DEV_SRCS) $(VRING_SRCS) $(LIB_SRCS))
 	@mkdir -p $(@D)
-	$(CC) -o $@ $^
+	$(CC) -o $@ $^ -lseccomp

@@ -428,12 +428,15 @@ static int start_vsockd(struct sandbox *sb, husk_err *err)
 	                      level,
 	                      NULL};
 	struct proc_fd_map fds[] = {{write_end, 3}};
+	/* it binds its sockets in the state directory, which root owns: no capability needed */
 	struct proc_spec spec = {.argv = argv,
 	                         .fds = fds,
 	                         .nfds = 1,
 	                         .stdin_fd = -1,
 	                         .stdout_fd = log_fd,
-	                         .stderr_fd = log_fd};
+	                         .stderr_fd = log_fd,
+	                         .least_privilege = true,
+	                         .keep_caps = 0};
 	if (proc_spawn(&spec, &sb->vsockd.proc, err) < 0)
 		return husk_error_prefix(err, "husk-vsockd");
 	if (watch_helper(sb, &sb->vsockd, err) < 0 ||

@@ -352,6 +352,40 @@ husk_wait() {
 	assert_clean
 }
 
+@test "run: the helpers run with no_new_privs and only the capabilities they need; QEMU and husk-vsockd under seccomp" {
+	bundle_with '["sh", "-c", "echo ready; sleep 60 & wait"]'
+	husk_run_bg
+	wait_ready
+	local pid comm seen=""
+	status_of() { sed -n "s/^$1:\t//p" "/proc/$pid/status"; }
+	for pid in $(pgrep -f -- "$ROOT/$ID/"); do
+		comm=$(cat "/proc/$pid/comm")
+		echo "$pid $comm: $(grep -E '^(Cap(Bnd|Eff|Inh|Amb)|NoNewPrivs|Seccomp):' "/proc/$pid/status" | tr '\n\t' '  ')"
+		[ "$(status_of NoNewPrivs)" = 1 ]
+		[ "$(status_of CapInh)" = 0000000000000000 ]
+		[ "$(status_of CapAmb)" = 0000000000000000 ]
+		case $comm in
+		qemu-system-*|husk-vsockd)
+			[ "$(status_of Seccomp)" = 2 ]
+			[ "$(status_of CapBnd)" = 0000000000000000 ]
+			[ "$(status_of CapEff)" = 0000000000000000 ] ;;
+		virtiofsd)
+			# at most what it needs (docs/security.md): chown, dac_override, fowner, fsetid,
+			# setgid, setuid, setpcap, sys_admin, mknod, setfcap; its sandboxed child keeps
+			# no more than the file-server set and has its own seccomp filter
+			(( (0x$(status_of CapBnd) & ~0x882001db) == 0 )) ;;
+		*) false ;;
+		esac
+		seen="$seen $comm"
+	done
+	[[ "$seen" == *qemu-system-* ]]
+	[[ "$seen" == *husk-vsockd* ]]
+	[[ "$seen" == *virtiofsd* ]]
+	kill -TERM "$HUSK_PID"
+	husk_wait
+	assert_clean
+}
+
 @test "run fails cleanly: virtiofsd dies while the container runs" {
 	bundle_with '["sh", "-c", "echo ready; sleep 60 & wait"]'
 	husk_run_bg

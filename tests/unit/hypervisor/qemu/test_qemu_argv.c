@@ -62,7 +62,9 @@ TEST(argv_for_vhost_user_vsock_and_virtiofs)
 	struct qemu_spec s = base_spec();
 	cleanup_free char *got = joined(&s, &err);
 	static const char want[] =
-	    "qemu-system-x86_64 -nodefaults -no-user-config -display none "
+	    "qemu-system-x86_64 "
+	    "-sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny "
+	    "-nodefaults -no-user-config -display none "
 	    "-machine pc,memory-backend=mem -accel tcg,tb-size=64 -cpu max -smp 2 "
 	    "-m 256M -object memory-backend-memfd,id=mem,size=256M,share=on "
 	    "-no-reboot -chardev file,id=console,path=/run/husk/a/console.log "
