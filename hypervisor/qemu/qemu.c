@@ -76,10 +76,10 @@ static int tag_ok(const char *tag)
 
 static int check_spec(const struct qemu_spec *s, husk_err *err)
 {
-	if (!s->binary || !s->kernel || !s->cmdline || !s->console_log)
+	if (!s->binary || !s->kernel || !s->cmdline || s->console_fd < 0)
 		return husk_error_set(err, EINVAL,
 		                      "qemu: binary, kernel, cmdline and console "
-		                      "log are required");
+		                      "socket are required");
 	if (s->vcpus < 1 || s->vcpus > 64)
 		return husk_error_set(err, EINVAL, "qemu: vcpus %u not in 1..64", s->vcpus);
 	if (s->memory_mib < 64 || s->memory_mib > 65536)
@@ -101,6 +101,10 @@ static int check_spec(const struct qemu_spec *s, husk_err *err)
 
 static void add_machine(struct argv_buf *a, const struct qemu_spec *s)
 {
+	if (s->name) {
+		add(a, "-name");
+		add_path_opt(a, "guest=", s->name, "");
+	}
 	/*
 	 * QEMU's seccomp filter, installed before the guest runs: no obsolete system calls,
 	 * no set*uid/gid, no fork/exec, no scheduler, affinity or memory-policy changes.
@@ -130,7 +134,7 @@ static void add_machine(struct argv_buf *a, const struct qemu_spec *s)
 static void add_chardevs(struct argv_buf *a, const struct qemu_spec *s)
 {
 	add(a, "-chardev");
-	add_path_opt(a, "file,id=console,path=", s->console_log, "");
+	add(a, "socket,id=console,fd=%d", QEMU_CONSOLE_CHILD_FD);
 	add(a, "-serial");
 	add(a, "chardev:console");
 	add(a, "-chardev");
@@ -234,8 +238,9 @@ int qemu_start(const struct qemu_spec *spec, int log_fd, struct proc *out, husk_
 		qemu_argv_free(argv);
 		return husk_error_prefix(err, "qemu");
 	}
-	struct proc_fd_map fds[1 + 2 * QEMU_NICS_MAX] = {{qmp, QEMU_QMP_CHILD_FD}};
-	size_t nfds = 1;
+	struct proc_fd_map fds[2 + 2 * QEMU_NICS_MAX] = {{qmp, QEMU_QMP_CHILD_FD},
+	                                                 {spec->console_fd, QEMU_CONSOLE_CHILD_FD}};
+	size_t nfds = 2;
 	for (size_t i = 0; i < spec->nnics; i++) {
 		fds[nfds++] = (struct proc_fd_map){spec->nics[i].tap_fd, QEMU_NIC_TAP_CHILD_FD(i)};
 		if (spec->nics[i].vhost_fd >= 0)

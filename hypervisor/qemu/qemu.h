@@ -22,9 +22,11 @@ enum qemu_vsock {
 
 /* fd number QEMU gets its QMP listening socket on */
 #define QEMU_QMP_CHILD_FD 3
-/* NIC i gets its tap at 4 + 2i and its vhost-net fd at 5 + 2i */
+/* fd number of the connected socket the serial console is written to */
+#define QEMU_CONSOLE_CHILD_FD 4
+/* NIC i gets its tap at 5 + 2i and its vhost-net fd at 6 + 2i */
 #define QEMU_NICS_MAX              4
-#define QEMU_NIC_TAP_CHILD_FD(i)   (QEMU_QMP_CHILD_FD + 1 + 2 * (int)(i))
+#define QEMU_NIC_TAP_CHILD_FD(i)   (QEMU_CONSOLE_CHILD_FD + 1 + 2 * (int)(i))
 #define QEMU_NIC_VHOST_CHILD_FD(i) (QEMU_NIC_TAP_CHILD_FD(i) + 1)
 
 /* A virtio-net NIC backed by a tap the caller opened (IFF_VNET_HDR). */
@@ -39,6 +41,7 @@ struct qemu_spec {
 	const char *kernel;
 	const char *initrd; /* NULL: none */
 	const char *cmdline;
+	const char *name; /* -name guest=: the state directory, so pgrep -f finds QEMU by it */
 	unsigned vcpus;
 	unsigned memory_mib;
 	enum accel_mode accel; /* ACCEL_KVM or ACCEL_TCG (resolve auto first) */
@@ -48,8 +51,8 @@ struct qemu_spec {
 	uint32_t guest_cid;          /* QEMU_VSOCK_KERNEL */
 	const char *virtiofs_socket; /* NULL: no virtio-fs */
 	const char *virtiofs_tag;    /* "husk" */
-	const char *console_log;     /* guest serial console goes here */
-	const char *qmp_socket;      /* path qemu_start() binds and passes as QEMU_QMP_CHILD_FD */
+	int console_fd;         /* a connected stream socket the serial console is written to */
+	const char *qmp_socket; /* path qemu_start() binds and passes as QEMU_QMP_CHILD_FD */
 	const struct qemu_nic *nics; /* passed as QEMU_NIC_*_CHILD_FD */
 	size_t nnics;                /* <= QEMU_NICS_MAX */
 };

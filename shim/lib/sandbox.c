@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bootslot.h"
+#include "conslog.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 #include "lib/json.h"
@@ -59,6 +60,7 @@ struct sandbox {
 	size_t nshares;
 	unsigned next_tag;
 	struct helper vsockd, virtiofsd, qemu;
+	struct conslog console;
 	int virtiofsd_listener; /* held until QEMU is connected: see virtiofsd_start */
 	int ready_fd;
 	bool vsockd_ready;
@@ -138,11 +140,18 @@ static void log_hint(const char *path, char *out, size_t len)
 		out[0] = '\0';
 }
 
+/* The console's last lines, with what QEMU wrote last read in first. */
+static void console_hint(struct sandbox *sb, char *out, size_t len)
+{
+	conslog_drain(&sb->console);
+	log_hint(sb->sd.console_log, out, len);
+}
+
 static void qemu_hint(struct sandbox *sb, char *out, size_t len)
 {
 	log_hint(sb->sd.qemu_log, out, len);
 	if (!out[0])
-		log_hint(sb->sd.console_log, out, len);
+		console_hint(sb, out, len);
 }
 
 static bool qemu_running(struct sandbox *sb)
@@ -265,6 +274,7 @@ struct sandbox *sandbox_create(struct husk_loop *loop, const char *root, const c
 	helper_init(sb, &sb->vsockd, "husk-vsockd", NULL);
 	helper_init(sb, &sb->virtiofsd, "virtiofsd", NULL);
 	helper_init(sb, &sb->qemu, "qemu", NULL);
+	conslog_init(&sb->console);
 	if (statedir_create(root, id, &sb->sd, err) < 0) {
 		free(sb->id);
 		free(sb);
@@ -395,17 +405,27 @@ static int on_vsockd_ready(struct husk_loop *loop, int fd, uint32_t events, void
 	return husk_error_set(err, 0, "husk-vsockd did not become ready%s", hint);
 }
 
+/* "<root>/<id>/", as every helper's command line names it (pgrep -f finds all) */
+static char *dir_named(struct sandbox *sb, const char *helper, husk_err *err)
+{
+	char *dir = NULL;
+	if (asprintf(&dir, "%s/", sb->sd.dir) < 0) {
+		husk_error_set(err, ENOMEM, "%s", helper);
+		return NULL;
+	}
+	return dir;
+}
+
 static int start_vsockd(struct sandbox *sb, husk_err *err)
 {
 	char cid[16], ready_fd[8];
 	int pipefd[2];
-	cleanup_free char *dir = NULL;
 	cleanup_close int log_fd = open_log(sb->sd.vsockd_log, err);
 	if (log_fd < 0)
 		return -1;
-	/* "<root>/<id>/", as QEMU's and virtiofsd's command lines name it (pgrep -f finds all) */
-	if (asprintf(&dir, "%s/", sb->sd.dir) < 0)
-		return husk_error_set(err, ENOMEM, "husk-vsockd");
+	cleanup_free char *dir = dir_named(sb, "husk-vsockd", err);
+	if (!dir)
+		return -1;
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return husk_error_set(err, errno, "pipe");
 	sb->ready_fd = pipefd[0];
@@ -482,8 +502,13 @@ static int start_qemu(struct sandbox *sb, const struct accel_choice *accel, husk
 	    log_get_level() > cfg->log_level ? log_get_level() : cfg->log_level;
 	snprintf(cmdline, sizeof(cmdline), "console=ttyS0 panic=-1 quiet husk.log=%s%s",
 	         level_names[level], sb->debug_console ? " husk.debug_console=1" : "");
+	cleanup_free char *name = dir_named(sb, "qemu", err);
+	cleanup_close int console = -1;
+	if (!name || conslog_open(&sb->console, sb->loop, sb->sd.console_log, &console, err) < 0)
+		return -1;
 	struct qemu_spec spec = {
 	    .binary = cfg->qemu,
+	    .name = name,
 	    .kernel = cfg->kernel,
 	    .initrd = cfg->initrd,
 	    .cmdline = cmdline,
@@ -496,7 +521,7 @@ static int start_qemu(struct sandbox *sb, const struct accel_choice *accel, husk
 	    .guest_cid = cfg->guest_cid,
 	    .virtiofs_socket = STATEDIR_VIRTIOFSD_SOCK,
 	    .virtiofs_tag = "husk",
-	    .console_log = sb->sd.console_log,
+	    .console_fd = console,
 	    .qmp_socket = sb->sd.qmp_sock,
 	    .nics = nics,
 	    .nnics = sb->net ? podnet_nics(sb->net, nics) : 0,
@@ -554,7 +579,7 @@ static int on_boot_timeout(struct husk_loop *loop, int fd, uint32_t events, void
 {
 	struct sandbox *sb = data;
 	char hint[TAIL_SHOWN + 256];
-	log_hint(sb->sd.console_log, hint, sizeof(hint));
+	console_hint(sb, hint, sizeof(hint));
 	return husk_error_set(err, 0, "agent not reachable within %u ms%s",
 	                      sb->cfg->timeouts.boot_ms, hint);
 }
@@ -928,6 +953,7 @@ void sandbox_destroy(struct sandbox *sb)
 	}
 	power_off(sb);
 	stop_helper(sb, &sb->qemu, SIGTERM, 1000);
+	conslog_close(&sb->console);
 	if (sb->net_watch >= 0)
 		husk_loop_del(sb->loop, sb->net_watch);
 	podnet_detach(sb->net);

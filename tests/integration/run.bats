@@ -352,6 +352,42 @@ husk_wait() {
 	assert_clean
 }
 
+# console_dropped FILE: the byte count of console.log's "[husk: N bytes of console output
+# dropped here]" line, 0 before the log was first cut.
+console_dropped() {
+	sed -n 's/^\[husk: \([0-9]*\) bytes of console output dropped here\]$/\1/p' "$1" | grep . || echo 0
+}
+
+@test "run: a guest writing to its console without end leaves a console.log of at most 1 MiB" {
+	# a guest whose /init floods the serial console; the agent never answers meanwhile
+	mkdir -p "$T/initrd/bin" "$T/initrd/dev"
+	cp /bin/busybox "$T/initrd/bin/busybox"
+	printf '#!/bin/busybox sh\n/bin/busybox mount -t devtmpfs dev /dev\nexec /bin/busybox yes "console flood 0123456789abcdefghijklmnopqrstuvwxyz" >/dev/console\n' \
+		>"$T/initrd/init"
+	chmod +x "$T/initrd/init"
+	(cd "$T/initrd" && find . | cpio -o -H newc --quiet) >"$T/flood-initrd.img"
+	bundle_with '["true"]'
+	write_config initrd="\"$T/flood-initrd.img\"" timeouts='{"boot_ms": 300000}'
+	husk_run_bg
+	local log=$ROOT/$ID/console.log size biggest=0 dropped=0 i
+	# until the guest has written 4 MiB more than the cap, checking the size all along
+	for ((i = 0; i < 2400 && dropped < 4 * 1048576; i++)); do
+		size=$(stat -c %s "$log" 2>/dev/null || echo 0)
+		[ "$size" -le 1048576 ] || { echo "console.log is $size bytes" >&2; false; }
+		((size > biggest)) && biggest=$size
+		dropped=$(console_dropped "$log")
+		sleep 0.1
+	done
+	echo "console.log: at most $biggest bytes seen, $dropped bytes dropped" >&3
+	[ "$dropped" -ge $((4 * 1048576)) ]
+	# the head, one line marking the cut, then the latest output
+	[ "$(grep -c '^\[husk: [0-9]* bytes of console output dropped here\]$' "$log")" -eq 1 ]
+	tail -n 1 "$log" | grep -q "console flood"
+	kill -TERM "$HUSK_PID"
+	husk_wait
+	assert_clean
+}
+
 @test "run: the helpers run with no_new_privs and only the capabilities they need; QEMU and husk-vsockd under seccomp" {
 	bundle_with '["sh", "-c", "echo ready; sleep 60 & wait"]'
 	husk_run_bg

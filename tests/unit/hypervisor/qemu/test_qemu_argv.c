@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,7 +33,7 @@ static struct qemu_spec base_spec(void)
 	    .vsock_socket = "/run/husk/a/vhost-vsock.sock",
 	    .virtiofs_socket = "/run/husk/a/virtiofsd.sock",
 	    .virtiofs_tag = "husk",
-	    .console_log = "/run/husk/a/console.log",
+	    .console_fd = STDERR_FILENO, /* open, for the start tests' fd mapping */
 	    .qmp_socket = "/run/husk/a/qmp.sock",
 	};
 }
@@ -67,7 +68,7 @@ TEST(argv_for_vhost_user_vsock_and_virtiofs)
 	    "-nodefaults -no-user-config -display none "
 	    "-machine pc,memory-backend=mem -accel tcg,tb-size=64 -cpu max -smp 2 "
 	    "-m 256M -object memory-backend-memfd,id=mem,size=256M,share=on "
-	    "-no-reboot -chardev file,id=console,path=/run/husk/a/console.log "
+	    "-no-reboot -chardev socket,id=console,fd=4 "
 	    "-serial chardev:console -chardev socket,id=qmp,fd=3,server=on,wait=off "
 	    "-mon chardev=qmp,mode=control "
 	    "-chardev socket,id=vsock,path=/run/husk/a/vhost-vsock.sock "
@@ -104,10 +105,10 @@ TEST(commas_in_paths_are_escaped)
 {
 	cleanup_error husk_err err = NULL;
 	struct qemu_spec s = base_spec();
-	s.console_log = "/run/a,b/console.log";
+	s.name = "/run/a,b/";
 	s.vsock_socket = "/run/a,b/v.sock";
 	cleanup_free char *got = joined(&s, &err);
-	CHECK(strstr(got, "file,id=console,path=/run/a,,b/console.log "));
+	CHECK(strncmp(got, "qemu-system-x86_64 -name guest=/run/a,,b/ -sandbox ", 51) == 0);
 	CHECK(strstr(got, "socket,id=vsock,path=/run/a,,b/v.sock "));
 }
 
@@ -122,9 +123,9 @@ TEST(argv_for_tap_nics_with_and_without_vhost_net)
 	s.nnics = 2;
 	cleanup_free char *got = joined(&s, &err);
 	CHECK(strstr(got, "-device virtio-balloon-pci,free-page-reporting=on "
-	                  "-netdev tap,id=net0,fd=4,vhost=off "
+	                  "-netdev tap,id=net0,fd=5,vhost=off "
 	                  "-device virtio-net-pci,netdev=net0,mac=02:42:ac:11:00:02 "
-	                  "-netdev tap,id=net1,fd=6,vhost=on,vhostfd=7 "
+	                  "-netdev tap,id=net1,fd=7,vhost=on,vhostfd=8 "
 	                  "-device virtio-net-pci,netdev=net1,mac=aa:bb:cc:dd:ee:ff -kernel "));
 	s.nnics = QEMU_NICS_MAX + 1;
 	char **argv = NULL;
@@ -292,7 +293,10 @@ TEST(qemu_with_virtiofsd_boots_and_exits)
 		return;
 	}
 	cleanup_error husk_err err = NULL;
-	char shared[128], fsock[128], flog[128], qsock[128], con[128], qlog[128];
+	char shared[128], fsock[128], flog[128], qsock[128], qlog[128];
+	int con[2];
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, con) == 0);
+	cleanup_close int con_ours = con[0];
 	tmp_path(shared, sizeof(shared), "shared");
 	CHECK(mkdir(shared, 0700) == 0);
 	struct virtiofsd_spec v = {.binary = "/usr/lib/qemu/virtiofsd",
@@ -311,12 +315,13 @@ TEST(qemu_with_virtiofsd_boots_and_exits)
 	s.vsock = QEMU_VSOCK_NONE;
 	s.dir = tmp;
 	s.virtiofs_socket = "virtiofsd.sock";
-	s.console_log = tmp_path(con, sizeof(con), "console.log");
+	s.console_fd = con[1];
 	s.qmp_socket = tmp_path(qsock, sizeof(qsock), "qmp.sock");
 	cleanup_close int log = open(tmp_path(qlog, sizeof(qlog), "qemu.log"),
 	                             O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (r == 0)
 		r = qemu_start(&s, log, &vm, &err);
+	close(con[1]); /* QEMU's end: EOF once QEMU is gone */
 	struct qmp q = {.fd = -1};
 	char st[32] = "";
 	if (r == 0 && qmp_connect(&q, qsock, 10000, &err) == 0)
@@ -327,13 +332,13 @@ TEST(qemu_with_virtiofsd_boots_and_exits)
 	proc_kill_and_reap(&vm, SIGKILL, 0);
 	proc_kill_and_reap(&fs, SIGKILL, 0);
 	char console[65536] = "";
-	int cfd = open(con, O_RDONLY | O_CLOEXEC);
-	if (cfd >= 0) {
-		ssize_t n = read(cfd, console, sizeof(console) - 1);
-		console[n > 0 ? n : 0] = '\0';
-		close(cfd);
-	}
-	const char *files[] = {fsock, flog, qsock, con, qlog};
+	size_t have = 0;
+	ssize_t n;
+	while (have < sizeof(console) - 1 &&
+	       (n = read(con_ours, console + have, sizeof(console) - 1 - have)) > 0)
+		have += (size_t)n;
+	console[have] = '\0';
+	const char *files[] = {fsock, flog, qsock, qlog};
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
 		unlink(files[i]);
 	rmdir(shared);

@@ -38,3 +38,5 @@ test_hostcg_LIBS := $(OCI_LIBS)
 test_agent_client_SRCS := tests/unit/shim/lib/test_agent_client.c shim/lib/agent_client.c \
 	$(TTRPC_SRCS) $(LIB_SRCS)
 test_agent_client_LIBS := $(PROTOBUF_LIBS)
+UNIT_TESTS += test_conslog
+test_conslog_SRCS := tests/unit/shim/lib/test_conslog.c shim/lib/conslog.c $(LIB_SRCS)
