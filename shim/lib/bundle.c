@@ -248,7 +248,8 @@ static int note_binds(const struct spec *s, struct bundle *b, husk_err *err)
 		struct bundle_bind *bb = &b->binds[b->nbinds++];
 		*bb = (struct bundle_bind){.index = (uint32_t)i,
 		                           .recursive = m->flags & MS_REC,
-		                           .readonly = m->flags & MS_RDONLY};
+		                           .readonly = m->flags & MS_RDONLY,
+		                           .private_ = m->propagation & MS_PRIVATE};
 		if (!(bb->destination = strdup(m->destination)))
 			return husk_error_set(err, ENOMEM, "mounts[%zu]", i);
 		if (!(bb->source = bind_source(b->dir, m->source, err)))

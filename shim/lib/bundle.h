@@ -25,6 +25,7 @@ struct bundle_bind {
 	char *source;      /* absolute: relative ones are resolved against the bundle, as runc */
 	bool recursive;    /* rbind */
 	bool readonly;
+	bool private_; /* (r)private: later host mounts under source stay out, as with runc */
 };
 
 struct bundle {

@@ -325,13 +325,19 @@ int sandbox_add_rootfs(struct sandbox *sb, const char *container_id, const char 
 	sh->rootfs = true;
 	sh->readonly_once_created = ro;
 	snprintf(sh->name, sizeof(sh->name), "%s", container_id);
-	if (statedir_bind(&sb->sd, container_id, rootfs, true, false, err) < 0) {
+	if (statedir_bind(&sb->sd, container_id, rootfs, STATEDIR_BIND_REC, err) < 0) {
 		free(sh->container_id);
 		sb->nshares--;
 		return husk_error_prefix(err, "rootfs");
 	}
 	return statedir_record_task(sb->sd.fd, container_id, err);
 }
+static unsigned bind_how(const struct bundle_bind *b)
+{
+	return (b->recursive ? STATEDIR_BIND_REC : 0) | (b->readonly ? STATEDIR_BIND_RO : 0) |
+	       (b->private_ ? STATEDIR_BIND_PRIVATE : 0);
+}
+
 int sandbox_add_mounts(struct sandbox *sb, const char *container_id, const struct bundle *spec,
                        husk_err *err)
 {
@@ -342,8 +348,7 @@ int sandbox_add_mounts(struct sandbox *sb, const char *container_id, const struc
 			goto fail;
 		sh->index = b->index;
 		snprintf(sh->name, sizeof(sh->name), "_m%u", sb->next_tag++);
-		if (statedir_bind(&sb->sd, sh->name, b->source, b->recursive, b->readonly, err) <
-		    0) {
+		if (statedir_bind(&sb->sd, sh->name, b->source, bind_how(b), err) < 0) {
 			free(sh->container_id);
 			sb->nshares--;
 			husk_error_prefix(err, "mount %s", b->destination);

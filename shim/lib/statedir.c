@@ -294,16 +294,28 @@ static int set_readonly(int dirfd, const char *path, bool rec, husk_err *err)
 	return 0;
 }
 
-int statedir_bind(struct statedir *sd, const char *name, const char *src, bool rec, bool ro,
+/* The detached tree leaves src's peer group before it is attached, as runc's rprivate. */
+static int set_private(int tree, husk_err *err)
+{
+	struct mount_attr attr = {.propagation = MS_PRIVATE};
+	if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+		return husk_error_set(err, errno, "private");
+	return 0;
+}
+
+int statedir_bind(struct statedir *sd, const char *name, const char *src, unsigned how,
                   husk_err *err)
 {
 	struct stat st;
+	bool rec = how & STATEDIR_BIND_REC;
 	unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (rec ? AT_RECURSIVE : 0);
 	cleanup_close int tree = open_tree(AT_FDCWD, src, flags);
 	if (tree < 0 || fstat(tree, &st) < 0)
 		return husk_error_set(err, errno, "%s", src);
 	/* before the guest can see any of it */
-	if (ro && set_readonly(tree, "", rec, err) < 0)
+	if ((how & STATEDIR_BIND_RO) && set_readonly(tree, "", rec, err) < 0)
+		return husk_error_prefix(err, "%s", src);
+	if ((how & STATEDIR_BIND_PRIVATE) && set_private(tree, err) < 0)
 		return husk_error_prefix(err, "%s", src);
 	cleanup_close int shared = open(sd->shared, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (shared < 0)

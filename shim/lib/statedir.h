@@ -79,12 +79,20 @@ void statedir_clear(struct statedir *sd, const char *const *keep);
  * vanish when the last process in the namespace exits.
  */
 int mount_namespace_enter(husk_err *err);
+/* How statedir_bind binds: */
+enum {
+	STATEDIR_BIND_REC = 1, /* with the source's submounts (rbind) */
+	STATEDIR_BIND_RO = 2,  /* read-only throughout */
+	STATEDIR_BIND_PRIVATE =
+	    4, /* mounts the host makes under src later do not reach the guest */
+};
 /*
- * Binds host path src (a directory or a file) at shared/<name>, with its
- * submounts when rec, read-only throughout when ro. Works while virtiofsd
- * runs: shared/ is a shared mount, so the bind reaches virtiofsd's namespace.
+ * Binds host path src (a directory or a file) at shared/<name> as the STATEDIR_BIND_* flags
+ * in how say. Works while virtiofsd runs: shared/ is a shared mount, so the bind reaches
+ * virtiofsd's namespace. Unless private, the bind stays a slave of src's mount: what the host
+ * mounts under src later (src on a shared mount) reaches the guest too.
  */
-int statedir_bind(struct statedir *sd, const char *name, const char *src, bool rec, bool ro,
+int statedir_bind(struct statedir *sd, const char *name, const char *src, unsigned how,
                   husk_err *err);
 /* Makes the bind at shared/<name> read-only, submounts included. */
 int statedir_bind_readonly(struct statedir *sd, const char *name, husk_err *err);

@@ -18,6 +18,7 @@ teardown() {
 		kill -KILL "$(cat "$T/pid")" 2>/dev/null || true
 	fi
 	[ -z "${SUBMOUNT:-}" ] || umount "$SUBMOUNT" 2>/dev/null || true
+	[ -z "${SHARED_SRC:-}" ] || umount "$SHARED_SRC" 2>/dev/null || true
 	husk_teardown
 }
 
@@ -113,6 +114,41 @@ assert_src_unmounted() {
 no-submount
 relative" ]
 	assert_clean
+}
+
+@test "a mount the host makes under an rslave bind after the start reaches the running container, not an rprivate one" {
+	# the source is a shared mount, as kubelet makes its volume directories and systemd the host's /
+	mount --bind "$SRC" "$SRC"
+	SHARED_SRC=$SRC
+	mount --make-shared "$SRC"
+	SUBMOUNT=$SRC/late
+	mkdir "$SUBMOUNT"
+	# waits (bounded) for the host's mount to show, then prints what is in it
+	bind_spec '["sh","-c","echo ready; i=0; while [ ! -e /r/late/f ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done; cat /r/late/f; cat /p/late/f 2>/dev/null || echo private"]' \
+		"{\"destination\":\"/r\",\"source\":\"$SRC\",\"options\":[\"rbind\",\"rslave\"]}" \
+		"{\"destination\":\"/p\",\"source\":\"$SRC\",\"options\":[\"rbind\",\"rprivate\"]}"
+	mkfifo "$T/out.fifo"
+	"$HUSK" --root "$ROOT" run --config "$CONFIG" --bundle "$T/bundle" "$ID" \
+		>"$T/out.fifo" 2>"$T/err" </dev/null &
+	local pid=$! line
+	exec 7<"$T/out.fifo"
+	read -r -t 120 -u 7 line
+	[ "$line" = ready ]
+	mount -t tmpfs tmpfs "$SUBMOUNT"
+	echo late-mount >"$SUBMOUNT/f"
+	local seen private
+	read -r -t 150 -u 7 seen || true
+	read -r -t 30 -u 7 private || true
+	exec 7<&-
+	status=0
+	wait "$pid" || status=$?
+	cat "$T/err"
+	[ "$status" -eq 0 ]
+	[ "$seen" = late-mount ]
+	[ "$private" = private ]
+	umount "$SUBMOUNT" "$SRC"
+	assert_clean
+	assert_src_unmounted
 }
 
 @test "a missing bind source is a one-line error naming the mount and leaves nothing" {

@@ -275,6 +275,30 @@ ro" ]
 	! grep -F -- "$T/src" /proc/[0-9]*/mountinfo
 }
 
+@test "shimv2: a mount the host makes under an rslave bind after the start reaches the running task" {
+	mkdir -p "$T/src/late"
+	# the source is a shared mount, as kubelet makes its volume directories and systemd the host's /
+	mount --bind "$T/src" "$T/src"
+	mount --make-shared "$T/src"
+	"${CTR[@]}" run --snapshotter native --runtime io.containerd.husk.v2 -d \
+		--mount "type=bind,src=$T/src,dst=/data,options=rbind:rslave" "$IMAGE" "$NS-c23" \
+		sh -c 'touch /data/ready; i=0; while [ ! -e /data/late/f ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done; cat /data/late/f >/data/seen' \
+		</dev/null >/dev/null 3>&-
+	local i
+	for i in $(seq 1200); do [ -e "$T/src/ready" ] && break; sleep 0.1; done
+	[ -e "$T/src/ready" ]
+	mount -t tmpfs tmpfs "$T/src/late"
+	echo late-mount >"$T/src/late/f"
+	wait_task c23 STOPPED
+	umount "$T/src/late"
+	[ "$(cat "$T/src/seen")" = late-mount ]
+	umount "$T/src"
+	"${CTR[@]}" task delete "$NS-c23"
+	"${CTR[@]}" containers delete "$NS-c23"
+	assert_v2_clean c23
+	! grep -F -- "$T/src" /proc/[0-9]*/mountinfo
+}
+
 @test "shimv2: a group's task given the pod's namespace paths shares the first task's uts, ipc and net" {
 	local g=io.containerd.runc.v2.group=$NS-c14 show='hostname; for n in uts ipc net mnt; do readlink /proc/self/ns/$n; done'
 	"${CTR[@]}" run --snapshotter native --runtime io.containerd.husk.v2 -d --annotation "$g" \

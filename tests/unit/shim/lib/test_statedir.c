@@ -167,8 +167,8 @@ static int bind_in_child(const char *root, const char *src)
 	snprintf(sub, sizeof(sub), "%s/sub", src);
 	if (mount_namespace_enter(&err) < 0 || statedir_create(root, "c1", &sd, &err) < 0 ||
 	    mount("tmpfs", sub, "tmpfs", 0, NULL) < 0 ||
-	    statedir_bind(&sd, "c1", src, true, true, &err) < 0 ||
-	    statedir_bind(&sd, "_m0", file, false, false, &err) < 0) {
+	    statedir_bind(&sd, "c1", src, STATEDIR_BIND_REC | STATEDIR_BIND_RO, &err) < 0 ||
+	    statedir_bind(&sd, "_m0", file, 0, &err) < 0) {
 		fprintf(stderr, "%s\n", husk_error_msg(err));
 		return 1;
 	}
@@ -189,7 +189,7 @@ static int bind_in_child(const char *root, const char *src)
 		return 5;
 	close(fd);
 	/* read-write, then read-only after the fact */
-	if (statedir_bind(&sd, "c2", src, true, false, &err) < 0)
+	if (statedir_bind(&sd, "c2", src, STATEDIR_BIND_REC, &err) < 0)
 		return 8;
 	snprintf(probe, sizeof(probe), "%s/c2", sd.shared);
 	if (try_create(probe, "rw") != 0 || statedir_bind_readonly(&sd, "c2", &err) < 0 ||
@@ -200,7 +200,7 @@ static int bind_in_child(const char *root, const char *src)
 	statedir_unbind(&sd, "c2");
 	snprintf(probe, sizeof(probe), "%s/_m0", sd.shared);
 	/* an entry that exists is not bound over */
-	if (statedir_bind(&sd, "_m0", file, false, false, &err) == 0)
+	if (statedir_bind(&sd, "_m0", file, 0, &err) == 0)
 		return 6;
 	husk_error_free(&err);
 	statedir_unbind(&sd, "c1");
@@ -238,6 +238,66 @@ TEST(statedir_binds_dirs_and_files_read_only_or_not_in_a_private_namespace)
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/sub", src);
 	CHECK_INT(rmdir(path), ==, 0);
+	CHECK_INT(rmdir(src), ==, 0);
+	CHECK_INT(rmdir(root), ==, 0);
+}
+
+/* 1 if path is a mount point (its device differs from its parent's). */
+static int is_mount_point(const char *dir, const char *name)
+{
+	char path[512], parent[512];
+	struct stat a, b;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(parent, sizeof(parent), "%s/%s/..", dir, name);
+	return stat(path, &a) == 0 && stat(parent, &b) == 0 && a.st_dev != b.st_dev;
+}
+
+/* In a child: src is a shared mount (as kubelet's volumes); a later mount under it reaches a
+ * plain bind of it, not a private one. */
+static int propagate_in_child(const char *root, const char *src)
+{
+	struct statedir sd;
+	husk_err err = NULL;
+	char late[512], bound[512];
+	snprintf(late, sizeof(late), "%s/late", src);
+	if (mount_namespace_enter(&err) < 0 || mount(src, src, NULL, MS_BIND, NULL) < 0 ||
+	    mount(NULL, src, NULL, MS_SHARED, NULL) < 0 ||
+	    statedir_create(root, "c1", &sd, &err) < 0 ||
+	    statedir_bind(&sd, "_m0", src, STATEDIR_BIND_REC, &err) < 0 ||
+	    statedir_bind(&sd, "_m1", src, STATEDIR_BIND_REC | STATEDIR_BIND_PRIVATE, &err) < 0 ||
+	    mount("tmpfs", late, "tmpfs", 0, NULL) < 0) {
+		fprintf(stderr, "%s\n", err ? husk_error_msg(err) : strerror(errno));
+		return 1;
+	}
+	snprintf(bound, sizeof(bound), "%s/_m0", sd.shared);
+	if (!is_mount_point(bound, "late"))
+		return 2;
+	snprintf(bound, sizeof(bound), "%s/_m1", sd.shared);
+	if (is_mount_point(bound, "late"))
+		return 3;
+	statedir_unbind(&sd, "_m0");
+	statedir_unbind(&sd, "_m1");
+	statedir_remove(&sd);
+	return 0;
+}
+
+TEST(statedir_bind_follows_later_host_mounts_unless_private)
+{
+	char root[] = "/tmp/test_statedir.XXXXXX", src[] = "/tmp/test_statedir_src.XXXXXX";
+	char late[512];
+	int status;
+	CHECK(mkdtemp(root));
+	CHECK(mkdtemp(src));
+	snprintf(late, sizeof(late), "%s/late", src);
+	CHECK_INT(mkdir(late, 0700), ==, 0);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0)
+		_exit(propagate_in_child(root, src));
+	CHECK_INT(waitpid(pid, &status, 0), ==, pid);
+	CHECK(WIFEXITED(status));
+	CHECK_INT(WEXITSTATUS(status), ==, 0);
+	CHECK_INT(rmdir(late), ==, 0);
 	CHECK_INT(rmdir(src), ==, 0);
 	CHECK_INT(rmdir(root), ==, 0);
 }
