@@ -126,3 +126,42 @@ copy_with_libs() {
 	[ "$(sed -n 4,7p "$T/out" | tr '\n' ' ')" = "1 masquerade 1 up " ]
 	assert_clean
 }
+
+@test "privileged: a fuse mount (fuse-overlayfs) and a nested runc container run inside the VM" {
+	local tool
+	for tool in fuse-overlayfs runc; do
+		command -v "$tool" >/dev/null || skip "$tool missing (scripts/install-deps)"
+	done
+	bundle_with '["sh", "-e", "/nest.sh"]'
+	cat >"$T/bundle/rootfs/nest.sh" <<-'EOF2'
+		mkdir -p /mnt /run && mount -t tmpfs tmpfs /mnt && cd /mnt && mkdir l u w m && echo low >l/f
+		fuse-overlayfs -o lowerdir=l,upperdir=u,workdir=w m
+		grep -c '^fuse-overlayfs /mnt/m fuse' /proc/mounts
+		cat m/f; echo up >m/g; cat u/g
+		umount m
+		# as docker-in-docker's entrypoint: this container's processes move to a child cgroup
+		# so that the controllers can be given to the nested container's
+		cd /sys/fs/cgroup && mkdir init
+		for p in $(cat cgroup.procs); do echo "$p" >init/cgroup.procs 2>/dev/null || true; done
+		sed -e 's/ / +/g' -e 's/^/+/' cgroup.controllers >cgroup.subtree_control
+		runc run -b /inner inner
+		runc list -q | wc -l
+	EOF2
+	privileged_spec
+	spec_set '.process.env = ["PATH=/bin:/usr/sbin:/usr/bin"]'
+	copy_with_libs "$(command -v fuse-overlayfs)"
+	copy_with_libs "$(command -v runc)"
+	"$HUSK_SRC/scripts/mkrootfs" "$T/bundle/rootfs/inner/rootfs"
+	runc spec -b "$T/bundle/rootfs/inner"
+	jq '.process.terminal = false | .process.args = ["sh", "-c", "echo nested pid $$ on $(uname -r)"]' \
+		"$T/bundle/rootfs/inner/config.json" >"$T/c" && mv "$T/c" "$T/bundle/rootfs/inner/config.json"
+	husk_run
+	cat "$T/out" "$T/err" >&2
+	[ "$status" -eq 0 ]
+	[ "$(sed -n 1,3p "$T/out" | tr '\n' ' ')" = "1 low up " ]
+	# the nested container shares the VM's kernel, not the host's
+	[[ "$(sed -n 4p "$T/out")" == "nested pid 1 on "* ]]
+	[ "$(sed -n 4p "$T/out")" != "nested pid 1 on $(uname -r)" ]
+	[ "$(sed -n 5p "$T/out")" = 0 ]
+	assert_clean
+}
