@@ -10,6 +10,9 @@
 //            ExecSync (in the same kernel), then goes cleanly
 //   twopods  a second pod (handler PEER_HANDLER, by default HANDLER) on the same CNI network:
 //            a server in each pod answers a client in the other
+//   privileged  (husk) a privileged pod: its privileged container makes a bridge and a mount
+//            in the VM, none of which the host sees; a container of uid 1000 runs the image's
+//            setuid-root /bin/euid as euid 0, or as 1000 with no_new_privs
 //   hostport a pod with a hostPort (CNI's portmap plugin): the host GETs from busybox's httpd
 //            in it at 127.0.0.1:CRI_HOSTPORT and at the bridge's address; CNI's DNAT rule is
 //            there while the pod runs, and gone with it
@@ -109,7 +112,10 @@ function podConfig(p) {
     port_mappings: ports,
     labels: {},
     annotations: {},
-    linux: { cgroup_parent: CG_PARENT, security_context: { namespace_options: NAMESPACES } },
+    linux: {
+      cgroup_parent: CG_PARENT,
+      security_context: { namespace_options: NAMESPACES, privileged: scenario === 'privileged' },
+    },
   };
 }
 
@@ -125,8 +131,9 @@ async function runPod(p = pod) {
 }
 
 // A container of pod p running script (by default it logs one line to each stream, then
-// sleeps), with a read-only rootfs if readonly, on a terminal if tty.
-async function startContainer(name, { script, readonly = false, tty = false, p = pod } = {}) {
+// sleeps), with a read-only rootfs if readonly, on a terminal if tty, and the
+// LinuxContainerSecurityContext fields in security.
+async function startContainer(name, { script, readonly = false, tty = false, p = pod, security = {} } = {}) {
   const config = {
     metadata: { name, attempt: 0 },
     tty,
@@ -135,7 +142,7 @@ async function startContainer(name, { script, readonly = false, tty = false, p =
     log_path: `${name}.log`,
     labels: {},
     annotations: {},
-    linux: { security_context: { namespace_options: NAMESPACES, readonly_rootfs: readonly } },
+    linux: { security_context: { namespace_options: NAMESPACES, readonly_rootfs: readonly, ...security } },
   };
   const res = await cri.rt('CreateContainer', {
     pod_sandbox_id: p.id,
@@ -551,6 +558,28 @@ async function checkSharedPids() {
   h.checkEqual(await ps('b'), [want[0], want[2]].join('\n'), 'the processes b sees once a is removed');
 }
 
+// The privileged container is root of its VM: a bridge and a tmpfs mount it makes exist in
+// the guest; the host (its own and every named network namespace, its mount table) has neither.
+async function checkPrivileged() {
+  const link = `hb${process.pid % 100000}`;
+  const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8');
+  const made = await execOk('a', `ip link add ${link} type bridge && ip -o link show ${link} | wc -l &&
+    mkdir -p /mnt/p && mount -t tmpfs tmpfs /mnt/p && grep -c ' /mnt/p tmpfs ' /proc/mounts`);
+  h.checkEqual(made, '1\n1', 'the bridge and the tmpfs in the privileged container');
+  const onHost = execFileSync('sh', ['-c', `ip -o link show ${link} 2>/dev/null;
+    for n in $(ip netns list | cut -d' ' -f1); do ip -n "$n" -o link show ${link} 2>/dev/null; done; true`]);
+  h.checkEqual(onHost.toString(), '', `link ${link} on the host or in a network namespace of it`);
+  h.checkEqual(fs.readFileSync('/proc/self/mountinfo', 'utf8'), mounts, "the host's mount table");
+}
+
+// noNewPrivileges decides, not the mount: uid 1000 gets euid 0 from a setuid-root program.
+async function checkSetuid() {
+  await startContainer('u', { security: { run_as_user: { value: 1000 }, no_new_privs: false } });
+  await startContainer('v', { security: { run_as_user: { value: 1000 }, no_new_privs: true } });
+  h.checkEqual(await execOk('u', '/bin/euid'), '1000 0', 'uid and euid of /bin/euid (setuid root)');
+  h.checkEqual(await execOk('v', '/bin/euid'), '1000 1000', 'uid and euid of /bin/euid with no_new_privs');
+}
+
 const scenarios = {
   pod: [
     ...start,
@@ -602,6 +631,17 @@ const scenarios = {
     ['nothing of either pod left behind', checkNothingLeft],
     ["the pods' cgroups removed with them", checkPodCgroupGone],
   ],
+  privileged: [
+    ...podReady,
+    ['privileged container a created and started', async () => {
+      await startContainer('a', { security: { privileged: true } });
+      await checkRunning('a');
+    }],
+    ['a makes a bridge and a mount in the VM; the host sees neither', checkPrivileged],
+    ['containers of uid 1000 run a setuid-root program, with and without no_new_privs', checkSetuid],
+    ['StopPodSandbox and RemovePodSandbox', stopAndRemovePod],
+    ['nothing of the pod left behind', checkNothingLeft],
+  ],
   hostport: [
     ...start,
     [`an HTTP server in the pod answers the host at 127.0.0.1:${HOST_PORT} and the bridge's address`, checkHostPort],
@@ -634,7 +674,7 @@ async function main() {
   const subnetOk = /^\d+\.\d+\.\d+\.0\/24$/.test(process.env.CRI_SUBNET || '');
   const handlers = ['runc', 'husk'];
   if (!scenarios[scenario] || !handlers.includes(handler) || !handlers.includes(peerHandler) || !dir ||
-    (scenario === 'vmdies' && handler !== 'husk') || (scenario === 'hostport' && !(HOST_PORT > 0 && HOST_PORT < 65536)) ||
+    (['vmdies', 'privileged'].includes(scenario) && handler !== 'husk') || (scenario === 'hostport' && !(HOST_PORT > 0 && HOST_PORT < 65536)) ||
     !process.env.CRI_BRIDGE || !subnetOk) {
     console.error(`usage: CRI_DIR=DIR CRI_IMAGE_TAR=TAR CRI_BRIDGE=NAME CRI_SUBNET=A.B.C.0/24 [CRI_HOSTPORT=PORT] [HUSK_SHIM=.. HUSK_CONFIG=..] node pod.js ${Object.keys(scenarios).join('|')} runc|husk [runc|husk]`);
     process.exit(2);

@@ -28,9 +28,14 @@ setup_file() {
 	node -e "require('$HUSK_SRC/tests/cri/cri.js').apiProtoPath()" 2>/dev/null ||
 		CRI_SKIP="Kubernetes' CRI api.proto not found (shared/third_party/cri-api/ beside the repository, or \$CRI_API_PROTO)"
 	export CRI_IMAGE_TAR=$BATS_FILE_TMPDIR/image.tar
-	# one image for the pod sandbox (its Cmd) and the containers (their own commands)
-	"$BATS_TEST_DIRNAME/make-oci-image" "$CRI_IMAGE_TAR" docker.io/library/husk-busybox:latest \
-		sleep 2147483647
+	# one image for the pod sandbox (its Cmd) and the containers (their own commands), with
+	# /bin/euid setuid root (it prints its uid and euid) for the privileged scenario
+	mkdir -p "$BATS_FILE_TMPDIR/extra/bin"
+	printf '#include <stdio.h>\n#include <unistd.h>\nint main(void) { printf("%%d %%d\\n", (int)getuid(), (int)geteuid()); return 0; }\n' >"$BATS_FILE_TMPDIR/euid.c"
+	gcc -static -o "$BATS_FILE_TMPDIR/extra/bin/euid" "$BATS_FILE_TMPDIR/euid.c"
+	chmod 4755 "$BATS_FILE_TMPDIR/extra/bin/euid"
+	OCI_IMAGE_EXTRA=$BATS_FILE_TMPDIR/extra "$BATS_TEST_DIRNAME/make-oci-image" "$CRI_IMAGE_TAR" \
+		docker.io/library/husk-busybox:latest sleep 2147483647
 }
 
 setup() {
@@ -176,6 +181,11 @@ need_shim() {
 @test "cri (husk): a husk pod and a runc pod on the CNI network; a server in each answers a client in the other" {
 	need_shim
 	cri_scenario twopods husk runc
+}
+
+@test "cri (husk): privileged: true makes a bridge and a mount in the pod's VM, none on the host; setuid gives euid 0 unless no_new_privs" {
+	need_shim
+	cri_scenario privileged husk
 }
 
 @test "cri (husk): a hostPort (CNI portmap) reaches the pod's VM from the host at 127.0.0.1 and the bridge's address; no iptables rule left" {
