@@ -86,6 +86,15 @@ wait_task() {
 	assert_v2_clean c1
 }
 
+@test "shimv2: the host's network (ctr run --net-host) is refused with the reason; nothing left" {
+	RUN_OPTS=(--net-host)
+	ctr_run c24 true
+	cat "$T/err"
+	[ "$status" -ne 0 ]
+	grep -F "linux.namespaces: no network namespace: a VM cannot share the host's network" "$T/err"
+	assert_v2_clean c24
+}
+
 @test "shimv2: the exit code comes back, stdout and stderr stay separate" {
 	ctr_run c2 sh -c 'echo out; echo err >&2; exit 3'
 	[ "$status" -eq 3 ]
