@@ -37,13 +37,13 @@ const char *virtiofs_cache_name(enum virtiofs_cache c)
  * What Debian's virtiofsd 7.2 needs, found by taking each away: CAP_SYS_ADMIN for its own
  * sandbox (unshare of mount, pid and net namespaces, mount, pivot_root), CAP_SETPCAP to cut
  * its bounding set, and the file-server set it keeps once sandboxed (setup_capabilities in
- * passthrough_ll.c; it refuses to start if any is missing).
+ * passthrough_ll.c; it refuses to start if any is missing) less CAP_MKNOD, which modcaps
+ * takes out of that set.
  */
 #define VIRTIOFSD_CAPS                                                                             \
 	(PROC_CAP(CAP_SYS_ADMIN) | PROC_CAP(CAP_SETPCAP) | PROC_CAP(CAP_CHOWN) |                   \
 	 PROC_CAP(CAP_DAC_OVERRIDE) | PROC_CAP(CAP_FOWNER) | PROC_CAP(CAP_FSETID) |                \
-	 PROC_CAP(CAP_SETGID) | PROC_CAP(CAP_SETUID) | PROC_CAP(CAP_MKNOD) |                       \
-	 PROC_CAP(CAP_SETFCAP))
+	 PROC_CAP(CAP_SETGID) | PROC_CAP(CAP_SETUID) | PROC_CAP(CAP_SETFCAP))
 
 int virtiofsd_start(const struct virtiofsd_spec *spec, struct proc *out, husk_err *err)
 {
@@ -59,11 +59,16 @@ int virtiofsd_start(const struct virtiofsd_spec *spec, struct proc *out, husk_er
 	cleanup_close int listener = unix_listen(spec->socket_path, 1, 0, err);
 	if (listener < 0)
 		return husk_error_prefix(err, "virtiofsd");
-	/* announce_submounts: container rootfs bind mounts under the shared dir */
+	/*
+	 * announce_submounts: container rootfs bind mounts under the shared dir. modcaps=-mknod:
+	 * a device node the guest makes on a rootfs or bind would be a real one on the host, so
+	 * virtiofsd cannot make any (FIFOs and sockets need no capability and still work).
+	 */
 	const char *argv[] = {spec->binary, "--fd=3",
 	                      "-o",         source,
 	                      "-o",         cache,
 	                      "-o",         "announce_submounts",
+	                      "-o",         "modcaps=-mknod",
 	                      "-o",         spec->debug ? "log_level=debug" : "log_level=warn",
 	                      NULL};
 	struct proc_fd_map fds[] = {{listener, 3}};

@@ -165,3 +165,21 @@ copy_with_libs() {
 	[ "$(sed -n 5p "$T/out")" = 0 ]
 	assert_clean
 }
+
+@test "device nodes: made in the container's /dev (the guest's tmpfs), refused with EPERM on the rootfs and a rw bind (virtiofsd cannot make them on the host); FIFOs still work" {
+	mkdir "$T/src"
+	bundle_with '["sh", "-c", "mknod /dev/n1 c 1 3 && echo dev-ok; mknod /n2 c 1 3 2>&1; mknod /b/n3 b 8 0 2>&1; mkfifo /b/fifo && [ -p /b/fifo ] && echo fifo-ok"]'
+	privileged_spec
+	spec_set ".mounts += [{destination: \"/b\", type: \"bind\", source: \"$T/src\", options: [\"rbind\"]}]"
+	husk_run
+	cat "$T/out" "$T/err" >&2
+	[ "$status" -eq 0 ]
+	[ "$(cat "$T/out")" = "dev-ok
+mknod: /n2: Operation not permitted
+mknod: /b/n3: Operation not permitted
+fifo-ok" ]
+	[ ! -e "$T/bundle/rootfs/n2" ]
+	[ ! -e "$T/src/n3" ]
+	[ -p "$T/src/fifo" ]
+	assert_clean
+}

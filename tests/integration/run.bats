@@ -407,9 +407,9 @@ console_dropped() {
 			[ "$(status_of CapEff)" = 0000000000000000 ] ;;
 		virtiofsd)
 			# at most what it needs (docs/security.md): chown, dac_override, fowner, fsetid,
-			# setgid, setuid, setpcap, sys_admin, mknod, setfcap; its sandboxed child keeps
+			# setgid, setuid, setpcap, sys_admin, setfcap (no mknod); its sandboxed child keeps
 			# no more than the file-server set and has its own seccomp filter
-			(( (0x$(status_of CapBnd) & ~0x882001db) == 0 )) ;;
+			(( (0x$(status_of CapBnd) & ~0x802001db) == 0 )) ;;
 		*) false ;;
 		esac
 		seen="$seen $comm"
