@@ -232,11 +232,19 @@ static void helper_init(struct sandbox *sb, struct helper *h, const char *name, 
 	proc_init(&h->proc);
 }
 
+/*
+ * shared/ is a small tmpfs of the owner's mount namespace over the state directory's empty
+ * shared/: virtiofsd serves it read-write, so what the guest's root writes there outside any
+ * bind is bounded (the mount points take an inode each) and never reaches the host's /run.
+ */
+#define SHARED_TMPFS_OPTS "mode=0711,size=1m,nr_inodes=4096"
+
 static int share_dir(struct sandbox *sb, husk_err *err)
 {
 	const char *dir = sb->sd.shared;
-	if (mount(dir, dir, NULL, MS_BIND, NULL) < 0)
-		return husk_error_set(err, errno, "bind %s", dir);
+	if (mount("husk-shared", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	          SHARED_TMPFS_OPTS) < 0)
+		return husk_error_set(err, errno, "tmpfs %s", dir);
 	sb->shared_mounted = true;
 	if (mount(NULL, dir, NULL, MS_SHARED, NULL) < 0)
 		return husk_error_set(err, errno, "make %s shared", dir);

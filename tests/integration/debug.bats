@@ -62,6 +62,23 @@ SH
 	stop_and_clean
 }
 
+@test "the guest's root fills what virtio-fs shares outside the binds: bounded (1 MiB, 4096 inodes), nothing on the host, the container unharmed" {
+	write_config debug_console=true
+	run_detached
+	run "${H[@]}" debug-console "$ID" <<'SH'
+dd if=/dev/zero of=/run/husk/shared/fill bs=64k count=64 2>&1 | grep -o 'No space left on device'
+i=0; while : >/run/husk/shared/f$i; do i=$((i+1)); done 2>/dev/null; echo $i
+SH
+	echo "$output"
+	[ "${lines[0]}" = "No space left on device" ]
+	[ "${lines[1]}" -gt 0 ] && [ "${lines[1]}" -lt 4096 ]
+	# the host's state directory has none of it
+	[ -z "$(find "$ROOT/$ID/shared" -mindepth 1 -maxdepth 1 \( -name fill -o -name 'f[0-9]*' \))" ]
+	run "${H[@]}" exec "$ID" cat /debug-marker
+	[ "$output" = "rootfs of $ID" ]
+	stop_and_clean
+}
+
 @test "debug-console on a terminal is interactive: the shell's pty has the terminal's size and follows its resizes; the status comes back and the terminal's mode is restored" {
 	write_config debug_console=true
 	run_detached
