@@ -10,9 +10,10 @@
 //            ExecSync (in the same kernel), then goes cleanly
 //   twopods  a second pod (handler PEER_HANDLER, by default HANDLER) on the same CNI network:
 //            a server in each pod answers a client in the other
-//   privileged  (husk) a privileged pod: its privileged container makes a bridge and a mount
-//            in the VM, none of which the host sees; a container of uid 1000 runs the image's
-//            setuid-root /bin/euid as euid 0, or as 1000 with no_new_privs
+//   privileged  (husk) a privileged pod: its privileged container makes a bridge, a veth pair,
+//            a tap, an nftables NAT rule, an overlay and a fuse mount in the VM, none of which
+//            the host sees; a container of uid 1000 runs the image's setuid-root /bin/euid as
+//            euid 0, or as 1000 with no_new_privs
 //   hostport a pod with a hostPort (CNI's portmap plugin): the host GETs from busybox's httpd
 //            in it at 127.0.0.1:CRI_HOSTPORT and at the bridge's address; CNI's DNAT rule is
 //            there while the pod runs, and gone with it
@@ -558,17 +559,31 @@ async function checkSharedPids() {
   h.checkEqual(await ps('b'), [want[0], want[2]].join('\n'), 'the processes b sees once a is removed');
 }
 
-// The privileged container is root of its VM: a bridge and a tmpfs mount it makes exist in
-// the guest; the host (its own and every named network namespace, its mount table) has neither.
+// The privileged container is root of its VM: the links, nftables table and mounts it makes
+// (its /dev is the guest's tmpfs: tun and fuse nodes are made there, CRI listing no host
+// device) exist in the guest; the host (its own and every named network namespace, its
+// nftables, its mount table) has none of them.
 async function checkPrivileged() {
-  const link = `hb${process.pid % 100000}`;
+  const n = process.pid % 100000;
+  const [br, veth, tap, tbl] = [`hb${n}`, `hv${n}`, `ht${n}`, `hn${n}`];
   const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8');
-  const made = await execOk('a', `ip link add ${link} type bridge && ip -o link show ${link} | wc -l &&
-    mkdir -p /mnt/p && mount -t tmpfs tmpfs /mnt/p && grep -c ' /mnt/p tmpfs ' /proc/mounts`);
-  h.checkEqual(made, '1\n1', 'the bridge and the tmpfs in the privileged container');
-  const onHost = execFileSync('sh', ['-c', `ip -o link show ${link} 2>/dev/null;
-    for n in $(ip netns list | cut -d' ' -f1); do ip -n "$n" -o link show ${link} 2>/dev/null; done; true`]);
-  h.checkEqual(onHost.toString(), '', `link ${link} on the host or in a network namespace of it`);
+  const made = await execOk('a', `set -e
+    ip link add ${br} type bridge; ip link add ${veth} type veth
+    mkdir -p /dev/net; mknod /dev/net/tun c 10 200; tunctl -t ${tap} >/dev/null
+    /usr/sbin/nft add table ip ${tbl}
+    /usr/sbin/nft add chain ip ${tbl} post '{ type nat hook postrouting priority 100; }'
+    /usr/sbin/nft add rule ip ${tbl} post oifname ${br} masquerade
+    mkdir -p /mnt/p; mount -t tmpfs tmpfs /mnt/p; cd /mnt/p; mkdir l u w m u2 w2 o; echo low >l/f
+    mount -t overlay overlay -o lowerdir=l,upperdir=u,workdir=w m
+    mknod /dev/fuse c 10 229; /usr/bin/fuse-overlayfs -o lowerdir=l,upperdir=u2,workdir=w2 o
+    ip -o link | grep -o '${br}\\|${veth}\\|${tap}' | sort -u | wc -l
+    /usr/sbin/nft list table ip ${tbl} | grep -o masquerade
+    grep -c ' /mnt/p/m overlay ' /proc/mounts; grep -c ' /mnt/p/o fuse' /proc/mounts; cat m/f o/f`);
+  h.checkEqual(made, '3\nmasquerade\n1\n1\nlow\nlow', 'links, NAT rule, overlay and fuse mounts in the privileged container');
+  const onHost = execFileSync('sh', ['-c', `for l in ${br} ${veth} ${tap}; do ip -o link show $l 2>/dev/null;
+    for ns in $(ip netns list | cut -d' ' -f1); do ip -n "$ns" -o link show $l 2>/dev/null; done; done
+    nft list table ip ${tbl} 2>/dev/null; true`]);
+  h.checkEqual(onHost.toString(), '', 'the links or the nftables table on the host or in a network namespace of it');
   h.checkEqual(fs.readFileSync('/proc/self/mountinfo', 'utf8'), mounts, "the host's mount table");
 }
 
@@ -637,7 +652,7 @@ const scenarios = {
       await startContainer('a', { security: { privileged: true } });
       await checkRunning('a');
     }],
-    ['a makes a bridge and a mount in the VM; the host sees neither', checkPrivileged],
+    ['a makes a bridge, veth, tap, NAT rule, overlay and fuse mount in the VM; the host sees none', checkPrivileged],
     ['containers of uid 1000 run a setuid-root program, with and without no_new_privs', checkSetuid],
     ['StopPodSandbox and RemovePodSandbox', stopAndRemovePod],
     ['nothing of the pod left behind', checkNothingLeft],

@@ -29,8 +29,13 @@ setup_file() {
 		CRI_SKIP="Kubernetes' CRI api.proto not found (shared/third_party/cri-api/ beside the repository, or \$CRI_API_PROTO)"
 	export CRI_IMAGE_TAR=$BATS_FILE_TMPDIR/image.tar
 	# one image for the pod sandbox (its Cmd) and the containers (their own commands), with
-	# /bin/euid setuid root (it prints its uid and euid) for the privileged scenario
+	# /bin/euid setuid root (it prints its uid and euid), the host's nft and fuse-overlayfs with
+	# their libraries for the privileged scenario
 	mkdir -p "$BATS_FILE_TMPDIR/extra/bin"
+	local tool
+	for tool in nft fuse-overlayfs; do
+		! command -v "$tool" >/dev/null || copy_with_libs "$(command -v "$tool")" "$BATS_FILE_TMPDIR/extra"
+	done
 	printf '#include <stdio.h>\n#include <unistd.h>\nint main(void) { printf("%%d %%d\\n", (int)getuid(), (int)geteuid()); return 0; }\n' >"$BATS_FILE_TMPDIR/euid.c"
 	gcc -static -o "$BATS_FILE_TMPDIR/extra/bin/euid" "$BATS_FILE_TMPDIR/euid.c"
 	chmod 4755 "$BATS_FILE_TMPDIR/extra/bin/euid"
@@ -183,8 +188,10 @@ need_shim() {
 	cri_scenario twopods husk runc
 }
 
-@test "cri (husk): privileged: true makes a bridge and a mount in the pod's VM, none on the host; setuid gives euid 0 unless no_new_privs" {
+@test "cri (husk): privileged: true makes a bridge, veth, tap, nftables NAT rule, overlay and fuse mount in the pod's VM, none on the host; setuid gives euid 0 unless no_new_privs" {
 	need_shim
+	command -v nft >/dev/null && command -v fuse-overlayfs >/dev/null ||
+		skip "nft or fuse-overlayfs missing (scripts/install-deps)"
 	cri_scenario privileged husk
 }
 

@@ -293,3 +293,12 @@ cg_remove_new() {
 		done
 	done
 }
+
+# copy_with_libs PROGRAM ROOT: PROGRAM and the shared libraries it links, at their paths under ROOT
+copy_with_libs() {
+	local f
+	for f in "$1" $(ldd "$1" | grep -o '/[^ ]*'); do
+		mkdir -p "$2$(dirname "$f")"
+		cp -L "$f" "$2$f"
+	done
+}

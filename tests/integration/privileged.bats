@@ -62,15 +62,6 @@ privileged_spec() {
 		| .linux.resources = {devices: [{allow: false, access: \"rwm\"}, {allow: true, access: \"rwm\"}]}"
 }
 
-# copy_with_libs PROGRAM: PROGRAM and the shared libraries it links into the bundle's rootfs
-copy_with_libs() {
-	local f
-	for f in "$1" $(ldd "$1" | grep -o '/[^ ]*'); do
-		mkdir -p "$T/bundle/rootfs$(dirname "$f")"
-		cp -L "$f" "$T/bundle/rootfs$f"
-	done
-}
-
 @test "privileged (Docker's --privileged spec): bridge, veth, tap, nftables NAT, overlay and a rw /sys act on the VM, none of it on the host; modules load on demand" {
 	command -v nft >/dev/null || skip "nft missing (scripts/install-deps)"
 	local br veth tap tbl pid line links mounts
@@ -97,7 +88,7 @@ copy_with_libs() {
 	EOF
 	privileged_spec
 	spec_set '.process.env = ["PATH=/bin:/usr/sbin"]'
-	copy_with_libs "$(command -v nft)"
+	copy_with_libs "$(command -v nft)" "$T/bundle/rootfs"
 	links=$(ip -o link | cut -d: -f2 | sort)
 	mounts=$(sort /proc/self/mountinfo)
 	mkfifo "$T/in" "$T/outp"
@@ -149,8 +140,8 @@ copy_with_libs() {
 	EOF2
 	privileged_spec
 	spec_set '.process.env = ["PATH=/bin:/usr/sbin:/usr/bin"]'
-	copy_with_libs "$(command -v fuse-overlayfs)"
-	copy_with_libs "$(command -v runc)"
+	copy_with_libs "$(command -v fuse-overlayfs)" "$T/bundle/rootfs"
+	copy_with_libs "$(command -v runc)" "$T/bundle/rootfs"
 	"$HUSK_SRC/scripts/mkrootfs" "$T/bundle/rootfs/inner/rootfs"
 	runc spec -b "$T/bundle/rootfs/inner"
 	jq '.process.terminal = false | .process.args = ["sh", "-c", "echo nested pid $$ on $(uname -r)"]' \
