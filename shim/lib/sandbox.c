@@ -340,6 +340,7 @@ int sandbox_add_rootfs(struct sandbox *sb, const char *container_id, const char 
 	}
 	return statedir_record_task(sb->sd.fd, container_id, err);
 }
+
 static unsigned bind_how(const struct bundle_bind *b)
 {
 	return (b->recursive ? STATEDIR_BIND_REC : 0) | (b->readonly ? STATEDIR_BIND_RO : 0) |
