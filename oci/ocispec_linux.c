@@ -4,6 +4,7 @@
  * rootfsPropagation. A field the agent cannot honour is an error naming it.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <seccomp.h>
 #include <stdint.h>
@@ -576,24 +577,30 @@ static int parse_unified(json_object *o, struct spec_resources *r, husk_err *err
 }
 
 /*
- * Allow rules a container's /dev already satisfies: the default nodes (null, zero, full,
- * random, urandom, tty, console, ptmx, pts/N, net/tun) and mknod-only wildcards.
+ * Allow rules for devices the VM has of its own, under the numbers a host has
+ * them: the default nodes (null, zero, full, random, urandom, tty, console,
+ * ptmx, pts/N, net/tun), fuse, loop-control and loop devices, and mknod-only
+ * rules.
  */
-static int rule_is_default(json_object *e)
+static int rule_is_vm_device(json_object *e)
 {
-	static const int nodes[][2] = {{1, 3}, {1, 5}, {1, 7}, {1, 8},   {1, 9},
-	                               {5, 0}, {5, 1}, {5, 2}, {10, 200}};
+	static const int nodes[][2] = {{1, 3}, {1, 5}, {1, 7},    {1, 8},    {1, 9},   {5, 0},
+	                               {5, 1}, {5, 2}, {10, 200}, {10, 229}, {10, 237}};
 	json_object *t = json_member(e, "type"), *a = json_member(e, "access");
 	json_object *ma = json_member(e, "major"), *mi = json_member(e, "minor");
 	const char *access =
 	    a && json_object_is_type(a, json_type_string) ? json_object_get_string(a) : "rwm";
 	if (strcmp(access, "m") == 0)
 		return 1;
-	if (!t || !json_object_is_type(t, json_type_string) ||
-	    strcmp(json_object_get_string(t), "c") != 0 || !ma ||
+	if (!t || !json_object_is_type(t, json_type_string) || !ma ||
 	    !json_object_is_type(ma, json_type_int))
 		return 0;
+	const char *type = json_object_get_string(t);
 	int64_t major = json_object_get_int64(ma);
+	if (strcmp(type, "b") == 0)
+		return major == 7;
+	if (strcmp(type, "c") != 0)
+		return 0;
 	if (major == 136)
 		return 1;
 	if (!mi || !json_object_is_type(mi, json_type_int))
@@ -602,6 +609,21 @@ static int rule_is_default(json_object *e)
 		if (nodes[i][0] == major && nodes[i][1] == json_object_get_int64(mi))
 			return 1;
 	return 0;
+}
+
+/* "b 8:0", "c 42:*": a rule's device as cgroup v1's devices.allow writes it */
+static void describe_rule(json_object *e, char *buf, size_t size)
+{
+	json_object *t = json_member(e, "type"), *ma = json_member(e, "major"),
+	            *mi = json_member(e, "minor");
+	const char *type =
+	    t && json_object_is_type(t, json_type_string) ? json_object_get_string(t) : "a";
+	char major[24] = "*", minor[24] = "*";
+	if (ma && json_object_is_type(ma, json_type_int) && json_object_get_int64(ma) >= 0)
+		snprintf(major, sizeof(major), "%" PRId64, json_object_get_int64(ma));
+	if (mi && json_object_is_type(mi, json_type_int) && json_object_get_int64(mi) >= 0)
+		snprintf(minor, sizeof(minor), "%" PRId64, json_object_get_int64(mi));
+	snprintf(buf, size, "%.8s %s:%s", type, major, minor);
 }
 
 /* A rule's major or minor that matches every number: absent, null or -1 */
@@ -624,13 +646,24 @@ static int rule_allows_all(json_object *e)
 	       strchr(access, 'm');
 }
 
+static int refuse_host_device(json_object *e, size_t i, husk_err *err)
+{
+	char dev[64];
+	describe_rule(e, dev, sizeof(dev));
+	return husk_error_set(err, 0,
+	                      "linux.resources.devices[%zu]: %s is a host device: none is "
+	                      "passed into the VM (it has its own default nodes, fuse, loop "
+	                      "and net/tun)",
+	                      i, dev);
+}
+
 /*
  * The device allow-list semantics husk gives (the guest has no device
  * controller): the container's /dev holds only the default nodes and
  * linux.devices, whose numbers are the guest kernel's. Deny rules and allow
- * rules for the default nodes are what that is. An allow rule for every
- * device (privileged) means every device of the VM, and no deny rule may
- * follow it; other allow rules are refused.
+ * rules for devices the VM has of its own are what that is. An allow rule for
+ * every device (privileged) means every device of the VM, and no deny rule may
+ * follow it; other allow rules name a host device and are refused.
  */
 static int check_device_rules(json_object *arr, husk_err *err)
 {
@@ -650,13 +683,8 @@ static int check_device_rules(json_object *arr, husk_err *err)
 			return -1;
 		if (allow && rule_allows_all(e))
 			all = 1;
-		else if (allow && !all && !rule_is_default(e))
-			return husk_error_set(
-			    err, 0,
-			    "linux.resources.devices[%zu]: allow rules beyond the "
-			    "default nodes not supported (list the nodes in "
-			    "linux.devices)",
-			    i);
+		else if (allow && !all && !rule_is_vm_device(e))
+			return refuse_host_device(e, i, err);
 		else if (!allow && all)
 			return husk_error_set(err, 0,
 			                      "linux.resources.devices[%zu]: a deny rule after "

@@ -320,7 +320,7 @@ async function checkNothingLeft() {
   const ours = [ctd.address, `${ctd.address}.ttrpc`, path.join(dir, 'ctd-debug.sock')];
   const sockets = h.socketsMatching(needles).filter((s) => !ours.includes(s));
   h.check(sockets.length === 0, `sockets left behind:\n${sockets.join('\n')}`);
-  for (const p of pods) h.check(!fs.existsSync(shimSocket(p)), `shim socket left behind: ${shimSocket(p)}`);
+  for (const p of pods.filter((q) => q.id)) h.check(!fs.existsSync(shimSocket(p)), `shim socket left behind: ${shimSocket(p)}`);
   const files = h.filesMatching('/run', ids);
   h.check(files.length === 0, `state left behind under /run:\n${files.join('\n')}`);
 }
@@ -595,6 +595,29 @@ async function checkSetuid() {
   h.checkEqual(await execOk('v', '/bin/euid'), '1000 1000', 'uid and euid of /bin/euid with no_new_privs');
 }
 
+// hostNetwork, hostIPC and hostPID (namespace_options NODE): RunPodSandbox fails with husk's
+// line naming why, and leaves no pod, process or state.
+async function checkHostNamespacesRefused() {
+  const ls = (d) => (fs.existsSync(d) ? fs.readdirSync(d).sort().join(' ') : '');
+  const states = () => `${ls('/run/husk-v2')} | ${ls('/run/containerd/s')}`;
+  const stateBefore = states();
+  const cases = [
+    ['network', "linux.namespaces: no network namespace: a VM cannot share the host's network"],
+    ['ipc', "linux.namespaces: no ipc namespace: a VM cannot share the host's IPC"],
+    ['pid', "linux.namespaces: no pid namespace: a VM cannot share the host's processes"],
+  ];
+  for (const [ns, want] of cases) {
+    const config = podConfig(pod);
+    config.linux.security_context.namespace_options = { ...NAMESPACES, [ns]: 'NODE' };
+    const err = await cri.rt('RunPodSandbox', { config, runtime_handler: pod.handler }).then(() => null, (e) => e);
+    h.check(err, `RunPodSandbox with host ${ns} succeeded`);
+    h.check(err.message.includes(want), `RunPodSandbox with host ${ns}: "${want}" not in: ${err.message}`);
+  }
+  const list = await cri.rt('ListPodSandbox', {});
+  h.checkEqual((list.items || []).length, 0, 'pods after the refusals');
+  h.checkEqual(states(), stateBefore, 'entries of /run/husk-v2 | the shim sockets in /run/containerd/s');
+}
+
 const scenarios = {
   pod: [
     ...start,
@@ -657,6 +680,12 @@ const scenarios = {
     ['StopPodSandbox and RemovePodSandbox', stopAndRemovePod],
     ['nothing of the pod left behind', checkNothingLeft],
   ],
+  hostns: [
+    ['containerd with the CRI plugin ready', startContainerd],
+    ['busybox image imported', importImage],
+    ['hostNetwork, hostIPC and hostPID pods refused with the reason', checkHostNamespacesRefused],
+    ['nothing of the refused pods left behind', checkNothingLeft],
+  ],
   hostport: [
     ...start,
     [`an HTTP server in the pod answers the host at 127.0.0.1:${HOST_PORT} and the bridge's address`, checkHostPort],
@@ -689,7 +718,7 @@ async function main() {
   const subnetOk = /^\d+\.\d+\.\d+\.0\/24$/.test(process.env.CRI_SUBNET || '');
   const handlers = ['runc', 'husk'];
   if (!scenarios[scenario] || !handlers.includes(handler) || !handlers.includes(peerHandler) || !dir ||
-    (['vmdies', 'privileged'].includes(scenario) && handler !== 'husk') || (scenario === 'hostport' && !(HOST_PORT > 0 && HOST_PORT < 65536)) ||
+    (['vmdies', 'privileged', 'hostns'].includes(scenario) && handler !== 'husk') || (scenario === 'hostport' && !(HOST_PORT > 0 && HOST_PORT < 65536)) ||
     !process.env.CRI_BRIDGE || !subnetOk) {
     console.error(`usage: CRI_DIR=DIR CRI_IMAGE_TAR=TAR CRI_BRIDGE=NAME CRI_SUBNET=A.B.C.0/24 [CRI_HOSTPORT=PORT] [HUSK_SHIM=.. HUSK_CONFIG=..] node pod.js ${Object.keys(scenarios).join('|')} runc|husk [runc|husk]`);
     process.exit(2);

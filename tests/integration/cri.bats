@@ -195,6 +195,11 @@ need_shim() {
 	cri_scenario privileged husk
 }
 
+@test "cri (husk): hostNetwork, hostIPC and hostPID pods are refused with the reason; nothing left" {
+	need_shim
+	cri_scenario hostns husk
+}
+
 @test "cri (husk): a hostPort (CNI portmap) reaches the pod's VM from the host at 127.0.0.1 and the bridge's address; no iptables rule left" {
 	need_shim
 	cri_scenario_hostport husk

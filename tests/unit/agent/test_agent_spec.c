@@ -587,7 +587,22 @@ TEST(spec_resources_become_cgroup_files)
 	CHECK_INT(parse_linux(json, &s, &err), ==, 0);
 	spec_free(&s);
 	CHECK(linux_fails_with("{\"resources\":{\"devices\":[{\"allow\":true,\"type\":\"b\"}]}}",
-	                       "linux.resources.devices[0]: allow rules beyond the default nodes"));
+	                       "linux.resources.devices[0]: b *:* is a host device: none is passed "
+	                       "into the VM"));
+	/* docker run --device: fuse and loop are the VM's own, a disk or /dev/kvm the host's */
+	json = "{\"resources\":{\"devices\":[{\"allow\":true,\"type\":\"c\",\"major\":10,"
+	       "\"minor\":229,\"access\":\"rwm\"},{\"allow\":true,\"type\":\"b\",\"major\":7,"
+	       "\"minor\":3,\"access\":\"rw\"},{\"allow\":true,\"type\":\"c\",\"major\":10,"
+	       "\"minor\":237}]}}";
+	CHECK_INT(parse_linux(json, &s, &err), ==, 0);
+	spec_free(&s);
+	CHECK(linux_fails_with("{\"resources\":{\"devices\":[{\"allow\":false,\"access\":\"rwm\"},"
+	                       "{\"allow\":true,\"type\":\"c\",\"major\":10,\"minor\":232,"
+	                       "\"access\":\"rwm\"}]}}",
+	                       "linux.resources.devices[1]: c 10:232 is a host device"));
+	CHECK(linux_fails_with("{\"resources\":{\"devices\":[{\"allow\":true,\"type\":\"b\","
+	                       "\"major\":8,\"minor\":0,\"access\":\"rwm\"}]}}",
+	                       "linux.resources.devices[0]: b 8:0 is a host device"));
 	/* privileged: Docker's, podman's and CRI's allow-all, alone or after deny-all */
 	json = "{\"resources\":{\"devices\":[{\"allow\":false,\"access\":\"rwm\"},{\"allow\":"
 	       "true,\"access\":\"rwm\"},{\"allow\":true,\"type\":\"b\",\"major\":8,\"access\":"
@@ -599,10 +614,10 @@ TEST(spec_resources_become_cgroup_files)
 	CHECK_INT(parse_linux(json, &s, &err), ==, 0);
 	spec_free(&s);
 	CHECK(linux_fails_with("{\"resources\":{\"devices\":[{\"allow\":true,\"access\":\"rw\"}]}}",
-	                       "linux.resources.devices[0]: allow rules beyond the default nodes"));
+	                       "linux.resources.devices[0]: a *:* is a host device"));
 	CHECK(linux_fails_with("{\"resources\":{\"devices\":[{\"allow\":true,\"type\":\"c\","
 	                       "\"access\":\"rwm\"}]}}",
-	                       "linux.resources.devices[0]: allow rules beyond the default nodes"));
+	                       "linux.resources.devices[0]: c *:* is a host device"));
 	CHECK(
 	    linux_fails_with("{\"resources\":{\"devices\":[{\"allow\":true,\"access\":\"rwm\"},"
 	                     "{\"allow\":false,\"type\":\"c\",\"major\":10,\"access\":\"rwm\"}]}}",
