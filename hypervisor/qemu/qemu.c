@@ -120,7 +120,8 @@ static void add_machine(struct argv_buf *a, const struct qemu_spec *s)
 	add(a, "-accel");
 	add(a, s->accel == ACCEL_KVM ? "kvm" : "tcg,tb-size=64");
 	add(a, "-cpu");
-	add(a, s->accel == ACCEL_KVM ? "host" : "max");
+	/* TCG runs rep movsb one byte per loop: without erms the guest copies by the word */
+	add(a, s->accel == ACCEL_KVM ? "host" : "max,-erms");
 	add(a, "-smp");
 	add(a, "%u", s->vcpus);
 	add(a, "-m");
@@ -190,8 +191,13 @@ static void add_boot(struct argv_buf *a, const struct qemu_spec *s)
 		add(a, "-initrd");
 		add(a, "%s", s->initrd);
 	}
+	/*
+	 * Under TCG a rep movsq is one translated iteration per word too; without rep_good
+	 * the guest kernel's memcpy and user copies use its unrolled loops (2.4x and 1.4x
+	 * the network throughput, bench/RESULTS.md). clearcpuid taints the kernel (4).
+	 */
 	add(a, "-append");
-	add(a, "%s", s->cmdline);
+	add(a, "%s%s", s->cmdline, s->accel == ACCEL_TCG ? " clearcpuid=rep_good" : "");
 }
 
 int qemu_build_argv(const struct qemu_spec *spec, char ***argv_out, husk_err *err)
