@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/clock.h"
 #include "lib/fs.h"
 #include "lib/log.h"
 
@@ -100,6 +101,7 @@ static int read_once(struct conslog *c)
 		return -1;
 	}
 	cleanup_error husk_err err = NULL;
+	guestlog_feed(&c->guest, buf, (size_t)n, monotonic_ms());
 	if (c->failed) {
 		c->dropped += (uint64_t)n;
 	} else if (conslog_append(c, buf, (size_t)n, &err) < 0) {
@@ -116,11 +118,12 @@ static int on_readable(struct husk_loop *loop, int fd, uint32_t events, void *da
 	return 0;
 }
 
-int conslog_open(struct conslog *c, struct husk_loop *loop, const char *path, int *qemu_end,
-                 husk_err *err)
+int conslog_open(struct conslog *c, struct husk_loop *loop, const char *path, const char *id,
+                 int *qemu_end, husk_err *err)
 {
 	int sv[2];
 	conslog_init(c);
+	guestlog_init(&c->guest, id);
 	/* read too: a cut moves the latest output back behind the head */
 	c->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (c->fd < 0)

@@ -518,7 +518,8 @@ static int start_qemu(struct sandbox *sb, const struct accel_choice *accel, husk
 	         level_names[level], sb->debug_console ? " husk.debug_console=1" : "");
 	cleanup_free char *name = dir_named(sb, "qemu", err);
 	cleanup_close int console = -1;
-	if (!name || conslog_open(&sb->console, sb->loop, sb->sd.console_log, &console, err) < 0)
+	if (!name ||
+	    conslog_open(&sb->console, sb->loop, sb->sd.console_log, sb->id, &console, err) < 0)
 		return -1;
 	struct qemu_spec spec = {
 	    .binary = cfg->qemu,

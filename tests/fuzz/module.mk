@@ -28,6 +28,11 @@ fuzz_vsock_tx_SRCS := tests/fuzz/fuzz_vsock_tx.c $(VSOCK_DEV_SRCS) $(VRING_SRCS)
 fuzz_hybrid_connect_line_SRCS := tests/fuzz/fuzz_hybrid_connect_line.c hypervisor/vsock/hybrid.c \
 	$(LIB_SRCS)
 
+# the guest's console lines into the host's log
+FUZZERS += fuzz_guestlog
+fuzz_guestlog_SRCS := tests/fuzz/fuzz_guestlog.c shim/lib/guestlog.c shim/lib/ratelimit.c \
+	$(LIB_SRCS)
+
 # the host's inputs: husk.json, bundles (spec, hooks, resources), Task requests
 FUZZERS += fuzz_config fuzz_spec fuzz_hooks fuzz_resources fuzz_task_request
 fuzz_config_SRCS := tests/fuzz/fuzz_config.c shim/lib/config.c $(QEMU_SRCS) $(LIB_SRCS) \

@@ -184,6 +184,16 @@ husk_wait() {
 		"$T/log.json"
 }
 
+@test "run: the guest agent's warnings reach --log as JSON lines naming the sandbox" {
+	bundle_with '["true"]' '"apparmorProfile": "husk-test"'
+	"$HUSK" --root "$ROOT" --log "$T/log.json" --log-format json run --config "$CONFIG" \
+		--bundle "$T/bundle" "$ID" </dev/null
+	cat "$T/log.json"
+	grep -q '^{"level":"warn","msg":"guest '"$ID"': husk-agent: create '"$ID"': apparmorProfile, selinuxLabel and mountLabel are ignored: the guest has no LSM","time":"' \
+		"$T/log.json"
+	assert_clean
+}
+
 @test "run: env, cwd, user, hostname from the spec; the guest kernel is not the host's" {
 	bundle_with '["sh", "-c", "echo $FOO; pwd; id -u; id -g; hostname; uname -r"]' \
 		'"user": {"uid": 1000, "gid": 1000}, "cwd": "/work", "env": ["PATH=/bin", "FOO=bar baz"]'
@@ -370,7 +380,7 @@ console_dropped() {
 	bundle_with '["true"]'
 	write_config initrd="\"$T/flood-initrd.img\"" timeouts='{"boot_ms": 300000}'
 	husk_run_bg
-	local log=$ROOT/$ID/console.log size biggest=0 dropped=0 i
+	local log=$ROOT/$ID/console.log size biggest=0 dropped=0 i start=$SECONDS
 	# until the guest has written 4 MiB more than the cap, checking the size all along
 	for ((i = 0; i < 2400 && dropped < 4 * 1048576; i++)); do
 		size=$(stat -c %s "$log" 2>/dev/null || echo 0)
@@ -387,6 +397,14 @@ console_dropped() {
 	tail -c 4096 "$log" | grep -q "^console flood 0123456789abcdefghijklmnopqrstuvwxyz"
 	kill -TERM "$HUSK_PID"
 	husk_wait
+	# the host's log (stderr here) got at most 100 of the flood's lines a second, and a count
+	# of the rest
+	local logged
+	logged=$(grep -c "^husk: warn: guest $ID: console: console flood 0123456789" "$T/err")
+	echo "stderr: $logged flood lines in $((SECONDS - start + 1)) s" >&3
+	[ "$logged" -ge 1 ]
+	[ "$logged" -le $((100 * (SECONDS - start + 1))) ]
+	grep -q "^husk: warn: guest $ID: [0-9]* console lines not logged (more than 100 a second)$" "$T/err"
 	assert_clean
 }
 

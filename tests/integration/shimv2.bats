@@ -25,7 +25,7 @@ teardown() {
 		grep -o -- "$T/[^ ]*" /proc/self/mountinfo | sort -r | xargs -r umount -l
 		rm -rf /run/husk-v2/"$NS"-*
 		local c
-		for c in c1 c2 c3 c4 c5 c6 c7 c8 c9 c10 c11 c12 c13 c14 c15 c16 c17 c18 c19 c20 c21 c22; do
+		for c in c1 c2 c3 c4 c5 c6 c7 c8 c9 c10 c11 c12 c13 c14 c15 c16 c17 c18 c19 c20 c21 c22 c23; do
 			rm -f "$(shim_socket "$NS-$c")"
 		done
 	fi
@@ -454,3 +454,14 @@ ro" ]
 	"${CTR[@]}" containers delete "$NS-c21"
 	assert_v2_clean c21
 }
+
+@test "shimv2: the guest agent's warnings reach containerd's log, naming the sandbox" {
+	RUN_OPTS=(--apparmor-profile husk-test)
+	ctr_run c23 true
+	cat "$T/err"
+	[ "$status" -eq 0 ]
+	grep -F "warn: guest $NS-c23: husk-agent: create $NS-c23: apparmorProfile, selinuxLabel and mountLabel are ignored" \
+		"$T/containerd.log"
+	assert_v2_clean c23
+}
+

@@ -39,4 +39,8 @@ test_agent_client_SRCS := tests/unit/shim/lib/test_agent_client.c shim/lib/agent
 	$(TTRPC_SRCS) $(LIB_SRCS)
 test_agent_client_LIBS := $(PROTOBUF_LIBS)
 UNIT_TESTS += test_conslog
-test_conslog_SRCS := tests/unit/shim/lib/test_conslog.c shim/lib/conslog.c $(LIB_SRCS)
+test_conslog_SRCS := tests/unit/shim/lib/test_conslog.c shim/lib/conslog.c shim/lib/guestlog.c \
+	shim/lib/ratelimit.c $(LIB_SRCS)
+UNIT_TESTS += test_guestlog
+test_guestlog_SRCS := tests/unit/shim/lib/test_guestlog.c shim/lib/guestlog.c shim/lib/ratelimit.c \
+	$(LIB_SRCS)

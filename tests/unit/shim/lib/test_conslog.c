@@ -21,7 +21,7 @@ static struct husk_loop *open_log(struct conslog *c, char *path, size_t len, int
 	cleanup_error husk_err err = NULL;
 	struct husk_loop *loop = husk_loop_new(&err);
 	snprintf(path, len, "/tmp/husk-test-conslog-%d-%d.log", (int)getpid(), n++);
-	if (!loop || conslog_open(c, loop, path, qemu_end, &err) < 0) {
+	if (!loop || conslog_open(c, loop, path, "t1", qemu_end, &err) < 0) {
 		fprintf(stderr, "  %s\n", husk_error_msg(err));
 		husk_loop_free(loop);
 		return NULL;
