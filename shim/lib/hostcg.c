@@ -399,6 +399,54 @@ static bool has(const struct hostcg_hier *h, const char *ctrl)
 	return list_has(h->controllers, ctrl);
 }
 
+/* Reads file of the parent of h's cgroup into buf; false if there is none or it cannot. */
+static bool read_parent(const struct hostcg_hier *h, const char *file, char *buf, size_t len)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", h->dir);
+	char *slash = strrchr(dir, '/');
+	if (!slash || (size_t)(slash - dir) < strlen(h->mount))
+		return false;
+	*slash = '\0';
+	cleanup_error husk_err e = NULL;
+	return read_file(dir, file, buf, len, &e) == 0;
+}
+
+/* A limit's number: > 0 and below 2^60 (v1 writes "unlimited" as about 2^63), else 0. */
+static int64_t limit_number(const char *s)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	return errno || end == s || v <= 0 || v >= (1LL << 60) ? 0 : v;
+}
+
+void hostcg_parent_limits(const struct hostcg *cg, struct resource_limits *out)
+{
+	char buf[64];
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < cg->n; i++) {
+		const struct hostcg_hier *h = &cg->h[i];
+		if (cg->v2) {
+			if (read_parent(h, "memory.max", buf, sizeof(buf)))
+				out->memory_limit = limit_number(buf);
+			if (read_parent(h, "cpu.max", buf, sizeof(buf))) {
+				char *period = strchr(buf, ' ');
+				out->cpu_quota = limit_number(buf);
+				out->cpu_period = period ? (uint64_t)limit_number(period + 1) : 0;
+			}
+			continue;
+		}
+		if (has(h, "memory") && read_parent(h, "memory.limit_in_bytes", buf, sizeof(buf)))
+			out->memory_limit = limit_number(buf);
+		if (has(h, "cpu") && read_parent(h, "cpu.cfs_quota_us", buf, sizeof(buf))) {
+			out->cpu_quota = limit_number(buf);
+			if (read_parent(h, "cpu.cfs_period_us", buf, sizeof(buf)))
+				out->cpu_period = (uint64_t)limit_number(buf);
+		}
+	}
+}
+
 /* The parent directory of a path with at least one '/' after its first byte. */
 static void parent_of(const char *dir, char *out, size_t len)
 {

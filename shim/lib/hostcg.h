@@ -99,6 +99,14 @@ int hostcg_limits(const struct resource_limits *l, unsigned vcpus, unsigned vm_m
 unsigned hostcg_tasks_needed(unsigned vcpus);
 
 /*
+ * The limits of the planned cgroup's parent, the kubelet's pod cgroup under CRI (which holds
+ * the pod's containers' limits plus the RuntimeClass overhead when every container has them):
+ * out->memory_limit from memory.limit_in_bytes (v1) or memory.max (v2), out->cpu_quota and
+ * cpu_period from cpu.cfs_quota_us/cfs_period_us or cpu.max; the rest and whatever is
+ * unlimited, absent or unreadable stays 0. Only the parent: an ancestor's limit is the node's.
+ */
+void hostcg_parent_limits(const struct hostcg *cg, struct resource_limits *out);
+/*
  * Makes the missing directories of every hierarchy's cgroup, writes the
  * limits and moves this process in. On error (naming the file and the
  * cause) whatever it made is removed and this process is where it was.

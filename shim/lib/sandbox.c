@@ -988,17 +988,35 @@ void sandbox_destroy(struct sandbox *sb)
 	free(sb);
 }
 
+/* resources_vm_size on this host */
+static void vm_size_for(const struct resource_limits *l, unsigned *vcpus, unsigned *memory_mib)
+{
+	unsigned cpus;
+	uint64_t host_mib;
+	resources_host(&cpus, &host_mib);
+	resources_vm_size(l, cpus, host_mib, vcpus, memory_mib);
+}
+
 int sandbox_set_size(struct sandbox *sb, const struct bundle *spec, husk_err *err)
 {
 	struct resource_limits l;
-	unsigned cpus;
-	uint64_t host_mib;
 	if (resources_from_spec(spec->json, spec->json_len, &l, err) < 0)
 		return husk_error_prefix(err, "config.json");
-	resources_host(&cpus, &host_mib);
-	resources_vm_size(&l, cpus, host_mib, &sb->vcpus, &sb->memory_mib);
+	vm_size_for(&l, &sb->vcpus, &sb->memory_mib);
 	log_debug("sandbox %s: %u vCPUs, %u MiB", sb->id, sb->vcpus, sb->memory_mib);
 	return 0;
+}
+
+void sandbox_size_at_least(struct sandbox *sb, const struct resource_limits *l, unsigned *vcpus,
+                           unsigned *memory_mib)
+{
+	unsigned v = sb->vcpus, mib = sb->memory_mib;
+	vm_size_for(l, &v, &mib);
+	sb->vcpus = v > sb->vcpus ? v : sb->vcpus;
+	sb->memory_mib = mib > sb->memory_mib ? mib : sb->memory_mib;
+	*vcpus = sb->vcpus;
+	*memory_mib = sb->memory_mib;
+	log_debug("sandbox %s: %u vCPUs, %u MiB", sb->id, sb->vcpus, sb->memory_mib);
 }
 
 int sandbox_set_debug_console(struct sandbox *sb, const struct bundle *spec, husk_err *err)

@@ -19,6 +19,7 @@
 #include "lib/error.h"
 #include "lib/loop.h"
 #include "bundle.h"
+#include "resources.h"
 #include "statedir.h"
 
 struct sandbox;
@@ -57,6 +58,12 @@ void sandbox_release_container(struct sandbox *sb, const char *container_id);
  * Before sandbox_boot; an ill-shaped linux.resources is an error.
  */
 int sandbox_set_size(struct sandbox *sb, const struct bundle *spec, husk_err *err);
+/*
+ * Grows the VM (before sandbox_boot) to at least what limits l give (resources_vm_size: a
+ * pod's); never shrinks it. *vcpus and *memory_mib are then its size.
+ */
+void sandbox_size_at_least(struct sandbox *sb, const struct resource_limits *l, unsigned *vcpus,
+                           unsigned *memory_mib);
 /*
  * Before sandbox_boot: whether the guest serves the debug console, from the
  * spec's annotation ("true" or "false") or else the config's debug_console.

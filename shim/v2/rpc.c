@@ -129,6 +129,22 @@ static int open_sandbox(struct shim *s, struct task *t, husk_err *err)
 }
 
 /*
+ * The pod's VM holds all its containers: the kubelet limits the pod cgroup (the parent of the
+ * sandbox's cgroupsPath) to their limits plus the RuntimeClass overhead when each has limits,
+ * so the VM gets that memory less the host's overhead, and the CPUs of its quota. A pod
+ * without such limits keeps the config's size.
+ */
+static void size_for_pod(struct shim *s, unsigned *vcpus, unsigned *mib)
+{
+	struct resource_limits pod;
+	hostcg_parent_limits(&s->cg, &pod);
+	int64_t vm = pod.memory_limit -
+	             ((int64_t)(HOSTCG_MEMORY_OVERHEAD_MIB + VM_MEMORY_OVERHEAD_MIB) << 20);
+	pod.memory_limit = vm > 0 ? vm : 0;
+	sandbox_size_at_least(s->sb, &pod, vcpus, mib);
+}
+
+/*
  * The pod's host cgroup, the sandbox spec's cgroupsPath (below the kubelet's pod cgroup): the
  * shim joins it before the VM's helpers start, so they inherit it; it goes in tear_down, or
  * with the delete action after a dead shim (the record in the sandbox's state).
@@ -136,9 +152,12 @@ static int open_sandbox(struct shim *s, struct task *t, husk_err *err)
 static int enter_pod_cgroup(struct shim *s, const struct bundle *spec, const char *id,
                             husk_err *err)
 {
+	unsigned vcpus, mib;
 	if (resources_from_spec(spec->json, spec->json_len, &s->cg_res, err) < 0 ||
-	    hostcg_limits(&s->cg_res, s->cfg.vcpus, s->cfg.memory_mib, &s->cg_limits, err) < 0 ||
-	    hostcg_plan_self(&s->cg, spec->json, spec->json_len, id, false, err) < 0 ||
+	    hostcg_plan_self(&s->cg, spec->json, spec->json_len, id, false, err) < 0)
+		return -1;
+	size_for_pod(s, &vcpus, &mib);
+	if (hostcg_limits(&s->cg_res, vcpus, mib, &s->cg_limits, err) < 0 ||
 	    hostcg_enter(&s->cg, &s->cg_limits, err) < 0)
 		return -1;
 	return hostcg_record(&s->cg, sandbox_dir_fd(s->sb), err);

@@ -134,7 +134,7 @@ async function runPod(p = pod) {
 // A container of pod p running script (by default it logs one line to each stream, then
 // sleeps), with a read-only rootfs if readonly, on a terminal if tty, and the
 // LinuxContainerSecurityContext fields in security.
-async function startContainer(name, { script, readonly = false, tty = false, p = pod, security = {} } = {}) {
+async function startContainer(name, { script, readonly = false, tty = false, p = pod, security = {}, resources } = {}) {
   const config = {
     metadata: { name, attempt: 0 },
     tty,
@@ -143,7 +143,7 @@ async function startContainer(name, { script, readonly = false, tty = false, p =
     log_path: `${name}.log`,
     labels: {},
     annotations: {},
-    linux: { security_context: { namespace_options: NAMESPACES, readonly_rootfs: readonly, ...security } },
+    linux: { security_context: { namespace_options: NAMESPACES, readonly_rootfs: readonly, ...security }, resources },
   };
   const res = await cri.rt('CreateContainer', {
     pod_sandbox_id: p.id,
@@ -618,6 +618,27 @@ async function checkHostNamespacesRefused() {
   h.checkEqual(states(), stateBefore, 'entries of /run/husk-v2 | the shim sockets in /run/containerd/s');
 }
 
+// Two containers of a 300 MiB limit each hold 250 MiB at once (dd's buffer, kept while dd
+// waits to write it to a pipe nobody reads): the VM was sized from the pod cgroup's limit,
+// which the test set as the kubelet does (the limits plus the RuntimeClass overhead).
+const HOLD_MIB = 250;
+const HOLD = `dd if=/dev/zero bs=${HOLD_MIB}M count=1 2>/dev/null | sleep 100000`;
+
+async function startHolders() {
+  for (const name of ['a', 'b'])
+    await startContainer(name, { script: HOLD, resources: { memory_limit_in_bytes: 300 * 1024 * 1024 } });
+  for (const name of ['a', 'b']) {
+    const rss = () => execOk(name, 'grep VmRSS /proc/$(pidof dd)/status | tr -dc 0-9');
+    await h.waitFor(`${name}'s dd holding ${HOLD_MIB} MiB`, async () => Number(await rss()) >= HOLD_MIB * 1024, 120000);
+  }
+}
+
+async function checkHoldersAlive() {
+  for (const name of ['a', 'b']) await checkRunning(name);
+  const total = Number(await execOk('a', "grep MemTotal /proc/meminfo | tr -dc 0-9"));
+  h.check(total > 2 * HOLD_MIB * 1024, `the guest's MemTotal ${total} kB holds less than both containers`);
+}
+
 const scenarios = {
   pod: [
     ...start,
@@ -680,6 +701,13 @@ const scenarios = {
     ['StopPodSandbox and RemovePodSandbox', stopAndRemovePod],
     ['nothing of the pod left behind', checkNothingLeft],
   ],
+  sizing: [
+    ...podReady,
+    [`containers a and b (limit 300 MiB) each hold ${HOLD_MIB} MiB at once`, startHolders],
+    ['both still run; the guest has memory for both', checkHoldersAlive],
+    ['StopPodSandbox and RemovePodSandbox', stopAndRemovePod],
+    ['nothing of the pod left behind', checkNothingLeft],
+  ],
   hostns: [
     ['containerd with the CRI plugin ready', startContainerd],
     ['busybox image imported', importImage],
@@ -718,7 +746,7 @@ async function main() {
   const subnetOk = /^\d+\.\d+\.\d+\.0\/24$/.test(process.env.CRI_SUBNET || '');
   const handlers = ['runc', 'husk'];
   if (!scenarios[scenario] || !handlers.includes(handler) || !handlers.includes(peerHandler) || !dir ||
-    (['vmdies', 'privileged', 'hostns'].includes(scenario) && handler !== 'husk') || (scenario === 'hostport' && !(HOST_PORT > 0 && HOST_PORT < 65536)) ||
+    (['vmdies', 'privileged', 'hostns', 'sizing'].includes(scenario) && handler !== 'husk') || (scenario === 'hostport' && !(HOST_PORT > 0 && HOST_PORT < 65536)) ||
     !process.env.CRI_BRIDGE || !subnetOk) {
     console.error(`usage: CRI_DIR=DIR CRI_IMAGE_TAR=TAR CRI_BRIDGE=NAME CRI_SUBNET=A.B.C.0/24 [CRI_HOSTPORT=PORT] [HUSK_SHIM=.. HUSK_CONFIG=..] node pod.js ${Object.keys(scenarios).join('|')} runc|husk [runc|husk]`);
     process.exit(2);

@@ -48,7 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		newlines += data[i] == '\n';
 	/* all within one second: the burst and one count line at the most */
 	for (size_t at = 0; at < size; at += chunk)
-		guestlog_feed(&g, (const char *)data + at, size - at < chunk ? size - at : chunk, 1000);
+		guestlog_feed(&g, (const char *)data + at, size - at < chunk ? size - at : chunk,
+		              1000);
 	size_t got = records();
 	if (got > GUESTLOG_BURST || got > newlines + size / (GUESTLOG_LINE_MAX - 1))
 		abort();

@@ -195,6 +195,19 @@ need_shim() {
 	cri_scenario privileged husk
 }
 
+@test "cri (husk): a pod of two 300 MiB containers gets a VM they both fit in (the pod cgroup's limit); each holds 250 MiB at once" {
+	need_shim
+	local m limit=$(((2 * 300 + 320) << 20)) # the containers' limits plus the RuntimeClass overhead
+	for m in $CRI_CGROUP_MOUNTS; do
+		if [ -f "$m$CRI_CGROUP_PARENT/memory.limit_in_bytes" ]; then
+			echo "$limit" >"$m$CRI_CGROUP_PARENT/memory.limit_in_bytes"
+		elif [ -f "$m$CRI_CGROUP_PARENT/memory.max" ]; then
+			echo "$limit" >"$m$CRI_CGROUP_PARENT/memory.max"
+		fi
+	done
+	cri_scenario sizing husk
+}
+
 @test "cri (husk): hostNetwork, hostIPC and hostPID pods are refused with the reason; nothing left" {
 	need_shim
 	cri_scenario hostns husk

@@ -172,3 +172,82 @@ TEST(pids_below_the_sandboxs_own_tasks_give_the_host_cgroup_what_they_need)
 	CHECK_INT(out.memory, ==, 0);
 	CHECK_INT(out.pids, ==, -1);
 }
+
+/* Writes text into root/rel (made with its directories). */
+static void put(const char *root, const char *rel, const char *text)
+{
+	char path[512], cmd[600];
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\"", path);
+	if (system(cmd) != 0)
+		return;
+	FILE *f = fopen(path, "w");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+/* The parent's limits on a hybrid (v1) and a pure v2 tree of plain files. */
+TEST(the_pod_cgroups_limits_are_read_from_the_parent)
+{
+	char root[] = "/tmp/husk-test-hostcg-XXXXXX", mounts[1024], cmd[64];
+	CHECK(mkdtemp(root));
+	snprintf(mounts, sizeof(mounts),
+	         "26 25 0:23 / %s/cpu rw - cgroup cgroup rw,cpu\n"
+	         "28 25 0:25 / %s/memory rw - cgroup cgroup rw,memory\n",
+	         root, root);
+	put(root, "memory/pod1/memory.limit_in_bytes", "964689920\n");
+	put(root, "cpu/pod1/cpu.cfs_quota_us", "150000\n");
+	put(root, "cpu/pod1/cpu.cfs_period_us", "100000\n");
+	cleanup_error husk_err err = NULL;
+	struct hostcg cg;
+	struct resource_limits l;
+	CHECK_INT(hostcg_plan(&cg, "/pod1/sbx", "sbx", false, false, "4:memory:/\n1:cpu:/\n",
+	                      mounts, &err),
+	          ==, 0);
+	hostcg_parent_limits(&cg, &l);
+	CHECK_INT(l.memory_limit, ==, 964689920);
+	CHECK_INT(l.cpu_quota, ==, 150000);
+	CHECK_INT(l.cpu_period, ==, 100000);
+	hostcg_free(&cg);
+	/* v1's "unlimited" and -1 are no limit; so is a parent above the hierarchy */
+	put(root, "memory/pod1/memory.limit_in_bytes", "9223372036854771712\n");
+	put(root, "cpu/pod1/cpu.cfs_quota_us", "-1\n");
+	CHECK_INT(hostcg_plan(&cg, "/pod1/sbx", "sbx", false, false, "4:memory:/\n1:cpu:/\n",
+	                      mounts, &err),
+	          ==, 0);
+	hostcg_parent_limits(&cg, &l);
+	CHECK_INT(l.memory_limit, ==, 0);
+	CHECK_INT(l.cpu_quota, ==, 0);
+	hostcg_free(&cg);
+	CHECK_INT(
+	    hostcg_plan(&cg, "/sbx", "sbx", false, false, "4:memory:/\n1:cpu:/\n", mounts, &err),
+	    ==, 0);
+	hostcg_parent_limits(&cg, &l);
+	CHECK_INT(l.memory_limit, ==, 0);
+	hostcg_free(&cg);
+	/* cgroup v2: memory.max and cpu.max */
+	snprintf(mounts, sizeof(mounts), "31 25 0:28 / %s/unified rw - cgroup2 cgroup2 rw\n", root);
+	put(root, "unified/kubepods/pod2/memory.max", "734003200\n");
+	put(root, "unified/kubepods/pod2/cpu.max", "250000 100000\n");
+	CHECK_INT(
+	    hostcg_plan(&cg, "/kubepods/pod2/sbx", "sbx", false, false, "0::/\n", mounts, &err), ==,
+	    0);
+	hostcg_parent_limits(&cg, &l);
+	CHECK_INT(l.memory_limit, ==, 734003200);
+	CHECK_INT(l.cpu_quota, ==, 250000);
+	CHECK_INT(l.cpu_period, ==, 100000);
+	hostcg_free(&cg);
+	put(root, "unified/kubepods/pod2/memory.max", "max\n");
+	put(root, "unified/kubepods/pod2/cpu.max", "max 100000\n");
+	CHECK_INT(
+	    hostcg_plan(&cg, "/kubepods/pod2/sbx", "sbx", false, false, "0::/\n", mounts, &err), ==,
+	    0);
+	hostcg_parent_limits(&cg, &l);
+	CHECK_INT(l.memory_limit, ==, 0);
+	CHECK_INT(l.cpu_quota, ==, 0);
+	hostcg_free(&cg);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	CHECK_INT(system(cmd), ==, 0);
+}
