@@ -13,20 +13,12 @@
 
 #include "cgstat.h"
 #include "lib/cleanup.h"
+#include "lib/fs.h"
 #include "lib/log.h"
 
 #define CGROUP_PATH_MAX PATH_MAX
 
 static const char *const controllers[] = {"+cpu", "+cpuset", "+io", "+memory", "+pids", "+hugetlb"};
-
-static int write_value(const char *path, const char *value)
-{
-	cleanup_close int fd = open(path, O_WRONLY | O_CLOEXEC);
-	size_t n = strlen(value);
-	if (fd < 0)
-		return -1;
-	return write(fd, value, n) == (ssize_t)n ? 0 : -1;
-}
 
 /* Reads at most size-1 bytes of dir/file as a string ("" when unreadable). */
 static void read_cgfile(const char *dir, const char *file, char *buf, size_t size)
@@ -44,7 +36,7 @@ static void enable_controllers(const char *dir)
 	char path[CGROUP_PATH_MAX];
 	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", dir);
 	for (size_t i = 0; i < ARRAY_SIZE(controllers); i++)
-		if (write_value(path, controllers[i]) < 0)
+		if (write_knob(path, controllers[i]) < 0)
 			log_debug("cgroup %s: %s: %s", dir, controllers[i], strerror(errno));
 }
 
@@ -70,7 +62,7 @@ int cgroup_write_resources(const char *dir, const struct spec_resources *r, husk
 	for (size_t i = 0; i < r->nfiles; i++) {
 		const struct spec_cgfile *f = &r->files[i];
 		snprintf(path, sizeof(path), "%s/%s", dir, f->file);
-		if (write_value(path, f->value) == 0)
+		if (write_knob(path, f->value) == 0)
 			continue;
 		if (errno == ENOENT)
 			return husk_error_set(err, 0,
@@ -108,7 +100,7 @@ int cgroup_set_freeze(const char *dir, int frozen)
 {
 	char path[CGROUP_PATH_MAX];
 	snprintf(path, sizeof(path), "%s/cgroup.freeze", dir);
-	return write_value(path, frozen ? "1" : "0");
+	return write_knob(path, frozen ? "1" : "0");
 }
 
 int cgroup_freeze_requested(const char *dir)

@@ -62,13 +62,21 @@ void close_fd(int *fd)
 	*fd = -1;
 }
 
-int write_str(const char *path, const char *value, husk_err *err)
+int write_knob(const char *path, const char *value)
 {
 	cleanup_close int fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
-		return husk_error_set(err, errno, "open %s", path);
+		return -1;
 	size_t n = strlen(value);
-	if (write(fd, value, n) != (ssize_t)n)
+	ssize_t w = write(fd, value, n);
+	if (w >= 0 && w != (ssize_t)n)
+		errno = EIO;
+	return w == (ssize_t)n ? 0 : -1;
+}
+
+int write_str(const char *path, const char *value, husk_err *err)
+{
+	if (write_knob(path, value) < 0)
 		return husk_error_set(err, errno, "write %s to %s", value, path);
 	return 0;
 }

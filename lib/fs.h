@@ -14,7 +14,12 @@ int mkdir_p(const char *path, mode_t mode, husk_err *err);
  * anything else refused.
  */
 int unix_listen(const char *path, int backlog, int flags, husk_err *err);
-/* Writes value to the existing file path (a /proc or /sys knob) in one write. */
+/*
+ * Writes value to the existing file path (a /proc, /sys or cgroup knob) in one write; -1 with
+ * errno set (callers that make their message from errno).
+ */
+int write_knob(const char *path, const char *value);
+/* write_knob with the error in *err ("write VALUE to PATH"). */
 int write_str(const char *path, const char *value, husk_err *err);
 /* Closes *fd if it is open and sets it to -1 (errno kept). */
 void close_fd(int *fd);
