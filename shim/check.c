@@ -1,14 +1,18 @@
 /*
  * husk check: what this host offers (acceleration, vsock, QEMU, virtiofsd, guest image, and
- * what a pod's network needs: tun, tc redirect; vhost-net); with --boot, a timed test boot of
- * the guest image.
+ * what a pod's network needs: tun, tc redirect; vhost-net; the host cgroups, room in /run,
+ * containerd's husk runtime); with --boot, a timed test boot of the guest image.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "lib/cleanup.h"
@@ -20,6 +24,7 @@
 #include "hypervisor/qemu/virtiofsd.h"
 #include "hypervisor/vsock/dial.h"
 #include "netlink/tap.h"
+#include "shim/lib/bundle.h"
 #include "shim/lib/podnet.h"
 #include "shim/lib/sandbox.h"
 
@@ -90,6 +95,110 @@ static void report_network(void)
 	       ok ? "ingress qdisc, u32 filter, mirred action" : husk_error_msg(err));
 }
 
+/* The hierarchies linux.cgroupsPath puts a sandbox's host processes in: v2's controllers, or
+ * every v1 hierarchy mounted under /sys/fs/cgroup. Not required (no cgroupsPath, no cgroup). */
+static void report_cgroup(void)
+{
+	char detail[512] = "", buf[256];
+	struct statfs fs;
+	if (statfs("/sys/fs/cgroup", &fs) < 0) {
+		snprintf(detail, sizeof(detail), "/sys/fs/cgroup: %s", strerror(errno));
+		report("cgroup", false, false, detail);
+		return;
+	}
+	if (fs.f_type == CGROUP2_SUPER_MAGIC) {
+		cleanup_close int fd =
+		    open("/sys/fs/cgroup/cgroup.controllers", O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		snprintf(detail, sizeof(detail), "v2: %s", buf);
+		report("cgroup", true, false, detail);
+		return;
+	}
+	DIR *d = opendir("/sys/fs/cgroup");
+	struct dirent *e;
+	size_t o = snprintf(detail, sizeof(detail), "v1:");
+	while (d && (e = readdir(d)) && o < sizeof(detail)) {
+		char path[300];
+		snprintf(path, sizeof(path), "/sys/fs/cgroup/%s", e->d_name);
+		if (e->d_name[0] != '.' && statfs(path, &fs) == 0 &&
+		    (fs.f_type == CGROUP_SUPER_MAGIC || fs.f_type == CGROUP2_SUPER_MAGIC))
+			o += (size_t)snprintf(detail + o, sizeof(detail) - o, " %s%s", e->d_name,
+			                      fs.f_type == CGROUP2_SUPER_MAGIC ? " (cgroup2)" : "");
+	}
+	if (d)
+		closedir(d);
+	report("cgroup", o > 3, false, o > 3 ? detail : "no cgroup hierarchy mounted");
+}
+
+/* Each sandbox keeps its state in /run: console.log alone may take 1 MiB. */
+#define CHECK_RUN_MIN_MIB 16
+
+static int report_run_space(void)
+{
+	struct statvfs vfs;
+	char detail[300];
+	if (statvfs("/run", &vfs) < 0) {
+		snprintf(detail, sizeof(detail), "/run: %s", strerror(errno));
+		return report("/run", false, true, detail);
+	}
+	unsigned long long mib = (unsigned long long)vfs.f_bavail * vfs.f_frsize >> 20;
+	bool ok = mib >= CHECK_RUN_MIN_MIB;
+	snprintf(detail, sizeof(detail), "%llu MiB free%s", mib,
+	         ok ? "" : ": sandbox state (console.log up to 1 MiB each) needs more");
+	return report("/run", ok, true, detail);
+}
+
+/* The directory of PATH holding an executable name, into dir; false if none does. */
+static bool find_in_path(const char *name, char *dir, size_t len)
+{
+	const char *path = getenv("PATH");
+	for (const char *p = path; p && *p;) {
+		size_t n = strcspn(p, ":");
+		char file[PATH_MAX];
+		snprintf(file, sizeof(file), "%.*s/%s", (int)n, p, name);
+		if (n && access(file, X_OK) == 0) {
+			snprintf(dir, len, "%.*s", (int)n, p);
+			return true;
+		}
+		p += n + (p[n] == ':');
+	}
+	return false;
+}
+
+/* containerd's config names husk's runtime and finds its shim (on PATH, as containerd does). */
+static void report_containerd(void)
+{
+	static const char config[] = "/etc/containerd/config.toml";
+	char detail[PATH_MAX + 200], dir[PATH_MAX];
+	cleanup_free char *text = NULL;
+	size_t len = 0;
+	cleanup_error husk_err err = NULL;
+	bool shim = find_in_path("containerd-shim-husk-v2", dir, sizeof(dir));
+	bool read = bundle_read_file(config, 1 << 20, &text, &len, &err) == 0;
+	bool named = read && memmem(text, len, "io.containerd.husk.v2", 21);
+	if (!read)
+		snprintf(detail, sizeof(detail),
+		         "%s (add configs/containerd-husk.toml to use husk from "
+		         "Kubernetes: docs/kubernetes.md)",
+		         husk_error_msg(err));
+	else if (!named)
+		snprintf(detail, sizeof(detail),
+		         "%s has no husk runtime (add configs/containerd-husk.toml: "
+		         "docs/kubernetes.md)",
+		         config);
+	else if (!shim)
+		snprintf(detail, sizeof(detail),
+		         "%s names husk's runtime, but containerd-shim-husk-v2 is "
+		         "not on PATH",
+		         config);
+	else
+		snprintf(detail, sizeof(detail), "%s names husk's runtime; its shim is in %s",
+		         config, dir);
+	report("containerd", named && shim, false, detail);
+}
+
 /*
  * Boots the guest image in a sandbox of a temporary root (no container) until
  * the agent answers, and powers it off. Last: the sandbox's private mount
@@ -150,6 +259,9 @@ int cmd_check(const struct husk_globals *g, int argc, char **argv, husk_err *err
 	missing += report_file("guest kernel", cfg.kernel);
 	missing += report_file("guest initrd", cfg.initrd);
 	report_network();
+	report_cgroup();
+	missing += report_run_space();
+	report_containerd();
 	/* a boot needs what the reports above found; without it, it would only repeat them */
 	if (boot && missing)
 		report("boot", false, false, "not tried: a required component is missing");

@@ -55,6 +55,14 @@ husk_wait() {
 	[[ "$output" =~ tun\ +/dev/net/tun ]]
 	[[ "$output" =~ vhost-net\ + ]]
 	[[ "$output" =~ tc\ redirect\ +ingress\ qdisc,\ u32\ filter,\ mirred\ action ]]
+	# the host cgroups as mounted here, room for state in /run, containerd's husk runtime
+	if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
+		[[ "$output" =~ cgroup\ +v2:\ .*memory ]]
+	else
+		[[ "$output" =~ cgroup\ +v1:.*\ memory ]]
+	fi
+	[[ "$output" =~ /run\ +[0-9]+\ MiB\ free ]]
+	[[ "$output" =~ containerd\ +(no:\ )?/etc/containerd/config.toml ]]
 }
 
 @test "husk check fails naming a missing guest kernel" {
