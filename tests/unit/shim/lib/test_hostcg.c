@@ -188,10 +188,24 @@ static void put(const char *root, const char *rel, const char *text)
 	}
 }
 
+/* hostcg_parent_limits of cgroupsPath path planned on self and mounts (zeros if unplanned). */
+static struct resource_limits parent_of(const char *path, const char *self, const char *mounts)
+{
+	cleanup_error husk_err err = NULL;
+	struct hostcg cg;
+	struct resource_limits l = {0};
+	if (hostcg_plan(&cg, path, "sbx", false, false, self, mounts, &err) == 0) {
+		hostcg_parent_limits(&cg, &l);
+		hostcg_free(&cg);
+	}
+	return l;
+}
+
 /* The parent's limits on a hybrid (v1) and a pure v2 tree of plain files. */
 TEST(the_pod_cgroups_limits_are_read_from_the_parent)
 {
 	char root[] = "/tmp/husk-test-hostcg-XXXXXX", mounts[1024], cmd[64];
+	static const char v1_self[] = "4:memory:/\n1:cpu:/\n";
 	CHECK(mkdtemp(root));
 	snprintf(mounts, sizeof(mounts),
 	         "26 25 0:23 / %s/cpu rw - cgroup cgroup rw,cpu\n"
@@ -200,54 +214,30 @@ TEST(the_pod_cgroups_limits_are_read_from_the_parent)
 	put(root, "memory/pod1/memory.limit_in_bytes", "964689920\n");
 	put(root, "cpu/pod1/cpu.cfs_quota_us", "150000\n");
 	put(root, "cpu/pod1/cpu.cfs_period_us", "100000\n");
-	cleanup_error husk_err err = NULL;
-	struct hostcg cg;
-	struct resource_limits l;
-	CHECK_INT(hostcg_plan(&cg, "/pod1/sbx", "sbx", false, false, "4:memory:/\n1:cpu:/\n",
-	                      mounts, &err),
-	          ==, 0);
-	hostcg_parent_limits(&cg, &l);
+	struct resource_limits l = parent_of("/pod1/sbx", v1_self, mounts);
 	CHECK_INT(l.memory_limit, ==, 964689920);
 	CHECK_INT(l.cpu_quota, ==, 150000);
 	CHECK_INT(l.cpu_period, ==, 100000);
-	hostcg_free(&cg);
 	/* v1's "unlimited" and -1 are no limit; so is a parent above the hierarchy */
 	put(root, "memory/pod1/memory.limit_in_bytes", "9223372036854771712\n");
 	put(root, "cpu/pod1/cpu.cfs_quota_us", "-1\n");
-	CHECK_INT(hostcg_plan(&cg, "/pod1/sbx", "sbx", false, false, "4:memory:/\n1:cpu:/\n",
-	                      mounts, &err),
-	          ==, 0);
-	hostcg_parent_limits(&cg, &l);
+	l = parent_of("/pod1/sbx", v1_self, mounts);
 	CHECK_INT(l.memory_limit, ==, 0);
 	CHECK_INT(l.cpu_quota, ==, 0);
-	hostcg_free(&cg);
-	CHECK_INT(
-	    hostcg_plan(&cg, "/sbx", "sbx", false, false, "4:memory:/\n1:cpu:/\n", mounts, &err),
-	    ==, 0);
-	hostcg_parent_limits(&cg, &l);
-	CHECK_INT(l.memory_limit, ==, 0);
-	hostcg_free(&cg);
+	CHECK_INT(parent_of("/sbx", v1_self, mounts).memory_limit, ==, 0);
 	/* cgroup v2: memory.max and cpu.max */
 	snprintf(mounts, sizeof(mounts), "31 25 0:28 / %s/unified rw - cgroup2 cgroup2 rw\n", root);
 	put(root, "unified/kubepods/pod2/memory.max", "734003200\n");
 	put(root, "unified/kubepods/pod2/cpu.max", "250000 100000\n");
-	CHECK_INT(
-	    hostcg_plan(&cg, "/kubepods/pod2/sbx", "sbx", false, false, "0::/\n", mounts, &err), ==,
-	    0);
-	hostcg_parent_limits(&cg, &l);
+	l = parent_of("/kubepods/pod2/sbx", "0::/\n", mounts);
 	CHECK_INT(l.memory_limit, ==, 734003200);
 	CHECK_INT(l.cpu_quota, ==, 250000);
 	CHECK_INT(l.cpu_period, ==, 100000);
-	hostcg_free(&cg);
 	put(root, "unified/kubepods/pod2/memory.max", "max\n");
 	put(root, "unified/kubepods/pod2/cpu.max", "max 100000\n");
-	CHECK_INT(
-	    hostcg_plan(&cg, "/kubepods/pod2/sbx", "sbx", false, false, "0::/\n", mounts, &err), ==,
-	    0);
-	hostcg_parent_limits(&cg, &l);
+	l = parent_of("/kubepods/pod2/sbx", "0::/\n", mounts);
 	CHECK_INT(l.memory_limit, ==, 0);
 	CHECK_INT(l.cpu_quota, ==, 0);
-	hostcg_free(&cg);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
 	CHECK_INT(system(cmd), ==, 0);
 }
