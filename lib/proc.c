@@ -364,7 +364,8 @@ const char *proc_status_str(int status, char *buf, size_t len)
 	return buf;
 }
 
-static int read_line_until(int fd, int64_t deadline, char *buf, size_t len, husk_err *err)
+/* Reads fd into buf until EOF, a full buf or (one_line) a newline, which is cut off. */
+static int read_until(int fd, int64_t deadline, char *buf, size_t len, bool one_line, husk_err *err)
 {
 	size_t have = 0;
 	for (;;) {
@@ -375,7 +376,7 @@ static int read_line_until(int fd, int64_t deadline, char *buf, size_t len, husk
 		if (n < 0)
 			return husk_error_set(err, errno, "poll");
 		if (n == 0)
-			return husk_error_set(err, ETIMEDOUT, "no output line in time");
+			return husk_error_set(err, ETIMEDOUT, "no output in time");
 		ssize_t r = read(fd, buf + have, len - 1 - have);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -383,7 +384,7 @@ static int read_line_until(int fd, int64_t deadline, char *buf, size_t len, husk
 			return husk_error_set(err, errno, "read");
 		have += (size_t)r;
 		buf[have] = '\0';
-		char *nl = memchr(buf, '\n', have);
+		char *nl = one_line ? memchr(buf, '\n', have) : NULL;
 		if (nl)
 			*nl = '\0';
 		if (nl || r == 0 || have == len - 1)
@@ -391,11 +392,12 @@ static int read_line_until(int fd, int64_t deadline, char *buf, size_t len, husk
 	}
 }
 
-int proc_first_line(const char *const *argv, int timeout_ms, char *buf, size_t len, husk_err *err)
+static int run_reading(const char *const *argv, int timeout_ms, char *buf, size_t len,
+                       bool one_line, husk_err *err)
 {
 	int pipefd[2];
 	if (len < 2)
-		return husk_error_set(err, EINVAL, "first line: buffer too small");
+		return husk_error_set(err, EINVAL, "output: buffer too small");
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return husk_error_set(err, errno, "pipe");
 	cleanup_close int rd = pipefd[0];
@@ -406,7 +408,7 @@ int proc_first_line(const char *const *argv, int timeout_ms, char *buf, size_t l
 		return -1;
 	close(move_fd(wr));
 	int64_t deadline = deadline_after(timeout_ms);
-	int r = read_line_until(rd, deadline, buf, len, err);
+	int r = read_until(rd, deadline, buf, len, one_line, err);
 	close(move_fd(rd));
 	if (proc_wait_status(&p, deadline_left(deadline), NULL) == 1)
 		proc_release(&p);
@@ -415,4 +417,14 @@ int proc_first_line(const char *const *argv, int timeout_ms, char *buf, size_t l
 	if (r < 0)
 		return husk_error_prefix(err, "%s", argv[0]);
 	return 0;
+}
+
+int proc_first_line(const char *const *argv, int timeout_ms, char *buf, size_t len, husk_err *err)
+{
+	return run_reading(argv, timeout_ms, buf, len, true, err);
+}
+
+int proc_output(const char *const *argv, int timeout_ms, char *buf, size_t len, husk_err *err)
+{
+	return run_reading(argv, timeout_ms, buf, len, false, err);
 }

@@ -75,5 +75,7 @@ const char *proc_status_str(int status, char *buf, size_t len);
 
 /* Runs argv (stdin/stderr /dev/null) and returns the first stdout line (no '\n') in buf. */
 int proc_first_line(const char *const *argv, int timeout_ms, char *buf, size_t len, husk_err *err);
+/* The same with all of stdout, at most len - 1 bytes of it (the rest is not read). */
+int proc_output(const char *const *argv, int timeout_ms, char *buf, size_t len, husk_err *err);
 
 #endif

@@ -255,6 +255,7 @@ int cmd_check(const struct husk_globals *g, int argc, char **argv, husk_err *err
 	missing += report_accel(&cfg);
 	missing += report_vsock(&cfg);
 	missing += report_version("qemu", cfg.qemu, qemu_version);
+	missing += report_version("qemu devices", cfg.qemu, qemu_check_devices);
 	missing += report_version("virtiofsd", cfg.virtiofsd, virtiofsd_version);
 	missing += report_file("guest kernel", cfg.kernel);
 	missing += report_file("guest initrd", cfg.initrd);

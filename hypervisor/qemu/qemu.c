@@ -275,3 +275,33 @@ int qemu_version(const char *binary, char *buf, size_t len, husk_err *err)
 	const char *argv[] = {binary, "--version", NULL};
 	return proc_first_line(argv, 5000, buf, len, err);
 }
+
+/* what add_devices and add_nics may ask for */
+static const char *const devices[] = {"vhost-user-vsock-pci", "vhost-vsock-pci",
+                                      "vhost-user-fs-pci", "virtio-balloon-pci", "virtio-net-pci"};
+
+/* QEMU 7.2's -device help lists 'name "virtio-net-pci", bus PCI, ...': about 20 KiB */
+#define DEVICE_HELP_MAX (256 * 1024)
+
+int qemu_check_devices(const char *binary, char *list, size_t len, husk_err *err)
+{
+	const char *argv[] = {binary, "-nodefaults", "-machine", "none", "-device", "help", NULL};
+	cleanup_free char *help = malloc(DEVICE_HELP_MAX);
+	if (!help)
+		return husk_error_set(err, ENOMEM, "qemu -device help");
+	if (proc_output(argv, 5000, help, DEVICE_HELP_MAX, err) < 0)
+		return -1;
+	char missing[256] = "", want[64];
+	size_t o = 0, m = 0;
+	list[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(devices); i++) {
+		snprintf(want, sizeof(want), "name \"%s\"", devices[i]);
+		if (!strstr(help, want))
+			m += (size_t)snprintf(missing + m, sizeof(missing) - m, " %s", devices[i]);
+		if (o < len)
+			o += (size_t)snprintf(list + o, len - o, "%s%s", o ? " " : "", devices[i]);
+	}
+	if (m)
+		return husk_error_set(err, 0, "%s: no device%s", binary, missing);
+	return 0;
+}

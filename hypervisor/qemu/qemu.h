@@ -67,6 +67,11 @@ void qemu_argv_free(char **argv);
 int qemu_start(const struct qemu_spec *spec, int log_fd, struct proc *out, husk_err *err);
 /* First line of `<binary> --version`, e.g. "QEMU emulator version 7.2.22 (...)". */
 int qemu_version(const char *binary, char *buf, size_t len, husk_err *err);
+/*
+ * Checks that binary has every device husk's command line may name (`-device help`): 0, or -1
+ * with *err listing the missing ones. The names checked, space-separated, into list.
+ */
+int qemu_check_devices(const char *binary, char *list, size_t len, husk_err *err);
 
 /* QMP client: lines capped at QMP_MAX_LINE, every call bounded by timeout_ms. */
 #define QMP_MAX_LINE (64 * 1024)

@@ -50,6 +50,7 @@ husk_wait() {
 	[[ "$output" == *"kvm"* ]]
 	[[ "$output" == *"vhost-vsock"* ]]
 	[[ "$output" =~ qemu\ +QEMU\ emulator\ version ]]
+	[[ "$output" =~ qemu\ devices\ +vhost-user-vsock-pci\ .*vhost-user-fs-pci\ .*virtio-net-pci ]]
 	[[ "$output" =~ virtiofsd\ +.*[0-9] ]]
 	[[ "$output" == *"guest kernel  $HUSK_BUILD/guest/vmlinuz"* ]]
 	[[ "$output" =~ tun\ +/dev/net/tun ]]
@@ -70,6 +71,23 @@ husk_wait() {
 	run "$HUSK" check --config "$CONFIG"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"guest kernel  MISSING: $T/nope/vmlinuz: No such file or directory"* ]]
+}
+
+@test "husk check fails naming the devices a QEMU lacks" {
+	# a QEMU built without vhost-user-fs and virtio-balloon
+	cat >"$T/qemu" <<'SH'
+#!/bin/sh
+case "$*" in
+--version) echo "QEMU emulator version 7.2.0" ;;
+*help*) printf 'name "%s", bus PCI\n' vhost-user-vsock-pci vhost-vsock-pci virtio-net-pci ;;
+esac
+SH
+	chmod +x "$T/qemu"
+	write_config qemu="\"$T/qemu\""
+	run "$HUSK" check --config "$CONFIG"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"qemu devices  MISSING: $T/qemu: no device vhost-user-fs-pci virtio-balloon-pci"* ]]
 }
 
 @test "husk check --boot boots the guest image, timed, and leaves nothing; a missing initrd fails it without a boot" {

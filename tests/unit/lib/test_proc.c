@@ -196,6 +196,11 @@ TEST(first_line_of_output)
 	const char *silent[] = {"true", NULL};
 	CHECK_INT(proc_first_line(silent, 5000, buf, sizeof(buf), &err), ==, -1);
 	CHECK_STR(husk_error_msg(err), "true: no output");
+	/* all of it, or what fits */
+	CHECK_INT(proc_output(argv, 5000, buf, sizeof(buf), &err), ==, 0);
+	CHECK_STR(buf, "hello\nworld\n");
+	CHECK_INT(proc_output(argv, 5000, buf, 9, &err), ==, 0);
+	CHECK_STR(buf, "hello\nwo");
 }
 
 /* An event loop must be able to remove the pidfd after the reap, so reaping keeps it open. */
