@@ -46,7 +46,7 @@ static const char *agent_level(const char *line, enum husk_log_level *level, con
 /* Logs the line in g->line (NUL-terminated); cut: it went on past GUESTLOG_LINE_MAX. */
 static void log_line(struct guestlog *g, bool cut, int64_t now_ms)
 {
-	enum husk_log_level level = LOG_LEVEL_WARN;
+	enum husk_log_level level = LOG_LEVEL_INFO;
 	const char *msg = g->line, *who = agent_level(g->line, &level, &msg);
 	if (level > log_get_level() || !rate_limit_allow(&g->rl, now_ms))
 		return;

@@ -1,8 +1,9 @@
 /*
  * The guest's console lines in the host's log (the CLI's --log, the shim's log that containerd
  * keeps): each whole line becomes one log line "guest ID: ..." at the level the agent gave it
- * (husk-agent's and the guest modprobe's own lines) or warn (the kernel prints only errors on
- * a quiet console), escaped (lib/text.h), cut at GUESTLOG_LINE_MAX bytes, and at most
+ * (husk-agent's and the guest modprobe's own lines) or info (the kernel's: on a quiet console
+ * only its errors, and "reboot: Power down" at every poweroff), escaped (lib/text.h), cut at
+ * GUESTLOG_LINE_MAX bytes, and at most
  * GUESTLOG_BURST a second: a guest that floods its console costs the host's log one line
  * counting what it dropped.
  */

@@ -628,8 +628,14 @@ async function startHolders() {
   for (const name of ['a', 'b'])
     await startContainer(name, { script: HOLD, resources: { memory_limit_in_bytes: 300 * 1024 * 1024 } });
   for (const name of ['a', 'b']) {
-    const rss = () => execOk(name, 'grep VmRSS /proc/$(pidof dd)/status | tr -dc 0-9');
-    await h.waitFor(`${name}'s dd holding ${HOLD_MIB} MiB`, async () => Number(await rss()) >= HOLD_MIB * 1024, 120000);
+    // not yet: an Error (not a failed check) that waitFor reports with its timeout
+    const holding = async () => {
+      const r = await exec(name, 'grep VmRSS /proc/$(pidof dd)/status; ps -o pid,args');
+      // resident: all of the buffer but a few pages dd never wrote to (less than 1 MiB)
+      if (Number(r.out.replace(/^VmRSS:\s*(\d+).*/s, '$1')) >= (HOLD_MIB - 1) * 1024) return true;
+      throw new Error(`${r.out.trim()} ${r.err.trim()}`.replace(/\s+/g, ' '));
+    };
+    await h.waitFor(`${name}'s dd holding ${HOLD_MIB} MiB`, holding, 120000);
   }
 }
 

@@ -42,7 +42,7 @@ static void feed(struct guestlog *g, const char *s, int64_t now)
 	guestlog_feed(g, s, strlen(s), now);
 }
 
-TEST(agent_lines_keep_their_level_and_kernel_lines_are_warnings)
+TEST(agent_lines_keep_their_level_and_kernel_lines_are_info)
 {
 	struct guestlog g;
 	struct capture c;
@@ -51,11 +51,13 @@ TEST(agent_lines_keep_their_level_and_kernel_lines_are_warnings)
 	feed(&g, "husk-agent: info: not at warn\n", 1);
 	feed(&g, "husk-agent: err", 1);
 	feed(&g, "or: split over two reads\n", 1);
-	feed(&g, "[    1.234567] virtio_net: bad \x1b[31mred\n\n", 1);
+	feed(&g, "[    2.786525] reboot: Power down\n", 1);
 	feed(&g, "no newline yet", 1);
 	CHECK_STR(capture_end(&c), "husk: warn: guest abc: husk-agent: create caps: ignored\n"
-	                           "husk: error: guest abc: husk-agent: split over two reads\n"
-	                           "husk: warn: guest abc: console: [    1.234567] virtio_net: bad "
+	                           "husk: error: guest abc: husk-agent: split over two reads\n");
+	capture_start(&g, &c, LOG_LEVEL_INFO, 0);
+	feed(&g, "[    1.234567] virtio_net: bad \x1b[31mred\n\n", 1);
+	CHECK_STR(capture_end(&c), "husk: info: guest abc: console: [    1.234567] virtio_net: bad "
 	                           "\\x1b[31mred\n");
 }
 
@@ -78,21 +80,21 @@ TEST(a_long_line_is_cut_once)
 	static char line[3 * GUESTLOG_LINE_MAX];
 	memset(line, 'x', sizeof(line) - 2);
 	line[sizeof(line) - 2] = '\n';
-	capture_start(&g, &c, LOG_LEVEL_WARN, 0);
+	capture_start(&g, &c, LOG_LEVEL_INFO, 0);
 	feed(&g, line, 1);
 	feed(&g, "next\n", 1);
 	const char *got = capture_end(&c);
 	const char *second = strstr(got, "...\n");
 	CHECK(second);
 	CHECK_INT(second - got, <, GUESTLOG_LINE_MAX + 64);
-	CHECK_STR(second + 4, "husk: warn: guest abc: console: next\n");
+	CHECK_STR(second + 4, "husk: info: guest abc: console: next\n");
 }
 
 TEST(a_flood_is_cut_to_the_burst_and_counted)
 {
 	struct guestlog g;
 	struct capture c;
-	capture_start(&g, &c, LOG_LEVEL_WARN, 0);
+	capture_start(&g, &c, LOG_LEVEL_INFO, 0);
 	for (int i = 0; i < GUESTLOG_BURST + 150; i++)
 		feed(&g, "flood\n", 5000);
 	feed(&g, "after\n", 6000);
@@ -102,7 +104,7 @@ TEST(a_flood_is_cut_to_the_burst_and_counted)
 		lines++;
 	CHECK_INT(lines, ==, GUESTLOG_BURST + 2);
 	CHECK(strstr(got, "husk: warn: guest abc: 150 console lines not logged (more than 100 a "
-	                  "second)\nhusk: warn: guest abc: console: after\n"));
+	                  "second)\nhusk: info: guest abc: console: after\n"));
 }
 
 TEST(json_lines_stay_one_object_a_line)
