@@ -44,7 +44,8 @@ static int host_cgroup_plan(struct owner_args *a, const struct husk_globals *g, 
 int owner_args_load(struct owner_args *a, const struct husk_globals *g, const char *id,
                     const struct create_flags *f, husk_err *err)
 {
-	*a = (struct owner_args){.root = g->root, .id = id};
+	*a =
+	    (struct owner_args){.root = g->root, .id = id, .guest_log = g->log_fd >= 0 || g->debug};
 	if (container_id_check(id, err) < 0 || config_load(f->config, &a->cfg, err) < 0 ||
 	    (f->pid_file && path_from_cwd(f->pid_file, &a->pid_file, err) < 0))
 		return -1;

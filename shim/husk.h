@@ -112,6 +112,11 @@ struct owner_args {
 	bool foreground; /* run without --detach: the state goes when the container exits */
 	bool keep;       /* run --keep: ... unless this is set */
 	/*
+	 * the guest's console lines go to the log: with --log or --debug only, so a plain
+	 * run's stderr keeps runc's one line on failure
+	 */
+	bool guest_log;
+	/*
 	 * process.terminal: where the pty master goes (absolute), or NULL for
 	 * a foreground run on the caller's own terminal
 	 */

@@ -380,6 +380,8 @@ static int set_up(struct owner *o, husk_err *err)
 	const struct owner_args *a = o->args;
 	char sock[STATEDIR_SOCK_PATH_MAX];
 	o->sb = sandbox_create(o->loop, a->root, a->id, &a->cfg, err);
+	if (o->sb)
+		sandbox_set_guest_log(o->sb, a->guest_log);
 	if (!o->sb)
 		return -1;
 	if (ocistate_init(&o->st, a->id, a->bundle, a->rootfs, a->spec.annotations, err) < 0 ||

@@ -101,7 +101,8 @@ static int read_once(struct conslog *c)
 		return -1;
 	}
 	cleanup_error husk_err err = NULL;
-	guestlog_feed(&c->guest, buf, (size_t)n, monotonic_ms());
+	if (c->guest.id)
+		guestlog_feed(&c->guest, buf, (size_t)n, monotonic_ms());
 	if (c->failed) {
 		c->dropped += (uint64_t)n;
 	} else if (conslog_append(c, buf, (size_t)n, &err) < 0) {

@@ -40,8 +40,9 @@ struct conslog {
 void conslog_init(struct conslog *c);
 /*
  * Creates path (truncated, 0600, not following a symlink) and a socketpair, and reads the
- * socket from loop; the log's lines name the sandbox id (kept, not copied). *qemu_end is the
- * end to hand to QEMU (close-on-exec; the caller closes its copy once QEMU has it).
+ * socket from loop; its lines also go to the log naming the sandbox id (kept, not copied;
+ * NULL: they do not). *qemu_end is the end to hand to QEMU (close-on-exec; the caller
+ * closes its copy once QEMU has it).
  */
 int conslog_open(struct conslog *c, struct husk_loop *loop, const char *path, const char *id,
                  int *qemu_end, husk_err *err);

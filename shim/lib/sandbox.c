@@ -74,6 +74,7 @@ struct sandbox {
 	const char *const *keep; /* entries of the state dir that outlive the sandbox */
 	struct timespec boot_start;
 	unsigned vcpus, memory_mib; /* the VM's size: cfg's, or sandbox_set_size's */
+	bool guest_log;             /* the console's lines also go to the log */
 	struct podnet *net;         /* the pod's network namespace, attached, or NULL */
 	bool debug_console;         /* the guest serves the debug console */
 };
@@ -277,6 +278,7 @@ struct sandbox *sandbox_create(struct husk_loop *loop, const char *root, const c
 	sb->cfg = cfg;
 	sb->vcpus = cfg->vcpus;
 	sb->memory_mib = cfg->memory_mib;
+	sb->guest_log = true;
 	sb->ready_fd = sb->boot_timer = sb->dial_timer = sb->dial.fd = sb->virtiofsd_listener = -1;
 	sb->boot_slot = sb->net_watch = -1;
 	helper_init(sb, &sb->vsockd, "husk-vsockd", NULL);
@@ -518,8 +520,8 @@ static int start_qemu(struct sandbox *sb, const struct accel_choice *accel, husk
 	         level_names[level], sb->debug_console ? " husk.debug_console=1" : "");
 	cleanup_free char *name = dir_named(sb, "qemu", err);
 	cleanup_close int console = -1;
-	if (!name ||
-	    conslog_open(&sb->console, sb->loop, sb->sd.console_log, sb->id, &console, err) < 0)
+	if (!name || conslog_open(&sb->console, sb->loop, sb->sd.console_log,
+	                          sb->guest_log ? sb->id : NULL, &console, err) < 0)
 		return -1;
 	struct qemu_spec spec = {
 	    .binary = cfg->qemu,
@@ -1005,6 +1007,11 @@ int sandbox_set_size(struct sandbox *sb, const struct bundle *spec, husk_err *er
 	vm_size_for(&l, &sb->vcpus, &sb->memory_mib);
 	log_debug("sandbox %s: %u vCPUs, %u MiB", sb->id, sb->vcpus, sb->memory_mib);
 	return 0;
+}
+
+void sandbox_set_guest_log(struct sandbox *sb, bool on)
+{
+	sb->guest_log = on;
 }
 
 void sandbox_size_at_least(struct sandbox *sb, const struct resource_limits *l, unsigned *vcpus,

@@ -58,6 +58,8 @@ void sandbox_release_container(struct sandbox *sb, const char *container_id);
  * Before sandbox_boot; an ill-shaped linux.resources is an error.
  */
 int sandbox_set_size(struct sandbox *sb, const struct bundle *spec, husk_err *err);
+/* Whether the guest's console lines also go to the log (conslog.h); on unless set off. */
+void sandbox_set_guest_log(struct sandbox *sb, bool on);
 /*
  * Grows the VM (before sandbox_boot) to at least what limits l give (resources_vm_size: a
  * pod's); never shrinks it. *vcpus and *memory_mib are then its size.
