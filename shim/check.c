@@ -3,16 +3,13 @@
  * what a pod's network needs: tun, tc redirect; vhost-net; the host cgroups, room in /run,
  * containerd's husk runtime); with --boot, a timed test boot of the guest image.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "lib/cleanup.h"
@@ -25,6 +22,7 @@
 #include "hypervisor/vsock/dial.h"
 #include "netlink/tap.h"
 #include "shim/lib/bundle.h"
+#include "shim/lib/hostcg.h"
 #include "shim/lib/podnet.h"
 #include "shim/lib/sandbox.h"
 
@@ -95,41 +93,38 @@ static void report_network(void)
 	       ok ? "ingress qdisc, u32 filter, mirred action" : husk_error_msg(err));
 }
 
-/* The hierarchies linux.cgroupsPath puts a sandbox's host processes in: v2's controllers, or
- * every v1 hierarchy mounted under /sys/fs/cgroup. Not required (no cgroupsPath, no cgroup). */
+/*
+ * The hierarchies hostcg would put a sandbox's host processes in (planned for a cgroupsPath,
+ * nothing made): v2's controllers, or v1's hierarchies. Not required (no cgroupsPath, no cgroup).
+ */
 static void report_cgroup(void)
 {
-	char detail[512] = "", buf[256];
-	struct statfs fs;
-	if (statfs("/sys/fs/cgroup", &fs) < 0) {
-		snprintf(detail, sizeof(detail), "/sys/fs/cgroup: %s", strerror(errno));
-		report("cgroup", false, false, detail);
+	char detail[512];
+	struct hostcg cg;
+	cleanup_error husk_err err = NULL;
+	if (hostcg_plan_self(&cg, "{}", 2, "husk-check", false, &err) < 0) {
+		report("cgroup", false, false, husk_error_msg(err));
 		return;
 	}
-	if (fs.f_type == CGROUP2_SUPER_MAGIC) {
-		cleanup_close int fd =
-		    open("/sys/fs/cgroup/cgroup.controllers", O_RDONLY | O_CLOEXEC);
-		ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-		buf[n > 0 ? n : 0] = '\0';
-		buf[strcspn(buf, "\n")] = '\0';
-		snprintf(detail, sizeof(detail), "v2: %s", buf);
-		report("cgroup", true, false, detail);
-		return;
+	size_t o = (size_t)snprintf(detail, sizeof(detail), "%s", cg.v2 ? "v2:" : "v1:");
+	for (size_t i = 0; i < cg.n && o < sizeof(detail); i++) {
+		char path[PATH_MAX];
+		cleanup_free char *ctrl = NULL;
+		cleanup_error husk_err unread = NULL;
+		size_t len = 0;
+		snprintf(path, sizeof(path), "%s/cgroup.controllers", cg.h[i].mount);
+		if (cg.v2 && bundle_read_file(path, 4096, &ctrl, &len, &unread) == 0) {
+			ctrl[len] = '\0'; /* bundle_read_file leaves room for it */
+			ctrl[strcspn(ctrl, "\n")] = '\0';
+			o += (size_t)snprintf(detail + o, sizeof(detail) - o, " %s", ctrl);
+		} else if (!cg.v2) {
+			o += (size_t)snprintf(detail + o, sizeof(detail) - o, " %s",
+			                      cg.h[i].controllers[0] ? cg.h[i].controllers
+			                                             : "cgroup2");
+		}
 	}
-	DIR *d = opendir("/sys/fs/cgroup");
-	struct dirent *e;
-	size_t o = snprintf(detail, sizeof(detail), "v1:");
-	while (d && (e = readdir(d)) && o < sizeof(detail)) {
-		char path[300];
-		snprintf(path, sizeof(path), "/sys/fs/cgroup/%s", e->d_name);
-		if (e->d_name[0] != '.' && statfs(path, &fs) == 0 &&
-		    (fs.f_type == CGROUP_SUPER_MAGIC || fs.f_type == CGROUP2_SUPER_MAGIC))
-			o += (size_t)snprintf(detail + o, sizeof(detail) - o, " %s%s", e->d_name,
-			                      fs.f_type == CGROUP2_SUPER_MAGIC ? " (cgroup2)" : "");
-	}
-	if (d)
-		closedir(d);
-	report("cgroup", o > 3, false, o > 3 ? detail : "no cgroup hierarchy mounted");
+	report("cgroup", cg.n > 0, false, cg.n > 0 ? detail : "no cgroup hierarchy mounted");
+	hostcg_free(&cg);
 }
 
 /* Each sandbox keeps its state in /run: console.log alone may take 1 MiB. */

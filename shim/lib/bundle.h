@@ -84,7 +84,10 @@ int bundle_set_json(struct bundle *b, json_object *root, husk_err *err);
 
 void bundle_free(struct bundle *b);
 
-/* Reads the regular file path, at most max bytes, into *buf (malloc'ed, not NUL-terminated). */
+/*
+ * Reads the regular file path, at most max bytes, into *buf (malloc'ed with a byte to spare
+ * after *len, not NUL-terminated).
+ */
 int bundle_read_file(const char *path, size_t max, char **buf, size_t *len, husk_err *err);
 
 /*
