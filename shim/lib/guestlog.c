@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "lib/cleanup.h"
 #include "lib/log.h"
 #include "lib/text.h"
 
@@ -19,7 +20,7 @@ static const char *agent_level(const char *line, enum husk_log_level *level, con
 {
 	static const char *const names[] = {"husk-agent", "husk modprobe"};
 	const char *who = NULL;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (strncmp(line, names[i], strlen(names[i])) == 0)
 			who = names[i];
 	if (!who)

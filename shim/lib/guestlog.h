@@ -3,9 +3,8 @@
  * keeps): each whole line becomes one log line "guest ID: ..." at the level the agent gave it
  * (husk-agent's and the guest modprobe's own lines) or info (the kernel's: on a quiet console
  * only its errors, and "reboot: Power down" at every poweroff), escaped (lib/text.h), cut at
- * GUESTLOG_LINE_MAX bytes, and at most
- * GUESTLOG_BURST a second: a guest that floods its console costs the host's log one line
- * counting what it dropped.
+ * GUESTLOG_LINE_MAX bytes, and at most GUESTLOG_BURST a second: a guest that floods its
+ * console costs the host's log one line counting what it dropped.
  */
 #ifndef HUSK_GUESTLOG_H
 #define HUSK_GUESTLOG_H
