@@ -44,6 +44,7 @@ struct process {
 	struct wait_req *waits;
 	int report_fd;              /* an exec's setup report pipe, until it exec'd */
 	struct ttrpc_call *pending; /* the ExecProcess call awaiting that */
+	int64_t requested_us;       /* an exec's: when ExecProcess came (monotonic_us) */
 	struct container *ctr;
 	struct process *next;
 };
@@ -93,9 +94,10 @@ struct agent {
 	char oom_queue[AGENT_OOM_QUEUE][SPEC_MAX_ID + 1];  /* ids of OOM kills nobody took yet */
 	size_t oom_first, oom_count;
 	int destroying;
-	struct dns_relay *dns;   /* after StartDnsRelay */
-	int debug_console;       /* the kernel command line enabled it (husk.debug_console=1) */
-	struct container *debug; /* the debug console's, when enabled; else NULL */
+	struct dns_relay *dns;     /* after StartDnsRelay */
+	int debug_console;         /* the kernel command line enabled it (husk.debug_console=1) */
+	struct container *debug;   /* the debug console's, when enabled; else NULL */
+	uint64_t execs, exec_usec; /* execs started, their summed latency (GuestStats) */
 };
 
 /*

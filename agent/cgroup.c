@@ -15,6 +15,7 @@
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 #include "lib/log.h"
+#include "lib/text.h"
 
 #define CGROUP_PATH_MAX PATH_MAX
 
@@ -143,4 +144,15 @@ void cgroup_stats(const char *dir, Husk__Agent__V1__StatsContainerResponse *r)
 	read_cgfile(dir, "io.stat", buf, sizeof(buf));
 	r->io_rbytes = cgstat_io_sum(buf, "rbytes");
 	r->io_wbytes = cgstat_io_sum(buf, "wbytes");
+}
+
+void cgroup_guest_stats(const char *root, Husk__Agent__V1__GuestStatsResponse *r)
+{
+	char buf[4096];
+	read_cgfile(root, "cpu.stat", buf, sizeof(buf));
+	r->cpu_user_usec = cgstat_keyed(buf, "user_usec");
+	r->cpu_system_usec = cgstat_keyed(buf, "system_usec");
+	read_cgfile("/proc", "meminfo", buf, sizeof(buf));
+	r->memory_total = text_field_u64(buf, "MemTotal") * 1024; /* kB */
+	r->memory_available = text_field_u64(buf, "MemAvailable") * 1024;
 }

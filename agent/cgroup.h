@@ -38,5 +38,7 @@ int cgroup_frozen(const char *dir);
 uint64_t cgroup_oom_kills(const char *dir);
 /* Fills r's cgroup fields from dir's statistics files (missing ones read as 0). */
 void cgroup_stats(const char *dir, Husk__Agent__V1__StatsContainerResponse *r);
+/* Fills r's memory (/proc/meminfo) and CPU (root's cpu.stat) fields. */
+void cgroup_guest_stats(const char *root, Husk__Agent__V1__GuestStatsResponse *r);
 
 #endif

@@ -400,6 +400,20 @@ static void on_stats(struct ttrpc_call *call, const uint8_t *payload, size_t len
 	ttrpc_reply_pb(call, &resp.base);
 }
 
+static void on_guest_stats(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *data)
+{
+	cleanup_msg Husk__Agent__V1__Empty *req = decode(call, "GuestStats", payload, len);
+	Husk__Agent__V1__GuestStatsResponse resp = HUSK__AGENT__V1__GUEST_STATS_RESPONSE__INIT;
+	struct agent *ag = agent_of(data);
+	if (!req)
+		return;
+	cgroup_guest_stats(CGROUP_ROOT, &resp);
+	resp.execs = ag->execs;
+	resp.exec_usec = ag->exec_usec;
+	resp.containers = (uint32_t)ag->ncontainers;
+	ttrpc_reply_pb(call, &resp.base);
+}
+
 static void on_list_processes(struct ttrpc_call *call, const uint8_t *payload, size_t len,
                               void *data)
 {
@@ -533,6 +547,7 @@ const struct ttrpc_method rpc_methods[] = {
     {AGENT_SERVICE, "StartDnsRelay", on_start_dns_relay},
     {AGENT_SERVICE, "ReadDnsQuery", on_read_dns_query},
     {AGENT_SERVICE, "WriteDnsAnswer", on_write_dns_answer},
+    {AGENT_SERVICE, "GuestStats", on_guest_stats},
 };
 const size_t rpc_nmethods = ARRAY_SIZE(rpc_methods);
 

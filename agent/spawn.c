@@ -16,6 +16,7 @@
 
 #include "proto/agent.pb-c.h"
 #include "lib/cleanup.h"
+#include "lib/clock.h"
 #include "lib/cmsg.h"
 #include "container.h"
 #include "containers.h"
@@ -460,6 +461,8 @@ static int exec_report(struct process *p, int n, struct report *r, int passed)
 	if (n == 0 && p->pid > 0) {
 		log_info("exec %s in container %s: pid %d", p->exec_id, p->ctr->id, (int)p->pid);
 		resp.pid = (uint32_t)p->pid;
+		p->ctr->ag->execs++;
+		p->ctr->ag->exec_usec += (uint64_t)(monotonic_us() - p->requested_us);
 		if (call)
 			ttrpc_reply_pb(call, &resp.base);
 		return 0;
@@ -550,6 +553,7 @@ int spawn_exec(struct container *c, const char *exec_id, const struct spec_proce
 		return -1;
 	}
 	adopt_pipes(proc, &pipes);
+	proc->requested_us = monotonic_us();
 	call_hold(&proc->pending, call);
 	return 0;
 }

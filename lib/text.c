@@ -85,3 +85,25 @@ char *text_escape_dup(const char *in)
 	char *out = malloc(cap);
 	return out ? text_escape(out, cap, in, len) : NULL;
 }
+
+uint64_t text_field_u64(const char *text, const char *key)
+{
+	size_t n = strlen(key);
+	for (const char *line = text; *line;) {
+		if (strncmp(line, key, n) == 0 && line[n] == ':') {
+			const char *d = line + n + 1;
+			uint64_t v = 0;
+			while (*d == ' ' || *d == '\t')
+				d++;
+			for (; *d >= '0' && *d <= '9'; d++)
+				v = v > (UINT64_MAX - 9) / 10 ? UINT64_MAX
+				                              : v * 10 + (uint64_t)(*d - '0');
+			return v;
+		}
+		const char *nl = strchr(line, '\n');
+		if (!nl)
+			break;
+		line = nl + 1;
+	}
+	return 0;
+}

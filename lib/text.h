@@ -10,6 +10,7 @@
 #define HUSK_TEXT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Escapes into a string of at most this many bytes (longer text ends in "..."). */
 #define TEXT_ESCAPE_MAX 4096
@@ -22,5 +23,10 @@ char *text_escape(char *out, size_t cap, const char *in, size_t len);
 /* text_escape of a C string into a malloc'd string of at most TEXT_ESCAPE_MAX bytes; NULL on
  * ENOMEM. */
 char *text_escape_dup(const char *in);
+/*
+ * The number after "key:" and spaces on a line of text ("MemTotal:  1024 kB" in
+ * /proc/meminfo, "rchar: 5" in /proc/PID/io), saturating; 0 when absent.
+ */
+uint64_t text_field_u64(const char *text, const char *key);
 
 #endif

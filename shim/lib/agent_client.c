@@ -27,6 +27,7 @@ struct agent_client {
 	struct ttrpc_conn *conn;
 	struct pending *pending;
 	int timeout_ms; /* for calls made with 0 */
+	struct agent_client_stats stats;
 };
 
 static int64_t now_ns(void)
@@ -107,6 +108,20 @@ void agent_client_forget(struct agent_client *a, void *data)
 			p->cb = NULL;
 }
 
+static void count_call(struct agent_client *a, husk_err error)
+{
+	a->stats.calls++;
+	if (error) {
+		a->stats.errors++;
+		a->stats.timeouts += error->code == ETIMEDOUT;
+	}
+}
+
+void agent_client_stats(const struct agent_client *a, struct agent_client_stats *out)
+{
+	*out = a ? a->stats : (struct agent_client_stats){0};
+}
+
 static void on_response(enum ttrpc_code code, const char *message, const uint8_t *payload,
                         size_t len, void *data)
 {
@@ -129,6 +144,7 @@ static void on_response(enum ttrpc_code code, const char *message, const uint8_t
 		snprintf(what, sizeof(what), "%s: reply", p->method);
 		resp = pb_unpack(p->desc, payload, len, what, &error);
 	}
+	count_call(p->agent, error);
 	if (p->cb)
 		p->cb(resp, error, p->data);
 	if (resp)
@@ -173,6 +189,7 @@ int agent_client_call_sync(struct agent_client *a, const char *method, const Pro
 	int64_t start = now_ns();
 	int r = ttrpc_client_call_pb_sync(a->conn, AGENT_SERVICE, method, req, resp_desc,
 	                                  call_timeout_ms(a, timeout_ms), resp, err);
+	count_call(a, r < 0 ? *err : NULL);
 	if (r < 0) {
 		log_call(method, start, 0, husk_error_msg(*err));
 		return -1;

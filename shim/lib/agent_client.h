@@ -53,6 +53,11 @@ int agent_client_call(struct agent_client *a, const char *method, const Protobuf
 int agent_client_call_sync(struct agent_client *a, const char *method, const ProtobufCMessage *req,
                            const ProtobufCMessageDescriptor *resp_desc, int timeout_ms,
                            ProtobufCMessage **resp, husk_err *err);
+/* What this client's calls came to (for the sandbox's metrics). */
+struct agent_client_stats {
+	uint64_t calls, errors, timeouts; /* timeouts are errors too */
+};
+void agent_client_stats(const struct agent_client *a, struct agent_client_stats *out);
 /* Drops the callbacks of every pending call made with this data pointer. */
 void agent_client_forget(struct agent_client *a, void *data);
 

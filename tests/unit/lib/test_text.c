@@ -61,3 +61,15 @@ TEST(text_escape_dup_is_capped)
 	cleanup_free char *small = text_escape_dup("ok\n");
 	CHECK_STR(small, "ok\\x0a");
 }
+
+TEST(text_field_u64_reads_proc_key_value_lines)
+{
+	const char *meminfo =
+	    "MemTotal:         500000 kB\nMemFree:   1 kB\nMemAvailable:\t2048 kB\n";
+	CHECK_INT(text_field_u64(meminfo, "MemTotal"), ==, 500000);
+	CHECK_INT(text_field_u64(meminfo, "MemAvailable"), ==, 2048);
+	CHECK_INT(text_field_u64(meminfo, "Mem"), ==, 0);
+	CHECK_INT(text_field_u64("rchar: 5\nwchar: 7", "wchar"), ==, 7);
+	CHECK_INT(text_field_u64("Pss: 99999999999999999999999 kB", "Pss"), ==, UINT64_MAX);
+	CHECK_INT(text_field_u64("", "Pss"), ==, 0);
+}
