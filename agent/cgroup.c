@@ -21,16 +21,6 @@
 
 static const char *const controllers[] = {"+cpu", "+cpuset", "+io", "+memory", "+pids", "+hugetlb"};
 
-/* Reads at most size-1 bytes of dir/file as a string ("" when unreadable). */
-static void read_cgfile(const char *dir, const char *file, char *buf, size_t size)
-{
-	char path[CGROUP_PATH_MAX];
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, size - 1);
-	buf[n > 0 ? n : 0] = '\0';
-}
-
 /* Each controller alone: one the kernel lacks does not keep the others off. */
 static void enable_controllers(const char *dir)
 {
@@ -107,41 +97,41 @@ int cgroup_set_freeze(const char *dir, int frozen)
 int cgroup_freeze_requested(const char *dir)
 {
 	char buf[8];
-	read_cgfile(dir, "cgroup.freeze", buf, sizeof(buf));
+	read_text_at(dir, "cgroup.freeze", buf, sizeof(buf));
 	return buf[0] == '1';
 }
 
 int cgroup_frozen(const char *dir)
 {
 	char buf[256];
-	read_cgfile(dir, "cgroup.events", buf, sizeof(buf));
+	read_text_at(dir, "cgroup.events", buf, sizeof(buf));
 	return cgstat_keyed(buf, "frozen") != 0;
 }
 
 uint64_t cgroup_oom_kills(const char *dir)
 {
 	char buf[512];
-	read_cgfile(dir, "memory.events", buf, sizeof(buf));
+	read_text_at(dir, "memory.events", buf, sizeof(buf));
 	return cgstat_keyed(buf, "oom_kill");
 }
 
 void cgroup_stats(const char *dir, Husk__Agent__V1__StatsContainerResponse *r)
 {
 	char buf[4096];
-	read_cgfile(dir, "cpu.stat", buf, sizeof(buf));
+	read_text_at(dir, "cpu.stat", buf, sizeof(buf));
 	r->cpu_usage_usec = cgstat_keyed(buf, "usage_usec");
 	r->cpu_user_usec = cgstat_keyed(buf, "user_usec");
 	r->cpu_system_usec = cgstat_keyed(buf, "system_usec");
-	read_cgfile(dir, "memory.current", buf, sizeof(buf));
+	read_text_at(dir, "memory.current", buf, sizeof(buf));
 	r->memory_current = cgstat_single(buf);
-	read_cgfile(dir, "memory.max", buf, sizeof(buf));
+	read_text_at(dir, "memory.max", buf, sizeof(buf));
 	r->memory_max = cgstat_single(buf);
 	r->memory_oom_kill = cgroup_oom_kills(dir);
-	read_cgfile(dir, "pids.current", buf, sizeof(buf));
+	read_text_at(dir, "pids.current", buf, sizeof(buf));
 	r->pids_current = cgstat_single(buf);
-	read_cgfile(dir, "pids.max", buf, sizeof(buf));
+	read_text_at(dir, "pids.max", buf, sizeof(buf));
 	r->pids_max = cgstat_single(buf);
-	read_cgfile(dir, "io.stat", buf, sizeof(buf));
+	read_text_at(dir, "io.stat", buf, sizeof(buf));
 	r->io_rbytes = cgstat_io_sum(buf, "rbytes");
 	r->io_wbytes = cgstat_io_sum(buf, "wbytes");
 }
@@ -149,10 +139,10 @@ void cgroup_stats(const char *dir, Husk__Agent__V1__StatsContainerResponse *r)
 void cgroup_guest_stats(const char *root, Husk__Agent__V1__GuestStatsResponse *r)
 {
 	char buf[4096];
-	read_cgfile(root, "cpu.stat", buf, sizeof(buf));
+	read_text_at(root, "cpu.stat", buf, sizeof(buf));
 	r->cpu_user_usec = cgstat_keyed(buf, "user_usec");
 	r->cpu_system_usec = cgstat_keyed(buf, "system_usec");
-	read_cgfile("/proc", "meminfo", buf, sizeof(buf));
+	read_text_at("/proc", "meminfo", buf, sizeof(buf));
 	r->memory_total = text_field_u64(buf, "MemTotal") * 1024; /* kB */
 	r->memory_available = text_field_u64(buf, "MemAvailable") * 1024;
 }

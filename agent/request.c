@@ -357,6 +357,7 @@ static const struct request_type request_types[] = {
     {"StartDnsRelay", &husk__agent__v1__start_dns_relay_request__descriptor, check_start_dns_relay},
     {"ReadDnsQuery", &husk__agent__v1__empty__descriptor, check_none},
     {"WriteDnsAnswer", &husk__agent__v1__dns_message__descriptor, check_dns_answer},
+    {"GuestStats", &husk__agent__v1__empty__descriptor, check_none},
 };
 
 static const struct request_type *find_type(const char *method)

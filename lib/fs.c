@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -79,4 +81,18 @@ int write_str(const char *path, const char *value, husk_err *err)
 	if (write_knob(path, value) < 0)
 		return husk_error_set(err, errno, "write %s to %s", value, path);
 	return 0;
+}
+
+ssize_t read_text_at(const char *dir, const char *name, char *buf, size_t len)
+{
+	char path[PATH_MAX];
+	buf[0] = '\0';
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+		return errno = ENAMETOOLONG, -1;
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, len - 1);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return n;
 }

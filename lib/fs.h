@@ -21,6 +21,11 @@ int unix_listen(const char *path, int backlog, int flags, husk_err *err);
 int write_knob(const char *path, const char *value);
 /* write_knob with the error in *err ("write VALUE to PATH"). */
 int write_str(const char *path, const char *value, husk_err *err);
+/*
+ * Reads dir/name (a /proc, /sys or cgroup file, one read) as a string of at most len - 1 bytes;
+ * on error buf is "" and -1 returned with errno set.
+ */
+ssize_t read_text_at(const char *dir, const char *name, char *buf, size_t len);
 /* Closes *fd if it is open and sets it to -1 (errno kept). */
 void close_fd(int *fd);
 

@@ -15,6 +15,7 @@
 #include "lib/cleanup.h"
 #include "shim/lib/config.h"
 #include "shim/lib/detach.h"
+#include "shim/lib/metricsdir.h"
 #include "husk.h"
 #include "lib/log.h"
 #include "shim/lib/ocistate.h"
@@ -41,14 +42,10 @@ static int host_cgroup_plan(struct owner_args *a, const struct husk_globals *g, 
 	           : 0;
 }
 
-int owner_args_load(struct owner_args *a, const struct husk_globals *g, const char *id,
-                    const struct create_flags *f, husk_err *err)
+/* The bundle, refused here for what the guest would refuse, before any VM starts. */
+static int load_bundle(struct owner_args *a, const struct husk_globals *g,
+                       const struct create_flags *f, husk_err *err)
 {
-	*a =
-	    (struct owner_args){.root = g->root, .id = id, .guest_log = g->log_fd >= 0 || g->debug};
-	if (container_id_check(id, err) < 0 || config_load(f->config, &a->cfg, err) < 0 ||
-	    (f->pid_file && path_from_cwd(f->pid_file, &a->pid_file, err) < 0))
-		return -1;
 	if (!(a->bundle = realpath(f->bundle, NULL)))
 		return husk_error_set(err, errno, "bundle %s", f->bundle);
 	if (bundle_load(a->bundle, &a->spec, &a->rootfs, err) < 0)
@@ -70,6 +67,21 @@ int owner_args_load(struct owner_args *a, const struct husk_globals *g, const ch
 	if (hooks_parse_spec(a->spec.json, a->spec.json_len, &a->hooks, err) < 0 ||
 	    host_cgroup_plan(a, g, err) < 0)
 		return husk_error_prefix(err, "bundle %s: config.json", f->bundle);
+	return 0;
+}
+
+int owner_args_load(struct owner_args *a, const struct husk_globals *g, const char *id,
+                    const struct create_flags *f, husk_err *err)
+{
+	*a =
+	    (struct owner_args){.root = g->root, .id = id, .guest_log = g->log_fd >= 0 || g->debug};
+	if (container_id_check(id, err) < 0 || config_load(f->config, &a->cfg, err) < 0 ||
+	    (f->pid_file && path_from_cwd(f->pid_file, &a->pid_file, err) < 0))
+		return -1;
+	if (load_bundle(a, g, f, err) < 0) {
+		failcount_add(FAIL_BUNDLE);
+		return -1;
+	}
 	return 0;
 }
 

@@ -51,6 +51,7 @@ int cmd_resume(const struct husk_globals *g, int argc, char **argv, husk_err *er
 int cmd_update(const struct husk_globals *g, int argc, char **argv, husk_err *err);
 int cmd_events(const struct husk_globals *g, int argc, char **argv, husk_err *err);
 int cmd_debug_console(const struct husk_globals *g, int argc, char **argv, husk_err *err);
+int cmd_metrics(const struct husk_globals *g, int argc, char **argv, husk_err *err);
 
 /* runc exec's status when husk itself fails, so it is told apart from the process's own. */
 #define EXEC_FAILED 255

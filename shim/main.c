@@ -34,6 +34,7 @@ static const struct command commands[] = {
     {"update", cmd_update, "change a running container's resource limits"},
     {"events", cmd_events, "print a container's OOM events and stats (JSON lines)"},
     {"debug-console", cmd_debug_console, "a shell in a sandbox's guest, outside any container"},
+    {"metrics", cmd_metrics, "every sandbox's metrics on this host (Prometheus text format)"},
 };
 
 static void usage(FILE *f)

@@ -43,6 +43,7 @@
 #include "shim/lib/procwatch.h"
 #include "shim/lib/relay.h"
 #include "shim/lib/sandbox.h"
+#include "shim/lib/sbmetrics.h"
 #include "shim/lib/statedir.h"
 #include "shim/lib/tty.h"
 
@@ -65,6 +66,7 @@ struct owner {
 	struct proc_watch *watch; /* the started container's process */
 	struct tty_front *tty;    /* process.terminal */
 	struct dns_forward *dns;  /* Docker's DNS at 127.0.0.11 for the guest */
+	struct sbmetrics *metrics;
 	/* the host cgroup: args->cg, whose strings args owns, with what the owner made */
 	struct hostcg cg;
 	bool kept; /* the state outlives the owner: husk delete removes the cgroup */
@@ -150,6 +152,7 @@ static int start_container(struct owner *o, husk_err *err)
 	if (sandbox_start_container(o->sb, o->st.id, &pid, err) < 0)
 		return -1;
 	o->st.status = OCI_RUNNING;
+	sbmetrics_set_state(o->metrics, "running");
 	if (ocistate_write(sandbox_dir(o->sb), &o->st, err) < 0)
 		return -1;
 	/* a terminal's output is all on stdout */
@@ -382,7 +385,7 @@ static int set_up(struct owner *o, husk_err *err)
 	o->sb = sandbox_create(o->loop, a->root, a->id, &a->cfg, err);
 	if (o->sb)
 		sandbox_set_guest_log(o->sb, a->guest_log);
-	if (!o->sb)
+	if (!o->sb || !(o->metrics = sbmetrics_serve(o->loop, o->sb, "cli", NULL, NULL, err)))
 		return -1;
 	if (ocistate_init(&o->st, a->id, a->bundle, a->rootfs, a->spec.annotations, err) < 0 ||
 	    ocistate_write(sandbox_dir(o->sb), &o->st, err) < 0 || save_config(o, err) < 0 ||
@@ -452,6 +455,7 @@ static void tear_down(struct owner *o)
 	proc_watch_free(o->watch);
 	tty_front_free(o->tty);
 	dns_forward_free(o->dns);
+	sbmetrics_free(o->metrics);
 	sandbox_destroy(o->sb);
 	/* the helpers are reaped: the cgroup goes with the state, else with husk delete */
 	if (!o->kept)

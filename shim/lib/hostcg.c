@@ -14,6 +14,7 @@
 
 #include "lib/cleanup.h"
 #include "lib/clock.h"
+#include "lib/fs.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "oci/specjson.h"
@@ -382,12 +383,9 @@ static int write_file(const char *dir, const char *name, const char *value, husk
 
 static int read_file(const char *dir, const char *name, char *buf, size_t len, husk_err *err)
 {
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, len - 1);
+	ssize_t n = read_text_at(dir, name, buf, len);
 	if (n < 0)
-		return husk_error_set(err, errno, "cgroup %s: read", path);
+		return husk_error_set(err, errno, "cgroup %s/%s: read", dir, name);
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
 		n--;
 	buf[n] = '\0';

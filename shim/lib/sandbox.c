@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "bootslot.h"
+#include "metricsdir.h"
+#include "lib/clock.h"
 #include "conslog.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
@@ -77,6 +79,9 @@ struct sandbox {
 	bool guest_log;             /* the console's lines also go to the log */
 	struct podnet *net;         /* the pod's network namespace, attached, or NULL */
 	bool debug_console;         /* the guest serves the debug console */
+	enum accel_mode accel;      /* once booted */
+	int64_t created_us;         /* monotonic_us at sandbox_create */
+	int64_t boot_us, start_us;  /* sandbox_stats's, -1 until known */
 };
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
@@ -204,6 +209,8 @@ static int on_helper_exit(struct husk_loop *loop, int fd, uint32_t events, void 
 	h->watched = false;
 	if (h->sb->stopping)
 		return 0;
+	if (h->sb->boot_us >= 0)
+		failcount_add(FAIL_HELPER); /* during the boot, the boot failed */
 	return helper_failed(h, err);
 }
 
@@ -281,6 +288,8 @@ struct sandbox *sandbox_create(struct husk_loop *loop, const char *root, const c
 	sb->guest_log = true;
 	sb->ready_fd = sb->boot_timer = sb->dial_timer = sb->dial.fd = sb->virtiofsd_listener = -1;
 	sb->boot_slot = sb->net_watch = -1;
+	sb->created_us = monotonic_us();
+	sb->boot_us = sb->start_us = -1;
 	helper_init(sb, &sb->vsockd, "husk-vsockd", NULL);
 	helper_init(sb, &sb->virtiofsd, "virtiofsd", NULL);
 	helper_init(sb, &sb->qemu, "qemu", NULL);
@@ -769,7 +778,7 @@ static int watch_network(struct sandbox *sb, husk_err *err)
 	return 0;
 }
 
-int sandbox_boot(struct sandbox *sb, husk_err *err)
+static int boot(struct sandbox *sb, husk_err *err)
 {
 	struct accel_choice accel;
 	if (check_guest_image(sb->cfg, err) < 0 || accel_detect(sb->cfg->accel, &accel, err) < 0 ||
@@ -777,6 +786,7 @@ int sandbox_boot(struct sandbox *sb, husk_err *err)
 		return -1;
 	if (accel.warn)
 		log_warn("%s; using TCG (software emulation, slower)", accel.reason);
+	sb->accel = accel.accel;
 	sb->transport = pick_transport(sb->cfg->vsock);
 	if (timer_add(sb, &sb->boot_timer, sb->cfg->timeouts.boot_ms, 0, on_boot_timeout, err) < 0)
 		return -1;
@@ -790,6 +800,16 @@ int sandbox_boot(struct sandbox *sb, husk_err *err)
 		return -1;
 	close_fd(&sb->virtiofsd_listener);
 	timer_close(sb, &sb->boot_timer);
+	sb->boot_us = (int64_t)(ms_since(&sb->boot_start) * 1000);
+	return 0;
+}
+
+int sandbox_boot(struct sandbox *sb, husk_err *err)
+{
+	if (boot(sb, err) < 0) {
+		failcount_add(FAIL_BOOT);
+		return -1;
+	}
 	return 0;
 }
 
@@ -844,8 +864,10 @@ int sandbox_create_container(struct sandbox *sb, const char *container_id,
 	req.shared_mounts = list;
 	if (agent_client_call_sync(sb->agent, "CreateContainer", &req.base,
 	                           &husk__agent__v1__empty__descriptor,
-	                           (int)sb->cfg->timeouts.agent_call_ms, &resp, err) < 0)
+	                           (int)sb->cfg->timeouts.agent_call_ms, &resp, err) < 0) {
+		failcount_add(FAIL_CONTAINER);
 		return -1;
+	}
 	protobuf_c_message_free_unpacked(resp, NULL);
 	return seal_rootfs(sb, container_id, err);
 }
@@ -859,9 +881,13 @@ int sandbox_start_container(struct sandbox *sb, const char *container_id, uint32
 	if (agent_client_call_sync(sb->agent, "StartContainer", &req.base,
 	                           &husk__agent__v1__start_container_response__descriptor,
 	                           (int)sb->cfg->timeouts.agent_call_ms, (ProtobufCMessage **)&resp,
-	                           err) < 0)
+	                           err) < 0) {
+		failcount_add(FAIL_CONTAINER);
 		return -1;
+	}
 	*pid = resp->pid;
+	if (sb->start_us < 0)
+		sb->start_us = monotonic_us() - sb->created_us;
 	protobuf_c_message_free_unpacked(&resp->base, NULL);
 	log_debug("container %s started, guest pid %u (+%.0f ms since boot)", container_id, *pid,
 	          ms_since(&sb->boot_start));
@@ -901,6 +927,21 @@ const char *sandbox_dir(struct sandbox *sb)
 int sandbox_dir_fd(struct sandbox *sb)
 {
 	return sb->sd.fd;
+}
+
+void sandbox_stats(struct sandbox *sb, struct sandbox_stats *out)
+{
+	*out = (struct sandbox_stats){
+	    .id = sb->id,
+	    .vcpus = sb->vcpus,
+	    .memory_mib = sb->memory_mib,
+	    .accel = sb->boot_us >= 0 ? accel_name(sb->accel) : NULL,
+	    .vsockd = sb->vsockd.proc.reaped ? 0 : sb->vsockd.proc.pid,
+	    .virtiofsd = sb->virtiofsd.proc.reaped ? 0 : sb->virtiofsd.proc.pid,
+	    .qemu = sb->qemu.proc.reaped ? 0 : sb->qemu.proc.pid,
+	    .boot_us = sb->boot_us,
+	    .start_us = sb->start_us,
+	};
 }
 
 struct agent_client *sandbox_agent(struct sandbox *sb)

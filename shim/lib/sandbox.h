@@ -91,6 +91,15 @@ int sandbox_start_container(struct sandbox *sb, const char *container_id, uint32
                             husk_err *err);
 /* Fire-and-forget SignalProcess; a failure is logged, not fatal. */
 void sandbox_signal(struct sandbox *sb, const char *container_id, const char *exec_id, int sig);
+struct sandbox_stats {
+	const char *id;
+	unsigned vcpus, memory_mib;
+	const char *accel;             /* "kvm" or "tcg" once booted, else NULL */
+	pid_t vsockd, virtiofsd, qemu; /* 0 when not running */
+	int64_t boot_us;               /* boot admitted to the agent ready; -1 until booted */
+	int64_t start_us;              /* sandbox_create to its first container started, or -1 */
+};
+void sandbox_stats(struct sandbox *sb, struct sandbox_stats *out);
 struct agent_client *sandbox_agent(struct sandbox *sb);
 /* The QEMU process (the host pid standing for the guest), or 0 when it is not running. */
 pid_t sandbox_vmm_pid(struct sandbox *sb);

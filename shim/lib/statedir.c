@@ -14,6 +14,7 @@
 
 #include "lib/cleanup.h"
 #include "lib/fs.h"
+#include "metricsdir.h"
 #include "oci/limits.h"
 #include "lib/log.h"
 
@@ -242,6 +243,7 @@ void statedir_remove(struct statedir *sd)
 
 void statedir_remove_path(const char *dir)
 {
+	metrics_sock_remove(dir);
 	clear_dir(dir, NULL);
 	if (rmdir(dir) < 0 && errno != ENOENT)
 		log_warn("remove state dir %s: %s", dir, strerror(errno));

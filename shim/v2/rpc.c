@@ -17,7 +17,10 @@
 #include "lib/log.h"
 #include "shim.h"
 #include "shim/lib/bundle.h"
+#include "shim/lib/metricsdir.h"
+#include "lib/json.h"
 #include "shim/lib/podnet.h"
+#include "shim/lib/sbmetrics.h"
 
 #define MAX_MOUNTS          16
 #define MAX_PIDS            4096
@@ -169,6 +172,22 @@ void shim_leave_pod_cgroup(struct shim *s)
 	hostcg_free(&s->cg);
 }
 
+/* Labelled with the pod's name and namespace, as the CRI annotates its sandbox. */
+#define CRI_SANDBOX_NAME      "io.kubernetes.cri.sandbox-name"
+#define CRI_SANDBOX_NAMESPACE "io.kubernetes.cri.sandbox-namespace"
+static int serve_metrics(struct shim *s, const struct bundle *spec, husk_err *err)
+{
+	json_object *name = json_member(spec->annotations, CRI_SANDBOX_NAME);
+	json_object *ns = json_member(spec->annotations, CRI_SANDBOX_NAMESPACE);
+	s->metrics =
+	    sbmetrics_serve(s->loop, s->sb, "pod", name ? json_object_get_string(name) : NULL,
+	                    ns ? json_object_get_string(ns) : NULL, err);
+	if (!s->metrics)
+		return -1;
+	sbmetrics_set_state(s->metrics, "running");
+	return 0;
+}
+
 static int mount_task_rootfs(struct task *t, const Containerd__Task__V2__CreateTaskRequest *req,
                              husk_err *err)
 {
@@ -202,8 +221,11 @@ static int create_in_sandbox(struct shim *s, struct task *t,
 	int r = -1;
 	if (bundle_load(t->bundle, &spec, &t->rootfs, err) < 0 || bundle_ns_check(&spec, err) < 0 ||
 	    (boot && spec.net_path && bundle_drop_net_path(&spec, err) < 0) ||
-	    pod_spec_adapt(s, &spec, err) < 0 || bundle_check(&spec, err) < 0 ||
-	    load_config(s, req->options, err) < 0 || (boot && open_sandbox(s, t, err) < 0) ||
+	    pod_spec_adapt(s, &spec, err) < 0 || bundle_check(&spec, err) < 0) {
+		failcount_add(FAIL_BUNDLE);
+		goto out;
+	}
+	if (load_config(s, req->options, err) < 0 || (boot && open_sandbox(s, t, err) < 0) ||
 	    mount_task_rootfs(t, req, err) < 0 ||
 	    /* read-write: the agent remounts a read-only root itself once the spec's mount
 	       points exist (runc's order); CRI's read-only sandbox root lacks some of them */
@@ -215,7 +237,7 @@ static int create_in_sandbox(struct shim *s, struct task *t,
 	     (spec.net_path && sandbox_attach_network(s->sb, spec.net_path, err) < 0) ||
 	     sandbox_set_debug_console(s->sb, &spec, err) < 0 || sandbox_boot(s->sb, err) < 0 ||
 	     hostcg_restore_cpu_quota(&s->cg, &s->cg_limits, err) < 0 ||
-	     shim_watch_oom(s, err) < 0))
+	     shim_watch_oom(s, err) < 0 || serve_metrics(s, &spec, err) < 0))
 		goto out;
 	t->init.io = task_io_open(&t->init.paths, t->id, s->args->ns, err);
 	if (!t->init.io ||
@@ -227,6 +249,8 @@ out:
 	if (r < 0 && s->sb)
 		sandbox_release_container(s->sb, t->id);
 	if (r < 0 && boot && s->sb && !s->tasks) {
+		sbmetrics_free(s->metrics);
+		s->metrics = NULL;
 		sandbox_destroy(s->sb);
 		s->sb = NULL;
 		shim_leave_pod_cgroup(s);

@@ -18,6 +18,7 @@
 #include "lib/log.h"
 #include "task_request.h"
 #include "shim.h"
+#include "shim/lib/sbmetrics.h"
 
 #define LISTEN_FD      3
 #define EVENT_FLUSH_MS 3000
@@ -144,6 +145,8 @@ static void tear_down(struct shim *s)
 		husk_loop_del(s->loop, s->oom_timer);
 		close(s->oom_timer);
 	}
+	sbmetrics_free(s->metrics);
+	s->metrics = NULL;
 	sandbox_destroy(s->sb);
 	s->sb = NULL;
 	shim_leave_pod_cgroup(s);

@@ -166,6 +166,7 @@ struct shim {
 	struct husk_config cfg;
 	bool cfg_loaded;
 	struct sandbox *sb;
+	struct sbmetrics *metrics; /* once the VM is up */
 	/* the pod's host cgroup, the sandbox spec's cgroupsPath: the shim and the VM's helpers */
 	struct hostcg cg;
 	struct resource_limits cg_res;

@@ -9,9 +9,9 @@ test_bundle_LIBS := $(OCI_LIBS)
 test_relay_SRCS := tests/unit/shim/lib/test_relay.c shim/lib/relay.c shim/lib/agent_client.c \
 	$(TTRPC_SRCS) $(LIB_SRCS)
 test_relay_LIBS := $(PROTOBUF_LIBS)
-test_statedir_SRCS := tests/unit/shim/lib/test_statedir.c shim/lib/statedir.c $(LIB_SRCS)
+test_statedir_SRCS := tests/unit/shim/lib/test_statedir.c shim/lib/statedir.c shim/lib/metricsdir.c $(LIB_SRCS)
 test_ocistate_SRCS := tests/unit/shim/lib/test_ocistate.c shim/lib/ocistate.c \
-	shim/lib/control.c shim/lib/statedir.c $(BUNDLE_SRCS) $(LIB_SRCS)
+	shim/lib/control.c shim/lib/statedir.c shim/lib/metricsdir.c $(BUNDLE_SRCS) $(LIB_SRCS)
 test_ocistate_LIBS := $(OCI_LIBS)
 test_execproc_SRCS := tests/unit/shim/lib/test_execproc.c shim/lib/execproc.c $(BUNDLE_SRCS) \
 	$(LIB_SRCS)
@@ -44,3 +44,6 @@ test_conslog_SRCS := tests/unit/shim/lib/test_conslog.c shim/lib/conslog.c shim/
 UNIT_TESTS += test_guestlog
 test_guestlog_SRCS := tests/unit/shim/lib/test_guestlog.c shim/lib/guestlog.c shim/lib/ratelimit.c \
 	$(LIB_SRCS)
+# the Prometheus text writer of the metrics
+UNIT_TESTS += test_promtext
+test_promtext_SRCS := tests/unit/shim/lib/test_promtext.c shim/lib/promtext.c $(LIB_SRCS)
