@@ -14,6 +14,9 @@
 //            a tap, an nftables NAT rule, an overlay and a fuse mount in the VM, none of which
 //            the host sees; a container of uid 1000 runs the image's setuid-root /bin/euid as
 //            euid 0, or as 1000 with no_new_privs
+//   metrics  (husk) husk metrics (HUSK_CLI) shows the pod by its CRI name and namespace,
+//            running, with its guest's figures; an ExecSync moves its exec counter; it is gone
+//            with the pod
 //   hostport a pod with a hostPort (CNI's portmap plugin): the host GETs from busybox's httpd
 //            in it at 127.0.0.1:CRI_HOSTPORT and at the bridge's address; CNI's DNAT rule is
 //            there while the pod runs, and gone with it
@@ -23,6 +26,7 @@
 //   CRI_BRIDGE, CRI_SUBNET  the pods' CNI bridge and /24 (the test's own)
 //   CRI_HOSTPORT   for hostport: the host port to map
 //   HUSK_SHIM, HUSK_CONFIG  for the husk handler: the shim binary and its husk.json
+//   HUSK_CLI       for metrics: the husk binary
 const crypto = require('crypto');
 const fs = require('fs');
 const http = require('http');
@@ -645,6 +649,49 @@ async function checkHoldersAlive() {
   h.check(total > 2 * HOLD_MIB * 1024, `the guest's MemTotal ${total} kB holds less than both containers`);
 }
 
+// husk metrics through tests/integration/promcheck.py (the Prometheus client's parser): the
+// samples of the pod's sandbox, 'NAME LABELS' -> value.
+function podMetrics() {
+  const text = execFileSync(process.env.HUSK_CLI, ['metrics']);
+  const checked = execFileSync('/usr/bin/python3', [path.join(__dirname, '../integration/promcheck.py')],
+    { input: text }).toString();
+  const samples = {};
+  for (const line of checked.split('\n')) {
+    const [name, labels, value] = line.split(' ');
+    const l = Object.fromEntries((labels || '').split(',').map((kv) => kv.split('=')));
+    if (l.sandbox === pod.id) samples[`${name} ${labels}`] = Number(value);
+  }
+  return samples;
+}
+
+function podSample(samples, name, extra = '') {
+  const labels = [`pod_name=${pod.name}`, 'pod_namespace=husk-test', `sandbox=${pod.id}`, extra]
+    .filter(Boolean).sort().join(',');
+  const v = samples[`${name} ${labels}`];
+  h.check(v !== undefined, `husk metrics: no ${name}{${labels}}; the pod's samples: ${JSON.stringify(samples)}`);
+  return v;
+}
+
+async function checkPodMetrics() {
+  const m = podMetrics();
+  h.checkEqual(podSample(m, 'husk_sandbox_state', 'state=running'), 1, 'the pod\'s state sample');
+  h.check(podSample(m, 'husk_guest_memory_total_bytes') > 0, 'the guest\'s memory');
+  h.check(podSample(m, 'husk_host_process_pss_bytes', 'process=qemu') > 0, 'QEMU\'s PSS');
+  h.check(podSample(m, 'husk_guest_containers') >= 1, 'the guest\'s containers');
+  pod.execs = podSample(m, 'husk_exec_seconds_count');
+}
+
+async function checkExecCounted() {
+  await execOk('a', 'true');
+  const execs = podSample(podMetrics(), 'husk_exec_seconds_count');
+  h.checkEqual(execs, pod.execs + 1, 'the exec counter after one ExecSync');
+}
+
+function checkMetricsGone() {
+  const left = Object.keys(podMetrics());
+  h.checkEqual(left.length, 0, `husk metrics still has the removed pod: ${left.join('; ')}`);
+}
+
 const scenarios = {
   pod: [
     ...start,
@@ -720,6 +767,14 @@ const scenarios = {
     ['hostNetwork, hostIPC and hostPID pods refused with the reason', checkHostNamespacesRefused],
     ['nothing of the refused pods left behind', checkNothingLeft],
   ],
+  metrics: [
+    ...start,
+    ['husk metrics: the pod by its CRI name and namespace, running, its guest\'s figures', checkPodMetrics],
+    ['an ExecSync moves the pod\'s exec counter by one', checkExecCounted],
+    ['StopPodSandbox and RemovePodSandbox', stopAndRemovePod],
+    ['husk metrics no longer has the pod', checkMetricsGone],
+    ['nothing of the pod left behind', checkNothingLeft],
+  ],
   hostport: [
     ...start,
     [`an HTTP server in the pod answers the host at 127.0.0.1:${HOST_PORT} and the bridge's address`, checkHostPort],
@@ -752,7 +807,7 @@ async function main() {
   const subnetOk = /^\d+\.\d+\.\d+\.0\/24$/.test(process.env.CRI_SUBNET || '');
   const handlers = ['runc', 'husk'];
   if (!scenarios[scenario] || !handlers.includes(handler) || !handlers.includes(peerHandler) || !dir ||
-    (['vmdies', 'privileged', 'hostns', 'sizing'].includes(scenario) && handler !== 'husk') || (scenario === 'hostport' && !(HOST_PORT > 0 && HOST_PORT < 65536)) ||
+    (['vmdies', 'privileged', 'hostns', 'sizing', 'metrics'].includes(scenario) && handler !== 'husk') || (scenario === 'hostport' && !(HOST_PORT > 0 && HOST_PORT < 65536)) ||
     !process.env.CRI_BRIDGE || !subnetOk) {
     console.error(`usage: CRI_DIR=DIR CRI_IMAGE_TAR=TAR CRI_BRIDGE=NAME CRI_SUBNET=A.B.C.0/24 [CRI_HOSTPORT=PORT] [HUSK_SHIM=.. HUSK_CONFIG=..] node pod.js ${Object.keys(scenarios).join('|')} runc|husk [runc|husk]`);
     process.exit(2);

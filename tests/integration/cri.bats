@@ -46,7 +46,7 @@ setup_file() {
 setup() {
 	[ -z "$CRI_SKIP" ] || skip "$CRI_SKIP"
 	husk_setup
-	export CRI_DIR=$T/c HUSK_SHIM=$SHIM HUSK_CONFIG=$CONFIG
+	export CRI_DIR=$T/c HUSK_SHIM=$SHIM HUSK_CONFIG=$CONFIG HUSK_CLI=$HUSK
 	# the pods' bridge and /24, the test's own (CNI's bridge plugin makes the bridge)
 	export CRI_BRIDGE=$(link_name hk)
 	export CRI_SUBNET=10.250.$((RANDOM % 256)).0/24
@@ -206,6 +206,11 @@ need_shim() {
 		fi
 	done
 	cri_scenario sizing husk
+}
+
+@test "cri (husk): husk metrics shows the pod by its CRI name and namespace with its guest's figures; an ExecSync moves its exec counter; gone with the pod" {
+	need_shim
+	cri_scenario metrics husk
 }
 
 @test "cri (husk): hostNetwork, hostIPC and hostPID pods are refused with the reason; nothing left" {
