@@ -2,10 +2,12 @@
 #ifndef HUSK_AGENT_AGENT_H
 #define HUSK_AGENT_AGENT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "lib/loop.h"
+#include "lib/token.h"
 #include "oci/ocispec.h"
 #include "request.h"
 
@@ -98,6 +100,8 @@ struct agent {
 	int debug_console;         /* the kernel command line enabled it (husk.debug_console=1) */
 	struct container *debug;   /* the debug console's, when enabled; else NULL */
 	uint64_t execs, exec_usec; /* execs started, their summed latency (GuestStats) */
+	struct token token;        /* what every host connection must show first (auth.h) */
+	bool token_set;
 };
 
 /*

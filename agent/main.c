@@ -36,6 +36,7 @@
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 #include "lib/log.h"
+#include "auth.h"
 #include "modload.h"
 #include "rpc.h"
 #include "spawn.h"
@@ -120,6 +121,20 @@ static int mount_shared(husk_err *err)
 	return 0;
 }
 
+/*
+ * The host put the sandbox's token in the share before the boot; it is taken out at once, so
+ * no container (each sees only its own root) and nothing later in the guest finds it.
+ */
+static int take_token(struct agent *ag, husk_err *err)
+{
+	if (token_read_at(AT_FDCWD, SHARED_DIR "/" TOKEN_SHARE_NAME, &ag->token, err) < 0)
+		return husk_error_prefix(err, "the host's token");
+	if (unlink(SHARED_DIR "/" TOKEN_SHARE_NAME) < 0)
+		return husk_error_set(err, errno, "remove the host's token");
+	ag->token_set = true;
+	return 0;
+}
+
 static int init_guest(struct agent *ag, husk_err *err)
 {
 	/* stdio may be closed: keep the first fds from landing on 0-2 before the console */
@@ -132,7 +147,7 @@ static int init_guest(struct agent *ag, husk_err *err)
 	    write_str("/proc/sys/kernel/modprobe", MODPROBE, err) < 0 ||
 	    network_loopback_up(err) < 0)
 		return -1;
-	return mount_shared(err);
+	return mount_shared(err) < 0 ? -1 : take_token(ag, err);
 }
 
 static int listen_vsock(unsigned port, husk_err *err)
@@ -149,16 +164,13 @@ static int listen_vsock(unsigned port, husk_err *err)
 
 static int on_accept(struct husk_loop *loop, int fd, uint32_t events, void *data, husk_err *err)
 {
-	cleanup_error husk_err e = NULL;
 	int conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (conn < 0) {
 		if (errno != EAGAIN && errno != EINTR)
 			log_warn("accept: %s", strerror(errno));
 		return 0;
 	}
-	log_info("host connected");
-	if (ttrpc_server_add_conn(data, conn, &e) < 0)
-		log_warn("serve connection: %s", husk_error_msg(e));
+	auth_gate_admit(data, conn);
 	return 0;
 }
 
@@ -210,6 +222,7 @@ __attribute__((noreturn)) static void power_off(void)
 struct options {
 	const char *listen_unix;
 	const char *shared_dir;
+	const char *token_file; /* --listen-unix only: without it, no token is asked for */
 };
 
 static int parse_options(int argc, char **argv, struct options *o, husk_err *err)
@@ -220,12 +233,14 @@ static int parse_options(int argc, char **argv, struct options *o, husk_err *err
 			o->listen_unix = argv[++i];
 		else if (strcmp(argv[i], "--shared-dir") == 0 && i + 1 < argc)
 			o->shared_dir = argv[++i];
+		else if (strcmp(argv[i], "--token-file") == 0 && i + 1 < argc)
+			o->token_file = argv[++i];
 		else if (strcmp(argv[i], "--debug") == 0)
 			log_set_level(LOG_LEVEL_DEBUG);
 		else
 			return husk_error_set(err, 0,
 			                      "usage: husk-agent [--listen-unix PATH] "
-			                      "[--shared-dir DIR] [--debug]");
+			                      "[--shared-dir DIR] [--token-file FILE] [--debug]");
 	}
 	return 0;
 }
@@ -256,38 +271,58 @@ static void on_debug_conn_closed(void *data)
 }
 
 /* The debug console's port and server, when the host enabled it. */
-static int serve_debug_console(struct agent *ag, struct rpc_scope *scope, struct ttrpc_server **srv,
-                               int *listen_fd, husk_err *err)
+/* A ttrpc server and the token gate in front of it. */
+struct listener {
+	int fd;
+	struct ttrpc_server *srv;
+	struct auth_gate *gate;
+};
+
+static void listener_free(struct listener *l)
+{
+	auth_gate_free(l->gate);
+	ttrpc_server_free(l->srv);
+	close_fd(&l->fd);
+}
+
+static int listener_start(struct agent *ag, struct listener *l, const struct ttrpc_method *methods,
+                          size_t n, struct rpc_scope *scope, husk_err *err)
+{
+	if (!(l->srv = ttrpc_server_new(ag->loop, methods, n, scope, err)) ||
+	    !(l->gate = auth_gate_new(ag->loop, ag->token_set ? &ag->token : NULL, l->srv, err)))
+		return -1;
+	return husk_loop_add(ag->loop, l->fd, EPOLLIN, on_accept, l->gate, err);
+}
+
+static int serve_debug_console(struct agent *ag, struct rpc_scope *scope, struct listener *l,
+                               husk_err *err)
 {
 	if (!ag->debug_console)
 		return 0;
 	if (containers_add_debug(ag, DEBUGCON_ID, err) < 0 ||
-	    (*listen_fd = listen_vsock(DEBUGCON_VSOCK_PORT, err)) < 0 ||
-	    !(*srv = ttrpc_server_new(ag->loop, rpc_debug_methods, rpc_debug_nmethods, scope, err)))
+	    (l->fd = listen_vsock(DEBUGCON_VSOCK_PORT, err)) < 0 ||
+	    listener_start(ag, l, rpc_debug_methods, rpc_debug_nmethods, scope, err) < 0)
 		return husk_error_prefix(err, "debug console");
-	ttrpc_server_on_conn_closed(*srv, on_debug_conn_closed, ag);
+	ttrpc_server_on_conn_closed(l->srv, on_debug_conn_closed, ag);
 	log_info("serving the debug console on vsock port %d", DEBUGCON_VSOCK_PORT);
-	return husk_loop_add(ag->loop, *listen_fd, EPOLLIN, on_accept, *srv, err);
+	return 0;
 }
 
 static int serve(struct agent *ag, int listen_fd, husk_err *err)
 {
 	struct rpc_scope scope = {.ag = ag}, debug_scope = {.ag = ag, .debug = 1};
-	struct ttrpc_server *debug_srv = NULL;
-	cleanup_close int debug_fd = -1;
-	struct ttrpc_server *srv =
-	    ttrpc_server_new(ag->loop, rpc_methods, rpc_nmethods, &scope, err);
-	if (!srv)
-		return -1;
-	ttrpc_server_on_conn_closed(srv, on_conn_closed, ag);
-	int ret = husk_loop_add(ag->loop, listen_fd, EPOLLIN, on_accept, srv, err);
-	if (ret == 0)
-		ret = serve_debug_console(ag, &debug_scope, &debug_srv, &debug_fd, err);
+	struct listener api = {.fd = listen_fd}, debug = {.fd = -1};
+	int ret = listener_start(ag, &api, rpc_methods, rpc_nmethods, &scope, err);
+	if (ret == 0) {
+		ttrpc_server_on_conn_closed(api.srv, on_conn_closed, ag);
+		ret = serve_debug_console(ag, &debug_scope, &debug, err);
+	}
 	if (ret == 0)
 		ret = husk_loop_run(ag->loop, err);
 	containers_free_all(ag);
-	ttrpc_server_free(debug_srv);
-	ttrpc_server_free(srv);
+	listener_free(&debug);
+	api.fd = -1; /* the caller's */
+	listener_free(&api);
 	return ret;
 }
 
@@ -302,6 +337,11 @@ static int run(struct agent *ag, const struct options *o, husk_err *err)
 	    (ag->pid1 && watch_cgroups(ag, err) < 0))
 		return -1;
 	int unix_mode = o->listen_unix && !ag->pid1;
+	if (unix_mode && o->token_file) {
+		if (token_read_at(AT_FDCWD, o->token_file, &ag->token, err) < 0)
+			return -1;
+		ag->token_set = true;
+	}
 	cleanup_close int fd = unix_mode ? unix_listen(o->listen_unix, 16, SOCK_NONBLOCK, err)
 	                                 : listen_vsock(AGENT_VSOCK_PORT, err);
 	if (fd < 0)

@@ -1,6 +1,6 @@
 # husk-agent: the guest's PID 1, a static binary
 AGENT_CORE_SRCS := agent/request.c agent/cgstat.c agent/proclist.c agent/copyup.c agent/modload.c
-AGENT_SRCS := agent/main.c agent/rpc.c agent/containers.c agent/spawn.c agent/events.c \
+AGENT_SRCS := agent/main.c agent/auth.c agent/rpc.c agent/containers.c agent/spawn.c agent/events.c \
 	agent/process.c agent/container.c agent/isolation.c agent/cgroup.c agent/network.c agent/dns.c \
 	$(AGENT_CORE_SRCS) $(NETLINK_CONFIG_SRCS) $(NETLINK_SRCS) $(OCI_SRCS) $(TTRPC_SRCS) \
 	$(LIB_JSON_SRCS) $(LIB_SRCS)

@@ -102,7 +102,8 @@ static bool label_value(const char *line, const char *key, char *out, size_t len
 static void note_host_figures(struct gathered *g, const char *name, const char *line)
 {
 	char state[16];
-	if (!strcmp(name, "husk_sandbox_state") && label_value(line, "state", state, sizeof(state))) {
+	if (!strcmp(name, "husk_sandbox_state") &&
+	    label_value(line, "state", state, sizeof(state))) {
 		for (size_t i = 0; i < ARRAY_SIZE(states); i++)
 			g->by_state[i] += !strcmp(state, states[i]);
 	} else if (!strcmp(name, "husk_sandbox_start_seconds")) {
@@ -252,7 +253,8 @@ static void render_host(struct promtext *t, const struct gathered *g, husk_err *
 	for (size_t b = 0; b <= ARRAY_SIZE(start_buckets); b++) {
 		char le[16];
 		cum += g->starts[b];
-		snprintf(le, sizeof(le), "%g", b < ARRAY_SIZE(start_buckets) ? start_buckets[b] : 0);
+		snprintf(le, sizeof(le), "%g",
+		         b < ARRAY_SIZE(start_buckets) ? start_buckets[b] : 0);
 		l[0] = '\0';
 		promtext_label(l, sizeof(l), "le", b < ARRAY_SIZE(start_buckets) ? le : "+Inf");
 		promtext_u64(t, "husk_start_latency_seconds_bucket", l, cum);
@@ -290,7 +292,8 @@ int metrics_text(struct promtext *t, husk_err *err)
 	if (r == 0)
 		render_host(t, g, err);
 	for (size_t i = 0; r == 0 && !*err && i < g->nfam; i++) {
-		promtext_raw(t, g->fam[i].header.buf ? g->fam[i].header.buf : "", g->fam[i].header.len);
+		promtext_raw(t, g->fam[i].header.buf ? g->fam[i].header.buf : "",
+		             g->fam[i].header.len);
 		promtext_raw(t, g->fam[i].samples.buf ? g->fam[i].samples.buf : "",
 		             g->fam[i].samples.len);
 	}
@@ -328,7 +331,8 @@ int cmd_metrics(const struct husk_globals *g, int argc, char **argv, husk_err *e
 	if (optind != argc)
 		return verb_usage('?', usage);
 	if (listen)
-		return metrics_serve_http(listen, err) < 0 ? husk_error_prefix(err, "metrics"), 1 : 0;
+		return metrics_serve_http(listen, err) < 0 ? husk_error_prefix(err, "metrics"),
+		       1                                   : 0;
 	struct promtext t = {0};
 	int r = metrics_text(&t, err);
 	if (r == 0 && (fwrite(t.buf, 1, t.len, stdout) != t.len || fflush(stdout) != 0))

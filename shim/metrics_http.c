@@ -91,7 +91,8 @@ static void serve_metrics(struct http_conn *c, bool head)
 	struct promtext t = {0};
 	if (metrics_text(&t, &err) < 0) {
 		log_error("metrics: %s", husk_error_msg(err));
-		respond_text(c, "500 Internal Server Error", "metrics could not be gathered\n", head);
+		respond_text(c, "500 Internal Server Error", "metrics could not be gathered\n",
+		             head);
 	} else {
 		respond(c, "200 OK", t.buf ? t.buf : "", t.len, head);
 	}
@@ -116,8 +117,7 @@ static void handle(struct http_conn *c)
 		serve_metrics(c, head);
 }
 
-static int on_readable(struct husk_loop *loop, int fd, uint32_t events, void *data,
-                       husk_err *err)
+static int on_readable(struct husk_loop *loop, int fd, uint32_t events, void *data, husk_err *err)
 {
 	struct http_conn *c = data;
 	ssize_t n = read(fd, c->buf + c->len, HTTP_REQUEST_MAX - c->len);
@@ -132,7 +132,8 @@ static int on_readable(struct husk_loop *loop, int fd, uint32_t events, void *da
 	if (strstr(c->buf, "\r\n\r\n") || strstr(c->buf, "\n\n"))
 		handle(c);
 	else if (c->len == HTTP_REQUEST_MAX)
-		respond_text(c, "431 Request Header Fields Too Large", "request too large\n", false);
+		respond_text(c, "431 Request Header Fields Too Large", "request too large\n",
+		             false);
 	return 0;
 }
 
@@ -146,7 +147,8 @@ static int on_accept(struct husk_loop *loop, int fd, uint32_t events, void *data
 		struct http_conn *c = &s->conns[i];
 		if (c->fd >= 0)
 			continue;
-		*c = (struct http_conn){.srv = s, .fd = cfd, .deadline = deadline_after(REQUEST_MS)};
+		*c =
+		    (struct http_conn){.srv = s, .fd = cfd, .deadline = deadline_after(REQUEST_MS)};
 		if (husk_loop_add(loop, cfd, EPOLLIN, on_readable, c, err) < 0) {
 			close_fd(&c->fd);
 			return -1;

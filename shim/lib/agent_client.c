@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "lib/cleanup.h"
@@ -43,12 +44,25 @@ static void log_call(const char *method, int64_t start_ns, size_t len, const cha
 	          len, status);
 }
 
-struct agent_client *agent_client_new(struct husk_loop *loop, int fd, husk_err *err)
+/* On a fresh connection: the bytes fit the socket's buffer, so one send takes them all. */
+static int send_preamble(int fd, const struct token *token, husk_err *err)
+{
+	char p[TOKEN_PREAMBLE_LEN];
+	token_preamble(token, p);
+	if (send(fd, p, sizeof(p), MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sizeof(p))
+		return husk_error_set(err, errno, "send the sandbox's token");
+	return 0;
+}
+
+struct agent_client *agent_client_new(struct husk_loop *loop, int fd, const struct token *token,
+                                      husk_err *err)
 {
 	struct agent_client *a = calloc(1, sizeof(*a));
-	if (!a) {
+	if (!a || (token && send_preamble(fd, token, err) < 0)) {
 		close(fd);
-		husk_error_set(err, ENOMEM, "agent client");
+		if (!a)
+			husk_error_set(err, ENOMEM, "agent client");
+		free(a);
 		return NULL;
 	}
 	a->loop = loop;

@@ -11,6 +11,7 @@
 #include "proto/agent.pb-c.h"
 #include "lib/error.h"
 #include "lib/loop.h"
+#include "lib/token.h"
 
 #define AGENT_SERVICE "husk.agent.v1.Agent"
 #define AGENT_PORT    1024
@@ -20,8 +21,12 @@
 
 struct agent_client;
 
-/* Takes ownership of fd (a connected stream to the agent). */
-struct agent_client *agent_client_new(struct husk_loop *loop, int fd, husk_err *err);
+/*
+ * Takes ownership of fd (a connected stream to the agent) and sends token's
+ * preamble (lib/token.h) first; token NULL sends none (an agent without one).
+ */
+struct agent_client *agent_client_new(struct husk_loop *loop, int fd, const struct token *token,
+                                      husk_err *err);
 /* Pending callbacks are dropped without running. */
 void agent_client_free(struct agent_client *a);
 int agent_client_alive(struct agent_client *a);

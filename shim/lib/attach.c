@@ -20,12 +20,14 @@ static struct agent_client *dial_guest(struct husk_loop *loop, int dir, unsigned
 {
 	char uds[STATEDIR_SOCK_PATH_MAX];
 	struct stat sb;
-	if (statedir_sock_path(dir, STATEDIR_VSOCK_SOCK, uds, err) < 0)
+	struct token token;
+	if (statedir_sock_path(dir, STATEDIR_VSOCK_SOCK, uds, err) < 0 ||
+	    token_read_at(dir, STATEDIR_AGENT_TOKEN, &token, err) < 0)
 		return NULL;
 	enum vsock_transport t =
 	    lstat(uds, &sb) == 0 && S_ISSOCK(sb.st_mode) ? VSOCK_HYBRID : VSOCK_VHOST;
 	int fd = vsock_dial(t, cfg->guest_cid, uds, port, ATTACH_DIAL_MS, err);
-	struct agent_client *a = fd < 0 ? NULL : agent_client_new(loop, fd, err);
+	struct agent_client *a = fd < 0 ? NULL : agent_client_new(loop, fd, &token, err);
 	if (!a) {
 		husk_error_prefix(err, port == AGENT_PORT ? "agent" : "debug console");
 		return NULL;

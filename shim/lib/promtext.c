@@ -60,7 +60,10 @@ bool promtext_label(char *labels, size_t cap, const char *key, const char *value
 		return labels[o] = '\0', false;
 	size_t p = o + (size_t)n;
 	for (const char *s = value; *s; s++) {
-		const char *esc = *s == '\\' ? "\\\\" : *s == '"' ? "\\\"" : *s == '\n' ? "\\n" : NULL;
+		const char *esc = *s == '\\'   ? "\\\\"
+		                  : *s == '"'  ? "\\\""
+		                  : *s == '\n' ? "\\n"
+		                               : NULL;
 		size_t l = esc ? 2 : 1;
 		if (p + l + 2 > cap)
 			return labels[o] = '\0', false;

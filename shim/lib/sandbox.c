@@ -21,6 +21,7 @@
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/text.h"
+#include "lib/token.h"
 #include "hypervisor/qemu/qemu.h"
 #include "hypervisor/qemu/virtiofsd.h"
 #include "podnet.h"
@@ -82,6 +83,7 @@ struct sandbox {
 	enum accel_mode accel;      /* once booted */
 	int64_t created_us;         /* monotonic_us at sandbox_create */
 	int64_t boot_us, start_us;  /* sandbox_stats's, -1 until known */
+	struct token token;         /* the agent's (make_token) */
 };
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
@@ -259,6 +261,22 @@ static int share_dir(struct sandbox *sb, husk_err *err)
 	return 0;
 }
 
+/*
+ * The agent serves only connections that show the sandbox's token: the host's commands read it
+ * from the state dir, the guest from the share, where the agent removes it as it starts.
+ */
+static int make_token(struct sandbox *sb, husk_err *err)
+{
+	cleanup_close int shared = open(sb->sd.shared, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (shared < 0)
+		return husk_error_set(err, errno, "%s", sb->sd.shared);
+	if (token_generate(&sb->token, err) < 0 ||
+	    token_write_at(sb->sd.fd, STATEDIR_AGENT_TOKEN, &sb->token, err) < 0 ||
+	    token_write_at(shared, TOKEN_SHARE_NAME, &sb->token, err) < 0)
+		return -1;
+	return 0;
+}
+
 static int enter_namespace_once(husk_err *err)
 {
 	static bool entered;
@@ -302,7 +320,7 @@ struct sandbox *sandbox_create(struct husk_loop *loop, const char *root, const c
 	sb->vsockd.log = sb->sd.vsockd_log;
 	sb->virtiofsd.log = sb->sd.virtiofsd_log;
 	sb->qemu.log = sb->sd.console_log;
-	if (enter_namespace_once(err) < 0 || share_dir(sb, err) < 0) {
+	if (enter_namespace_once(err) < 0 || share_dir(sb, err) < 0 || make_token(sb, err) < 0) {
 		sandbox_destroy(sb);
 		return NULL;
 	}
@@ -633,7 +651,7 @@ static int on_dial_ready(struct husk_loop *loop, int fd, uint32_t events, void *
 	}
 	int conn = move_fd(sb->dial.fd);
 	timer_close(sb, &sb->dial_timer);
-	sb->agent = agent_client_new(loop, conn, err);
+	sb->agent = agent_client_new(loop, conn, &sb->token, err);
 	if (!sb->agent)
 		return -1;
 	agent_client_set_timeout(sb->agent, (int)sb->cfg->timeouts.agent_call_ms);

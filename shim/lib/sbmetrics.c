@@ -16,7 +16,7 @@
 #include "lib/text.h"
 #include "promtext.h"
 
-#define SBMETRICS_CONNS      4 /* scrapes waiting for the agent at once; more are closed */
+#define SBMETRICS_CONNS     4 /* scrapes waiting for the agent at once; more are closed */
 #define GUEST_STATS_TIMEOUT 2000
 
 struct sbmetrics_conn {
@@ -45,8 +45,8 @@ static uint64_t cpu_ticks(const char *stat)
 {
 	const char *p = strrchr(stat, ')');
 	unsigned long long ut, st;
-	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
-	                 &st) != 2)
+	if (!p ||
+	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
 		return 0;
 	return ut + st;
 }
@@ -76,11 +76,11 @@ static const char *with(const struct sbmetrics *m, char *buf, const char *key, c
 	return buf;
 }
 
-static void render_vm(struct promtext *t, const struct sbmetrics *m,
-                      const struct sandbox_stats *s)
+static void render_vm(struct promtext *t, const struct sbmetrics *m, const struct sandbox_stats *s)
 {
 	char l[PROMTEXT_LABELS_MAX];
-	promtext_family(t, "husk_sandbox_state", "gauge", "The sandbox's state (1 for the one it is in).");
+	promtext_family(t, "husk_sandbox_state", "gauge",
+	                "The sandbox's state (1 for the one it is in).");
 	promtext_u64(t, "husk_sandbox_state", with(m, l, "state", m->state), 1);
 	promtext_family(t, "husk_sandbox_info", "gauge", "The sandbox's front and accelerator.");
 	with(m, l, "kind", m->kind);
@@ -91,8 +91,9 @@ static void render_vm(struct promtext *t, const struct sbmetrics *m,
 	promtext_family(t, "husk_vm_vcpus", "gauge", "The VM's vCPUs.");
 	promtext_u64(t, "husk_vm_vcpus", m->labels, s->vcpus);
 	if (s->boot_us >= 0) {
-		promtext_family(t, "husk_sandbox_boot_seconds", "gauge",
-		                "From the boot's admission to the agent's answer (and the guest's network).");
+		promtext_family(
+		    t, "husk_sandbox_boot_seconds", "gauge",
+		    "From the boot's admission to the agent's answer (and the guest's network).");
 		promtext_f64(t, "husk_sandbox_boot_seconds", m->labels, (double)s->boot_us / 1e6);
 	}
 	if (s->start_us >= 0) {
@@ -108,7 +109,9 @@ static void render_processes(struct promtext *t, const struct sbmetrics *m,
 	const struct {
 		const char *name;
 		pid_t pid;
-	} procs[] = {{"owner", getpid()}, {"husk-vsockd", s->vsockd}, {"virtiofsd", s->virtiofsd},
+	} procs[] = {{"owner", getpid()},
+	             {"husk-vsockd", s->vsockd},
+	             {"virtiofsd", s->virtiofsd},
 	             {"qemu", s->qemu}};
 	struct proc_figures f[ARRAY_SIZE(procs)];
 	char l[PROMTEXT_LABELS_MAX];
@@ -117,9 +120,12 @@ static void render_processes(struct promtext *t, const struct sbmetrics *m,
 		if (procs[i].pid > 0)
 			read_figures(procs[i].pid, &f[i]);
 	static const char *const fam[][2] = {
-	    {"husk_host_process_pss_bytes", "Proportional set size of each host process (smaps_rollup)."},
-	    {"husk_host_process_rss_bytes", "Resident set size of each host process (smaps_rollup)."},
-	    {"husk_host_process_cpu_seconds_total", "User and system CPU time of each host process."},
+	    {"husk_host_process_pss_bytes",
+	     "Proportional set size of each host process (smaps_rollup)."},
+	    {"husk_host_process_rss_bytes",
+	     "Resident set size of each host process (smaps_rollup)."},
+	    {"husk_host_process_cpu_seconds_total",
+	     "User and system CPU time of each host process."},
 	};
 	for (size_t k = 0; k < ARRAY_SIZE(fam); k++) {
 		promtext_family(t, fam[k][0], k == 2 ? "counter" : "gauge", fam[k][1]);
@@ -133,20 +139,25 @@ static void render_processes(struct promtext *t, const struct sbmetrics *m,
 				promtext_u64(t, fam[k][0], l, k == 0 ? f[i].pss : f[i].rss);
 		}
 	}
-	/* guest data crosses these helpers through shared memory; their syscalls carry it to the host */
+	/* guest data crosses these helpers through shared memory; their syscalls carry it to the
+	 * host */
 	if (s->vsockd > 0) {
-		promtext_family(t, "husk_vsock_host_bytes_total", "counter",
-		                "Bytes husk-vsockd read from (to the guest) and wrote to (from the guest) "
-		                "host sockets, and 8 per eventfd kick.");
-		promtext_u64(t, "husk_vsock_host_bytes_total", with(m, l, "direction", "to_guest"), f[1].rchar);
-		promtext_u64(t, "husk_vsock_host_bytes_total", with(m, l, "direction", "from_guest"),
-		             f[1].wchar);
+		promtext_family(
+		    t, "husk_vsock_host_bytes_total", "counter",
+		    "Bytes husk-vsockd read from (to the guest) and wrote to (from the guest) "
+		    "host sockets, and 8 per eventfd kick.");
+		promtext_u64(t, "husk_vsock_host_bytes_total", with(m, l, "direction", "to_guest"),
+		             f[1].rchar);
+		promtext_u64(t, "husk_vsock_host_bytes_total",
+		             with(m, l, "direction", "from_guest"), f[1].wchar);
 	}
 	if (s->virtiofsd > 0) {
-		promtext_family(t, "husk_virtiofs_host_bytes_total", "counter",
-		                "Bytes virtiofsd read (for the guest) and wrote (from the guest) on the "
-		                "host, and 8 per eventfd kick.");
-		promtext_u64(t, "husk_virtiofs_host_bytes_total", with(m, l, "direction", "read"), f[2].rchar);
+		promtext_family(
+		    t, "husk_virtiofs_host_bytes_total", "counter",
+		    "Bytes virtiofsd read (for the guest) and wrote (from the guest) on the "
+		    "host, and 8 per eventfd kick.");
+		promtext_u64(t, "husk_virtiofs_host_bytes_total", with(m, l, "direction", "read"),
+		             f[2].rchar);
 		promtext_u64(t, "husk_virtiofs_host_bytes_total", with(m, l, "direction", "write"),
 		             f[2].wchar);
 	}
@@ -156,7 +167,8 @@ static void render_guest(struct promtext *t, const struct sbmetrics *m,
                          const Husk__Agent__V1__GuestStatsResponse *g)
 {
 	char l[PROMTEXT_LABELS_MAX];
-	promtext_family(t, "husk_guest_memory_total_bytes", "gauge", "The guest kernel's MemTotal.");
+	promtext_family(t, "husk_guest_memory_total_bytes", "gauge",
+	                "The guest kernel's MemTotal.");
 	promtext_u64(t, "husk_guest_memory_total_bytes", m->labels, g->memory_total);
 	promtext_family(t, "husk_guest_memory_available_bytes", "gauge",
 	                "The guest kernel's MemAvailable.");
@@ -259,8 +271,7 @@ static int set_labels(struct sbmetrics *m, const char *id, const char *pod_name,
 }
 
 struct sbmetrics *sbmetrics_serve(struct husk_loop *loop, struct sandbox *sb, const char *kind,
-                                  const char *pod_name, const char *pod_namespace,
-                                  husk_err *err)
+                                  const char *pod_name, const char *pod_namespace, husk_err *err)
 {
 	struct sandbox_stats s;
 	struct sbmetrics *m = calloc(1, sizeof(*m));

@@ -24,6 +24,8 @@
  * the boot (husk.json or the spec's annotation); the guest cannot write here.
  */
 #define STATEDIR_DEBUG_CONSOLE "debug-console"
+/* The sandbox's agent token (lib/token.h, 0600): what every host connection shows first. */
+#define STATEDIR_AGENT_TOKEN "agent-token"
 /* containerd-shim-husk-v2's state dirs (one per pod), and where each records its tasks' ids */
 #define STATEDIR_SHIM_V2_ROOT "/run/husk-v2"
 #define STATEDIR_TASKS        "tasks"

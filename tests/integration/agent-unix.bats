@@ -83,7 +83,8 @@ teardown() {
 
 @test "a container dies with an agent that is killed" {
 	write_spec "$AT/s16.json" '["sleep","1000"]'
-	"$AGENT_BIN" --listen-unix "$AT/agent2.sock" --shared-dir "$AT/shared" 2>>"$AT/agent.log" 3>&- &
+	"$AGENT_BIN" --listen-unix "$AT/agent2.sock" --shared-dir "$AT/shared" --token-file "$AT/token" \
+		2>>"$AT/agent.log" 3>&- &
 	AGENT2_PID=$!
 	"$AGENT_CLIENT" -u "$AT/agent2.sock" create orphan c1 "$AT/s16.json"
 	run "$AGENT_CLIENT" -u "$AT/agent2.sock" start orphan
@@ -92,6 +93,31 @@ teardown() {
 	wait "$AGENT2_PID" || true
 	AGENT2_PID=
 	timeout 20 tail --pid="$pid" -f /dev/null
+}
+
+@test "the agent serves only connections that show its token: none, another or a silent crowd are closed unserved, and it serves on" {
+	# a client that knows no token: its request is no preamble, and it is closed after 5 s
+	run env -u AGENT_TOKEN_FILE "$AGENT_CLIENT" -u "$AT/agent.sock" health
+	[ "$status" -eq 1 ]
+	grep -q "a connection that did not show the token within 5000 ms closed" "$AT/agent.log"
+	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$AT/other-token"
+	run env AGENT_TOKEN_FILE="$AT/other-token" "$AGENT_CLIENT" -u "$AT/agent.sock" health
+	[ "$status" -eq 1 ]
+	grep -q "a connection without this sandbox's token refused" "$AT/agent.log"
+	# more connections than the gate holds say nothing: the oldest are closed, so none stalls it
+	run python3 -c '
+import socket, sys
+socks = []
+for _ in range(12):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    socks.append(s)
+s = socks[0]
+s.settimeout(20)
+print("closed" if s.recv(1) == b"" else "open")' "$AT/agent.sock"
+	[ "$output" = closed ]
+	run client health
+	[ "$status" -eq 0 ]
 }
 
 @test "DestroySandbox ends every container and the agent" {
@@ -112,7 +138,7 @@ teardown() {
 	ip -n "$NETNS" link add vnic address 02:00:00:00:00:01 type veth peer name vpeer
 	ip -n "$NETNS" link set vpeer up
 	ip netns exec "$NETNS" "$AGENT_ASAN" --listen-unix "$AT/agent-net.sock" \
-		--shared-dir "$AT/shared" 2>>"$AT/agent.log" 3>&- &
+		--shared-dir "$AT/shared" --token-file "$AT/token" 2>>"$AT/agent.log" 3>&- &
 	AGENT2_PID=$!
 	net() { "$AGENT_CLIENT" -u "$AT/agent-net.sock" setup-network "$@"; }
 

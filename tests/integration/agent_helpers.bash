@@ -19,8 +19,11 @@ agent_setup() {
 	AT=$(mktemp -d /tmp/husk-agent.XXXXXX)
 	mkdir -p "$AT/shared"
 	make_rootfs "$AT/shared/c1"
+	# the sandbox's token, as the host makes it (lib/token.h); the guest takes it from the share
+	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$AT/token"
+	AGENT_TOKEN_FILE=$AT/token
 	AGENT_PIDS=
-	export AT AGENT_OPT AGENT_PATH
+	export AT AGENT_OPT AGENT_PATH AGENT_TOKEN_FILE
 }
 
 # make_rootfs DIR: a busybox root (scripts/mkrootfs)
@@ -91,6 +94,7 @@ start_qemu() {
 # Boots the guest; the first Health call waits (bounded) until the agent listens.
 agent_boot_vm() {
 	AGENT_OPT=-H AGENT_PATH=$AT/vsock.sock
+	cp "$AT/token" "$AT/shared/.husk-token"
 	make -s -C "$AGENT_ROOT" BUILD="$AGENT_BUILD" "$AGENT_INITRD" >&2 || return 1
 	start_virtiofsd && start_vsockd && start_qemu
 }
@@ -98,7 +102,8 @@ agent_boot_vm() {
 # The sanitized build: agent_teardown fails on any ASan/UBSan/LSan report in its log.
 agent_start_unix() {
 	AGENT_OPT=-u AGENT_PATH=$AT/agent.sock
-	"$AGENT_ASAN" --listen-unix "$AT/agent.sock" --shared-dir "$AT/shared" --debug \
+	"$AGENT_ASAN" --listen-unix "$AT/agent.sock" --shared-dir "$AT/shared" \
+		--token-file "$AT/token" --debug \
 		2>"$AT/agent.log" 3>&- &
 	AGENT_PID=$!
 	AGENT_PIDS="$AGENT_PIDS $AGENT_PID"

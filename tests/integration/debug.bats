@@ -156,3 +156,38 @@ SH
 	[ "$status" -eq 255 ]
 	[ "$output" = "husk: debug-console nosuch: container nosuch does not exist" ]
 }
+
+@test "the agent serves only its host: a local process dialling the sandbox's vsock socket without the token is closed; the token is in the state dir (0600) and nowhere in the guest" {
+	write_config debug_console=true
+	run_detached
+	[ "$(stat -c %a "$ROOT/$ID/agent-token")" = 600 ]
+	local token
+	token=$(cat "$ROOT/$ID/agent-token")
+	[ "${#token}" -eq 64 ]
+	# the guest took it out of the share as it started: neither the owner's view nor the guest's has it
+	run nsenter -t "$(cat "$T/pid")" -m ls -A "$ROOT/$ID/shared"
+	[ "$status" -eq 0 ]
+	! grep -qx .husk-token <<<"$output"
+	run "${H[@]}" debug-console "$ID" <<SH
+ls -A /run/husk/shared | grep -cx .husk-token
+grep -c "$token" /proc/cmdline
+SH
+	[ "${lines[0]}" = 0 ] && [ "${lines[1]}" = 0 ]
+	# another token: the hybrid vsock connects, the agent closes it unserved
+	run timeout 60 python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"CONNECT 1024\n")
+ok = b""
+while not ok.endswith(b"\n"):
+    ok += s.recv(1)
+s.sendall(b"HUSK-TOKEN " + b"0" * 64 + b"\n")
+print(ok.split()[0].decode(), "closed" if s.recv(1) == b"" else "answered")' "$ROOT/$ID/vsock.sock"
+	[ "$output" = "OK closed" ]
+	grep -q "a connection without this sandbox's token refused" "$ROOT/$ID/console.log"
+	# the host's own commands show it and are served
+	run "${H[@]}" exec "$ID" echo served
+	[ "$output" = served ]
+	stop_and_clean
+}

@@ -2,7 +2,8 @@
  * agent-client: drives a husk-agent from the host for tests, one API call (or
  * one "run": create, start, stream output, wait) per invocation.
  *   agent-client (-u UNIX_SOCKET | -H HYBRID_VSOCK_UDS) COMMAND ARGS...
- * (setup-network takes the items of netargs.h).
+ * (setup-network takes the items of netargs.h). With AGENT_TOKEN_FILE in the
+ * environment, the connection starts with that token's preamble (lib/token.h).
  * Errors print "agent-client: MESSAGE [ERRNO_NAME]" and exit 1.
  */
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include "lib/clock.h"
 #include "lib/error.h"
 #include "lib/loop.h"
+#include "lib/token.h"
 #include "ttrpc/ttrpc.h"
 #include "hypervisor/vsock/dial.h"
 #include "netargs.h"
@@ -420,13 +422,31 @@ static const struct command commands[] = {
     {"resize", 4, cmd_resize},   {"setup-network", 0, cmd_setup_network},
 };
 
-static int connect_agent(const char *opt, const char *path, husk_err *err)
+static int dial(const char *opt, const char *path, husk_err *err)
 {
 	if (strcmp(opt, "-u") == 0)
 		return dial_unix(path, err);
 	if (strcmp(opt, "-H") == 0)
 		return vsock_dial(VSOCK_HYBRID, 0, path, 1024, TIMEOUT_MS, err);
 	return husk_error_set(err, 0, "unknown option %s", opt);
+}
+
+static int connect_agent(const char *opt, const char *path, husk_err *err)
+{
+	const char *file = getenv("AGENT_TOKEN_FILE");
+	struct token t;
+	char p[TOKEN_PREAMBLE_LEN];
+	if (file && token_read_at(AT_FDCWD, file, &t, err) < 0)
+		return -1;
+	cleanup_close int fd = dial(opt, path, err);
+	if (fd < 0)
+		return -1;
+	if (file) {
+		token_preamble(&t, p);
+		if (write(fd, p, sizeof(p)) != (ssize_t)sizeof(p))
+			return husk_error_set(err, errno, "send the token");
+	}
+	return move_fd(fd);
 }
 
 static int run(int argc, char **argv, husk_err *err)

@@ -87,7 +87,7 @@ static int setup(struct fixture *f)
 	    f->loop ? ttrpc_server_new(f->loop, methods, ARRAY_SIZE(methods), NULL, NULL) : NULL;
 	if (!f->srv || ttrpc_server_add_conn(f->srv, sv[1], NULL) < 0)
 		return -1;
-	f->agent = agent_client_new(f->loop, sv[0], NULL);
+	f->agent = agent_client_new(f->loop, sv[0], NULL, NULL);
 	return f->agent ? 0 : -1;
 }
 

@@ -85,7 +85,7 @@ static int fixture_setup(struct fixture *f)
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return -1;
 	if (ttrpc_server_add_conn(f->srv, sv[0], NULL) < 0 ||
-	    !(f->client = agent_client_new(f->ag.loop, sv[1], NULL)))
+	    !(f->client = agent_client_new(f->ag.loop, sv[1], NULL, NULL)))
 		return -1;
 	f->client_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	f->fwd = dns_forward_start(f->ag.loop, f->client, docker_dns, WAIT_MS, &err);

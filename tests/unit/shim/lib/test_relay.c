@@ -141,7 +141,7 @@ TEST(relay_moves_stdio_with_flow_control)
 	struct ttrpc_server *srv = ttrpc_server_new(loop, methods, ARRAY_SIZE(methods), NULL, &err);
 	CHECK(srv);
 	CHECK_INT(ttrpc_server_add_conn(srv, sv[1], &err), ==, 0);
-	struct agent_client *agent = agent_client_new(loop, sv[0], &err);
+	struct agent_client *agent = agent_client_new(loop, sv[0], NULL, &err);
 	CHECK(agent);
 	struct stdio_relay *r = stdio_relay_new(loop, agent, "c1", "", in[0], out[1], errp[1],
 	                                        relay_event, &done, &err);
@@ -184,7 +184,7 @@ TEST(relay_reports_a_dead_agent)
 	CHECK_INT(pipe2(out, O_CLOEXEC), ==, 0);
 	struct husk_loop *loop = husk_loop_new(&err);
 	CHECK(loop);
-	struct agent_client *agent = agent_client_new(loop, sv[0], &err);
+	struct agent_client *agent = agent_client_new(loop, sv[0], NULL, &err);
 	CHECK(agent);
 	struct stdio_relay *r =
 	    stdio_relay_new(loop, agent, "c1", "", -1, out[1], out[1], relay_event, &done, &err);
