@@ -50,8 +50,7 @@ static void serve(struct auth_gate *g, int fd)
 		log_warn("serve connection: %s", husk_error_msg(e));
 }
 
-static int on_readable(struct husk_loop *loop, int fd, uint32_t events, void *data,
-                       husk_err *err)
+static int on_readable(struct husk_loop *loop, int fd, uint32_t events, void *data, husk_err *err)
 {
 	struct waiting *w = data;
 	ssize_t n = read(fd, w->buf + w->len, TOKEN_PREAMBLE_LEN - w->len);
@@ -132,7 +131,8 @@ static struct waiting *slot(struct auth_gate *g)
 		if (g->waiting[i].seq < oldest->seq)
 			oldest = &g->waiting[i];
 	}
-	log_warn("more than %d connections wait to show the token: the oldest closed", AUTH_PENDING);
+	log_warn("more than %d connections wait to show the token: the oldest closed",
+	         AUTH_PENDING);
 	drop(oldest);
 	return oldest;
 }

@@ -44,7 +44,8 @@ int token_read_at(int dirfd, const char *name, struct token *t, husk_err *err)
 	if (n < 0)
 		return husk_error_set(err, errno, "token %s", name);
 	if (token_parse(buf, (size_t)n, t) < 0)
-		return husk_error_set(err, EINVAL, "token %s: not %d hex digits", name, TOKEN_HEX_LEN);
+		return husk_error_set(err, EINVAL, "token %s: not %d hex digits", name,
+		                      TOKEN_HEX_LEN);
 	return 0;
 }
 

@@ -26,7 +26,8 @@ static struct agent_client *dial_guest(struct husk_loop *loop, int dir, unsigned
 		return NULL;
 	enum vsock_transport t =
 	    lstat(uds, &sb) == 0 && S_ISSOCK(sb.st_mode) ? VSOCK_HYBRID : VSOCK_VHOST;
-	int fd = vsock_dial(t, cfg->guest_cid, uds, port, ATTACH_DIAL_MS, err);
+	unsigned cid = t == VSOCK_VHOST ? statedir_cid(dir) : 0;
+	int fd = vsock_dial(t, cid ? cid : cfg->guest_cid, uds, port, ATTACH_DIAL_MS, err);
 	struct agent_client *a = fd < 0 ? NULL : agent_client_new(loop, fd, &token, err);
 	if (!a) {
 		husk_error_prefix(err, port == AGENT_PORT ? "agent" : "debug console");

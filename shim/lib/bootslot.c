@@ -17,22 +17,23 @@ unsigned boot_slots_default(void)
 	return n < 1 ? 1 : n > BOOT_SLOT_MAX ? BOOT_SLOT_MAX : (unsigned)n;
 }
 
-/* The fd of a slot locked now, -1 when all n are held, -2 with *err set. */
-static int try_slots(const char *dir, unsigned n, husk_err *err)
+int slot_try(const char *dir, unsigned first, unsigned n, unsigned *number, husk_err *err)
 {
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = first; i - first < n; i++) {
 		char path[4096];
 		snprintf(path, sizeof(path), "%s/%u", dir, i);
 		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd < 0) {
-			husk_error_set(err, errno, "boot slot %s", path);
+			husk_error_set(err, errno, "slot %s", path);
 			return -2;
 		}
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			*number = i;
 			return fd;
+		}
 		close(fd);
 		if (errno != EWOULDBLOCK) {
-			husk_error_set(err, errno, "boot slot %s: flock", path);
+			husk_error_set(err, errno, "slot %s: flock", path);
 			return -2;
 		}
 	}
@@ -46,7 +47,8 @@ int boot_slot_take(struct husk_loop *loop, const char *dir, unsigned n, unsigned
 	if (mkdir_p(dir, 0700, err) < 0)
 		return husk_error_prefix(err, "boot slots");
 	for (bool told = false;; told = true) {
-		int fd = try_slots(dir, n, err);
+		unsigned slot;
+		int fd = slot_try(dir, 0, n, &slot, err);
 		*waited_ms = (unsigned)(monotonic_ms() - start);
 		if (fd >= 0 || fd == -2)
 			return fd == -2 ? -1 : fd;

@@ -24,5 +24,17 @@ int boot_slot_take(struct husk_loop *loop, const char *dir, unsigned n, unsigned
                    unsigned *waited_ms, husk_err *err);
 /* The number of slots the config's 0 stands for: the online CPUs. */
 unsigned boot_slots_default(void);
+/*
+ * The lock of the first free slot of first..first+n-1 in dir (the same files): its fd, with
+ * *number; -1 when all are held, -2 with *err set.
+ */
+int slot_try(const char *dir, unsigned first, unsigned n, unsigned *number, husk_err *err);
+
+/*
+ * With the kernel's vhost-vsock every VM needs a CID of its own: a sandbox holds the slot of
+ * its CID in CID_SLOT_DIR for its life, the first free from the config's guest_cid on.
+ */
+#define CID_SLOT_DIR "/run/husk-cids"
+#define CID_RANGE    4096
 
 #endif

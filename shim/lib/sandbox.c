@@ -84,6 +84,8 @@ struct sandbox {
 	int64_t created_us;         /* monotonic_us at sandbox_create */
 	int64_t boot_us, start_us;  /* sandbox_stats's, -1 until known */
 	struct token token;         /* the agent's (make_token) */
+	unsigned cid;               /* the guest's vsock CID */
+	int cid_slot; /* its slot's lock, held for the sandbox's life (kernel vsock) */
 };
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
@@ -305,7 +307,8 @@ struct sandbox *sandbox_create(struct husk_loop *loop, const char *root, const c
 	sb->memory_mib = cfg->memory_mib;
 	sb->guest_log = true;
 	sb->ready_fd = sb->boot_timer = sb->dial_timer = sb->dial.fd = sb->virtiofsd_listener = -1;
-	sb->boot_slot = sb->net_watch = -1;
+	sb->boot_slot = sb->net_watch = sb->cid_slot = -1;
+	sb->cid = cfg->guest_cid;
 	sb->created_us = monotonic_us();
 	sb->boot_us = sb->start_us = -1;
 	helper_init(sb, &sb->vsockd, "husk-vsockd", NULL);
@@ -473,7 +476,7 @@ static int start_vsockd(struct sandbox *sb, husk_err *err)
 		return husk_error_set(err, errno, "pipe");
 	sb->ready_fd = pipefd[0];
 	cleanup_close int write_end = pipefd[1];
-	snprintf(cid, sizeof(cid), "%u", sb->cfg->guest_cid);
+	snprintf(cid, sizeof(cid), "%u", sb->cid);
 	snprintf(ready_fd, sizeof(ready_fd), "%d", 3);
 	const char *level = log_get_level() >= LOG_LEVEL_DEBUG ? "debug" : "warn";
 	const char *argv[] = {sb->cfg->vsockd,
@@ -562,7 +565,7 @@ static int start_qemu(struct sandbox *sb, const struct accel_choice *accel, husk
 	    .dir = sb->sd.dir,
 	    .vsock = sb->transport == VSOCK_HYBRID ? QEMU_VSOCK_VHOST_USER : QEMU_VSOCK_KERNEL,
 	    .vsock_socket = STATEDIR_VHOST_VSOCK_SOCK,
-	    .guest_cid = cfg->guest_cid,
+	    .guest_cid = sb->cid,
 	    .virtiofs_socket = STATEDIR_VIRTIOFSD_SOCK,
 	    .virtiofs_tag = "husk",
 	    .console_fd = console,
@@ -667,8 +670,8 @@ static int on_dial_tick(struct husk_loop *loop, int fd, uint32_t events, void *d
 		return 0;
 	if (sb->dial.fd >= 0)
 		return 0;
-	if (vsock_dial_begin(&sb->dial, sb->transport, sb->cfg->guest_cid, sb->sd.vsock_sock,
-	                     AGENT_PORT, &dial_err) < 0) {
+	if (vsock_dial_begin(&sb->dial, sb->transport, sb->cid, sb->sd.vsock_sock, AGENT_PORT,
+	                     &dial_err) < 0) {
 		husk_error_free(&dial_err);
 		return 0;
 	}
@@ -796,6 +799,22 @@ static int watch_network(struct sandbox *sb, husk_err *err)
 	return 0;
 }
 
+/* The kernel's vsock has one namespace of CIDs for the host: each VM takes a free one. */
+static int take_cid(struct sandbox *sb, husk_err *err)
+{
+	unsigned first = sb->cfg->guest_cid,
+	         n = UINT32_MAX - 1 - first < CID_RANGE ? UINT32_MAX - 1 - first : CID_RANGE;
+	if (mkdir_p(CID_SLOT_DIR, 0700, err) < 0)
+		return -1;
+	sb->cid_slot = slot_try(CID_SLOT_DIR, first, n, &sb->cid, err);
+	if (sb->cid_slot == -1)
+		return husk_error_set(err, EADDRINUSE, "vsock: CIDs %u to %u all taken", first,
+		                      first + n - 1);
+	if (sb->cid_slot < 0)
+		return -1;
+	return statedir_write_cid(sb->sd.fd, sb->cid, err);
+}
+
 static int boot(struct sandbox *sb, husk_err *err)
 {
 	struct accel_choice accel;
@@ -806,6 +825,8 @@ static int boot(struct sandbox *sb, husk_err *err)
 		log_warn("%s; using TCG (software emulation, slower)", accel.reason);
 	sb->accel = accel.accel;
 	sb->transport = pick_transport(sb->cfg->vsock);
+	if (sb->transport == VSOCK_VHOST && take_cid(sb, err) < 0)
+		return -1;
 	if (timer_add(sb, &sb->boot_timer, sb->cfg->timeouts.boot_ms, 0, on_boot_timeout, err) < 0)
 		return -1;
 	if (sb->transport == VSOCK_HYBRID && start_vsockd(sb, err) < 0)
@@ -1029,6 +1050,7 @@ void sandbox_destroy(struct sandbox *sb)
 	}
 	power_off(sb);
 	stop_helper(sb, &sb->qemu, SIGTERM, 1000);
+	close_fd(&sb->cid_slot); /* the VM that had the CID is gone */
 	conslog_close(&sb->console);
 	if (sb->net_watch >= 0)
 		husk_loop_del(sb->loop, sb->net_watch);

@@ -371,6 +371,29 @@ bool statedir_debug_console(int dirfd)
 	       S_ISREG(st.st_mode);
 }
 
+int statedir_write_cid(int dirfd, unsigned cid, husk_err *err)
+{
+	char text[16];
+	int n = snprintf(text, sizeof(text), "%u\n", cid);
+	cleanup_close int fd =
+	    openat(dirfd, STATEDIR_CID, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, text, (size_t)n) != n)
+		return husk_error_set(err, errno, "%s", STATEDIR_CID);
+	return 0;
+}
+
+unsigned statedir_cid(int dirfd)
+{
+	char text[16];
+	cleanup_close int fd = openat(dirfd, STATEDIR_CID, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof(text) - 1);
+	if (n <= 0)
+		return 0;
+	text[n] = '\0';
+	unsigned long v = strtoul(text, NULL, 10);
+	return v > UINT32_MAX ? 0 : (unsigned)v;
+}
+
 int statedir_record_task(int dirfd, const char *id, husk_err *err)
 {
 	char path[sizeof(STATEDIR_TASKS) + SPEC_MAX_ID + 1];

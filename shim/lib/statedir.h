@@ -26,6 +26,8 @@
 #define STATEDIR_DEBUG_CONSOLE "debug-console"
 /* The sandbox's agent token (lib/token.h, 0600): what every host connection shows first. */
 #define STATEDIR_AGENT_TOKEN "agent-token"
+/* The guest's vsock CID with the kernel's vhost-vsock (bootslot.h's CID slots). */
+#define STATEDIR_CID "cid"
 /* containerd-shim-husk-v2's state dirs (one per pod), and where each records its tasks' ids */
 #define STATEDIR_SHIM_V2_ROOT "/run/husk-v2"
 #define STATEDIR_TASKS        "tasks"
@@ -57,6 +59,9 @@ int statedir_sock_path(int dirfd, const char *name, char *buf, husk_err *err);
 /* Records, in the state dir open at dirfd, that the sandbox serves the debug console. */
 int statedir_mark_debug_console(int dirfd, husk_err *err);
 bool statedir_debug_console(int dirfd);
+/* Records the guest's CID in the state dir open at dirfd; reads it back (0 when absent). */
+int statedir_write_cid(int dirfd, unsigned cid, husk_err *err);
+unsigned statedir_cid(int dirfd);
 /* tasks/<id>: the containers of the sandbox, by which husk debug-console finds a shim v2 pod. */
 int statedir_record_task(int dirfd, const char *id, husk_err *err);
 void statedir_forget_task(int dirfd, const char *id);

@@ -41,3 +41,27 @@ TEST(the_default_is_one_slot_per_online_cpu)
 {
 	CHECK_INT(boot_slots_default(), ==, (unsigned)sysconf(_SC_NPROCESSORS_ONLN));
 }
+
+TEST(cid_slots_count_up_from_the_first_and_free_with_their_holder)
+{
+	char dir[] = "/tmp/husk-test-cidslot-XXXXXX";
+	cleanup_error husk_err err = NULL;
+	unsigned a_cid = 0, b_cid = 0, c_cid = 0;
+	CHECK(mkdtemp(dir));
+	int a = slot_try(dir, 3, 2, &a_cid, &err);
+	int b = slot_try(dir, 3, 2, &b_cid, &err);
+	CHECK(a >= 0 && b >= 0);
+	CHECK_INT(a_cid, ==, 3);
+	CHECK_INT(b_cid, ==, 4);
+	CHECK_INT(slot_try(dir, 3, 2, &c_cid, &err), ==, -1); /* all held: no error, none */
+	CHECK(!err);
+	close(a);
+	int c = slot_try(dir, 3, 2, &c_cid, &err);
+	CHECK(c >= 0);
+	CHECK_INT(c_cid, ==, 3);
+	close(b);
+	close(c);
+	char cmd[100];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK_INT(system(cmd), ==, 0);
+}

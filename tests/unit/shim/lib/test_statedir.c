@@ -60,6 +60,21 @@ TEST(statedir_create_refuses_an_existing_id_and_removes_everything)
 	CHECK_INT(rmdir(root), ==, 0);
 }
 
+TEST(statedir_records_the_guest_cid)
+{
+	char root[] = "/tmp/test_statedir.XXXXXX";
+	struct statedir sd;
+	cleanup_error husk_err err = NULL;
+	CHECK(mkdtemp(root));
+	CHECK_INT(statedir_create(root, "abc", &sd, &err), ==, 0);
+	CHECK_INT(statedir_cid(sd.fd), ==, 0); /* none recorded */
+	CHECK_INT(statedir_write_cid(sd.fd, 4099, &err), ==, 0);
+	CHECK_INT(statedir_cid(sd.fd), ==, 4099);
+	CHECK_INT(statedir_write_cid(sd.fd, 5, &err), ==, -1); /* never over another */
+	statedir_remove(&sd);
+	CHECK_INT(rmdir(root), ==, 0);
+}
+
 TEST(statedir_creates_missing_parents_of_root)
 {
 	char base[] = "/tmp/test_statedir.XXXXXX", root[256];
