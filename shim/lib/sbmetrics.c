@@ -103,6 +103,17 @@ static void render_vm(struct promtext *t, const struct sbmetrics *m, const struc
 	}
 }
 
+/* A helper's system-call byte counts: what it read under one direction, wrote under the other. */
+static void render_io(struct promtext *t, const struct sbmetrics *m, const char *name,
+                      const char *help, const char *read_dir, const char *write_dir,
+                      const struct proc_figures *f)
+{
+	char l[PROMTEXT_LABELS_MAX];
+	promtext_family(t, name, "counter", help);
+	promtext_u64(t, name, with(m, l, "direction", read_dir), f->rchar);
+	promtext_u64(t, name, with(m, l, "direction", write_dir), f->wchar);
+}
+
 static void render_processes(struct promtext *t, const struct sbmetrics *m,
                              const struct sandbox_stats *s)
 {
@@ -113,7 +124,7 @@ static void render_processes(struct promtext *t, const struct sbmetrics *m,
 	             {"husk-vsockd", s->vsockd},
 	             {"virtiofsd", s->virtiofsd},
 	             {"qemu", s->qemu}};
-	struct proc_figures f[ARRAY_SIZE(procs)];
+	struct proc_figures f[ARRAY_SIZE(procs)] = {{0}};
 	char l[PROMTEXT_LABELS_MAX];
 	double tick = (double)sysconf(_SC_CLK_TCK);
 	for (size_t i = 0; i < ARRAY_SIZE(procs); i++)
@@ -139,28 +150,18 @@ static void render_processes(struct promtext *t, const struct sbmetrics *m,
 				promtext_u64(t, fam[k][0], l, k == 0 ? f[i].pss : f[i].rss);
 		}
 	}
-	/* guest data crosses these helpers through shared memory; their syscalls carry it to the
-	 * host */
-	if (s->vsockd > 0) {
-		promtext_family(
-		    t, "husk_vsock_host_bytes_total", "counter",
+	/* guest data crosses these helpers through shared memory; their syscalls carry it here */
+	if (s->vsockd > 0)
+		render_io(
+		    t, m, "husk_vsock_host_bytes_total",
 		    "Bytes husk-vsockd read from (to the guest) and wrote to (from the guest) "
-		    "host sockets, and 8 per eventfd kick.");
-		promtext_u64(t, "husk_vsock_host_bytes_total", with(m, l, "direction", "to_guest"),
-		             f[1].rchar);
-		promtext_u64(t, "husk_vsock_host_bytes_total",
-		             with(m, l, "direction", "from_guest"), f[1].wchar);
-	}
-	if (s->virtiofsd > 0) {
-		promtext_family(
-		    t, "husk_virtiofs_host_bytes_total", "counter",
-		    "Bytes virtiofsd read (for the guest) and wrote (from the guest) on the "
-		    "host, and 8 per eventfd kick.");
-		promtext_u64(t, "husk_virtiofs_host_bytes_total", with(m, l, "direction", "read"),
-		             f[2].rchar);
-		promtext_u64(t, "husk_virtiofs_host_bytes_total", with(m, l, "direction", "write"),
-		             f[2].wchar);
-	}
+		    "host sockets, and 8 per eventfd kick.",
+		    "to_guest", "from_guest", &f[1]);
+	if (s->virtiofsd > 0)
+		render_io(t, m, "husk_virtiofs_host_bytes_total",
+		          "Bytes virtiofsd read (for the guest) and wrote (from the guest) on the "
+		          "host, and 8 per eventfd kick.",
+		          "read", "write", &f[2]);
 }
 
 static void render_guest(struct promtext *t, const struct sbmetrics *m,
