@@ -137,14 +137,23 @@ static int open_sandbox(struct shim *s, struct task *t, husk_err *err)
  * so the VM gets that memory less the host's overhead, and the CPUs of its quota. A pod
  * without such limits keeps the config's size.
  */
-static void size_for_pod(struct shim *s, unsigned *vcpus, unsigned *mib)
+static int size_for_pod(struct shim *s, unsigned *vcpus, unsigned *mib, husk_err *err)
 {
 	struct resource_limits pod;
+	unsigned host_cpus;
+	uint64_t host_mib;
 	hostcg_parent_limits(&s->cg, &pod);
+	resources_host(&host_cpus, &host_mib);
+	if (host_mib && pod.memory_limit > 0 && (uint64_t)pod.memory_limit >> 20 > host_mib)
+		return husk_error_set(err, 0,
+		                      "the pod's memory limit (its cgroup's) is %lld MiB, more than "
+		                      "this host's %llu MiB: no VM can hold its containers",
+		                      (long long)(pod.memory_limit >> 20), (unsigned long long)host_mib);
 	int64_t vm = pod.memory_limit -
 	             ((int64_t)(HOSTCG_MEMORY_OVERHEAD_MIB + VM_MEMORY_OVERHEAD_MIB) << 20);
 	pod.memory_limit = vm > 0 ? vm : 0;
 	sandbox_size_at_least(s->sb, &pod, vcpus, mib);
+	return 0;
 }
 
 /*
@@ -159,8 +168,8 @@ static int enter_pod_cgroup(struct shim *s, const struct bundle *spec, const cha
 	if (resources_from_spec(spec->json, spec->json_len, &s->cg_res, err) < 0 ||
 	    hostcg_plan_self(&s->cg, spec->json, spec->json_len, id, false, err) < 0)
 		return -1;
-	size_for_pod(s, &vcpus, &mib);
-	if (hostcg_limits(&s->cg_res, vcpus, mib, &s->cg_limits, err) < 0 ||
+	if (size_for_pod(s, &vcpus, &mib, err) < 0 ||
+	    hostcg_limits(&s->cg_res, vcpus, mib, &s->cg_limits, err) < 0 ||
 	    hostcg_enter(&s->cg, &s->cg_limits, err) < 0)
 		return -1;
 	return hostcg_record(&s->cg, sandbox_dir_fd(s->sb), err);

@@ -601,9 +601,12 @@ async function checkSetuid() {
 
 // hostNetwork, hostIPC and hostPID (namespace_options NODE): RunPodSandbox fails with husk's
 // line naming why, and leaves no pod, process or state.
+const listDir = (d) => (fs.existsSync(d) ? fs.readdirSync(d).sort().join(' ') : '');
+// the shims' state dirs and sockets, to compare before and after a refusal
+const shimStates = () => `${listDir('/run/husk-v2')} | ${listDir('/run/containerd/s')}`;
+
 async function checkHostNamespacesRefused() {
-  const ls = (d) => (fs.existsSync(d) ? fs.readdirSync(d).sort().join(' ') : '');
-  const states = () => `${ls('/run/husk-v2')} | ${ls('/run/containerd/s')}`;
+  const states = shimStates;
   const stateBefore = states();
   const cases = [
     ['network', "linux.namespaces: no network namespace: a VM cannot share the host's network"],
@@ -692,6 +695,23 @@ function checkMetricsGone() {
   h.checkEqual(left.length, 0, `husk metrics still has the removed pod: ${left.join('; ')}`);
 }
 
+// The test set the pod cgroup's memory limit above the host's memory: the pod is refused with
+// both figures, and nothing of it is left.
+async function checkTooBigRefused() {
+  const before = shimStates();
+  const err = await cri.rt('RunPodSandbox', { config: podConfig(pod), runtime_handler: pod.handler })
+    .then(() => null, (e) => e);
+  h.check(err, 'RunPodSandbox of a pod larger than the host succeeded');
+  const want = /the pod's memory limit \(its cgroup's\) is \d+ MiB, more than this host's \d+ MiB/;
+  h.check(want.test(err.message), `RunPodSandbox: ${want} not in: ${err.message}`);
+  const list = await cri.rt('ListPodSandbox', {});
+  h.checkEqual((list.items || []).length, 0, 'pods after the refusal');
+  h.checkEqual(shimStates(), before, 'entries of /run/husk-v2 | the shim sockets in /run/containerd/s');
+  const cgroups = CG_MOUNTS.flatMap((m) => fs.readdirSync(path.join(m, CG_PARENT), { withFileTypes: true })
+    .filter((e) => e.isDirectory()).map((e) => path.join(m, CG_PARENT, e.name)));
+  h.checkEqual(cgroups.join(' '), '', 'cgroups left under the pods\' parent');
+}
+
 const scenarios = {
   pod: [
     ...start,
@@ -761,6 +781,12 @@ const scenarios = {
     ['StopPodSandbox and RemovePodSandbox', stopAndRemovePod],
     ['nothing of the pod left behind', checkNothingLeft],
   ],
+  toobig: [
+    ['containerd with the CRI plugin ready', startContainerd],
+    ['busybox image imported', importImage],
+    ['a pod whose cgroup allows more memory than the host has is refused with both figures', checkTooBigRefused],
+    ['nothing of the refused pod left behind', checkNothingLeft],
+  ],
   hostns: [
     ['containerd with the CRI plugin ready', startContainerd],
     ['busybox image imported', importImage],
@@ -807,7 +833,7 @@ async function main() {
   const subnetOk = /^\d+\.\d+\.\d+\.0\/24$/.test(process.env.CRI_SUBNET || '');
   const handlers = ['runc', 'husk'];
   if (!scenarios[scenario] || !handlers.includes(handler) || !handlers.includes(peerHandler) || !dir ||
-    (['vmdies', 'privileged', 'hostns', 'sizing', 'metrics'].includes(scenario) && handler !== 'husk') || (scenario === 'hostport' && !(HOST_PORT > 0 && HOST_PORT < 65536)) ||
+    (['vmdies', 'privileged', 'hostns', 'sizing', 'metrics', 'toobig'].includes(scenario) && handler !== 'husk') || (scenario === 'hostport' && !(HOST_PORT > 0 && HOST_PORT < 65536)) ||
     !process.env.CRI_BRIDGE || !subnetOk) {
     console.error(`usage: CRI_DIR=DIR CRI_IMAGE_TAR=TAR CRI_BRIDGE=NAME CRI_SUBNET=A.B.C.0/24 [CRI_HOSTPORT=PORT] [HUSK_SHIM=.. HUSK_CONFIG=..] node pod.js ${Object.keys(scenarios).join('|')} runc|husk [runc|husk]`);
     process.exit(2);

@@ -213,6 +213,19 @@ need_shim() {
 	cri_scenario metrics husk
 }
 
+@test "cri (husk): a pod whose cgroup allows more memory than the host has is refused with both figures; nothing left" {
+	need_shim
+	local m limit=$((2 * $(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) * 1024))
+	for m in $CRI_CGROUP_MOUNTS; do
+		if [ -f "$m$CRI_CGROUP_PARENT/memory.limit_in_bytes" ]; then
+			echo "$limit" >"$m$CRI_CGROUP_PARENT/memory.limit_in_bytes"
+		elif [ -f "$m$CRI_CGROUP_PARENT/memory.max" ]; then
+			echo "$limit" >"$m$CRI_CGROUP_PARENT/memory.max"
+		fi
+	done
+	cri_scenario toobig husk
+}
+
 @test "cri (husk): hostNetwork, hostIPC and hostPID pods are refused with the reason; nothing left" {
 	need_shim
 	cri_scenario hostns husk
