@@ -145,10 +145,11 @@ static int size_for_pod(struct shim *s, unsigned *vcpus, unsigned *mib, husk_err
 	hostcg_parent_limits(&s->cg, &pod);
 	resources_host(&host_cpus, &host_mib);
 	if (host_mib && pod.memory_limit > 0 && (uint64_t)pod.memory_limit >> 20 > host_mib)
-		return husk_error_set(err, 0,
-		                      "the pod's memory limit (its cgroup's) is %lld MiB, more than "
-		                      "this host's %llu MiB: no VM can hold its containers",
-		                      (long long)(pod.memory_limit >> 20), (unsigned long long)host_mib);
+		return husk_error_set(
+		    err, 0,
+		    "the pod's memory limit (its cgroup's) is %lld MiB, more than "
+		    "this host's %llu MiB: no VM can hold its containers",
+		    (long long)(pod.memory_limit >> 20), (unsigned long long)host_mib);
 	int64_t vm = pod.memory_limit -
 	             ((int64_t)(HOSTCG_MEMORY_OVERHEAD_MIB + VM_MEMORY_OVERHEAD_MIB) << 20);
 	pod.memory_limit = vm > 0 ? vm : 0;

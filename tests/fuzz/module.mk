@@ -53,3 +53,8 @@ fuzz_task_request_LIBS := $(OCI_LIBS) $(PROTOBUF_LIBS)
 # netlink replies (the host reads a caller's network namespace)
 FUZZERS += fuzz_netlink
 fuzz_netlink_SRCS := tests/fuzz/fuzz_netlink.c $(NETLINK_HOST_SRCS) $(LIB_SRCS)
+
+# husk metrics: an owner's exposition merged with the others'
+FUZZERS += fuzz_prommerge
+fuzz_prommerge_SRCS := tests/fuzz/fuzz_prommerge.c shim/lib/prommerge.c shim/lib/promtext.c \
+	$(LIB_SRCS)
