@@ -31,6 +31,18 @@ int mkdir_p(const char *path, mode_t mode, husk_err *err)
 	}
 }
 
+int unix_connect(const char *what, const char *path, husk_err *err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return husk_error_set(err, ENAMETOOLONG, "%s %s", what, path);
+	strcpy(sa.sun_path, path);
+	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return husk_error_set(err, errno, "%s %s", what, path);
+	return move_fd(fd);
+}
+
 int unix_listen(const char *path, int backlog, int flags, husk_err *err)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};

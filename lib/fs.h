@@ -6,6 +6,8 @@
 
 #include "error.h"
 
+/* A stream socket connected to the Unix socket at path; errors read "WHAT PATH: cause". */
+int unix_connect(const char *what, const char *path, husk_err *err);
 /* mkdir -p: every missing directory of path with mode; *err names the one that failed. */
 int mkdir_p(const char *path, mode_t mode, husk_err *err);
 /*

@@ -19,6 +19,7 @@
 #include "husk.h"
 #include "lib/cleanup.h"
 #include "lib/clock.h"
+#include "lib/fs.h"
 #include "lib/log.h"
 #include "metrics.h"
 #include "shim/lib/metricsdir.h"
@@ -37,18 +38,10 @@ struct gathered {
 /* Connects to an owner's socket; a refused connection is a dead owner's: its socket goes. */
 static int dial(const char *path)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -1;
-	strcpy(sa.sun_path, path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-		return fd;
-	if (errno == ECONNREFUSED)
+	int fd = unix_connect("metrics", path, NULL);
+	if (fd < 0 && errno == ECONNREFUSED)
 		unlink(path);
-	if (fd >= 0)
-		close(fd);
-	return -1;
+	return fd;
 }
 
 /* Up to SBMETRICS_TEXT_MAX bytes until EOF or the deadline; -1 when it does not end by then. */

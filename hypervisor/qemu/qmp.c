@@ -185,26 +185,13 @@ int qmp_getfd(struct qmp *q, const char *name, int fd, int timeout_ms, husk_err 
 	return r;
 }
 
-static int connect_unix(const char *path, husk_err *err)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return husk_error_set(err, ENAMETOOLONG, "QMP socket %s", path);
-	strcpy(sa.sun_path, path);
-	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return husk_error_set(err, errno, "QMP socket");
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return husk_error_set(err, errno, "connect %s", path);
-	return move_fd(fd);
-}
-
 int qmp_connect(struct qmp *q, const char *path, int timeout_ms, husk_err *err)
 {
 	int64_t deadline = deadline_after(timeout_ms);
 	q->len = 0;
 	q->buf = malloc(QMP_MAX_LINE + 1);
-	q->fd = q->buf ? connect_unix(path, err) : husk_error_set(err, ENOMEM, "QMP buffer");
+	q->fd = q->buf ? unix_connect("QMP socket", path, err)
+	               : husk_error_set(err, ENOMEM, "QMP buffer");
 	if (q->fd < 0)
 		goto fail;
 	json_object *greeting = NULL;

@@ -10,21 +10,13 @@
 
 #include "lib/cleanup.h"
 #include "lib/clock.h"
+#include "lib/fs.h"
 #include "lib/json.h"
 #include "ocistate.h"
 #include "statedir.h"
 
 /* requests and replies are flat objects */
 #define CONTROL_MAX_DEPTH 4
-
-static int unix_addr(const char *path, struct sockaddr_un *sa, husk_err *err)
-{
-	*sa = (struct sockaddr_un){.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(sa->sun_path))
-		return husk_error_set(err, ENAMETOOLONG, "%s", path);
-	strcpy(sa->sun_path, path);
-	return 0;
-}
 
 static int send_all(int fd, const char *buf, size_t len, husk_err *err)
 {
@@ -86,14 +78,12 @@ int control_call(const char *root, const char *id, const struct control_request 
                  int timeout_ms, husk_err *err)
 {
 	char path[STATEDIR_SOCK_PATH_MAX], line[CONTROL_MAX_LINE];
-	struct sockaddr_un sa;
 	cleanup_close int dir = statedir_open(root, id, err);
-	if (dir < 0 || statedir_sock_path(dir, OCISTATE_CONTROL, path, err) < 0 ||
-	    unix_addr(path, &sa, err) < 0)
+	if (dir < 0 || statedir_sock_path(dir, OCISTATE_CONTROL, path, err) < 0)
 		return -1;
-	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return husk_error_set(err, errno, "connect %s", path);
+	cleanup_close int fd = unix_connect("connect", path, err);
+	if (fd < 0)
+		return -1;
 	int n = snprintf(line, sizeof(line), "{\"op\":\"%s\",\"signal\":%d,\"all\":%s}\n", req->op,
 	                 req->signal, req->all ? "true" : "false");
 	if (send_all(fd, line, (size_t)n, err) < 0)

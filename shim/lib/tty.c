@@ -14,6 +14,7 @@
 
 #include "lib/cleanup.h"
 #include "lib/cmsg.h"
+#include "lib/fs.h"
 #include "lib/log.h"
 
 /* The name runc sends with the master: its pty package names the master by the device it opened. */
@@ -37,23 +38,6 @@ static int make_raw(int fd, struct termios *saved, husk_err *err)
 	if (tcsetattr(fd, TCSANOW, &t) < 0)
 		return husk_error_set(err, errno, "terminal raw mode");
 	return 0;
-}
-
-static int connect_unix(const char *path, husk_err *err)
-{
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(addr.sun_path))
-		return husk_error_set(err, ENAMETOOLONG, "console socket %s", path);
-	strcpy(addr.sun_path, path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return husk_error_set(err, errno, "console socket");
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		int e = errno;
-		close(fd);
-		return husk_error_set(err, e, "console socket %s", path);
-	}
-	return fd;
 }
 
 /* A pty pair; the slave is opened without becoming anyone's terminal yet. */
@@ -80,8 +64,8 @@ struct tty_front *tty_front_console(const char *console_socket, husk_err *err)
 		husk_error_set(err, ENOMEM, "console");
 		return NULL;
 	}
-	if ((sock = connect_unix(console_socket, err)) < 0 || open_pty(&master, &slave, err) < 0 ||
-	    make_raw(slave, NULL, err) < 0)
+	if ((sock = unix_connect("console socket", console_socket, err)) < 0 ||
+	    open_pty(&master, &slave, err) < 0 || make_raw(slave, NULL, err) < 0)
 		return NULL;
 	/* so that the receiver's resizes raise SIGWINCH here */
 	if (ioctl(slave, TIOCSCTTY, 0) < 0)
