@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <linux/capability.h>
 #include <poll.h>
@@ -39,6 +40,7 @@ struct child_plan {
 	bool new_session;
 	bool least_privilege;
 	uint64_t keep_caps;
+	const struct proc_ids *ids;
 	const char *cwd;
 	const char *const *argv;
 	char *const *envp;
@@ -152,6 +154,14 @@ static int child_drop_privileges(const struct child_plan *c)
 	}
 	if (child_cut_inheritable(c->keep_caps) < 0)
 		return -1;
+	/* new ids clear the parent-death signal: armed again, and the parent checked again */
+	if (c->ids && (setgroups(c->ids->ngroups, c->ids->groups) < 0 ||
+	               setresgid(c->ids->gid, c->ids->gid, c->ids->gid) < 0 ||
+	               setresuid(c->ids->uid, c->ids->uid, c->ids->uid) < 0 ||
+	               prctl(PR_SET_PDEATHSIG, SIGKILL) < 0))
+		return -1;
+	if (c->ids && getppid() != c->parent)
+		_exit(127);
 	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 }
 
@@ -194,6 +204,12 @@ static int plan_build(const struct proc_spec *spec, struct child_plan *c, husk_e
 	if (spec->nfds > PROC_MAX_FDS)
 		return husk_error_set(err, E2BIG, "spawn %s: more than %d fds", spec->argv[0],
 		                      PROC_MAX_FDS);
+	/*
+	 * A child given other ids looks its program up as them: a path it may not reach would
+	 * read "Permission denied" where the program is simply not there.
+	 */
+	if (spec->ids && strchr(spec->argv[0], '/') && access(spec->argv[0], F_OK) < 0)
+		return husk_error_set(err, errno, "exec %s", spec->argv[0]);
 	memset(c, 0, sizeof(*c));
 	c->max_dst = 2;
 	plan_add(c, spec->stdin_fd, 0);
@@ -209,6 +225,7 @@ static int plan_build(const struct proc_spec *spec, struct child_plan *c, husk_e
 	c->new_session = spec->new_session;
 	c->least_privilege = spec->least_privilege;
 	c->keep_caps = spec->keep_caps;
+	c->ids = spec->ids;
 	c->cwd = spec->cwd;
 	c->argv = spec->argv;
 	c->envp = spec->envp ? (char *const *)spec->envp : environ;

@@ -26,6 +26,14 @@ struct proc_fd_map {
 	int child_fd; /* >= 3; stdio has its own fields */
 };
 
+/* Who a child runs as: set, with least_privilege, after its capabilities are cut. */
+struct proc_ids {
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups; /* supplementary */
+	size_t ngroups;
+};
+
 struct proc_spec {
 	const char *const *argv; /* argv[0] without '/' is searched in PATH */
 	const char *const *envp; /* NULL: inherit the parent's environment */
@@ -42,7 +50,8 @@ struct proc_spec {
 	 * set (with the inheritable set), so that is what bounds the program.
 	 */
 	bool least_privilege;
-	uint64_t keep_caps; /* PROC_CAP() bits, with least_privilege */
+	uint64_t keep_caps;         /* PROC_CAP() bits, with least_privilege */
+	const struct proc_ids *ids; /* with least_privilege; NULL: the parent's ids */
 };
 
 struct proc {

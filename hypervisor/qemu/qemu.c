@@ -149,7 +149,10 @@ static void add_devices(struct argv_buf *a, const struct qemu_spec *s)
 	if (s->vsock == QEMU_VSOCK_VHOST_USER) {
 		/* no reconnect=: it breaks vhost-user-vsock realize on QEMU 7.2 */
 		add(a, "-chardev");
-		add_path_opt(a, "socket,id=vsock,path=", s->vsock_socket, "");
+		if (s->opened)
+			add(a, "socket,id=vsock,fd=%d", QEMU_VSOCK_CHILD_FD);
+		else
+			add_path_opt(a, "socket,id=vsock,path=", s->vsock_socket, "");
 		add(a, "-device");
 		add(a, "vhost-user-vsock-pci,chardev=vsock");
 	} else if (s->vsock == QEMU_VSOCK_KERNEL) {
@@ -158,7 +161,10 @@ static void add_devices(struct argv_buf *a, const struct qemu_spec *s)
 	}
 	if (s->virtiofs_socket) {
 		add(a, "-chardev");
-		add_path_opt(a, "socket,id=fs0,path=", s->virtiofs_socket, "");
+		if (s->opened)
+			add(a, "socket,id=fs0,fd=%d", QEMU_VIRTIOFS_CHILD_FD);
+		else
+			add_path_opt(a, "socket,id=fs0,path=", s->virtiofs_socket, "");
 		add(a, "-device");
 		add(a, "vhost-user-fs-pci,chardev=fs0,tag=%s", s->virtiofs_tag);
 	}
@@ -186,10 +192,16 @@ static void add_nics(struct argv_buf *a, const struct qemu_spec *s)
 static void add_boot(struct argv_buf *a, const struct qemu_spec *s)
 {
 	add(a, "-kernel");
-	add(a, "%s", s->kernel);
+	if (s->opened)
+		add(a, "/proc/self/fd/%d", QEMU_KERNEL_CHILD_FD);
+	else
+		add(a, "%s", s->kernel);
 	if (s->initrd) {
 		add(a, "-initrd");
-		add(a, "%s", s->initrd);
+		if (s->opened)
+			add(a, "/proc/self/fd/%d", QEMU_INITRD_CHILD_FD);
+		else
+			add(a, "%s", s->initrd);
 	}
 	/*
 	 * Under TCG a rep movsq is one translated iteration per word too; without rep_good
@@ -244,9 +256,17 @@ int qemu_start(const struct qemu_spec *spec, int log_fd, struct proc *out, husk_
 		qemu_argv_free(argv);
 		return husk_error_prefix(err, "qemu");
 	}
-	struct proc_fd_map fds[2 + 2 * QEMU_NICS_MAX] = {{qmp, QEMU_QMP_CHILD_FD},
+	struct proc_fd_map fds[6 + 2 * QEMU_NICS_MAX] = {{qmp, QEMU_QMP_CHILD_FD},
 	                                                 {spec->console_fd, QEMU_CONSOLE_CHILD_FD}};
 	size_t nfds = 2;
+	const struct qemu_opened *o = spec->opened;
+	const struct proc_fd_map opened[] = {{o ? o->vsock : -1, QEMU_VSOCK_CHILD_FD},
+	                                     {o ? o->virtiofs : -1, QEMU_VIRTIOFS_CHILD_FD},
+	                                     {o ? o->kernel : -1, QEMU_KERNEL_CHILD_FD},
+	                                     {o ? o->initrd : -1, QEMU_INITRD_CHILD_FD}};
+	for (size_t i = 0; i < ARRAY_SIZE(opened); i++)
+		if (opened[i].parent_fd >= 0)
+			fds[nfds++] = opened[i];
 	for (size_t i = 0; i < spec->nnics; i++) {
 		fds[nfds++] = (struct proc_fd_map){spec->nics[i].tap_fd, QEMU_NIC_TAP_CHILD_FD(i)};
 		if (spec->nics[i].vhost_fd >= 0)
@@ -260,9 +280,10 @@ int qemu_start(const struct qemu_spec *spec, int log_fd, struct proc *out, husk_
 	                       .stdin_fd = -1,
 	                       .stdout_fd = log_fd,
 	                       .stderr_fd = log_fd,
-	                       /* the taps are passed open and KVM is the owner's (root's) device */
+	                       /* the taps come open; /dev/kvm is root's, or run_as's group's */
 	                       .least_privilege = true,
-	                       .keep_caps = 0};
+	                       .keep_caps = 0,
+	                       .ids = spec->run_as};
 	int r = proc_spawn(&ps, out, err);
 	qemu_argv_free(argv);
 	if (r < 0)

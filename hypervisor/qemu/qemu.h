@@ -28,6 +28,20 @@ enum qemu_vsock {
 #define QEMU_NICS_MAX              4
 #define QEMU_NIC_TAP_CHILD_FD(i)   (QEMU_CONSOLE_CHILD_FD + 1 + 2 * (int)(i))
 #define QEMU_NIC_VHOST_CHILD_FD(i) (QEMU_NIC_TAP_CHILD_FD(i) + 1)
+/* With qemu_spec.opened: the back-ends' connected sockets, the kernel and the initrd */
+#define QEMU_VSOCK_CHILD_FD    QEMU_NIC_TAP_CHILD_FD(QEMU_NICS_MAX)
+#define QEMU_VIRTIOFS_CHILD_FD (QEMU_VSOCK_CHILD_FD + 1)
+#define QEMU_KERNEL_CHILD_FD   (QEMU_VSOCK_CHILD_FD + 2)
+#define QEMU_INITRD_CHILD_FD   (QEMU_VSOCK_CHILD_FD + 3)
+
+/*
+ * What QEMU gets open instead of by path, so that an unprivileged QEMU (qemu_spec.run_as)
+ * needs no access to the state directory or the guest image's: the vhost-user back-ends'
+ * sockets connected, the kernel and initrd open for reading (-1: none).
+ */
+struct qemu_opened {
+	int vsock, virtiofs, kernel, initrd;
+};
 
 /* A virtio-net NIC backed by a tap the caller opened (IFF_VNET_HDR). */
 struct qemu_nic {
@@ -53,8 +67,10 @@ struct qemu_spec {
 	const char *virtiofs_tag;    /* "husk" */
 	int console_fd;         /* a connected stream socket the serial console is written to */
 	const char *qmp_socket; /* path qemu_start() binds and passes as QEMU_QMP_CHILD_FD */
-	const struct qemu_nic *nics; /* passed as QEMU_NIC_*_CHILD_FD */
-	size_t nnics;                /* <= QEMU_NICS_MAX */
+	const struct qemu_nic *nics;      /* passed as QEMU_NIC_*_CHILD_FD */
+	size_t nnics;                     /* <= QEMU_NICS_MAX */
+	const struct qemu_opened *opened; /* NULL: QEMU opens the paths itself */
+	const struct proc_ids *run_as;    /* NULL: root, without capabilities */
 };
 
 /* NULL-terminated argv; free with qemu_argv_free. */

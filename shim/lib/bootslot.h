@@ -37,4 +37,12 @@ int slot_try(const char *dir, unsigned first, unsigned n, unsigned *number, husk
 #define CID_SLOT_DIR "/run/husk-cids"
 #define CID_RANGE    4096
 
+/*
+ * QEMU runs as a user of its own per sandbox (uid = gid = QEMU_UID_BASE + slot), so one VMM
+ * escaped from its guest owns no file and can signal no other sandbox's processes.
+ */
+#define QEMU_UID_SLOT_DIR "/run/husk-uids"
+#define QEMU_UID_BASE     2100000000u
+#define QEMU_UID_RANGE    65536
+
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -86,6 +87,7 @@ struct sandbox {
 	struct token token;         /* the agent's (make_token) */
 	unsigned cid;               /* the guest's vsock CID */
 	int cid_slot; /* its slot's lock, held for the sandbox's life (kernel vsock) */
+	int uid_slot; /* QEMU's user's slot (bootslot.h), held likewise */
 };
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
@@ -307,7 +309,7 @@ struct sandbox *sandbox_create(struct husk_loop *loop, const char *root, const c
 	sb->memory_mib = cfg->memory_mib;
 	sb->guest_log = true;
 	sb->ready_fd = sb->boot_timer = sb->dial_timer = sb->dial.fd = sb->virtiofsd_listener = -1;
-	sb->boot_slot = sb->net_watch = sb->cid_slot = -1;
+	sb->boot_slot = sb->net_watch = sb->cid_slot = sb->uid_slot = -1;
 	sb->cid = cfg->guest_cid;
 	sb->created_us = monotonic_us();
 	sb->boot_us = sb->start_us = -1;
@@ -539,6 +541,60 @@ static void log_argv(char **argv)
 	log_debug("qemu: %s", line);
 }
 
+/* the back-end's socket name in the state dir, connected */
+static int connect_backend(struct sandbox *sb, const char *name, husk_err *err)
+{
+	char path[STATEDIR_SOCK_PATH_MAX];
+	if (statedir_sock_path(sb->sd.fd, name, path, err) < 0)
+		return -1;
+	return unix_connect("connect", path, err);
+}
+
+static int open_image(const char *path, husk_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? husk_error_set(err, errno, "guest image %s", path) : fd;
+}
+
+/*
+ * QEMU as a user of its own (QEMU_UID_BASE + a slot held for the sandbox's life), given open
+ * what it would reach by path: the back-ends' sockets, the kernel and initrd; with KVM also in
+ * /dev/kvm's group. With the kernel's vsock QEMU opens /dev/vhost-vsock itself and stays root.
+ */
+static int qemu_confine(struct sandbox *sb, const struct accel_choice *accel, struct qemu_opened *o,
+                        struct proc_ids *ids, gid_t *kvm_group, husk_err *err)
+{
+	unsigned slot;
+	struct stat kvm;
+	if (mkdir_p(QEMU_UID_SLOT_DIR, 0700, err) < 0)
+		return -1;
+	sb->uid_slot = slot_try(QEMU_UID_SLOT_DIR, 0, QEMU_UID_RANGE, &slot, err);
+	if (sb->uid_slot == -1)
+		return husk_error_set(err, EUSERS, "QEMU's users: all %d taken", QEMU_UID_RANGE);
+	if (sb->uid_slot < 0)
+		return -1;
+	*ids = (struct proc_ids){.uid = QEMU_UID_BASE + slot, .gid = QEMU_UID_BASE + slot};
+	if (accel->accel == ACCEL_KVM && stat("/dev/kvm", &kvm) == 0) {
+		*kvm_group = kvm.st_gid;
+		ids->groups = kvm_group;
+		ids->ngroups = 1;
+	}
+	if ((o->vsock = connect_backend(sb, STATEDIR_VHOST_VSOCK_SOCK, err)) < 0 ||
+	    (o->virtiofs = connect_backend(sb, STATEDIR_VIRTIOFSD_SOCK, err)) < 0 ||
+	    (o->kernel = open_image(sb->cfg->kernel, err)) < 0 ||
+	    (sb->cfg->initrd && (o->initrd = open_image(sb->cfg->initrd, err)) < 0))
+		return -1;
+	return 0;
+}
+
+static void qemu_opened_close(struct qemu_opened *o)
+{
+	close_fd(&o->vsock);
+	close_fd(&o->virtiofs);
+	close_fd(&o->kernel);
+	close_fd(&o->initrd);
+}
+
 static int start_qemu(struct sandbox *sb, const struct accel_choice *accel, husk_err *err)
 {
 	const struct husk_config *cfg = sb->cfg;
@@ -580,11 +636,22 @@ static int start_qemu(struct sandbox *sb, const struct accel_choice *accel, husk
 		log_argv(argv);
 		qemu_argv_free(argv);
 	}
+	struct qemu_opened opened = {-1, -1, -1, -1};
+	struct proc_ids ids;
+	gid_t kvm_group;
+	if (sb->transport == VSOCK_HYBRID) {
+		if (qemu_confine(sb, accel, &opened, &ids, &kvm_group, err) < 0) {
+			qemu_opened_close(&opened);
+			return -1;
+		}
+		spec.opened = &opened;
+		spec.run_as = &ids;
+	}
 	cleanup_close int log_fd = open_log(sb->sd.qemu_log, err);
-	if (log_fd < 0)
-		return -1;
-	if (qemu_start(&spec, log_fd, &sb->qemu.proc, err) < 0)
-		return husk_error_prefix(err, "qemu");
+	int r = log_fd < 0 ? -1 : qemu_start(&spec, log_fd, &sb->qemu.proc, err);
+	qemu_opened_close(&opened);
+	if (r < 0)
+		return log_fd < 0 ? -1 : husk_error_prefix(err, "qemu");
 	if (watch_helper(sb, &sb->qemu, err) < 0)
 		return -1;
 	log_debug("boot: qemu started (+%.0f ms)", ms_since(&sb->boot_start));
@@ -1051,6 +1118,7 @@ void sandbox_destroy(struct sandbox *sb)
 	power_off(sb);
 	stop_helper(sb, &sb->qemu, SIGTERM, 1000);
 	close_fd(&sb->cid_slot); /* the VM that had the CID is gone */
+	close_fd(&sb->uid_slot);
 	conslog_close(&sb->console);
 	if (sb->net_watch >= 0)
 		husk_loop_del(sb->loop, sb->net_watch);

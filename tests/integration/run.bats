@@ -437,7 +437,7 @@ console_dropped() {
 	assert_clean
 }
 
-@test "run: the helpers run with no_new_privs and only the capabilities they need; QEMU and husk-vsockd under seccomp" {
+@test "run: the helpers run with no_new_privs and only the capabilities they need; QEMU and husk-vsockd under seccomp, QEMU as a user of its own" {
 	bundle_with '["sh", "-c", "echo ready; sleep 60 & wait"]'
 	husk_run_bg
 	wait_ready
@@ -453,7 +453,15 @@ console_dropped() {
 		qemu-system-*|husk-vsockd)
 			[ "$(status_of Seccomp)" = 2 ]
 			[ "$(status_of CapBnd)" = 0000000000000000 ]
-			[ "$(status_of CapEff)" = 0000000000000000 ] ;;
+			[ "$(status_of CapEff)" = 0000000000000000 ]
+			# QEMU: a user and group of its own (2100000000 + a slot), in all four ids
+			if [[ $comm == qemu-system-* ]]; then
+				read -r _ r e s f <<<"$(grep '^Uid:' "/proc/$pid/status")"
+				[ "$r" -ge 2100000000 ] && [ "$e" = "$r" ] && [ "$s" = "$r" ] && [ "$f" = "$r" ]
+				read -r _ r e s f <<<"$(grep '^Gid:' "/proc/$pid/status")"
+				[ "$r" -ge 2100000000 ] && [ "$e" = "$r" ] && [ "$s" = "$r" ] && [ "$f" = "$r" ]
+				[ -z "$(status_of Groups | tr -d ' ')" ]
+			fi ;;
 		virtiofsd)
 			# at most what it needs (docs/security.md): chown, dac_override, fowner, fsetid,
 			# setgid, setuid, setpcap, sys_admin, setfcap (no mknod); its sandboxed child keeps

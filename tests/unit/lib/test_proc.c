@@ -150,7 +150,8 @@ TEST(kill_escalates_to_sigkill)
 }
 
 /* An intermediate parent spawns a sleeper and exits: the sleeper must get SIGKILL. */
-TEST(pdeathsig_kills_orphans)
+/* A child's parent dies: PDEATHSIG kills the child, with the parent's ids or its own. */
+static void check_orphan_killed(const struct proc_ids *ids)
 {
 	CHECK(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
 	int pids[2];
@@ -160,8 +161,12 @@ TEST(pdeathsig_kills_orphans)
 	if (mid == 0) {
 		husk_err err = NULL;
 		const char *argv[] = {"sleep", "1000", NULL};
-		struct proc_spec spec = {
-		    .argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
+		struct proc_spec spec = {.argv = argv,
+		                         .stdin_fd = -1,
+		                         .stdout_fd = -1,
+		                         .stderr_fd = -1,
+		                         .least_privilege = ids != NULL,
+		                         .ids = ids};
 		struct proc p;
 		if (proc_spawn(&spec, &p, &err) < 0)
 			_exit(1);
@@ -184,6 +189,22 @@ TEST(pdeathsig_kills_orphans)
 	CHECK_INT(died, ==, 1);
 	status = orphan.status;
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+TEST(pdeathsig_kills_orphans)
+{
+	check_orphan_killed(NULL);
+}
+
+/* new ids clear the parent-death signal in the kernel: the child arms it again */
+TEST(pdeathsig_kills_orphans_that_run_as_other_ids)
+{
+	const struct proc_ids ids = {.uid = 2100000125, .gid = 2100000125};
+	if (geteuid() != 0) {
+		fprintf(stderr, "  skipped: not root\n");
+		return;
+	}
+	check_orphan_killed(&ids);
 }
 
 TEST(first_line_of_output)
@@ -293,4 +314,40 @@ TEST(least_privilege_child_has_only_its_caps_and_no_new_privs)
 	CHECK_INT(proc_wait_status(&p, 5000, &err), ==, 1);
 	proc_release(&p);
 	CHECK(strstr(out, "NoNewPrivs:\t0\n"));
+}
+
+/* QEMU's own user (lib/proc.h proc_ids): uid, gid and groups as given, no capability left. */
+TEST(least_privilege_child_runs_as_the_given_ids)
+{
+	cleanup_error husk_err err = NULL;
+	char out[4096];
+	int pipefd[2];
+	if (geteuid() != 0) {
+		fprintf(stderr, "  skipped: not root\n");
+		return;
+	}
+	const gid_t groups[] = {4242};
+	const struct proc_ids ids = {
+	    .uid = 2100000123, .gid = 2100000124, .groups = groups, .ngroups = 1};
+	CHECK_INT(pipe2(pipefd, O_CLOEXEC), ==, 0);
+	cleanup_close int rd = pipefd[0];
+	const char *argv[] = {"cat", "/proc/self/status", NULL};
+	struct proc_spec spec = {.argv = argv,
+	                         .stdin_fd = -1,
+	                         .stdout_fd = pipefd[1],
+	                         .stderr_fd = -1,
+	                         .least_privilege = true,
+	                         .ids = &ids};
+	struct proc p;
+	CHECK_INT(proc_spawn(&spec, &p, &err), ==, 0);
+	close(pipefd[1]);
+	read_all(rd, out, sizeof(out));
+	CHECK_INT(proc_wait_status(&p, 5000, &err), ==, 1);
+	proc_release(&p);
+	CHECK(strstr(out, "Uid:\t2100000123\t2100000123\t2100000123\t2100000123\n"));
+	CHECK(strstr(out, "Gid:\t2100000124\t2100000124\t2100000124\t2100000124\n"));
+	CHECK(strstr(out, "Groups:\t4242 \n"));
+	CHECK_INT(status_hex(out, "CapEff:\t"), ==, 0);
+	CHECK_INT(status_hex(out, "CapPrm:\t"), ==, 0);
+	CHECK(strstr(out, "NoNewPrivs:\t1\n"));
 }

@@ -84,6 +84,23 @@ TEST(argv_for_vhost_user_vsock_and_virtiofs)
 	CHECK(!strstr(got, "reconnect"));
 }
 
+TEST(argv_for_a_qemu_given_its_sockets_and_image_open)
+{
+	cleanup_error husk_err err = NULL;
+	struct qemu_spec s = base_spec();
+	const struct qemu_opened opened = {.vsock = 10, .virtiofs = 11, .kernel = 12, .initrd = 13};
+	s.opened = &opened;
+	cleanup_free char *got = joined(&s, &err);
+	CHECK(got);
+	CHECK(strstr(
+	    got, " -chardev socket,id=vsock,fd=13 -device vhost-user-vsock-pci,chardev=vsock "));
+	CHECK(strstr(
+	    got, " -chardev socket,id=fs0,fd=14 -device vhost-user-fs-pci,chardev=fs0,tag=husk "));
+	CHECK(strstr(got, " -kernel /proc/self/fd/15 -initrd /proc/self/fd/16 "));
+	CHECK(!strstr(got, "/run/husk/a/"));
+	CHECK(!strstr(got, "/g/"));
+}
+
 TEST(argv_for_kvm_and_kernel_vsock)
 {
 	cleanup_error husk_err err = NULL;
