@@ -134,6 +134,18 @@ cri_scenario_hostport() {
 	diff "$T/iptables.before" "$T/iptables.after"
 }
 
+# pod_cgroup_memory_limit BYTES: the pods' cgroup parent limited as the kubelet limits a pod's
+pod_cgroup_memory_limit() {
+	local m
+	for m in $CRI_CGROUP_MOUNTS; do
+		if [ -f "$m$CRI_CGROUP_PARENT/memory.limit_in_bytes" ]; then
+			echo "$1" >"$m$CRI_CGROUP_PARENT/memory.limit_in_bytes"
+		elif [ -f "$m$CRI_CGROUP_PARENT/memory.max" ]; then
+			echo "$1" >"$m$CRI_CGROUP_PARENT/memory.max"
+		fi
+	done
+}
+
 need_shim() {
 	[ -x "$SHIM" ] || skip "containerd-shim-husk-v2 not built"
 }
@@ -197,14 +209,8 @@ need_shim() {
 
 @test "cri (husk): a pod of two 300 MiB containers gets a VM they both fit in (the pod cgroup's limit); each holds 250 MiB at once" {
 	need_shim
-	local m limit=$(((2 * 300 + 320) << 20)) # the containers' limits plus the RuntimeClass overhead
-	for m in $CRI_CGROUP_MOUNTS; do
-		if [ -f "$m$CRI_CGROUP_PARENT/memory.limit_in_bytes" ]; then
-			echo "$limit" >"$m$CRI_CGROUP_PARENT/memory.limit_in_bytes"
-		elif [ -f "$m$CRI_CGROUP_PARENT/memory.max" ]; then
-			echo "$limit" >"$m$CRI_CGROUP_PARENT/memory.max"
-		fi
-	done
+	# the containers' limits plus the RuntimeClass overhead
+	pod_cgroup_memory_limit $(((2 * 300 + 320) << 20))
 	cri_scenario sizing husk
 }
 
@@ -215,14 +221,7 @@ need_shim() {
 
 @test "cri (husk): a pod whose cgroup allows more memory than the host has is refused with both figures; nothing left" {
 	need_shim
-	local m limit=$((2 * $(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) * 1024))
-	for m in $CRI_CGROUP_MOUNTS; do
-		if [ -f "$m$CRI_CGROUP_PARENT/memory.limit_in_bytes" ]; then
-			echo "$limit" >"$m$CRI_CGROUP_PARENT/memory.limit_in_bytes"
-		elif [ -f "$m$CRI_CGROUP_PARENT/memory.max" ]; then
-			echo "$limit" >"$m$CRI_CGROUP_PARENT/memory.max"
-		fi
-	done
+	pod_cgroup_memory_limit $((2 * $(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) * 1024))
 	cri_scenario toobig husk
 }
 

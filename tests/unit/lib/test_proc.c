@@ -274,28 +274,33 @@ static uint64_t status_hex(const char *status, const char *key)
 	return at ? strtoull(at + strlen(key), NULL, 16) : UINT64_MAX;
 }
 
+/* The /proc/self/status a child spawned with spec (its argv and stdout replaced) prints. */
+static void child_status(struct proc_spec spec, char *out, size_t len)
+{
+	cleanup_error husk_err err = NULL;
+	const char *argv[] = {"cat", "/proc/self/status", NULL};
+	int pipefd[2];
+	struct proc p;
+	out[0] = '\0';
+	CHECK_INT(pipe2(pipefd, O_CLOEXEC), ==, 0);
+	cleanup_close int rd = pipefd[0];
+	spec.argv = argv;
+	spec.stdout_fd = pipefd[1];
+	CHECK_INT(proc_spawn(&spec, &p, &err), ==, 0);
+	close(pipefd[1]);
+	read_all(rd, out, len);
+	CHECK_INT(proc_wait_status(&p, 5000, &err), ==, 1);
+	proc_release(&p);
+}
+
 /* What exec as root would give the program is the bounding set: it must be cut to keep_caps. */
 TEST(least_privilege_child_has_only_its_caps_and_no_new_privs)
 {
-	cleanup_error husk_err err = NULL;
 	char out[4096];
-	int pipefd[2];
 	uint64_t keep = PROC_CAP(CAP_CHOWN) | PROC_CAP(CAP_SETPCAP);
-	CHECK_INT(pipe2(pipefd, O_CLOEXEC), ==, 0);
-	cleanup_close int rd = pipefd[0];
-	const char *argv[] = {"cat", "/proc/self/status", NULL};
-	struct proc_spec spec = {.argv = argv,
-	                         .stdin_fd = -1,
-	                         .stdout_fd = pipefd[1],
-	                         .stderr_fd = -1,
-	                         .least_privilege = true,
-	                         .keep_caps = keep};
-	struct proc p;
-	CHECK_INT(proc_spawn(&spec, &p, &err), ==, 0);
-	close(pipefd[1]);
-	read_all(rd, out, sizeof(out));
-	CHECK_INT(proc_wait_status(&p, 5000, &err), ==, 1);
-	proc_release(&p);
+	struct proc_spec spec = {
+	    .stdin_fd = -1, .stderr_fd = -1, .least_privilege = true, .keep_caps = keep};
+	child_status(spec, out, sizeof(out));
 	CHECK(strstr(out, "NoNewPrivs:\t1\n"));
 	CHECK_INT(status_hex(out, "CapBnd:\t") & ~keep, ==, 0);
 	CHECK_INT(status_hex(out, "CapInh:\t"), ==, 0);
@@ -303,25 +308,15 @@ TEST(least_privilege_child_has_only_its_caps_and_no_new_privs)
 	if (geteuid() == 0)
 		CHECK_INT(status_hex(out, "CapEff:\t"), ==, status_hex(out, "CapBnd:\t"));
 	/* without least_privilege the caller's sets pass unchanged */
-	CHECK_INT(pipe2(pipefd, O_CLOEXEC), ==, 0);
-	close(rd);
-	rd = pipefd[0];
-	spec.stdout_fd = pipefd[1];
 	spec.least_privilege = false;
-	CHECK_INT(proc_spawn(&spec, &p, &err), ==, 0);
-	close(pipefd[1]);
-	read_all(rd, out, sizeof(out));
-	CHECK_INT(proc_wait_status(&p, 5000, &err), ==, 1);
-	proc_release(&p);
+	child_status(spec, out, sizeof(out));
 	CHECK(strstr(out, "NoNewPrivs:\t0\n"));
 }
 
 /* QEMU's own user (lib/proc.h proc_ids): uid, gid and groups as given, no capability left. */
 TEST(least_privilege_child_runs_as_the_given_ids)
 {
-	cleanup_error husk_err err = NULL;
 	char out[4096];
-	int pipefd[2];
 	if (geteuid() != 0) {
 		fprintf(stderr, "  skipped: not root\n");
 		return;
@@ -329,21 +324,9 @@ TEST(least_privilege_child_runs_as_the_given_ids)
 	const gid_t groups[] = {4242};
 	const struct proc_ids ids = {
 	    .uid = 2100000123, .gid = 2100000124, .groups = groups, .ngroups = 1};
-	CHECK_INT(pipe2(pipefd, O_CLOEXEC), ==, 0);
-	cleanup_close int rd = pipefd[0];
-	const char *argv[] = {"cat", "/proc/self/status", NULL};
-	struct proc_spec spec = {.argv = argv,
-	                         .stdin_fd = -1,
-	                         .stdout_fd = pipefd[1],
-	                         .stderr_fd = -1,
-	                         .least_privilege = true,
-	                         .ids = &ids};
-	struct proc p;
-	CHECK_INT(proc_spawn(&spec, &p, &err), ==, 0);
-	close(pipefd[1]);
-	read_all(rd, out, sizeof(out));
-	CHECK_INT(proc_wait_status(&p, 5000, &err), ==, 1);
-	proc_release(&p);
+	struct proc_spec spec = {
+	    .stdin_fd = -1, .stderr_fd = -1, .least_privilege = true, .ids = &ids};
+	child_status(spec, out, sizeof(out));
 	CHECK(strstr(out, "Uid:\t2100000123\t2100000123\t2100000123\t2100000123\n"));
 	CHECK(strstr(out, "Gid:\t2100000124\t2100000124\t2100000124\t2100000124\n"));
 	CHECK(strstr(out, "Groups:\t4242 \n"));
