@@ -13,12 +13,15 @@ setup() {
 	husk_setup
 	# a 64-character id, as containerd and CRI make them
 	ID=$(printf 'l%063d' "$$")
+	# spies that QEMU's own user (docs/security.md, 3) can run and leave a mark from
 	local spy
+	chmod 711 "$T"
+	mkdir -m 1777 "$T/spy"
 	for spy in qemu virtiofsd; do
-		printf '#!/bin/sh\ntouch "%s/started-%s"\nexit 1\n' "$T" "$spy" >"$T/$spy"
-		chmod +x "$T/$spy"
+		printf '#!/bin/sh\ntouch "%s/started-%s"\nexit 1\n' "$T/spy" "$spy" >"$T/spy/$spy"
+		chmod 755 "$T/spy/$spy"
 	done
-	write_config qemu="\"$T/qemu\"" virtiofsd="\"$T/virtiofsd\""
+	write_config qemu="\"$T/spy/qemu\"" virtiofsd="\"$T/spy/virtiofsd\""
 	bundle_with '["true"]'
 	cp "$T/bundle/config.json" "$T/config.base"
 }
@@ -76,7 +79,7 @@ over_limit() {
 
 # Nothing was started (the spies never ran) and nothing of $ID is left.
 assert_nothing_started() {
-	[ -z "$(ls "$T" | grep '^started-')" ] || { echo "started: $(ls "$T"/started-*)" >&2; return 1; }
+	[ -z "$(ls "$T/spy" | grep '^started-')" ] || { echo "started: $(ls "$T"/spy/started-*)" >&2; return 1; }
 	assert_clean
 }
 
@@ -105,7 +108,7 @@ assert_nothing_started() {
 	run "$HUSK" --root "$ROOT" create --config "$CONFIG" --bundle "$T/bundle" "$ID"
 	[ "$status" -eq 1 ]
 	[[ "$output" != *"more than"* && "$output" != *"longer than"* ]] || { echo "got: $output" >&2; return 1; }
-	[ -e "$T/started-qemu" ] || [ -e "$T/started-virtiofsd" ] || { echo "got: $output" >&2; return 1; }
+	[ -e "$T/spy/started-qemu" ] || [ -e "$T/spy/started-virtiofsd" ] || { echo "got: $output" >&2; return 1; }
 }
 
 @test "limits: containerd-shim-husk-v2 refuses a spec over a limit at create; no VM, nothing left" {
@@ -123,7 +126,7 @@ assert_nothing_started() {
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"create $id: bundle "*": config.json: mounts: more than 64 entries"* ]] ||
 		{ echo "got: $output" >&2; return 1; }
-	[ -z "$(ls "$T" | grep '^started-')" ]
+	[ -z "$(ls "$T/spy" | grep '^started-')" ]
 	for i in $(seq 100); do
 		pgrep -f -- "-namespace $NS -id $id " >/dev/null || break
 		sleep 0.1
