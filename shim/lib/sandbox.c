@@ -72,6 +72,8 @@ struct sandbox {
 	int boot_slot;                /* held from QEMU's start until the agent answers */
 	int net_watch;                /* podnet_watch's fd, in the loop once booted; else -1 */
 	struct vsock_dial_state dial; /* the agent dial attempt in progress, if dial.fd >= 0 */
+	unsigned dial_failures;
+	char dial_last[96]; /* why the last failed attempt failed, for the boot timeout's message */
 	enum vsock_transport transport;
 	struct agent_client *agent;
 	bool stopping;
@@ -688,14 +690,35 @@ static void timer_close(struct sandbox *sb, int *fd)
 	close_fd(fd);
 }
 
+/* How far the dial got: tells a guest that never listened from one that never answered. */
+static void dial_summary(const struct sandbox *sb, char *out, size_t len)
+{
+	if (sb->dial.fd >= 0)
+		snprintf(out, len, " (%u attempts failed; one still waits for an answer)",
+		         sb->dial_failures);
+	else if (sb->dial_failures)
+		snprintf(out, len, " (%u attempts failed, the last: %s)", sb->dial_failures,
+		         sb->dial_last);
+	else
+		snprintf(out, len, " (no attempt made)");
+}
+
 static int on_boot_timeout(struct husk_loop *loop, int fd, uint32_t events, void *data,
                            husk_err *err)
 {
 	struct sandbox *sb = data;
-	char hint[TAIL_SHOWN + 256];
+	char hint[TAIL_SHOWN + 256], dial[160];
+	dial_summary(sb, dial, sizeof(dial));
 	console_hint(sb, hint, sizeof(hint));
-	return husk_error_set(err, 0, "agent not reachable within %u ms%s",
-	                      sb->cfg->timeouts.boot_ms, hint);
+	return husk_error_set(err, 0, "agent not reachable within %u ms%s%s",
+	                      sb->cfg->timeouts.boot_ms, dial, hint);
+}
+
+static void dial_failed(struct sandbox *sb, husk_err *dial_err)
+{
+	sb->dial_failures++;
+	snprintf(sb->dial_last, sizeof(sb->dial_last), "%s", husk_error_msg(*dial_err));
+	husk_error_free(dial_err);
 }
 
 static void dial_stop(struct sandbox *sb)
@@ -716,7 +739,7 @@ static int on_dial_ready(struct husk_loop *loop, int fd, uint32_t events, void *
 		return husk_loop_mod(loop, fd, (uint32_t)sb->dial.events, err);
 	husk_loop_del(loop, fd);
 	if (r < 0) {
-		husk_error_free(&dial_err);
+		dial_failed(sb, &dial_err);
 		return 0;
 	}
 	int conn = move_fd(sb->dial.fd);
@@ -739,7 +762,7 @@ static int on_dial_tick(struct husk_loop *loop, int fd, uint32_t events, void *d
 		return 0;
 	if (vsock_dial_begin(&sb->dial, sb->transport, sb->cid, sb->sd.vsock_sock, AGENT_PORT,
 	                     &dial_err) < 0) {
-		husk_error_free(&dial_err);
+		dial_failed(sb, &dial_err);
 		return 0;
 	}
 	return husk_loop_add(loop, sb->dial.fd, (uint32_t)sb->dial.events, on_dial_ready, sb, err);
