@@ -12,7 +12,7 @@ CFLAGS   ?= -O2
 ALL_CFLAGS   = $(BASE_CFLAGS) $(MODULE_CFLAGS) $(CFLAGS) -MMD -MP
 SAN_FLAGS    = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 ASAN_CFLAGS  = $(BASE_CFLAGS) $(MODULE_CFLAGS) -O1 $(SAN_FLAGS) -MMD -MP
-FUZZ_CFLAGS  = $(BASE_CFLAGS) $(MODULE_CFLAGS) -O1 -fsanitize=fuzzer-no-link,address,undefined -DHUSK_FUZZ -MMD -MP
+FUZZ_CFLAGS  = $(BASE_CFLAGS) $(MODULE_CFLAGS) -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -DHUSK_FUZZ -MMD -MP
 FUZZ_SECONDS ?= 20
 TEST_FUZZ_SECONDS ?= 5
 

@@ -20,7 +20,7 @@ json_object *json_parse_text(const char *text, size_t len, size_t max_bytes, int
 		husk_error_set(err, 0, "larger than %zu bytes", max_bytes);
 		return NULL;
 	}
-	if (memchr(text, '\0', len)) {
+	if (len && memchr(text, '\0', len)) {
 		husk_error_set(err, 0, "contains a NUL byte");
 		return NULL;
 	}

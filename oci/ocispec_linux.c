@@ -526,7 +526,8 @@ static int parse_hugepage(json_object *o, struct spec_resources *r, husk_err *er
 	    get_s64(json_member(o, "limit"), &limit, "limit", err) < 0)
 		return -1;
 	size_t digits = strspn(size, "0123456789");
-	if (digits == 0 || !strchr("KMG", size[digits]) || strcmp(size + digits + 1, "B") != 0)
+	if (digits == 0 || !size[digits] || !strchr("KMG", size[digits]) ||
+	    strcmp(size + digits + 1, "B") != 0)
 		return husk_error_set(err, 0, "pageSize %s: not like 2MB", size);
 	snprintf(file, sizeof(file), "hugetlb.%s.max", size);
 	return add_limit(r, "linux.resources.hugepageLimits", file, limit, err);

@@ -34,7 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (log_fd < 0)
 		log_fd = memfd_create("log", MFD_CLOEXEC);
-	if (ftruncate(log_fd, 0) < 0)
+	/* the log writes at the fd's offset: back to 0 with the size, or the file grows holes */
+	if (ftruncate(log_fd, 0) < 0 || lseek(log_fd, 0, SEEK_SET) < 0)
 		abort();
 	log_set_output(log_fd, data[0] & 1);
 	log_set_level((enum husk_log_level)(data[0] >> 1 & 3));

@@ -631,6 +631,10 @@ TEST(spec_resources_become_cgroup_files)
 	CHECK(linux_fails_with(
 	    "{\"resources\":{\"hugepageLimits\":[{\"pageSize\":\"../x\",\"limit\":1}]}}",
 	    "pageSize ../x: not like 2MB"));
+	/* digits alone: the unit's check must not read past the string (found by fuzzing) */
+	CHECK(linux_fails_with(
+	    "{\"resources\":{\"hugepageLimits\":[{\"pageSize\":\"2\",\"limit\":1}]}}",
+	    "pageSize 2: not like 2MB"));
 
 	struct spec_resources r;
 	CHECK_INT(spec_parse_resources("{\"pids\":{\"limit\":7}}", 20, &r, &err), ==, 0);
