@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +139,19 @@ static int parse_options(int argc, char **argv, struct options *o, husk_err *err
 		                      "--socket, --uds-path and --guest-cid are required");
 	}
 	return 0;
+}
+
+/*
+ * Whether the working directory is dir already: a daemon of its own user may be started in a
+ * directory whose parents it cannot pass (husk does so); getcwd needs no permission.
+ */
+static bool in_dir(const char *dir)
+{
+	char cwd[PATH_MAX];
+	size_t n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	return getcwd(cwd, sizeof(cwd)) && strlen(cwd) == n && memcmp(cwd, dir, n) == 0;
 }
 
 static int on_signal(struct husk_loop *loop, int fd, uint32_t events, void *data, husk_err *err)
@@ -286,7 +300,7 @@ int main(int argc, char **argv)
 	}
 	log_set_level(o.log_level);
 	/* where relative socket paths resolve, --uds-path's <path>_<port> included */
-	if (o.dir && chdir(o.dir) < 0) {
+	if (o.dir && chdir(o.dir) < 0 && !(errno == EACCES && in_dir(o.dir))) {
 		log_error("--dir %s: %s", o.dir, strerror(errno));
 		return 1;
 	}

@@ -44,5 +44,7 @@ int slot_try(const char *dir, unsigned first, unsigned n, unsigned *number, husk
 #define QEMU_UID_SLOT_DIR "/run/husk-uids"
 #define QEMU_UID_BASE     2100000000u
 #define QEMU_UID_RANGE    65536
+/* husk-vsockd likewise, as the same slot's user of the next range */
+#define VSOCKD_UID_BASE (QEMU_UID_BASE + QEMU_UID_RANGE)
 
 #endif

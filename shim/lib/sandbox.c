@@ -88,8 +88,9 @@ struct sandbox {
 	int64_t boot_us, start_us;  /* sandbox_stats's, -1 until known */
 	struct token token;         /* the agent's (make_token) */
 	unsigned cid;               /* the guest's vsock CID */
-	int cid_slot; /* its slot's lock, held for the sandbox's life (kernel vsock) */
-	int uid_slot; /* QEMU's user's slot (bootslot.h), held likewise */
+	int cid_slot;       /* its slot's lock, held for the sandbox's life (kernel vsock) */
+	int uid_slot;       /* the helpers' users' slot (bootslot.h), held likewise */
+	unsigned user_slot; /* its number */
 };
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
@@ -455,6 +456,25 @@ static int on_vsockd_ready(struct husk_loop *loop, int fd, uint32_t events, void
 	return husk_error_set(err, 0, "husk-vsockd did not become ready%s", hint);
 }
 
+/*
+ * With the hybrid vsock, QEMU and husk-vsockd run as users of their own: the same slot of
+ * QEMU_UID_SLOT_DIR, held for the sandbox's life, in each one's range (bootslot.h).
+ */
+static int take_helper_users(struct sandbox *sb, husk_err *err)
+{
+	if (mkdir_p(QEMU_UID_SLOT_DIR, 0700, err) < 0)
+		return -1;
+	sb->uid_slot = slot_try(QEMU_UID_SLOT_DIR, 0, QEMU_UID_RANGE, &sb->user_slot, err);
+	if (sb->uid_slot == -1)
+		return husk_error_set(err, EUSERS, "helper users: all %d taken", QEMU_UID_RANGE);
+	return sb->uid_slot < 0 ? -1 : 0;
+}
+
+static struct proc_ids helper_ids(const struct sandbox *sb, uid_t base)
+{
+	return (struct proc_ids){.uid = base + sb->user_slot, .gid = base + sb->user_slot};
+}
+
 /* "<root>/<id>/", as every helper's command line names it (pgrep -f finds all) */
 static char *dir_named(struct sandbox *sb, const char *helper, husk_err *err)
 {
@@ -466,14 +486,38 @@ static char *dir_named(struct sandbox *sb, const char *helper, husk_err *err)
 	return dir;
 }
 
+/*
+ * husk-vsockd's own directory, its user's alone (the owner reaches it as root), as getcwd will
+ * name it to the daemon, which checks it was started there: canonical, and by path (the state
+ * dir's fd is of the mount namespace before the owner's, where getcwd cannot name it).
+ */
+static char *make_vsockd_dir(struct sandbox *sb, const struct proc_ids *ids, husk_err *err)
+{
+	cleanup_free char *path = NULL, *real = NULL;
+	char *dir = NULL;
+	if (mkdirat(sb->sd.fd, STATEDIR_VSOCKD_DIR, 0700) < 0)
+		husk_error_set(err, errno, "mkdir %s", STATEDIR_VSOCKD_DIR);
+	else if (fchownat(sb->sd.fd, STATEDIR_VSOCKD_DIR, ids->uid, ids->gid, AT_SYMLINK_NOFOLLOW) <
+	         0)
+		husk_error_set(err, errno, "chown %s", STATEDIR_VSOCKD_DIR);
+	else if (asprintf(&path, "%s/%s", sb->sd.dir, STATEDIR_VSOCKD_DIR) < 0)
+		husk_error_set(err, ENOMEM, "husk-vsockd"), path = NULL;
+	else if (!(real = realpath(path, NULL)))
+		husk_error_set(err, errno, "%s", path);
+	else if (asprintf(&dir, "%s/", real) < 0)
+		husk_error_set(err, ENOMEM, "husk-vsockd"), dir = NULL;
+	return dir;
+}
+
 static int start_vsockd(struct sandbox *sb, husk_err *err)
 {
 	char cid[16], ready_fd[8];
 	int pipefd[2];
+	struct proc_ids ids = helper_ids(sb, VSOCKD_UID_BASE);
 	cleanup_close int log_fd = open_log(sb->sd.vsockd_log, err);
 	if (log_fd < 0)
 		return -1;
-	cleanup_free char *dir = dir_named(sb, "husk-vsockd", err);
+	cleanup_free char *dir = make_vsockd_dir(sb, &ids, err);
 	if (!dir)
 		return -1;
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
@@ -483,30 +527,25 @@ static int start_vsockd(struct sandbox *sb, husk_err *err)
 	snprintf(cid, sizeof(cid), "%u", sb->cid);
 	snprintf(ready_fd, sizeof(ready_fd), "%d", 3);
 	const char *level = log_get_level() >= LOG_LEVEL_DEBUG ? "debug" : "warn";
-	const char *argv[] = {sb->cfg->vsockd,
-	                      "--dir",
-	                      dir,
-	                      "--socket",
-	                      STATEDIR_VHOST_VSOCK_SOCK,
-	                      "--uds-path",
-	                      STATEDIR_VSOCK_SOCK,
-	                      "--guest-cid",
-	                      cid,
-	                      "--ready-fd",
-	                      ready_fd,
-	                      "--log-level",
-	                      level,
-	                      NULL};
+	const char *argv[] = {
+	    sb->cfg->vsockd, "--dir",         dir,           "--socket", VSOCKD_VHOST_SOCK,
+	    "--uds-path",    VSOCKD_UDS_SOCK, "--guest-cid", cid,        "--ready-fd",
+	    ready_fd,        "--log-level",   level,         NULL};
 	struct proc_fd_map fds[] = {{write_end, 3}};
-	/* it binds its sockets in the state directory, which root owns: no capability needed */
+	/*
+	 * No capability: it binds its sockets in its own directory, started there (its user
+	 * cannot pass root's state directory to reach it by path).
+	 */
 	struct proc_spec spec = {.argv = argv,
 	                         .fds = fds,
 	                         .nfds = 1,
 	                         .stdin_fd = -1,
 	                         .stdout_fd = log_fd,
 	                         .stderr_fd = log_fd,
+	                         .cwd = dir,
 	                         .least_privilege = true,
-	                         .keep_caps = 0};
+	                         .keep_caps = 0,
+	                         .ids = &ids};
 	if (proc_spawn(&spec, &sb->vsockd.proc, err) < 0)
 		return husk_error_prefix(err, "husk-vsockd");
 	if (watch_helper(sb, &sb->vsockd, err) < 0 ||
@@ -559,23 +598,15 @@ static int open_image(const char *path, husk_err *err)
 }
 
 /*
- * QEMU as a user of its own (QEMU_UID_BASE + a slot held for the sandbox's life), given open
+ * QEMU as a user of its own (helper_ids), given open
  * what it would reach by path: the back-ends' sockets, the kernel and initrd; with KVM also in
  * /dev/kvm's group. With the kernel's vsock QEMU opens /dev/vhost-vsock itself and stays root.
  */
 static int qemu_confine(struct sandbox *sb, const struct accel_choice *accel, struct qemu_opened *o,
                         struct proc_ids *ids, gid_t *kvm_group, husk_err *err)
 {
-	unsigned slot;
 	struct stat kvm;
-	if (mkdir_p(QEMU_UID_SLOT_DIR, 0700, err) < 0)
-		return -1;
-	sb->uid_slot = slot_try(QEMU_UID_SLOT_DIR, 0, QEMU_UID_RANGE, &slot, err);
-	if (sb->uid_slot == -1)
-		return husk_error_set(err, EUSERS, "QEMU's users: all %d taken", QEMU_UID_RANGE);
-	if (sb->uid_slot < 0)
-		return -1;
-	*ids = (struct proc_ids){.uid = QEMU_UID_BASE + slot, .gid = QEMU_UID_BASE + slot};
+	*ids = helper_ids(sb, QEMU_UID_BASE);
 	if (accel->accel == ACCEL_KVM && stat("/dev/kvm", &kvm) == 0) {
 		*kvm_group = kvm.st_gid;
 		ids->groups = kvm_group;
@@ -919,7 +950,8 @@ static int boot(struct sandbox *sb, husk_err *err)
 		return -1;
 	if (timer_add(sb, &sb->boot_timer, sb->cfg->timeouts.boot_ms, 0, on_boot_timeout, err) < 0)
 		return -1;
-	if (sb->transport == VSOCK_HYBRID && start_vsockd(sb, err) < 0)
+	if (sb->transport == VSOCK_HYBRID &&
+	    (take_helper_users(sb, err) < 0 || start_vsockd(sb, err) < 0))
 		return -1;
 	if (start_virtiofsd(sb, err) < 0 || start_qemu(sb, &accel, err) < 0 ||
 	    connect_agent(sb, err) < 0)

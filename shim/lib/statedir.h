@@ -15,8 +15,15 @@
  * of an open fd of it (statedir_sock_path). So no socket's address depends on
  * the length of --root or of the id (sun_path holds 108 bytes).
  */
-#define STATEDIR_VHOST_VSOCK_SOCK "vhost-vsock.sock" /* husk-vsockd's vhost-user socket */
-#define STATEDIR_VSOCK_SOCK       "vsock.sock"       /* hybrid vsock UDS (CONNECT <port>) */
+/*
+ * husk-vsockd runs as a user of its own in a directory of its own (it binds its sockets
+ * there and dials the hybrid <uds>_<port> there), as these names in it:
+ */
+#define STATEDIR_VSOCKD_DIR       "vsock"
+#define VSOCKD_VHOST_SOCK         "vhost-vsock.sock" /* husk-vsockd's vhost-user socket */
+#define VSOCKD_UDS_SOCK           "vsock.sock"       /* hybrid vsock UDS (CONNECT <port>) */
+#define STATEDIR_VHOST_VSOCK_SOCK STATEDIR_VSOCKD_DIR "/" VSOCKD_VHOST_SOCK
+#define STATEDIR_VSOCK_SOCK       STATEDIR_VSOCKD_DIR "/" VSOCKD_UDS_SOCK
 #define STATEDIR_VIRTIOFSD_SOCK   "virtiofsd.sock"
 #define STATEDIR_QMP_SOCK         "qmp.sock"
 /*

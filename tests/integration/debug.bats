@@ -183,7 +183,7 @@ ok = b""
 while not ok.endswith(b"\n"):
     ok += s.recv(1)
 s.sendall(b"HUSK-TOKEN " + b"0" * 64 + b"\n")
-print(ok.split()[0].decode(), "closed" if s.recv(1) == b"" else "answered")' "$ROOT/$ID/vsock.sock"
+print(ok.split()[0].decode(), "closed" if s.recv(1) == b"" else "answered")' "$ROOT/$ID/vsock/vsock.sock"
 	[ "$output" = "OK closed" ]
 	grep -q "a connection without this sandbox's token refused" "$ROOT/$ID/console.log"
 	# the host's own commands show it and are served

@@ -438,11 +438,12 @@ console_dropped() {
 	assert_clean
 }
 
-@test "run: the helpers run with no_new_privs and only the capabilities they need; QEMU and husk-vsockd under seccomp, QEMU as a user of its own" {
+@test "run: the helpers run with no_new_privs and only the capabilities they need; QEMU and husk-vsockd under seccomp, each as a user of its own" {
 	bundle_with '["sh", "-c", "echo ready; sleep 60 & wait"]'
 	husk_run_bg
 	wait_ready
 	local pid comm seen=""
+	local -A uid
 	status_of() { sed -n "s/^$1:\t//p" "/proc/$pid/status"; }
 	for pid in $(pgrep -f -- "$ROOT/$ID/"); do
 		comm=$(cat "/proc/$pid/comm")
@@ -455,14 +456,14 @@ console_dropped() {
 			[ "$(status_of Seccomp)" = 2 ]
 			[ "$(status_of CapBnd)" = 0000000000000000 ]
 			[ "$(status_of CapEff)" = 0000000000000000 ]
-			# QEMU: a user and group of its own (2100000000 + a slot), in all four ids
-			if [[ $comm == qemu-system-* ]]; then
-				read -r _ r e s f <<<"$(grep '^Uid:' "/proc/$pid/status")"
-				[ "$r" -ge 2100000000 ] && [ "$e" = "$r" ] && [ "$s" = "$r" ] && [ "$f" = "$r" ]
-				read -r _ r e s f <<<"$(grep '^Gid:' "/proc/$pid/status")"
-				[ "$r" -ge 2100000000 ] && [ "$e" = "$r" ] && [ "$s" = "$r" ] && [ "$f" = "$r" ]
-				[ -z "$(status_of Groups | tr -d ' ')" ]
-			fi ;;
+			# a user and group of its own (2100000000 + a slot, husk-vsockd's range next),
+			# in all four ids
+			read -r _ r e s f <<<"$(grep '^Uid:' "/proc/$pid/status")"
+			[ "$r" -ge 2100000000 ] && [ "$e" = "$r" ] && [ "$s" = "$r" ] && [ "$f" = "$r" ]
+			uid[$comm]=$r
+			read -r _ r e s f <<<"$(grep '^Gid:' "/proc/$pid/status")"
+			[ "$r" = "${uid[$comm]}" ] && [ "$e" = "$r" ] && [ "$s" = "$r" ] && [ "$f" = "$r" ]
+			[ -z "$(status_of Groups | tr -d ' ')" ] ;;
 		virtiofsd)
 			# at most what it needs (docs/security.md): chown, dac_override, fowner, fsetid,
 			# setgid, setuid, setpcap, sys_admin, setfcap (no mknod); its sandboxed child keeps
@@ -475,6 +476,10 @@ console_dropped() {
 	[[ "$seen" == *qemu-system-* ]]
 	[[ "$seen" == *husk-vsockd* ]]
 	[[ "$seen" == *virtiofsd* ]]
+	[ "${uid[husk-vsockd]}" -eq $((${uid[qemu-system-x86]} + 65536)) ]
+	# its sockets in its own directory, which only it (and root) may enter
+	[ "$(stat -c %u:%a "$ROOT/$ID/vsock")" = "${uid[husk-vsockd]}:700" ]
+	[ -S "$ROOT/$ID/vsock/vsock.sock" ]
 	kill -TERM "$HUSK_PID"
 	husk_wait
 	assert_clean
@@ -503,7 +508,7 @@ console_dropped() {
 	rm "$T/out.fifo"
 	husk_run_bg
 	wait_ready
-	pkill -KILL -f -- "husk-vsockd --dir $ROOT/$ID/ "
+	pkill -KILL -f -- "husk-vsockd --dir $ROOT/$ID/vsock/ "
 	husk_wait
 	[ "$status" -eq 1 ]
 	# QEMU may notice the lost vhost-user back-end first; either way a helper is named
