@@ -179,9 +179,17 @@ static _Noreturn void child_run(struct child_plan *c)
 	if (child_install_fds(c) < 0)
 		child_fail(c->report_fd, STAGE_SETUP);
 	child_close_others(c);
+	/* opened while root: other ids may not pass the directories above it (a 0700 prefix) */
+	int exe = c->ids && strchr(c->argv[0], '/') ? open(c->argv[0], O_PATH | O_CLOEXEC) : -1;
 	if (c->least_privilege && child_drop_privileges(c) < 0)
 		child_fail(c->report_fd, STAGE_PRIVILEGES);
 	execvpe(c->argv[0], (char *const *)c->argv, c->envp);
+	/* by path first, so that scripts run too (the kernel cannot read one by a close-on-exec fd)
+	 */
+	if (errno == EACCES && exe >= 0) {
+		syscall(SYS_execveat, exe, "", c->argv, c->envp, AT_EMPTY_PATH);
+		errno = EACCES;
+	}
 	child_fail(c->report_fd, STAGE_EXEC);
 }
 

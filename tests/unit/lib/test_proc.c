@@ -334,3 +334,34 @@ TEST(least_privilege_child_runs_as_the_given_ids)
 	CHECK_INT(status_hex(out, "CapPrm:\t"), ==, 0);
 	CHECK(strstr(out, "NoNewPrivs:\t1\n"));
 }
+
+/* A program in a directory only root may pass still runs as other ids: the child opened it as root.
+ */
+TEST(a_child_of_other_ids_runs_a_program_behind_a_root_only_directory)
+{
+	cleanup_error husk_err err = NULL;
+	char dir[] = "/tmp/husk-proc.XXXXXX", prog[64], cmd[128];
+	if (geteuid() != 0) {
+		fprintf(stderr, "  skipped: not root\n");
+		return;
+	}
+	CHECK(mkdtemp(dir) != NULL); /* 0700 */
+	snprintf(prog, sizeof(prog), "%s/true", dir);
+	snprintf(cmd, sizeof(cmd), "cp /bin/true %s", prog);
+	CHECK_INT(system(cmd), ==, 0);
+	const struct proc_ids ids = {.uid = 2100000123, .gid = 2100000123};
+	const char *argv[] = {prog, NULL};
+	struct proc_spec spec = {.argv = argv,
+	                         .stdin_fd = -1,
+	                         .stdout_fd = -1,
+	                         .stderr_fd = -1,
+	                         .least_privilege = true,
+	                         .ids = &ids};
+	struct proc p;
+	CHECK_INT(proc_spawn(&spec, &p, &err), ==, 0);
+	CHECK_INT(proc_wait_status(&p, 5000, &err), ==, 1);
+	CHECK(WIFEXITED(p.status) && WEXITSTATUS(p.status) == 0);
+	proc_release(&p);
+	unlink(prog);
+	rmdir(dir);
+}
