@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -214,8 +215,13 @@ int ocistate_owner_pidfd(const struct oci_state *s)
 	int fd = (int)syscall(SYS_pidfd_open, s->pid, 0);
 	if (fd < 0)
 		return -1;
-	/* checked after opening the pidfd: the pid cannot be reused while we hold it */
-	if (proc_start_time(s->pid, &start) < 0 || start != s->pid_start) {
+	/*
+	 * checked after opening the pidfd: the pid cannot be reused while we hold it. A pidfd
+	 * is readable once its process exited: an owner its parent has not reaped yet is gone too.
+	 */
+	struct pollfd exited = {.fd = fd, .events = POLLIN};
+	if (proc_start_time(s->pid, &start) < 0 || start != s->pid_start ||
+	    poll(&exited, 1, 0) != 0) {
 		close(fd);
 		return -1;
 	}

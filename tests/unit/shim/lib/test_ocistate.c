@@ -138,3 +138,26 @@ TEST(control_reply_encodes_errors_as_one_json_line)
 	CHECK_STR(buf, "{\"ok\":false,\"error\":\"line\\nbreak \\\"quoted\\\"\"}\n");
 	husk_error_free(&err);
 }
+
+/* An owner that exited but is not reaped yet (a zombie keeps its pid and start time) is gone. */
+TEST(ocistate_unreaped_owner_is_stopped)
+{
+	int pipefd[2];
+	CHECK_INT(pipe(pipefd), ==, 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		char c;
+		close(pipefd[1]);
+		(void)!read(pipefd[0], &c, 1);
+		_exit(0);
+	}
+	close(pipefd[0]);
+	struct oci_state s = {.status = OCI_CREATED, .pid = pid};
+	CHECK_INT(proc_start_time(pid, &s.pid_start), ==, 0);
+	CHECK_INT(ocistate_live_status(&s), ==, OCI_CREATED);
+	close(pipefd[1]); /* it exits; waitid with WNOWAIT waits for that and leaves the zombie */
+	siginfo_t info;
+	CHECK_INT(waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT), ==, 0);
+	CHECK_INT(ocistate_live_status(&s), ==, OCI_STOPPED);
+	waitpid(pid, NULL, 0);
+}
