@@ -46,7 +46,7 @@ USES_tests/unit/hypervisor/vsock := $(TEST_HARNESS) tests/guest hypervisor/vsock
 	$(USES_hypervisor/vsock)
 USES_tests/unit/shim/lib := $(TEST_HARNESS) shim/lib $(USES_shim/lib) agent
 USES_tests/unit/shim/v2 := $(TEST_HARNESS) shim/v2 $(USES_shim/v2)
-USES_tests/guest := $(TEST_HARNESS) lib agent
+USES_tests/guest := $(TEST_HARNESS) lib agent ttrpc proto
 USES_tests/integration/helpers := tests/guest lib proto ttrpc hypervisor/vsock
 USES_tests/fuzz := tests/guest shim/v2 $(USES_shim/v2) agent netlink
 USES_bench/helpers := shim/lib $(USES_shim/lib)

@@ -2,11 +2,12 @@
 # services it runs (shared with the host-side peer), and a simulated guest virtio driver
 # (vsock_guest.h) for the vsock unit tests and fuzzers.
 TEST_PATTERN_SRCS := tests/guest/pattern.c tests/guest/services.c
-VSOCK_TEST_SRCS := tests/guest/vsock-test.c agent/modload.c $(TEST_PATTERN_SRCS) lib/error.c
+VSOCK_TEST_SRCS := tests/guest/vsock-test.c tests/guest/hostile.c agent/modload.c $(TEST_PATTERN_SRCS) \
+	$(TTRPC_SRCS) $(LIB_SRCS)
 
 $(BUILD)/tests/guest/vsock-test: $(call objs,$(VSOCK_TEST_SRCS))
 	@mkdir -p $(@D)
-	$(CC) -static -o $@ $^ $(MODLOAD_STATIC_LIBS)
+	$(CC) -static -o $@ $^ -l:libprotobuf-c.a $(MODLOAD_STATIC_LIBS)
 
 $(BUILD)/tests/vsock-initrd.img: $(BUILD)/tests/guest/vsock-test $(GUEST_DIR)/vmlinuz \
 		guest-image/build-initrd

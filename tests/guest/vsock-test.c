@@ -26,6 +26,7 @@
 
 #include "lib/cleanup.h"
 #include "agent/modload.h"
+#include "hostile.h"
 #include "pattern.h"
 #include "services.h"
 
@@ -35,8 +36,7 @@
 static const unsigned listen_ports[] = {PORT_ECHO,     PORT_SOURCE, PORT_SINK,   PORT_REBOOT,
                                         PORT_POWEROFF, PORT_PUSH,   PORT_DISCARD};
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
+void say(const char *fmt, ...)
 {
 	char line[512];
 	va_list ap;
@@ -333,6 +333,12 @@ int main(void)
 	if (modload_all("/husk/modules.order", &err) < 0)
 		fail(&err);
 	say("modules loaded");
+	if (read_small_file("/hostile", mode, sizeof(mode), &err) == 0) {
+		say("hostile: %s", mode);
+		hostile_agent(mode, &err);
+		fail(&err);
+	}
+	husk_error_free(&err);
 	if (test_mode(mode, sizeof(mode), &err) < 0)
 		fail(&err);
 	if (strcmp(mode, "boot") == 0) {
