@@ -600,8 +600,7 @@ static int join_namespaces(pid_t init_pid, int userns, husk_err *err)
 		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)init_pid, ns_names[n]);
 		fds[n] = open(path, O_RDONLY | O_CLOEXEC);
 		if (fds[n] < 0) {
-			/* gone (or a zombie, whose namespaces are gone too): a kill raced the exec
-			 */
+			/* gone, or a zombie (its namespaces gone too): a kill raced the exec */
 			ret = errno == ENOENT
 			          ? husk_error_set(err, ESRCH, "the container's process has exited")
 			          : husk_error_set(err, errno, "open %s", path);

@@ -184,8 +184,7 @@ static _Noreturn void child_run(struct child_plan *c)
 	if (c->least_privilege && child_drop_privileges(c) < 0)
 		child_fail(c->report_fd, STAGE_PRIVILEGES);
 	execvpe(c->argv[0], (char *const *)c->argv, c->envp);
-	/* by path first, so that scripts run too (the kernel cannot read one by a close-on-exec fd)
-	 */
+	/* by path first: the kernel cannot run a script by a close-on-exec fd */
 	if (errno == EACCES && exe >= 0) {
 		syscall(SYS_execveat, exe, "", c->argv, c->envp, AT_EMPTY_PATH);
 		errno = EACCES;
