@@ -302,3 +302,16 @@ copy_with_libs() {
 		cp -L "$f" "$2$f"
 	done
 }
+
+# hostile_initrd MODE: the vsock test initramfs and a second archive holding /hostile (the
+# kernel unpacks both, the second over the first): tests/guest/hostile.h's guest in MODE.
+hostile_initrd() {
+	local dir=$T/hostile-$1
+	mkdir -p "$dir"
+	echo "$1" >"$dir/hostile"
+	{
+		cat "$HUSK_BUILD/tests/vsock-initrd.img"
+		(cd "$dir" && echo hostile | cpio -o -H newc --quiet)
+	} >"$dir.img"
+	echo "$dir.img"
+}

@@ -18,49 +18,6 @@ teardown() {
 	husk_teardown
 }
 
-# hostile_initrd MODE: the vsock test initramfs and a second archive holding /hostile (the
-# kernel unpacks both, the second over the first).
-hostile_initrd() {
-	local dir=$T/hostile-$1
-	mkdir -p "$dir"
-	echo "$1" >"$dir/hostile"
-	{
-		cat "$HUSK_BUILD/tests/vsock-initrd.img"
-		(cd "$dir" && echo hostile | cpio -o -H newc --quiet)
-	} >"$dir.img"
-	echo "$dir.img"
-}
-
-# watch PID FILE HEAD: until PID exits, its peak resident KiB (VmHWM) and FILE's largest size,
-# on one line; FILE's first 64 KiB as last seen in HEAD. A measurement, read as PID runs.
-watch() {
-	python3 - "$@" <<'PY'
-import os, select, sys
-pid, path, head_out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-pidfd = os.pidfd_open(pid)
-hwm = size = 0
-head = b""
-while True:
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    hwm = max(hwm, int(line.split()[1]))
-    except OSError:
-        pass
-    try:
-        size = max(size, os.stat(path).st_size)
-        with open(path, "rb") as f:
-            head = f.read(65536) or head
-    except OSError:
-        pass
-    if select.select([pidfd], [], [], 0.02)[0]:
-        break
-open(head_out, "wb").write(head)
-print(hwm, size)
-PY
-}
-
 # run_hostile MODE: husk run of $T/bundle with the hostile guest (boot within 20 s, agent calls
 # 5 s); sets $status, $HWM (KiB) and $CONSOLE_MAX (bytes), keeps stderr in $T/err and the
 # console's head in $T/console.head.
@@ -70,7 +27,7 @@ run_hostile() {
 	"$HUSK" --root "$ROOT" run --config "$CONFIG" --bundle "$T/bundle" "$ID" \
 		>"$T/out" 2>"$T/err" </dev/null &
 	pid=$!
-	read -r HWM CONSOLE_MAX < <(watch "$pid" "$ROOT/$ID/console.log" "$T/console.head")
+	read -r HWM CONSOLE_MAX < <("$BATS_TEST_DIRNAME/peak-rss" "$pid" --file "$ROOT/$ID/console.log" "$T/console.head")
 	status=0
 	wait "$pid" || status=$?
 	echo "husk: status $status, peak $HWM KiB, console.log at most $CONSOLE_MAX bytes"

@@ -25,7 +25,8 @@ teardown() {
 		grep -o -- "$T/[^ ]*" /proc/self/mountinfo | sort -r | xargs -r umount -l
 		rm -rf /run/husk-v2/"$NS"-*
 		local c
-		for c in c1 c2 c3 c4 c5 c6 c7 c8 c9 c10 c11 c12 c13 c14 c15 c16 c17 c18 c19 c20 c21 c22 c23; do
+		for c in c1 c2 c3 c4 c5 c6 c7 c8 c9 c10 c11 c12 c13 c14 c15 c16 c17 c18 c19 c20 c21 c22 c23 \
+			c24 c25 c26 c27 c28 c29 c30 c31 c32 c33 c34; do
 			rm -f "$(shim_socket "$NS-$c")"
 		done
 	fi
@@ -61,7 +62,7 @@ assert_v2_clean() {
 	[ ! -e "$(shim_socket "$id")" ] || { echo "socket left: $(shim_socket "$id")" >&2; return 1; }
 	! grep -qE -- "$T/|/run/husk-v2/$id" /proc/self/mountinfo ||
 		{ echo "mount left: $(grep -E -- "$T/|/run/husk-v2/$id" /proc/self/mountinfo)" >&2; return 1; }
-	[ -z "$("${CTR[@]}" containers ls -q)" ]
+	! "${CTR[@]}" containers ls -q | grep -qx -- "$id" || { echo "container left: $id" >&2; return 1; }
 }
 
 # wait_task ID STATUS: until `ctr task ls` shows task ID with STATUS (bounded)
@@ -465,3 +466,92 @@ ro" ]
 	assert_v2_clean c23
 }
 
+
+# v2_helper_pid WHICH ID: the pid of task ID's virtiofsd or husk-vsockd
+v2_helper_pid() {
+	case $1 in
+	virtiofsd) pgrep -f -- "virtiofsd --fd=3 -o source=/run/husk-v2/$2/" | head -n 1 ;;
+	vsockd) pgrep -f -- "husk-vsockd --dir /run/husk-v2/$2/vsock/ " ;;
+	esac
+}
+
+# v2_fault WHICH STATE C: task C brought to STATE (running, paused, exec), then WHICH killed:
+# the task stops with 255, an exec in flight fails, delete leaves nothing, the bystander answers.
+v2_fault() {
+	local which=$1 state=$2 id=$NS-$3 pid exec_pid="" line
+	"${CTR[@]}" run --snapshotter native --runtime io.containerd.husk.v2 -d "$IMAGE" "$id" \
+		sleep 100000 </dev/null >/dev/null 3>&-
+	wait_task "$3" RUNNING
+	[ "$state" != paused ] || { "${CTR[@]}" task pause "$id" && wait_task "$3" PAUSED; }
+	if [ "$state" = exec ]; then
+		mkfifo "$T/exec.$3"
+		"${CTR[@]}" task exec --exec-id e1 "$id" sh -c 'echo ready; exec sleep 100000' \
+			>"$T/exec.$3" 2>"$T/exec-err.$3" </dev/null 3>&- &
+		exec_pid=$!
+		exec 7<"$T/exec.$3"
+		read -r -t 60 -u 7 line
+		[ "$line" = ready ]
+	fi
+	pid=$(v2_helper_pid "$which" "$id")
+	[ -n "$pid" ]
+	kill -KILL "$pid"
+	wait_task "$3" STOPPED
+	if [ -n "$exec_pid" ]; then
+		status=0
+		wait "$exec_pid" || status=$?
+		exec 7<&-
+		[ "$status" -ne 0 ]
+	fi
+	"${CTR[@]}" task delete "$id" 2>"$T/delete.$3"
+	grep -q "exit code 255" "$T/delete.$3"
+	"${CTR[@]}" containers delete "$id"
+	assert_v2_clean "$3"
+	[ "$("${CTR[@]}" task exec --exec-id "alive-$3" "$NS-c24" echo alive </dev/null 3>&-)" = alive ]
+}
+
+@test "shimv2: virtiofsd or husk-vsockd killed with the task running, paused or in an exec: the task stops with 255, the exec fails, delete leaves nothing, a task in another VM runs on" {
+	"${CTR[@]}" run --snapshotter native --runtime io.containerd.husk.v2 -d "$IMAGE" "$NS-c24" \
+		sleep 100000 </dev/null >/dev/null 3>&-
+	wait_task c24 RUNNING
+	local c=25 which state
+	for which in virtiofsd vsockd; do
+		for state in running paused exec; do
+			echo "# $which killed, $state" >&3
+			v2_fault "$which" "$state" "c$c"
+			c=$((c + 1))
+		done
+	done
+	"${CTR[@]}" task kill -s KILL "$NS-c24"
+	wait_task c24 STOPPED
+	"${CTR[@]}" task delete "$NS-c24"
+	"${CTR[@]}" containers delete "$NS-c24"
+	assert_v2_clean c24
+}
+
+# v2_hostile MODE C PATTERN: ctr run of task C with tests/guest/hostile.h's guest in MODE
+# (agent calls time out after 5 s): it fails with PATTERN in its error, the shim's peak
+# resident memory stays under 64 MiB, nothing is left.
+v2_hostile() {
+	local id=$NS-$2 pid hwm
+	write_config initrd="\"$(hostile_initrd "$1")\"" timeouts='{"boot_ms": 20000, "agent_call_ms": 5000}'
+	"${CTR[@]}" run --snapshotter native --runtime io.containerd.husk.v2 \
+		--runtime-config-path "$CONFIG" --rm "$IMAGE" "$id" true \
+		>"$T/out" 2>"$T/err" </dev/null 3>&- &
+	pid=$!
+	hwm=$("$BATS_TEST_DIRNAME/peak-rss" "$pid" --match "-namespace $NS -id $id ")
+	status=0
+	wait "$pid" || status=$?
+	echo "# $1: ctr status $status, the shim's peak $hwm KiB: $(cat "$T/err")" >&3
+	[ "$status" -ne 0 ]
+	grep -q -- "$3" "$T/err"
+	[ "$hwm" -gt 0 ] && [ "$hwm" -lt $((64 * 1024)) ]
+	"${CTR[@]}" containers delete "$id" 2>/dev/null || true
+	assert_v2_clean "$2"
+}
+
+@test "shimv2: a hostile guest (silent, a 4 GiB frame, 4 MiB of empty fields, a flood): the create fails with the cause, the shim stays under 64 MiB, nothing left" {
+	v2_hostile silent c31 "Health: timed out after 5000 ms"
+	v2_hostile huge c32 "Health: response exceeds the ttrpc message size limit"
+	v2_hostile amplify c33 "Health: response envelope needs more than 16777216 bytes of memory"
+	v2_hostile flood c34 "Health: timed out after 5000 ms"
+}
