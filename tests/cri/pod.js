@@ -4,8 +4,9 @@
 //            output and exit code, the CRI log files, StopPodSandbox, RemovePodSandbox,
 //            nothing left behind
 //   sharedpid  shareProcessNamespace: the containers share the pod's PID namespace
-//   vmdies   (husk) the pod's VM killed: its container is reported exited, the pod still goes
-//            cleanly (under runc a container outlives its pod's pause process)
+//   vmdies   (husk) the pod's VM killed with container a running and b created: a is reported
+//            exited, StartContainer of b fails, the pod still goes cleanly (under runc a
+//            container outlives its pod's pause process)
 //   restart  containerd restarted mid-pod, stopped cleanly then killed; the pod still serves
 //            ExecSync (in the same kernel), then goes cleanly
 //   twopods  a second pod (handler PEER_HANDLER, by default HANDLER) on the same CNI network:
@@ -138,7 +139,7 @@ async function runPod(p = pod) {
 // A container of pod p running script (by default it logs one line to each stream, then
 // sleeps), with a read-only rootfs if readonly, on a terminal if tty, and the
 // LinuxContainerSecurityContext fields in security.
-async function startContainer(name, { script, readonly = false, tty = false, p = pod, security = {}, resources } = {}) {
+async function startContainer(name, { script, readonly = false, tty = false, p = pod, security = {}, resources, start = true } = {}) {
   const config = {
     metadata: { name, attempt: 0 },
     tty,
@@ -156,7 +157,7 @@ async function startContainer(name, { script, readonly = false, tty = false, p =
   });
   p.containers[name] = res.container_id;
   recordId(res.container_id);
-  await cri.rt('StartContainer', { container_id: res.container_id });
+  if (start) await cri.rt('StartContainer', { container_id: res.container_id });
 }
 
 // StopContainer (SIGKILL at once unless a grace period is given), then RemoveContainer.
@@ -549,6 +550,9 @@ async function killSandbox() {
   }, 30000, 200);
   const st = await cri.rt('PodSandboxStatus', { pod_sandbox_id: pod.id });
   h.checkEqual(st.status.state, 'SANDBOX_NOTREADY', 'pod state after its sandbox task died');
+  const err = await cri.rt('StartContainer', { container_id: pod.containers.b }).then(() => null, (e) => e);
+  h.check(err, 'StartContainer of b succeeded in a pod whose VM is gone');
+  console.log(`# StartContainer of b: ${err.message}`);
 }
 
 // shareProcessNamespace: the pod's containers see the sandbox's process as pid 1 and each
@@ -810,7 +814,8 @@ const scenarios = {
   ],
   vmdies: [
     ...start,
-    ['the sandbox task killed; the container is reported exited', killSandbox],
+    ['container b created, not started', () => startContainer('b', { start: false })],
+    ['the sandbox task killed; a is reported exited, b fails to start', killSandbox],
     ['StopPodSandbox and RemovePodSandbox', stopAndRemovePod],
     ['nothing of the pod left behind', checkNothingLeft],
     ["the pod's cgroup removed with it", checkPodCgroupGone],

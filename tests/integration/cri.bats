@@ -185,7 +185,7 @@ need_shim() {
 	cri_scenario sharedpid husk
 }
 
-@test "cri (husk): the pod's VM (QEMU) killed; its container exits, the pod goes cleanly" {
+@test "cri (husk): the pod's VM (QEMU) killed; its running container exits, a created one fails to start, the pod goes cleanly" {
 	need_shim
 	cri_scenario vmdies husk
 }
