@@ -8,7 +8,7 @@ HOST_SRCS := shim/lib/bundle.c shim/lib/agent_client.c shim/lib/relay.c shim/lib
 	shim/lib/config.c shim/lib/podnet.c shim/lib/podnet_msg.c shim/lib/dnsforward.c \
 	shim/lib/bootslot.c shim/lib/hostcg.c shim/lib/ratelimit.c shim/lib/conslog.c \
 	shim/lib/guestlog.c shim/lib/promtext.c shim/lib/metricsdir.c shim/lib/sbmetrics.c \
-	shim/lib/prommerge.c
+	shim/lib/prommerge.c shim/lib/procfig.c
 # everything a front links below itself
 HOST_ALL_SRCS := $(HOST_SRCS) $(QEMU_SRCS) $(VSOCK_DIAL_SRCS) $(OCI_SRCS) $(TTRPC_SRCS) \
 	$(NETLINK_HOST_SRCS) $(LIB_JSON_SRCS) $(LIB_SRCS)

@@ -14,6 +14,7 @@
 #include "lib/fs.h"
 #include "lib/log.h"
 #include "lib/text.h"
+#include "procfig.h"
 #include "promtext.h"
 
 #define SBMETRICS_CONNS     4 /* scrapes waiting for the agent at once; more are closed */
@@ -34,39 +35,6 @@ struct sbmetrics {
 	char state[16];
 	struct sbmetrics_conn conns[SBMETRICS_CONNS];
 };
-
-/* A host process's figures from /proc (zeros where unreadable). */
-struct proc_figures {
-	uint64_t pss, rss, cpu_ticks, rchar, wchar;
-};
-
-/* utime + stime: fields 14 and 15 of /proc/PID/stat, counted after the comm's ')'. */
-static uint64_t cpu_ticks(const char *stat)
-{
-	const char *p = strrchr(stat, ')');
-	unsigned long long ut, st;
-	if (!p ||
-	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-		return 0;
-	return ut + st;
-}
-
-static void read_figures(pid_t pid, struct proc_figures *f)
-{
-	char dir[32], buf[4096];
-	*f = (struct proc_figures){0};
-	snprintf(dir, sizeof(dir), "/proc/%d", (int)pid);
-	if (read_text_at(dir, "smaps_rollup", buf, sizeof(buf)) > 0) {
-		f->pss = text_field_u64(buf, "Pss") * 1024;
-		f->rss = text_field_u64(buf, "Rss") * 1024;
-	}
-	if (read_text_at(dir, "stat", buf, sizeof(buf)) > 0)
-		f->cpu_ticks = cpu_ticks(buf);
-	if (read_text_at(dir, "io", buf, sizeof(buf)) > 0) {
-		f->rchar = text_field_u64(buf, "rchar");
-		f->wchar = text_field_u64(buf, "wchar");
-	}
-}
 
 /* labels plus one more key="value" */
 static const char *with(const struct sbmetrics *m, char *buf, const char *key, const char *value)
@@ -126,17 +94,17 @@ static void render_processes(struct promtext *t, const struct sbmetrics *m,
 	             {"qemu", s->qemu}};
 	struct proc_figures f[ARRAY_SIZE(procs)] = {{0}};
 	char l[PROMTEXT_LABELS_MAX];
-	double tick = (double)sysconf(_SC_CLK_TCK);
+	/* a helper with the processes it forked; the owner alone (the helpers are its children) */
 	for (size_t i = 0; i < ARRAY_SIZE(procs); i++)
 		if (procs[i].pid > 0)
-			read_figures(procs[i].pid, &f[i]);
+			procfig_read(procs[i].pid, i > 0, &f[i]);
 	static const char *const fam[][2] = {
 	    {"husk_host_process_pss_bytes",
-	     "Proportional set size of each host process (smaps_rollup)."},
+	     "Proportional set size of each host process with those it forked (smaps_rollup)."},
 	    {"husk_host_process_rss_bytes",
-	     "Resident set size of each host process (smaps_rollup)."},
+	     "Resident set size of each host process with those it forked (smaps_rollup)."},
 	    {"husk_host_process_cpu_seconds_total",
-	     "User and system CPU time of each host process."},
+	     "User and system CPU time of each host process with those it forked."},
 	};
 	for (size_t k = 0; k < ARRAY_SIZE(fam); k++) {
 		promtext_family(t, fam[k][0], k == 2 ? "counter" : "gauge", fam[k][1]);
@@ -145,7 +113,7 @@ static void render_processes(struct promtext *t, const struct sbmetrics *m,
 				continue;
 			with(m, l, "process", procs[i].name);
 			if (k == 2)
-				promtext_f64(t, fam[k][0], l, (double)f[i].cpu_ticks / tick);
+				promtext_f64(t, fam[k][0], l, (double)f[i].cpu_ns / 1e9);
 			else
 				promtext_u64(t, fam[k][0], l, k == 0 ? f[i].pss : f[i].rss);
 		}

@@ -38,7 +38,7 @@ metrics_sock() {
 	printf '/run/husk-metrics/%x-%x.sock' "$(stat -c %d "$ROOT/$ID")" "$(stat -c %i "$ROOT/$ID")"
 }
 
-@test "husk metrics: a container by its 64-character id, created then running, with its VM, host processes and guest; an exec moves its exec counter; gone with delete" {
+@test "husk metrics: a container by its 64-character id, created then running, with its VM, host processes and guest; an exec moves its exec counter; a write counts in virtiofsd's bytes; gone with delete" {
 	metrics
 	local running execs sock
 	running=$(sample husk_sandboxes state=running)
@@ -63,6 +63,10 @@ metrics_sock() {
 	"${H[@]}" exec "$ID" true
 	metrics
 	[ "$(sample husk_exec_seconds_count "sandbox=$ID")" -eq $((execs + 1)) ]
+	# 2 MiB written to the rootfs cross virtiofsd, whose child process serves the guest
+	"${H[@]}" exec "$ID" dd if=/dev/zero of=/work/f bs=64k count=32 conv=fsync
+	metrics
+	[ "$(sample husk_virtiofs_host_bytes_total "direction=write,sandbox=$ID")" -ge $((2 << 20)) ]
 	sock=$(metrics_sock)
 	[ -S "$sock" ]
 	"${H[@]}" delete --force "$ID"

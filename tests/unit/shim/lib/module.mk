@@ -47,3 +47,6 @@ test_guestlog_SRCS := tests/unit/shim/lib/test_guestlog.c shim/lib/guestlog.c sh
 # the Prometheus text writer of the metrics
 UNIT_TESTS += test_promtext
 test_promtext_SRCS := tests/unit/shim/lib/test_promtext.c shim/lib/promtext.c $(LIB_SRCS)
+# a host process's figures from /proc, with what it forked
+UNIT_TESTS += test_procfig
+test_procfig_SRCS := tests/unit/shim/lib/test_procfig.c shim/lib/procfig.c $(LIB_SRCS)
