@@ -23,6 +23,7 @@
 #include "lib/cleanup.h"
 #include "lib/clock.h"
 #include "husk.h"
+#include "shim/lib/procfig.h"
 #include "shim/lib/ratelimit.h"
 
 /* after the owner exited or the connection ended, how long to wait for the other */
@@ -110,10 +111,36 @@ static json_object *stats_json(const Husk__Agent__V1__StatsContainerResponse *r)
 	return data;
 }
 
-static void print_stats(const char *id, const Husk__Agent__V1__StatsContainerResponse *r)
+/*
+ * The host's side, apart from the guest's figures above: the owner and every process under it
+ * (QEMU, the helpers and what they forked). QEMU's memory holds the guest RAM it touched.
+ */
+static json_object *host_json(const struct oci_state *st)
 {
-	json_object *ev = new_event("stats", id);
-	json_object_object_add(ev, "data", stats_json(r));
+	cleanup_close int owner = ocistate_owner_pidfd(st);
+	if (owner < 0)
+		return NULL;
+	struct proc_figures f;
+	procfig_read(st->pid, true, &f);
+	json_object *host = json_object_new_object(), *mem = json_object_new_object(),
+	            *cpu = json_object_new_object(), *usage = json_object_new_object();
+	add_u64(mem, "pss", f.pss);
+	add_u64(mem, "rss", f.rss);
+	add_u64(usage, "total", f.cpu_ns);
+	json_object_object_add(cpu, "usage", usage);
+	json_object_object_add(host, "memory", mem);
+	json_object_object_add(host, "cpu", cpu);
+	add_u64(host, "processes", f.procs);
+	return host;
+}
+
+static void print_stats(struct events *e, const Husk__Agent__V1__StatsContainerResponse *r)
+{
+	json_object *ev = new_event("stats", e->id), *data = stats_json(r),
+	            *host = host_json(&e->s.st);
+	if (host)
+		json_object_object_add(data, "host", host);
+	json_object_object_add(ev, "data", data);
 	print_event(ev);
 }
 
@@ -152,7 +179,7 @@ static void on_stats(ProtobufCMessage *msg, husk_err error, void *data)
 	struct events *e = data;
 	e->stats_busy = false;
 	if (msg)
-		print_stats(e->id, (void *)msg);
+		print_stats(e, (void *)msg);
 	else if (error->code != ENOENT && agent_client_alive(e->s.agent))
 		set_failure(e, error); /* not "container not found" of one that just stopped */
 }
@@ -226,7 +253,7 @@ static int stats_once(struct events *e, husk_err *err)
 	                           &husk__agent__v1__stats_container_response__descriptor,
 	                           (int)e->s.cfg.timeouts.agent_call_ms, &resp, err) < 0)
 		return -1;
-	print_stats(e->id, (void *)resp);
+	print_stats(e, (void *)resp);
 	protobuf_c_message_free_unpacked(resp, NULL);
 	return 0;
 }

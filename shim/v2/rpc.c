@@ -20,6 +20,7 @@
 #include "shim/lib/metricsdir.h"
 #include "lib/json.h"
 #include "shim/lib/podnet.h"
+#include "shim/lib/procfig.h"
 #include "shim/lib/sbmetrics.h"
 
 #define MAX_MOUNTS          16
@@ -185,6 +186,15 @@ void shim_leave_pod_cgroup(struct shim *s)
 /* Labelled with the pod's name and namespace, as the CRI annotates its sandbox. */
 #define CRI_SANDBOX_NAME      "io.kubernetes.cri.sandbox-name"
 #define CRI_SANDBOX_NAMESPACE "io.kubernetes.cri.sandbox-namespace"
+#define CRI_CONTAINER_TYPE    "io.kubernetes.cri.container-type"
+
+/* The CRI's pod sandbox (pause) container, as it annotates it. */
+static bool is_pod_sandbox(const struct bundle *spec)
+{
+	json_object *type = json_member(spec->annotations, CRI_CONTAINER_TYPE);
+	return json_object_is_type(type, json_type_string) &&
+	       !strcmp(json_object_get_string(type), "sandbox");
+}
 static int serve_metrics(struct shim *s, const struct bundle *spec, husk_err *err)
 {
 	json_object *name = json_member(spec->annotations, CRI_SANDBOX_NAME);
@@ -235,6 +245,7 @@ static int create_in_sandbox(struct shim *s, struct task *t,
 		failcount_add(FAIL_BUNDLE);
 		goto out;
 	}
+	t->pod_sandbox = is_pod_sandbox(&spec);
 	if (load_config(s, req->options, err) < 0 || (boot && open_sandbox(s, t, err) < 0) ||
 	    mount_task_rootfs(t, req, err) < 0 ||
 	    /* read-write: the agent remounts a read-only root itself once the spec's mount
@@ -684,9 +695,16 @@ static int rpc_update(struct shim *s, struct ttrpc_call *call, const ProtobufCMe
 	return reply_empty(call);
 }
 
-static void fill_metrics(const Husk__Agent__V1__StatsContainerResponse *st,
-                         Io__Containerd__Cgroups__V2__Metrics *m)
+static int guest_metrics(struct shim *s, const char *id, Io__Containerd__Cgroups__V2__Metrics *m,
+                         husk_err *err)
 {
+	Husk__Agent__V1__ContainerRequest areq = HUSK__AGENT__V1__CONTAINER_REQUEST__INIT;
+	Husk__Agent__V1__StatsContainerResponse *st = NULL;
+	areq.container_id = (char *)id;
+	if (agent_sync(s, "StatsContainer", &areq.base,
+	               &husk__agent__v1__stats_container_response__descriptor,
+	               (ProtobufCMessage **)&st, err) < 0)
+		return -1;
 	m->pids->current = st->pids_current;
 	m->pids->limit = st->pids_max;
 	m->cpu->usage_usec = st->cpu_usage_usec;
@@ -697,23 +715,32 @@ static void fill_metrics(const Husk__Agent__V1__StatsContainerResponse *st,
 	m->memory_events->oom_kill = st->memory_oom_kill;
 	m->io->usage[0]->rbytes = st->io_rbytes;
 	m->io->usage[0]->wbytes = st->io_wbytes;
+	protobuf_c_message_free_unpacked(&st->base, NULL);
+	return 0;
+}
+
+/*
+ * The pod's host side, where the pause container has nothing to report: the shim and every
+ * process under it (QEMU, the helpers, what they forked), QEMU's memory holding the guest RAM
+ * it touched; the limit is the pod's host cgroup's.
+ */
+static void host_metrics(struct shim *s, Io__Containerd__Cgroups__V2__Metrics *m)
+{
+	struct proc_figures f;
+	procfig_read(getpid(), true, &f);
+	m->pids->current = f.procs;
+	m->cpu->usage_usec = f.cpu_ns / 1000;
+	m->memory->usage = f.pss;
+	m->memory->usage_limit = s->cg_limits.memory;
 }
 
 static int rpc_stats(struct shim *s, struct ttrpc_call *call, const ProtobufCMessage *m)
 {
 	const IdRequest *req = (const void *)m;
-	Husk__Agent__V1__ContainerRequest areq = HUSK__AGENT__V1__CONTAINER_REQUEST__INIT;
-	Husk__Agent__V1__StatsContainerResponse *st = NULL;
 	cleanup_error husk_err err = NULL;
-	if (!task_find(s, req->id))
+	struct task *t = task_find(s, req->id);
+	if (!t)
 		return not_found(call, req->id, NULL);
-	areq.container_id = req->id;
-	if (agent_sync(s, "StatsContainer", &areq.base,
-	               &husk__agent__v1__stats_container_response__descriptor,
-	               (ProtobufCMessage **)&st, &err) < 0) {
-		husk_error_prefix(&err, "stats %s", req->id);
-		return reply_error(call, err);
-	}
 	Io__Containerd__Cgroups__V2__PidsStat pids = IO__CONTAINERD__CGROUPS__V2__PIDS_STAT__INIT;
 	Io__Containerd__Cgroups__V2__CPUStat cpu = IO__CONTAINERD__CGROUPS__V2__CPUSTAT__INIT;
 	Io__Containerd__Cgroups__V2__MemoryStat mem =
@@ -731,8 +758,12 @@ static int rpc_stats(struct shim *s, struct ttrpc_call *call, const ProtobufCMes
 	metrics.memory = &mem;
 	metrics.memory_events = &ev;
 	metrics.io = &io;
-	fill_metrics(st, &metrics);
-	protobuf_c_message_free_unpacked(&st->base, NULL);
+	if (t->pod_sandbox) {
+		host_metrics(s, &metrics);
+	} else if (guest_metrics(s, req->id, &metrics, &err) < 0) {
+		husk_error_prefix(&err, "stats %s", req->id);
+		return reply_error(call, err);
+	}
 
 	uint8_t buf[512];
 	Containerd__Types__Any any = CONTAINERD__TYPES__ANY__INIT;

@@ -143,6 +143,7 @@ struct task {
 	struct shim *shim;
 	char *id, *bundle, *rootfs;
 	bool rootfs_mounted, paused;
+	bool pod_sandbox;   /* the CRI's pause container: its stats are the pod's host side */
 	uint32_t guest_pid; /* its init's in the guest once started: the pod joins its namespaces */
 	struct rate_limit oom_events; /* TaskOOM: one per second, more coalesced */
 	struct task_proc init;

@@ -16,7 +16,8 @@
 //            the host sees; a container of uid 1000 runs the image's setuid-root /bin/euid as
 //            euid 0, or as 1000 with no_new_privs
 //   metrics  (husk) husk metrics (HUSK_CLI) shows the pod by its CRI name and namespace,
-//            running, with its guest's figures; an ExecSync moves its exec counter; it is gone
+//            running, with its guest's figures; the sandbox task's metrics are the pod's host
+//            side, a container's its guest's; an ExecSync moves its exec counter; it is gone
 //            with the pod
 //   hostport a pod with a hostPort (CNI's portmap plugin): the host GETs from busybox's httpd
 //            in it at 127.0.0.1:CRI_HOSTPORT and at the bridge's address; CNI's DNAT rule is
@@ -688,6 +689,28 @@ async function checkPodMetrics() {
   pod.execs = podSample(m, 'husk_exec_seconds_count');
 }
 
+// `ctr tasks metrics` (containerd's task service, as the CRI's stats ask it): the pod sandbox
+// (pause) task's figures are the host's side (the shim and every process under it, QEMU holding
+// the guest's RAM), a container's the guest's.
+function taskMetrics(id) {
+  const out = execFileSync('ctr', ['--address', ctd.address, '-n', NS, 'tasks', 'metrics', '--format', 'json', id], {
+    encoding: 'utf8',
+  });
+  return JSON.parse(out);
+}
+
+async function checkTaskMetrics() {
+  const host = taskMetrics(pod.id);
+  const guest = taskMetrics(containerId('a'));
+  const shown = `the pod's ${JSON.stringify(host)}, a's ${JSON.stringify(guest)}`;
+  console.log(`# host: ${host.pids.current} processes, ${host.memory.usage >> 20} MiB, ${host.cpu.usage_usec} us CPU; ` +
+    `a in the guest: ${guest.pids.current} processes, ${guest.memory.usage >> 10} KiB, ${guest.cpu.usage_usec} us CPU`);
+  h.check(host.pids.current >= 5, `the pod's host processes (shim, QEMU, husk-vsockd, virtiofsd and its child): ${shown}`);
+  h.check(host.memory.usage > 64 * 2 ** 20 && host.memory.usage > guest.memory.usage, `the pod's host memory: ${shown}`);
+  h.check(host.cpu.usage_usec > guest.cpu.usage_usec, `the pod's host CPU: ${shown}`);
+  h.check(guest.pids.current >= 1 && guest.memory.usage > 0, `a's guest figures: ${shown}`);
+}
+
 async function checkExecCounted() {
   await execOk('a', 'true');
   const execs = podSample(podMetrics(), 'husk_exec_seconds_count');
@@ -800,6 +823,7 @@ const scenarios = {
   metrics: [
     ...start,
     ['husk metrics: the pod by its CRI name and namespace, running, its guest\'s figures', checkPodMetrics],
+    ['task metrics: the sandbox task\'s are the pod\'s host side, a container\'s its guest\'s', checkTaskMetrics],
     ['an ExecSync moves the pod\'s exec counter by one', checkExecCounted],
     ['StopPodSandbox and RemovePodSandbox', stopAndRemovePod],
     ['husk metrics no longer has the pod', checkMetricsGone],

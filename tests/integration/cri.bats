@@ -214,7 +214,7 @@ need_shim() {
 	cri_scenario sizing husk
 }
 
-@test "cri (husk): husk metrics shows the pod by its CRI name and namespace with its guest's figures; an ExecSync moves its exec counter; gone with the pod" {
+@test "cri (husk): husk metrics shows the pod by its CRI name and namespace with its guest's figures; the sandbox task's metrics are the pod's host side, a container's its guest's; an ExecSync moves its exec counter; gone with the pod" {
 	need_shim
 	cri_scenario metrics husk
 }

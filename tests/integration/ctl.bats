@@ -229,7 +229,7 @@ COUNTER='["sh", "-c", "i=0; while true; do i=$((i+1)); echo $i; sleep 0.1; done"
 	assert_clean
 }
 
-@test "events --stats prints one runc-shaped line with sane numbers; bad --interval is refused" {
+@test "events --stats prints one runc-shaped line with sane numbers and the host's side apart; bad --interval is refused" {
 	ctl_bundle '["sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo spun; read x"]' \
 		'{"memory": {"limit": 67108864}, "pids": {"limit": 10}}'
 	ctl_create
@@ -243,6 +243,11 @@ COUNTER='["sh", "-c", "i=0; while true; do i=$((i+1)); echo $i; sleep 0.1; done"
 	jq -e '.data.memory.usage.limit == 67108864 and .data.memory.usage.usage > 0 and .data.memory.usage.usage < 67108864' "$T/stats"
 	jq -e '.data.pids.current >= 1 and .data.pids.current <= 10 and .data.pids.limit == 10' "$T/stats"
 	jq -e '.data.blkio.ioServiceBytesRecursive | length == 2' "$T/stats"
+	# the host's side apart: the owner, QEMU, husk-vsockd and virtiofsd (with its child); QEMU
+	# holds the guest's memory and spends more CPU than the container (it runs the guest)
+	jq -e '.data.host.processes >= 5 and .data.host.memory.pss > .data.memory.usage.usage' "$T/stats"
+	jq -e '.data.host.memory.rss >= .data.host.memory.pss' "$T/stats"
+	jq -e '.data.host.cpu.usage.total > .data.cpu.usage.total' "$T/stats"
 	run "${H[@]}" events --interval 0s "$ID"
 	assert_error "husk: events: --interval 0s: not a duration greater than 0 (like 5s or 500ms)"
 	run "${H[@]}" events --interval 5 "$ID"
