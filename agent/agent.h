@@ -8,6 +8,7 @@
 
 #include "lib/loop.h"
 #include "lib/token.h"
+#include "cgroup.h"
 #include "oci/ocispec.h"
 #include "request.h"
 
@@ -101,6 +102,7 @@ struct agent {
 	struct container *debug;   /* the debug console's, when enabled; else NULL */
 	uint64_t execs, exec_usec; /* execs started, their summed latency (GuestStats) */
 	struct token token;        /* what every host connection must show first (auth.h) */
+	struct cgroup_doomed doomed_cgroups; /* removed containers' cgroups not yet empty */
 	bool token_set;
 };
 

@@ -74,17 +74,48 @@ int cgroup_create(const char *parent, const char *id, const struct spec_resource
 		return husk_error_set(err, errno, "cgroup %s/%s", parent, id);
 	}
 	if (cgroup_write_resources(dir, r, err) < 0) {
-		cgroup_remove(dir);
+		cgroup_remove(NULL, dir);
 		dir[0] = '\0';
 		return -1;
 	}
 	return 0;
 }
 
-void cgroup_remove(const char *dir)
+void cgroup_spare(struct cgroup_doomed *d, const char *dir)
 {
-	if (rmdir(dir) < 0)
+	for (size_t i = d->n; i-- > 0;)
+		if (!strcmp(d->dir[i], dir))
+			memmove(d->dir[i], d->dir[--d->n], sizeof(d->dir[i]));
+}
+
+void cgroup_remove(struct cgroup_doomed *doomed, const char *dir)
+{
+	char kill_path[CGROUP_PATH_MAX];
+	if (rmdir(dir) == 0 || errno == ENOENT)
+		return;
+	if (errno != EBUSY || !doomed || doomed->n == CGROUP_DOOMED_MAX ||
+	    strlen(dir) >= CGROUP_DIR_MAX) {
 		log_warn("remove cgroup %s: %s", dir, strerror(errno));
+		return;
+	}
+	snprintf(kill_path, sizeof(kill_path), "%s/cgroup.kill", dir);
+	if (write_knob(kill_path, "1") < 0)
+		log_warn("kill cgroup %s: %s", dir, strerror(errno));
+	cgroup_spare(doomed, dir);
+	snprintf(doomed->dir[doomed->n++], CGROUP_DIR_MAX, "%s", dir);
+}
+
+void cgroup_reap(struct cgroup_doomed *doomed)
+{
+	for (size_t i = doomed->n; i-- > 0;) {
+		if (rmdir(doomed->dir[i]) < 0) {
+			if (errno == EBUSY)
+				continue; /* still populated */
+			if (errno != ENOENT)
+				log_warn("remove cgroup %s: %s", doomed->dir[i], strerror(errno));
+		}
+		memmove(doomed->dir[i], doomed->dir[--doomed->n], sizeof(doomed->dir[i]));
+	}
 }
 
 int cgroup_set_freeze(const char *dir, int frozen)

@@ -12,6 +12,7 @@
 
 #include "proto/agent.pb-c.h"
 #include "lib/error.h"
+#include "oci/limits.h"
 #include "oci/ocispec.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
@@ -26,8 +27,25 @@ int cgroup_create(const char *parent, const char *id, const struct spec_resource
                   size_t size, husk_err *err);
 /* Writes r's files into dir (a file the kernel lacks is "not supported by the guest kernel"). */
 int cgroup_write_resources(const char *dir, const struct spec_resources *r, husk_err *err);
-/* Removes dir (its processes are gone); a failure is logged. */
-void cgroup_remove(const char *dir);
+/*
+ * Cgroups whose processes were killed but not yet gone (a container removed before its start:
+ * its init is SIGKILLed, not yet reaped): removed once empty, at the next reap.
+ */
+#define CGROUP_DOOMED_MAX 16
+#define CGROUP_DIR_MAX    (64 + 1 + SPEC_MAX_ID) /* parent/id */
+struct cgroup_doomed {
+	char dir[CGROUP_DOOMED_MAX][CGROUP_DIR_MAX];
+	size_t n;
+};
+/*
+ * Removes dir. One still holding processes (EBUSY) has them killed (cgroup.kill) and, with
+ * doomed, is kept there for cgroup_reap; other failures (or a full doomed) are logged.
+ */
+void cgroup_remove(struct cgroup_doomed *doomed, const char *dir);
+/* dir belongs to a container again (one of a removed one's id): cgroup_reap leaves it. */
+void cgroup_spare(struct cgroup_doomed *doomed, const char *dir);
+/* Removes each kept cgroup that is empty now (call after reaping). */
+void cgroup_reap(struct cgroup_doomed *doomed);
 /* Writes cgroup.freeze. Returns 0, or -1 with errno. */
 int cgroup_set_freeze(const char *dir, int frozen);
 /* Whether cgroup.freeze asks for frozen (a pause done or under way). */

@@ -54,7 +54,7 @@ static void container_free(struct container *c, const char *why)
 	}
 	events_unwatch(c);
 	if (c->cgroup[0])
-		cgroup_remove(c->cgroup);
+		cgroup_remove(&c->ag->doomed_cgroups, c->cgroup);
 	spec_seccomp_free(c->seccomp);
 	free(c->uid_maps.maps);
 	free(c->gid_maps.maps);
@@ -86,6 +86,7 @@ static int make_cgroup(struct container *c, const struct spec_resources *r, husk
 	}
 	if (cgroup_create(ag->cgroup_parent, c->id, r, c->cgroup, sizeof(c->cgroup), err) < 0)
 		return -1;
+	cgroup_spare(&ag->doomed_cgroups, c->cgroup);
 	events_watch(c);
 	return 0;
 }

@@ -574,4 +574,5 @@ void spawn_reap(struct agent *ag)
 		else
 			log_debug("reaped pid %d", (int)pid);
 	}
+	cgroup_reap(&ag->doomed_cgroups);
 }

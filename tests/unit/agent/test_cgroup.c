@@ -2,12 +2,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "agent/cgroup.h"
+#include "lib/fs.h"
 #include "lib/cleanup.h"
 
 /*
@@ -70,7 +75,7 @@ TEST(create_makes_the_container_directory_under_its_parent)
 	CHECK(stat(dir, &st) == 0 && S_ISDIR(st.st_mode));
 	/* one left behind by a container of that id is made anew */
 	CHECK_INT(cgroup_create(d.path, "c1", &none, dir, sizeof(dir), NULL), ==, 0);
-	cgroup_remove(dir);
+	cgroup_remove(NULL, dir);
 	CHECK(stat(dir, &st) < 0 && errno == ENOENT);
 	cgdir_remove(&d);
 }
@@ -161,5 +166,69 @@ TEST(stats_read_every_file_and_missing_ones_as_zero)
 	CHECK_INT(r.pids_max, ==, 0); /* no pids.max */
 	CHECK_INT(r.io_rbytes, ==, 105);
 	CHECK_INT(r.io_wbytes, ==, 22);
+	cgdir_remove(&d);
+}
+
+/* Where the host mounts cgroup2 (its own or a hybrid's unified hierarchy), if under 64 bytes. */
+static bool cgroup2_mount(char mnt[64])
+{
+	char dev[64], path[4096], type[32];
+	cleanup_fclose FILE *f = fopen("/proc/self/mounts", "re");
+	while (f && fscanf(f, "%63s %4095s %31s %*[^\n]", dev, path, type) == 3)
+		if (!strcmp(type, "cgroup2") && strlen(path) < 64) {
+			memcpy(mnt, path, strlen(path) + 1);
+			return true;
+		}
+	return false;
+}
+
+TEST(a_cgroup_removed_while_populated_is_killed_and_goes_at_the_next_reap)
+{
+	char mnt[64], dir[CGROUP_DIR_MAX], procs[CGROUP_DIR_MAX + 16], pid_text[16];
+	struct cgroup_doomed doomed = {0};
+	struct stat st;
+	int status;
+	if (!cgroup2_mount(mnt)) {
+		fprintf(stderr, "no cgroup2 mount: skipped\n");
+		return;
+	}
+	snprintf(dir, sizeof(dir), "%s/husk-unit-doomed-%d", mnt, (int)getpid());
+	CHECK(mkdir(dir, 0755) == 0);
+	pid_t child = fork();
+	CHECK(child >= 0);
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
+	snprintf(pid_text, sizeof(pid_text), "%d", (int)child);
+	CHECK(write_knob(procs, pid_text) == 0);
+	cgroup_remove(&doomed, dir);
+	CHECK_INT(doomed.n, ==, 1);
+	CHECK(!strcmp(doomed.dir[0], dir));
+	/* cgroup.kill took the child */
+	CHECK(waitpid(child, &status, 0) == child);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	cgroup_reap(&doomed);
+	CHECK_INT(doomed.n, ==, 0);
+	CHECK(stat(dir, &st) < 0 && errno == ENOENT);
+}
+
+TEST(a_doomed_cgroup_spared_for_a_new_container_of_its_id_stays)
+{
+	struct cgdir d;
+	struct cgroup_doomed doomed = {.n = 2};
+	struct stat st;
+	CHECK(cgdir_make(&d) == 0);
+	snprintf(doomed.dir[0], CGROUP_DIR_MAX, "%s/a", d.path);
+	snprintf(doomed.dir[1], CGROUP_DIR_MAX, "%s/b", d.path);
+	CHECK(mkdir(doomed.dir[0], 0755) == 0 && mkdir(doomed.dir[1], 0755) == 0);
+	char b[CGROUP_DIR_MAX];
+	snprintf(b, sizeof(b), "%s", doomed.dir[1]);
+	cgroup_spare(&doomed, b);
+	CHECK_INT(doomed.n, ==, 1);
+	cgroup_reap(&doomed);
+	CHECK_INT(doomed.n, ==, 0);
+	CHECK(stat(b, &st) == 0);
 	cgdir_remove(&d);
 }
