@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # The CLI's fault matrix: each host process of a sandbox (QEMU, virtiofsd, husk-vsockd, the
 # owner) killed with SIGKILL in each state a caller leaves it in (created, running, paused, with
-# an exec running). In every cell the sandbox ends (its owner exits, state reads "stopped"), the
+# an exec running), and the guest kernel crashing (SysRq c from the debug console). In every cell the sandbox ends (its owner exits, state reads "stopped"), the
 # exec in flight and the next command fail with one error line naming the container, delete
 # removes everything (processes, state dir, mounts, host cgroups, metrics socket), and a
 # bystander sandbox started first still answers. Real VMs (TCG).
@@ -60,9 +60,15 @@ cell() {
 	[ -n "$cgroups" ]
 	sock=$(printf '/run/husk-metrics/%x-%x.sock' "$(stat -c %d "$ROOT/$id")" "$(stat -c %i "$ROOT/$id")")
 	[ -S "$sock" ]
-	pid=$(helper_pid "$which" "$id")
-	[ -n "$pid" ]
-	kill -KILL "$pid"
+	if [ "$which" = guest ]; then
+		# the agent is the guest's PID 1, which no signal kills: the guest kernel crashes
+		echo 'echo c >/proc/sysrq-trigger' | "$HUSK" --root "$ROOT" debug-console "$id" \
+			>/dev/null 2>&1 || true
+	else
+		pid=$(helper_pid "$which" "$id")
+		[ -n "$pid" ]
+		kill -KILL "$pid"
+	fi
 	wait_exit 60 "$owner"
 	[ "$(h state "$id" | jq -r .status)" = stopped ]
 	if [ -n "${exec_pid:-}" ]; then
@@ -94,11 +100,15 @@ cell() {
 	[ "$(h exec "$BY" echo alive)" = alive ]
 }
 
+# matrix WHICH [STATE...]: cell WHICH in each STATE (by default all four).
 matrix() {
-	local state
-	for state in created running paused exec; do
-		echo "# $1 killed, $state" >&3
-		cell "$1" "$state"
+	local which=$1 state states
+	shift
+	states=("$@")
+	[ $# -gt 0 ] || states=(created running paused exec)
+	for state in "${states[@]}"; do
+		echo "# $which killed, $state" >&3
+		cell "$which" "$state"
 	done
 }
 
@@ -116,4 +126,9 @@ matrix() {
 
 @test "faults: the owner killed in each state: its helpers die with it, the rest as above" {
 	matrix owner
+}
+
+@test "faults: the guest kernel crashing (the agent's PID 1 cannot be killed) with the container running and in an exec: the same" {
+	write_config debug_console=true
+	matrix guest running exec
 }
