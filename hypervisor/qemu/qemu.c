@@ -118,7 +118,15 @@ static void add_machine(struct argv_buf *a, const struct qemu_spec *s)
 	add(a, "-machine");
 	add(a, "pc,memory-backend=mem");
 	add(a, "-accel");
-	add(a, s->accel == ACCEL_KVM ? "kvm" : "tcg,tb-size=64");
+	/*
+	 * Several vCPUs under multi-threaded TCG now and then livelock the guest (both vCPU
+	 * threads spinning, an RCU stall, the agent silent: docs/qemu.md); one thread runs them
+	 * all.
+	 */
+	if (s->accel == ACCEL_KVM)
+		add(a, "kvm");
+	else
+		add(a, s->vcpus > 1 ? "tcg,tb-size=64,thread=single" : "tcg,tb-size=64");
 	add(a, "-cpu");
 	/* TCG runs rep movsb one byte per loop: without erms the guest copies by the word */
 	add(a, s->accel == ACCEL_KVM ? "host" : "max,-erms");

@@ -66,7 +66,8 @@ TEST(argv_for_vhost_user_vsock_and_virtiofs)
 	    "qemu-system-x86_64 "
 	    "-sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny "
 	    "-nodefaults -no-user-config -display none "
-	    "-machine pc,memory-backend=mem -accel tcg,tb-size=64 -cpu max,-erms -smp 2 "
+	    "-machine pc,memory-backend=mem -accel tcg,tb-size=64,thread=single -cpu max,-erms "
+	    "-smp 2 "
 	    "-m 256M -object memory-backend-memfd,id=mem,size=256M,share=on "
 	    "-no-reboot -chardev socket,id=console,fd=4 "
 	    "-serial chardev:console -chardev socket,id=qmp,fd=3,server=on,wait=off "
@@ -82,6 +83,19 @@ TEST(argv_for_vhost_user_vsock_and_virtiofs)
 		fprintf(stderr, "  got:  %s\n  want: %s\n", got ? got : husk_error_msg(err), want);
 	CHECK(got && strcmp(got, want) == 0);
 	CHECK(!strstr(got, "reconnect"));
+}
+
+TEST(one_vcpu_keeps_multi_threaded_tcg_and_kvm_takes_no_tcg_option)
+{
+	cleanup_error husk_err err = NULL;
+	struct qemu_spec s = base_spec();
+	s.vcpus = 1;
+	cleanup_free char *tcg = joined(&s, &err);
+	CHECK(tcg && strstr(tcg, " -accel tcg,tb-size=64 -cpu max,-erms -smp 1 "));
+	s.vcpus = 2;
+	s.accel = ACCEL_KVM;
+	cleanup_free char *kvm = joined(&s, &err);
+	CHECK(kvm && strstr(kvm, " -accel kvm -cpu host -smp 2 "));
 }
 
 TEST(argv_for_a_qemu_given_its_sockets_and_image_open)
