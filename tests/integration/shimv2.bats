@@ -26,7 +26,8 @@ teardown() {
 		rm -rf /run/husk-v2/"$NS"-*
 		local c
 		for c in c1 c2 c3 c4 c5 c6 c7 c8 c9 c10 c11 c12 c13 c14 c15 c16 c17 c18 c19 c20 c21 c22 c23 \
-			c24 c25 c26 c27 c28 c29 c30 c31 c32 c33 c34; do
+			c24 c25 c26 c27 c28 c29 c30 c31 c32 c33 c34 c35 c36 \
+			c37 c38 c39 c40; do
 			rm -f "$(shim_socket "$NS-$c")"
 		done
 	fi
@@ -475,11 +476,13 @@ v2_helper_pid() {
 	esac
 }
 
-# v2_fault WHICH STATE C: task C brought to STATE (running, paused, exec), then WHICH killed:
-# the task stops with 255, an exec in flight fails, delete leaves nothing, the bystander answers.
+# v2_fault WHICH STATE C: task C brought to STATE (running, paused, exec), then WHICH killed (or,
+# for guest, the guest kernel crashed from the debug console): the task stops with 255, an exec
+# in flight fails, delete leaves nothing, the bystander answers.
 v2_fault() {
 	local which=$1 state=$2 id=$NS-$3 pid exec_pid="" line
-	"${CTR[@]}" run --snapshotter native --runtime io.containerd.husk.v2 -d "$IMAGE" "$id" \
+	"${CTR[@]}" run --snapshotter native --runtime io.containerd.husk.v2 -d \
+		--annotation io.husk.debug_console=true "$IMAGE" "$id" \
 		sleep 100000 </dev/null >/dev/null 3>&-
 	wait_task "$3" RUNNING
 	[ "$state" != paused ] || { "${CTR[@]}" task pause "$id" && wait_task "$3" PAUSED; }
@@ -492,9 +495,13 @@ v2_fault() {
 		read -r -t 60 -u 7 line
 		[ "$line" = ready ]
 	fi
-	pid=$(v2_helper_pid "$which" "$id")
-	[ -n "$pid" ]
-	kill -KILL "$pid"
+	if [ "$which" = guest ]; then
+		"$HUSK" debug-console "$id" <<<'echo c >/proc/sysrq-trigger' >/dev/null 2>&1 || true
+	else
+		pid=$(v2_helper_pid "$which" "$id")
+		[ -n "$pid" ]
+		kill -KILL "$pid"
+	fi
 	wait_task "$3" STOPPED
 	if [ -n "$exec_pid" ]; then
 		status=0
@@ -509,7 +516,7 @@ v2_fault() {
 	[ "$("${CTR[@]}" task exec --exec-id "alive-$3" "$NS-c24" echo alive </dev/null 3>&-)" = alive ]
 }
 
-@test "shimv2: virtiofsd or husk-vsockd killed with the task running, paused or in an exec: the task stops with 255, the exec fails, delete leaves nothing, a task in another VM runs on" {
+@test "shimv2: virtiofsd or husk-vsockd killed with the task running, paused or in an exec, or the guest kernel crashing: the task stops with 255, the exec fails, delete leaves nothing, a task in another VM runs on" {
 	"${CTR[@]}" run --snapshotter native --runtime io.containerd.husk.v2 -d "$IMAGE" "$NS-c24" \
 		sleep 100000 </dev/null >/dev/null 3>&-
 	wait_task c24 RUNNING
@@ -520,6 +527,11 @@ v2_fault() {
 			v2_fault "$which" "$state" "c$c"
 			c=$((c + 1))
 		done
+	done
+	for state in running exec; do
+		echo "# the guest kernel crashed, $state" >&3
+		v2_fault guest "$state" "c$c"
+		c=$((c + 1))
 	done
 	"${CTR[@]}" task kill -s KILL "$NS-c24"
 	wait_task c24 STOPPED
@@ -550,8 +562,8 @@ v2_hostile() {
 }
 
 @test "shimv2: a hostile guest (silent, a 4 GiB frame, 4 MiB of empty fields, a flood): the create fails with the cause, the shim stays under 64 MiB, nothing left" {
-	v2_hostile silent c31 "Health: timed out after 5000 ms"
-	v2_hostile huge c32 "Health: response exceeds the ttrpc message size limit"
-	v2_hostile amplify c33 "Health: response envelope needs more than 16777216 bytes of memory"
-	v2_hostile flood c34 "Health: timed out after 5000 ms"
+	v2_hostile silent c37 "Health: timed out after 5000 ms"
+	v2_hostile huge c38 "Health: response exceeds the ttrpc message size limit"
+	v2_hostile amplify c39 "Health: response envelope needs more than 16777216 bytes of memory"
+	v2_hostile flood c40 "Health: timed out after 5000 ms"
 }
