@@ -165,9 +165,14 @@ TOML
 	"${CTR[@]}" images import "$T/image.tar" >/dev/null
 }
 
-# The host's iptables and ip6tables rules, without counters and comments.
+# The host's iptables and ip6tables rules, without counters and comments, and without the tables
+# that hold no rule, no chain of their own and no policy but ACCEPT (a fresh host has no nat
+# table until the first rule there makes one, and it stays, empty, after the last goes).
 iptables_rules() {
-	{ iptables-save; ip6tables-save; } | sed -e '/^#/d' -e 's/ \[[0-9]*:[0-9]*\]$//'
+	{ iptables-save; ip6tables-save; } | sed -e '/^#/d' -e 's/ \[[0-9]*:[0-9]*\]$//' |
+		awk '/^\*/ { buf = $0; keep = 0; next }
+			/^COMMIT/ { if (keep) print buf "\n" $0; next }
+			{ buf = buf "\n" $0; if (/^-A/ || (/^:/ && $2 != "ACCEPT")) keep = 1 }'
 }
 
 # portmap_cleanup BEFORE NET: CNI's portmap deletes a pod's own nat chain (CNI-DN-<hash>) and its
