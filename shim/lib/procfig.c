@@ -10,8 +10,7 @@
 #include "lib/fs.h"
 #include "lib/text.h"
 
-/* utime + stime in clock ticks: fields 14 and 15 of /proc/PID/stat, counted after the comm's ')'.
- */
+/* utime + stime in clock ticks: fields 14 and 15 of /proc/PID/stat, after the comm's ')'. */
 static uint64_t cpu_ticks(const char *stat)
 {
 	const char *p = strrchr(stat, ')');

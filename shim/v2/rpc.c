@@ -186,15 +186,6 @@ void shim_leave_pod_cgroup(struct shim *s)
 /* Labelled with the pod's name and namespace, as the CRI annotates its sandbox. */
 #define CRI_SANDBOX_NAME      "io.kubernetes.cri.sandbox-name"
 #define CRI_SANDBOX_NAMESPACE "io.kubernetes.cri.sandbox-namespace"
-#define CRI_CONTAINER_TYPE    "io.kubernetes.cri.container-type"
-
-/* The CRI's pod sandbox (pause) container, as it annotates it. */
-static bool is_pod_sandbox(const struct bundle *spec)
-{
-	json_object *type = json_member(spec->annotations, CRI_CONTAINER_TYPE);
-	return json_object_is_type(type, json_type_string) &&
-	       !strcmp(json_object_get_string(type), "sandbox");
-}
 static int serve_metrics(struct shim *s, const struct bundle *spec, husk_err *err)
 {
 	json_object *name = json_member(spec->annotations, CRI_SANDBOX_NAME);
@@ -206,6 +197,15 @@ static int serve_metrics(struct shim *s, const struct bundle *spec, husk_err *er
 		return -1;
 	sbmetrics_set_state(s->metrics, "running");
 	return 0;
+}
+
+/* The CRI's pod sandbox (pause) container, as it annotates it. */
+#define CRI_CONTAINER_TYPE "io.kubernetes.cri.container-type"
+static bool is_pod_sandbox(const struct bundle *spec)
+{
+	json_object *type = json_member(spec->annotations, CRI_CONTAINER_TYPE);
+	return json_object_is_type(type, json_type_string) &&
+	       !strcmp(json_object_get_string(type), "sandbox");
 }
 
 static int mount_task_rootfs(struct task *t, const Containerd__Task__V2__CreateTaskRequest *req,
