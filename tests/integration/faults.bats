@@ -1,10 +1,11 @@
 #!/usr/bin/env bats
 # The CLI's fault matrix: each host process of a sandbox (QEMU, virtiofsd, husk-vsockd, the
 # owner) killed with SIGKILL in each state a caller leaves it in (created, running, paused, with
-# an exec running), and the guest kernel crashing (SysRq c from the debug console). In every cell the sandbox ends (its owner exits, state reads "stopped"), the
-# exec in flight and the next command fail with one error line naming the container, delete
-# removes everything (processes, state dir, mounts, host cgroups, metrics socket), and a
-# bystander sandbox started first still answers. Real VMs (TCG).
+# an exec running), and the guest kernel crashing (SysRq c from the debug console). In every
+# cell the sandbox ends (its owner exits, state reads "stopped"), the exec in flight and the
+# next command fail with one error line naming the container, delete removes everything
+# (processes, state dir, mounts, host cgroups, metrics socket), and a bystander sandbox started
+# first still answers. Real VMs (TCG).
 
 load helpers
 
@@ -25,16 +26,6 @@ h() {
 	"$HUSK" --root "$ROOT" "$@" </dev/null
 }
 
-# helper_pid WHICH ID: the pid of the sandbox's QEMU, virtiofsd, husk-vsockd or owner.
-helper_pid() {
-	case $1 in
-	qemu) pgrep -f -- "^qemu-system.*$ROOT/$2/" ;;
-	virtiofsd) pgrep -f -- "virtiofsd --fd=3 -o source=$ROOT/$2/" | head -n 1 ;;
-	vsockd) pgrep -f -- "husk-vsockd --dir $ROOT/$2/vsock/ " ;;
-	owner) jq -r .pid "$ROOT/$2/state.json" ;;
-	esac
-}
-
 # one_error_line VERB ID FILE: FILE holds exactly one line, "husk: VERB ID: ...".
 one_error_line() {
 	[ "$(wc -l <"$3")" -eq 1 ] && grep -q -- "^husk: $1 $2: " "$3" ||
@@ -43,7 +34,7 @@ one_error_line() {
 
 # cell WHICH STATE: brings container $ID to STATE, kills WHICH, checks the outcome.
 cell() {
-	local which=$1 state=$2 id=$ID-$1-$2 owner pid exec_pid cgroups sock line
+	local which=$1 state=$2 id=$ID-$1-$2 owner exec_pid cgroups sock line
 	h create --config "$CONFIG" --bundle "$T/bundle" "$id"
 	[ "$state" = created ] || h start "$id"
 	[ "$state" != paused ] || h pause "$id"
@@ -55,19 +46,15 @@ cell() {
 		read -r -t 60 -u 7 line
 		[ "$line" = ready ]
 	fi
-	owner=$(helper_pid owner "$id")
+	owner=$(jq -r .pid "$ROOT/$id/state.json")
 	cgroups=$(cat "$ROOT/$id/cgroups")
 	[ -n "$cgroups" ]
 	sock=$(printf '/run/husk-metrics/%x-%x.sock' "$(stat -c %d "$ROOT/$id")" "$(stat -c %i "$ROOT/$id")")
 	[ -S "$sock" ]
-	if [ "$which" = guest ]; then
-		# the agent is the guest's PID 1, which no signal kills: the guest kernel crashes
-		echo 'echo c >/proc/sysrq-trigger' | "$HUSK" --root "$ROOT" debug-console "$id" \
-			>/dev/null 2>&1 || true
+	if [ "$which" = owner ]; then
+		kill -KILL "$owner"
 	else
-		pid=$(helper_pid "$which" "$id")
-		[ -n "$pid" ]
-		kill -KILL "$pid"
+		break_sandbox "$which" "$ROOT/$id" "$id" --root "$ROOT"
 	fi
 	wait_exit 60 "$owner"
 	[ "$(h state "$id" | jq -r .status)" = stopped ]

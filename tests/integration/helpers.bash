@@ -308,6 +308,27 @@ copy_with_libs() {
 	done
 }
 
+# break_sandbox WHICH DIR ID [HUSK_OPTION...]: SIGKILLs the qemu, virtiofsd or husk-vsockd of the
+# sandbox whose state directory is DIR, or, for guest, crashes its kernel (SysRq c over `husk
+# HUSK_OPTION... debug-console ID`): the agent is the guest's PID 1, which no signal kills.
+break_sandbox() {
+	local which=$1 dir=$2 id=$3 pid
+	shift 3
+	case $which in
+	guest)
+		# the console's connection goes down with the guest: its status says nothing
+		echo 'echo c >/proc/sysrq-trigger' | "$HUSK" "$@" debug-console "$id" >/dev/null 2>&1 ||
+			true
+		return 0
+		;;
+	qemu) pid=$(pgrep -f -- "^qemu-system.*$dir/") ;;
+	virtiofsd) pid=$(pgrep -f -- "virtiofsd --fd=3 -o source=$dir/" | head -n 1) ;;
+	vsockd) pid=$(pgrep -f -- "husk-vsockd --dir $dir/vsock/ ") ;;
+	esac
+	[ -n "$pid" ] || { echo "no $which for $dir" >&2; return 1; }
+	kill -KILL "$pid"
+}
+
 # hostile_initrd MODE: the vsock test initramfs and a second archive holding /hostile (the
 # kernel unpacks both, the second over the first): tests/guest/hostile.h's guest in MODE.
 hostile_initrd() {

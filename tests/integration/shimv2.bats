@@ -468,19 +468,11 @@ ro" ]
 }
 
 
-# v2_helper_pid WHICH ID: the pid of task ID's virtiofsd or husk-vsockd
-v2_helper_pid() {
-	case $1 in
-	virtiofsd) pgrep -f -- "virtiofsd --fd=3 -o source=/run/husk-v2/$2/" | head -n 1 ;;
-	vsockd) pgrep -f -- "husk-vsockd --dir /run/husk-v2/$2/vsock/ " ;;
-	esac
-}
-
 # v2_fault WHICH STATE C: task C brought to STATE (running, paused, exec), then WHICH killed (or,
 # for guest, the guest kernel crashed from the debug console): the task stops with 255, an exec
 # in flight fails, delete leaves nothing, the bystander answers.
 v2_fault() {
-	local which=$1 state=$2 id=$NS-$3 pid exec_pid="" line
+	local which=$1 state=$2 id=$NS-$3 exec_pid="" line
 	"${CTR[@]}" run --snapshotter native --runtime io.containerd.husk.v2 -d \
 		--annotation io.husk.debug_console=true "$IMAGE" "$id" \
 		sleep 100000 </dev/null >/dev/null 3>&-
@@ -495,13 +487,7 @@ v2_fault() {
 		read -r -t 60 -u 7 line
 		[ "$line" = ready ]
 	fi
-	if [ "$which" = guest ]; then
-		"$HUSK" debug-console "$id" <<<'echo c >/proc/sysrq-trigger' >/dev/null 2>&1 || true
-	else
-		pid=$(v2_helper_pid "$which" "$id")
-		[ -n "$pid" ]
-		kill -KILL "$pid"
-	fi
+	break_sandbox "$which" "/run/husk-v2/$id" "$id"
 	wait_task "$3" STOPPED
 	if [ -n "$exec_pid" ]; then
 		status=0
